@@ -1,0 +1,180 @@
+"""Turn a hook request's prefetch into FHIR data, fetching what the client did not send."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import cast
+from urllib.parse import quote
+
+from cds_service.fhir_client import FhirClient, FhirError, entry_resources, next_url
+
+_TOKEN = re.compile(r"\{\{(.*?)\}\}")
+_CONTEXT_FIELD = re.compile(r"\s*context\.([A-Za-z_][A-Za-z0-9_]*)\s*")
+_REFERENCE = re.compile(r"([A-Z][A-Za-z]{0,63})/[A-Za-z0-9\-.]{1,64}")
+_READY, _CONTINUE, _FETCH = "ready", "continue", "fetch"
+
+
+class DataUnavailable(Exception):
+    """Report that required FHIR data cannot be obtained (the service answers 412); no PHI in the reason."""
+
+
+@dataclass(frozen=True)
+class FhirAccess:
+    """How to reach the client's FHIR server during one hook request."""
+
+    client: FhirClient
+    server: str | None
+    token: str | None = field(repr=False)  # a repr can end up in a log line
+    deadline: float
+
+
+@dataclass(frozen=True, eq=False)
+class _Fetch:
+    """A FHIR call still to make, with the PHI-free label its failure is reported under."""
+
+    key: str
+    label: str
+    call: Callable[[], object]
+
+
+def render_template(template: str, context: Mapping[str, object]) -> str:
+    """Replace each `{{context.name}}` token with the URL-quoted primitive value of that context field."""
+
+    def substitute(match: re.Match[str]) -> str:
+        """Return the quoted value for one token."""
+        name = _CONTEXT_FIELD.fullmatch(match.group(1))
+        if name is None or name.group(1) not in context:
+            raise ValueError(f"unknown prefetch token {match.group(0)}")
+        value = context[name.group(1)]
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, (str, int, float)):
+            text = str(value)
+        else:
+            raise ValueError(f"prefetch token {match.group(0)} is not a primitive context field")
+        return quote(text, safe="")
+
+    return _TOKEN.sub(substitute, template)
+
+
+def is_read(template: str) -> bool:
+    """Tell whether a template is a `Type/id` read rather than a search."""
+    return "?" not in template and template.strip("/").count("/") == 1
+
+
+def resolve(
+    templates: Mapping[str, str],
+    prefetch: Mapping[str, object] | None,
+    context: Mapping[str, object],
+    access: FhirAccess,
+    executor: concurrent.futures.Executor,
+) -> dict[str, object]:
+    """Return each key's data: a resource or None for reads, a list of resources for searches."""
+    given = prefetch or {}
+    results: dict[str, object] = {}
+    fetches: list[_Fetch] = []
+    for key, template in templates.items():
+        state, data = _classify(template, given[key]) if key in given else (_FETCH, None)
+        if state == _READY:
+            results[key] = data
+        else:
+            fetches.append(_plan(key, template, data if state == _CONTINUE else None, context, access))
+    results.update(_run(fetches, access.deadline, executor))
+    return {key: results[key] for key in templates}
+
+
+def read_references(
+    references: Iterable[str], access: FhirAccess, executor: concurrent.futures.Executor
+) -> dict[str, dict]:
+    """Read `Type/id` references concurrently; any that is missing or fails raises DataUnavailable."""
+    fetches = []
+    for reference in dict.fromkeys(references):
+        match = _REFERENCE.fullmatch(reference)
+        if match is None:
+            raise DataUnavailable("reference unavailable: not a relative Type/id reference")
+        # Name only the type: the id may identify the patient.
+        label = f"{match.group(1)} reference"
+        if access.server is None:
+            raise DataUnavailable(f"{label} unavailable: no FHIR server")
+        fetches.append(_Fetch(reference, label, _reader(reference, access.server, access)))
+    return cast("dict[str, dict]", _run(fetches, access.deadline, executor))
+
+
+def _classify(template: str, value: object) -> tuple[str, object]:
+    """Decide whether a prefetched value is ready to use, needs its next pages, or must be fetched anew."""
+    read = is_read(template)
+    if value is None:
+        return _READY, None if read else []
+    if not isinstance(value, dict):
+        return _FETCH, None
+    if read:
+        return (_READY, value) if value.get("resourceType") == _read_type(template) else (_FETCH, None)
+    if value.get("resourceType") != "Bundle":
+        return _FETCH, None
+    try:
+        resources = entry_resources(value)
+        paginated = next_url(value) is not None
+    except FhirError:
+        return _FETCH, None
+    return (_CONTINUE, value) if paginated else (_READY, resources)
+
+
+def _plan(
+    key: str, template: str, paginated: dict | None, context: Mapping[str, object], access: FhirAccess
+) -> _Fetch:
+    """Return the FHIR call that obtains one key: continue a paginated Bundle, or read or search anew."""
+    label = f"prefetch {key!r}"
+    server = access.server
+    if server is None:
+        raise DataUnavailable(f"{label} unavailable: no FHIR server")
+    client, token, deadline = access.client, access.token, access.deadline
+    if paginated is not None:
+        return _Fetch(key, label, lambda: client.continue_bundle(paginated, server, token=token, deadline=deadline))
+    try:
+        query = render_template(template, context)
+    except ValueError:
+        raise DataUnavailable(f"{label} unavailable: the request lacks a context field") from None
+    if is_read(template):
+        return _Fetch(key, label, lambda: client.read(server, query, token=token, deadline=deadline))
+    return _Fetch(key, label, lambda: client.search(server, query, token=token, deadline=deadline))
+
+
+def _reader(reference: str, server: str, access: FhirAccess) -> Callable[[], object]:
+    """Return a call that reads one reference and treats a missing resource as a failure."""
+
+    def read() -> object:
+        """Read the reference, raising FhirError when the server has no such resource."""
+        resource = access.client.read(server, reference, token=access.token, deadline=access.deadline)
+        if resource is None:
+            raise FhirError("FHIR server has no such resource")
+        return resource
+
+    return read
+
+
+def _run(fetches: list[_Fetch], deadline: float, executor: concurrent.futures.Executor) -> dict[str, object]:
+    """Run the calls concurrently until the deadline; raise DataUnavailable for the first that failed."""
+    if not fetches:
+        return {}
+    futures = {fetch: executor.submit(fetch.call) for fetch in fetches}
+    _, pending = concurrent.futures.wait(futures.values(), timeout=max(0.0, deadline - time.monotonic()))
+    for future in pending:
+        future.cancel()
+    results: dict[str, object] = {}
+    for fetch, future in futures.items():
+        if future in pending:
+            raise DataUnavailable(f"{fetch.label} unavailable: FHIR deadline passed")
+        try:
+            results[fetch.key] = future.result()
+        except FhirError as exc:
+            raise DataUnavailable(f"{fetch.label} unavailable: {exc.reason}") from exc
+    return results
+
+
+def _read_type(template: str) -> str:
+    """Return the resource type a read template names."""
+    return template.strip("/").split("/", 1)[0]

@@ -1,0 +1,35 @@
+"""The long-lived parts one app instance shares across requests: store, FHIR client, thread pool, clock."""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+from cds_service.fhir_client import FhirClient
+from cds_service.settings import Settings
+from cds_service.store import Store
+
+
+def utc_now() -> datetime:
+    """Return the current time in UTC."""
+    return datetime.now(timezone.utc)
+
+
+def random_uuid() -> str:
+    """Return a new random RFC 4122 UUID."""
+    return str(uuid.uuid4())
+
+
+@dataclass
+class Runtime:
+    """What the routes need besides the request."""
+
+    settings: Settings
+    store: Store
+    fhir: FhirClient
+    executor: ThreadPoolExecutor
+    clock: Callable[[], datetime] = utc_now
+    new_uuid: Callable[[], str] = field(default=random_uuid)

@@ -1,0 +1,189 @@
+"""Durable storage for the audit of cards served and the feedback on them (SQLAlchemy Core)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    create_engine,
+    event,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+SCHEMA_VERSION = 1
+
+
+class UtcDateTime(TypeDecorator):
+    """A timestamp stored in UTC and read back time-zone aware, whatever the database keeps."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("timestamps must be time-zone aware")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True),
+)
+
+cards_served = Table(
+    "cards_served",
+    metadata,
+    Column("card_uuid", String(64), primary_key=True),
+    Column("service_id", String(100), nullable=False),
+    Column("hook", String(40), nullable=False),
+    Column("hook_instance", String(100), nullable=False),
+    Column("topic", String(60), nullable=False),
+    Column("indicator", String(10), nullable=False),
+    Column("served_at", UtcDateTime(), nullable=False),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("service_id", String(100), nullable=False),
+    Column("card_uuid", String(64), nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("outcome_timestamp", String(40), nullable=False),
+    Column("accepted_suggestions", Text),  # JSON list of suggestion uuids
+    Column("override_code", String(100)),
+    Column("override_system", String(300)),
+    Column("user_comment", Text),
+    Column("received_at", UtcDateTime(), nullable=False),
+    # The same feedback sent twice is one event: clients may repeat it.
+    UniqueConstraint("card_uuid", "outcome", "outcome_timestamp", name="uq_feedback_event"),
+)
+
+
+@dataclass(frozen=True)
+class ServedCard:
+    """One card as recorded in the audit."""
+
+    card_uuid: str
+    service_id: str
+    hook: str
+    hook_instance: str
+    topic: str
+    indicator: str
+    served_at: datetime
+
+
+@dataclass(frozen=True)
+class FeedbackEvent:
+    """One validated feedback item."""
+
+    card_uuid: str
+    outcome: str
+    outcome_timestamp: str
+    accepted_suggestions: tuple[str, ...] = ()
+    override_code: str | None = None
+    override_system: str | None = None
+    user_comment: str | None = None
+
+
+class Store:
+    """The service's database: created on first use, shared by every worker through the URL."""
+
+    def __init__(self, database_url: str) -> None:
+        self.engine: Engine = create_engine(database_url, future=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _tune_sqlite)
+        metadata.create_all(self.engine)
+        with self.engine.begin() as conn:
+            if conn.execute(select(schema_version.c.version)).first() is None:
+                conn.execute(insert(schema_version).values(version=SCHEMA_VERSION))
+
+    def record_cards(self, cards: Iterable[ServedCard]) -> None:
+        """Record the cards served for one hook call, all or none."""
+        rows = [vars(card) for card in cards]
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(insert(cards_served), rows)
+
+    def record_feedback(self, service_id: str, events: Iterable[FeedbackEvent], received_at: datetime) -> int:
+        """Store feedback events in one transaction, ignoring exact repeats; return how many were new."""
+        rows = [
+            {
+                "service_id": service_id,
+                "card_uuid": e.card_uuid,
+                "outcome": e.outcome,
+                "outcome_timestamp": e.outcome_timestamp,
+                "accepted_suggestions": json.dumps(list(e.accepted_suggestions)) if e.accepted_suggestions else None,
+                "override_code": e.override_code,
+                "override_system": e.override_system,
+                "user_comment": e.user_comment,
+                "received_at": received_at,
+            }
+            for e in events
+        ]
+        if not rows:
+            return 0
+        with self.engine.begin() as conn:
+            return sum(conn.execute(self._insert_new_feedback(), row).rowcount for row in rows)
+
+    def served_card(self, card_uuid: str) -> ServedCard | None:
+        """Return the audit record of a card, if this service served it."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(cards_served).where(cards_served.c.card_uuid == card_uuid)).first()
+        return ServedCard(**row._mapping) if row else None
+
+    def feedback_for(self, card_uuid: str) -> list[dict]:
+        """Return the stored feedback events of a card, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(feedback).where(feedback.c.card_uuid == card_uuid).order_by(feedback.c.id))
+            return [dict(row._mapping) for row in rows]
+
+    def is_usable(self) -> bool:
+        """Return whether the database answers a query."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return True
+        except SQLAlchemyError:
+            return False
+
+    def _insert_new_feedback(self):  # type: ignore[no-untyped-def]
+        """Return an INSERT that skips a row equal to one already stored."""
+        dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(self.engine.dialect.name)
+        if dialect is None:
+            raise RuntimeError(f"unsupported database {self.engine.dialect.name}")
+        return dialect.insert(feedback).on_conflict_do_nothing(index_elements=["card_uuid", "outcome", "outcome_timestamp"])
+
+
+def _tune_sqlite(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    """Let several workers share one SQLite file: WAL journal and a busy timeout."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()

@@ -1,0 +1,1 @@
+"""Pure clinical core: FHIR data in, findings out. No I/O, no clock, no randomness."""

@@ -1,0 +1,326 @@
+"""Turn FHIR resources (JSON dicts) into the small records the rules read, one resource at a time."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Iterable, Mapping
+
+from hooks.fhir_models import UnreadableResource, validate
+from hooks.records import (
+    Code,
+    ConditionRecord,
+    LabResult,
+    MedicationOrder,
+    PatientFacts,
+    Quantity,
+    ReferenceRange,
+    Unreadable,
+)
+
+_LOINC = "http://loinc.org"
+_YEAR_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_AGE_UNITS_IN_YEARS = {
+    "a": Decimal(1), "year": Decimal(1), "yr": Decimal(1),
+    "mo": Decimal(1) / 12, "month": Decimal(1) / 12,
+    "wk": Decimal(7) / Decimal("365.25"), "week": Decimal(7) / Decimal("365.25"),
+    "d": Decimal(1) / Decimal("365.25"), "day": Decimal(1) / Decimal("365.25"),
+}
+# Zero-width characters found inside real display strings ("[Enzymatic activity/\u200bvolume]").
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+
+
+def normalise_text(text: str) -> str:
+    """Return `text` NFKC-normalised, without invisible characters, case-folded and space-collapsed."""
+    cleaned = unicodedata.normalize("NFKC", text).translate(_INVISIBLE).casefold()
+    return " ".join(cleaned.split())
+
+
+def read_patient(resource: Mapping | None, patient_id: str) -> PatientFacts:
+    """Return the patient's birth date and sex; unknown when the resource is absent or unreadable."""
+    if not resource:
+        return PatientFacts(id=patient_id)
+    try:
+        patient = validate(dict(resource))
+    except UnreadableResource:
+        return PatientFacts(id=patient_id)
+    return PatientFacts(id=patient_id, birth_date=_earliest_date(patient.birthDate), sex=patient.gender)
+
+
+def read_lab_results(
+    resources: Iterable[Mapping], loincs: frozenset[str]
+) -> tuple[list[LabResult], list[Unreadable]]:
+    """Return the Observations coded with one of `loincs`, and those of them that could not be read."""
+    results: list[LabResult] = []
+    unreadable: list[Unreadable] = []
+    for resource in resources:
+        if not isinstance(resource, Mapping) or resource.get("resourceType") != "Observation":
+            continue
+        codes = _raw_codes(resource.get("code"))
+        loinc = next((c.code for c in codes if c.system == _LOINC and c.code in loincs), None)
+        if loinc is None:
+            continue  # only the results a rule reads are validated: the rest is not our evidence
+        try:
+            observation = validate(dict(resource))
+        except UnreadableResource as exc:
+            unreadable.append(Unreadable("Observation", _raw_id(resource), str(exc), codes,
+                                         effective=_raw_effective(resource)))
+            continue
+        results.append(_lab_result(observation, loinc))
+    return results, unreadable
+
+
+def _lab_result(observation: Any, loinc: str) -> LabResult:
+    """Return the LabResult of a validated Observation."""
+    effective = (
+        _date_of(observation.effectiveDateTime)
+        or _date_of(observation.effectivePeriod.start if observation.effectivePeriod else None)
+        or _date_of(observation.issued)
+    )
+    quantity = _quantity(observation.valueQuantity)
+    ranges = tuple(_reference_range(r) for r in observation.referenceRange or ())
+    return LabResult(
+        id=observation.id,
+        loinc=loinc,
+        status=str(observation.status),
+        effective=effective,
+        quantity=quantity,
+        reference_ranges=ranges,
+        has_data_absent_reason=observation.dataAbsentReason is not None,
+    )
+
+
+def read_medication_requests(
+    resources: Iterable[Mapping], medications: Mapping[str, Mapping]
+) -> tuple[list[MedicationOrder], list[Unreadable]]:
+    """Return MedicationRequests with their medication's codes and names resolved."""
+    orders: list[MedicationOrder] = []
+    unreadable: list[Unreadable] = []
+    for resource in resources:
+        if not isinstance(resource, Mapping) or resource.get("resourceType") != "MedicationRequest":
+            continue
+        try:
+            request = validate(dict(resource))
+        except UnreadableResource as exc:
+            unreadable.append(Unreadable("MedicationRequest", _raw_id(resource), str(exc)))
+            # Still recognise the drug from what is legible: a missed warning is the worse error.
+            orders.append(_legible_order(resource, medications))
+            continue
+        codes, names = _medication_identity(request, resource, medications)
+        orders.append(
+            MedicationOrder(
+                id=request.id,
+                status=request.status,
+                codes=codes,
+                names=names,
+                authored=_date_of(request.authoredOn),
+            )
+        )
+    return orders, unreadable
+
+
+def unresolved_medication_references(
+    resources: Iterable[Mapping], medications: Mapping[str, Mapping]
+) -> set[str]:
+    """Return the `Medication/<id>` references that neither `contained` nor `medications` can resolve."""
+    missing: set[str] = set()
+    for resource in resources:
+        if not isinstance(resource, Mapping) or resource.get("resourceType") != "MedicationRequest":
+            continue
+        reference = _medication_reference(resource)
+        if reference and not reference.startswith("#") and reference not in medications:
+            missing.add(reference)
+    return missing
+
+
+def index_medications(entries: Iterable[Mapping]) -> dict[str, Mapping]:
+    """Return Medication resources keyed by `Medication/<id>` and by their Bundle fullUrl."""
+    index: dict[str, Mapping] = {}
+    for entry in entries:
+        resource = entry.get("resource", entry) if isinstance(entry, Mapping) else None
+        if not isinstance(resource, Mapping) or resource.get("resourceType") != "Medication":
+            continue
+        if isinstance(resource.get("id"), str):
+            index[f"Medication/{resource['id']}"] = resource
+        if isinstance(entry.get("fullUrl"), str):
+            index[entry["fullUrl"]] = resource
+    return index
+
+
+def read_conditions(resources: Iterable[Mapping]) -> tuple[list[ConditionRecord], list[Unreadable]]:
+    """Return Conditions with their codes, names and verification status."""
+    conditions: list[ConditionRecord] = []
+    unreadable: list[Unreadable] = []
+    for resource in resources:
+        if not isinstance(resource, Mapping) or resource.get("resourceType") != "Condition":
+            continue
+        try:
+            condition = validate(dict(resource))
+        except UnreadableResource as exc:
+            unreadable.append(Unreadable("Condition", _raw_id(resource), str(exc),
+                                         _raw_codes(resource.get("code"))))
+            continue
+        codes, names = _concept(condition.code)
+        verification = _first_code(condition.verificationStatus)
+        conditions.append(ConditionRecord(condition.id, codes, names, verification))
+    return conditions, unreadable
+
+
+def _legible_order(raw: Mapping, medications: Mapping[str, Mapping]) -> MedicationOrder:
+    """Return the order as far as a MedicationRequest that failed validation can be read."""
+    concept = raw.get("medicationCodeableConcept")
+    reference = raw.get("medicationReference")
+    target = _resolve(_medication_reference(raw), raw, medications)
+    display = reference.get("display") if isinstance(reference, Mapping) else None
+    codes = _raw_codes(concept) + (_raw_codes(target.get("code")) if target else ())
+    names = _raw_names(concept) + (_raw_names(target.get("code")) if target else ())
+    names += (display,) if isinstance(display, str) and display else ()
+    status = raw.get("status")
+    return MedicationOrder(_raw_id(raw), status if isinstance(status, str) else None, codes, names)
+
+
+def _medication_identity(
+    request: Any, raw: Mapping, medications: Mapping[str, Mapping]
+) -> tuple[tuple[Code, ...], tuple[str, ...]]:
+    """Return the codes and names of the medication a MedicationRequest asks for."""
+    if request.medicationCodeableConcept is not None:
+        return _concept(request.medicationCodeableConcept)
+    reference = request.medicationReference
+    names = (reference.display,) if reference is not None and reference.display else ()
+    target = _resolve(reference.reference if reference else None, raw, medications)
+    if target is None:
+        return (), names
+    try:
+        medication = validate(dict(target))
+    except UnreadableResource:
+        # Keep whatever codes are legible: missing a drug is worse than reading a sloppy resource.
+        return _raw_codes(target.get("code")), names + _raw_names(target.get("code"))
+    codes, more_names = _concept(medication.code)
+    return codes, names + more_names
+
+
+def _resolve(reference: str | None, raw: Mapping, medications: Mapping[str, Mapping]) -> Mapping | None:
+    """Return the Medication a reference points to: contained, in the same Bundle, or fetched."""
+    if not reference:
+        return None
+    if reference.startswith("#"):
+        return next(
+            (c for c in raw.get("contained") or () if isinstance(c, Mapping) and c.get("id") == reference[1:]),
+            None,
+        )
+    return medications.get(reference)
+
+
+def _medication_reference(raw: Mapping) -> str | None:
+    """Return the raw medicationReference.reference of a MedicationRequest dict."""
+    reference = raw.get("medicationReference")
+    value = reference.get("reference") if isinstance(reference, Mapping) else None
+    return value if isinstance(value, str) else None
+
+
+def _concept(concept: Any) -> tuple[tuple[Code, ...], tuple[str, ...]]:
+    """Return the codings and human names of a CodeableConcept model."""
+    if concept is None:
+        return (), ()
+    codes = tuple(
+        Code(str(c.system or ""), str(c.code), c.display) for c in concept.coding or () if c.code is not None
+    )
+    names = tuple(n for n in [concept.text, *(c.display for c in concept.coding or ())] if n)
+    return codes, names
+
+
+def _raw_codes(concept: Any) -> tuple[Code, ...]:
+    """Return the codings of a raw CodeableConcept dict, skipping anything malformed."""
+    if not isinstance(concept, Mapping):
+        return ()
+    codings = concept.get("coding")
+    return tuple(
+        Code(str(c.get("system") or ""), c["code"], c.get("display") if isinstance(c.get("display"), str) else None)
+        for c in codings if isinstance(c, Mapping) and isinstance(c.get("code"), str)
+    ) if isinstance(codings, list) else ()
+
+
+def _raw_names(concept: Any) -> tuple[str, ...]:
+    """Return the text and displays of a raw CodeableConcept dict."""
+    if not isinstance(concept, Mapping):
+        return ()
+    text = concept.get("text")
+    displays = tuple(c.display for c in _raw_codes(concept) if c.display)
+    return ((text,) if isinstance(text, str) and text else ()) + displays
+
+
+def _raw_id(resource: Mapping) -> str | None:
+    """Return the resource id when it is a string."""
+    value = resource.get("id")
+    return value if isinstance(value, str) else None
+
+
+def _raw_effective(resource: Mapping) -> date | None:
+    """Return the specimen date of a raw Observation dict that failed validation, when legible."""
+    period = resource.get("effectivePeriod")
+    for text in (resource.get("effectiveDateTime"),
+                 period.get("start") if isinstance(period, Mapping) else None,
+                 resource.get("issued")):
+        if isinstance(text, str):
+            try:
+                return date.fromisoformat(text[:10])
+            except ValueError:
+                continue
+    return None
+
+
+def _first_code(concept: Any) -> str | None:
+    """Return the first code of a CodeableConcept model."""
+    if concept is None:
+        return None
+    return next((str(c.code) for c in concept.coding or () if c.code), None)
+
+
+def _quantity(value: Any) -> Quantity | None:
+    """Return a Quantity from a FHIR Quantity model, preferring the UCUM code over the display unit."""
+    if value is None or value.value is None:
+        return None
+    return Quantity(Decimal(value.value), value.code or value.unit, value.comparator)
+
+
+def _reference_range(model: Any) -> ReferenceRange:
+    """Return a ReferenceRange from its FHIR model, with age bounds in years."""
+    age = model.age
+    applies = tuple(code for concept in model.appliesTo or () for code in _concept(concept)[0])
+    return ReferenceRange(
+        low=_quantity(model.low),
+        high=_quantity(model.high),
+        age_low_years=_years(age.low if age else None),
+        age_high_years=_years(age.high if age else None),
+        applies_to=tuple(code.code for code in applies),
+    )
+
+
+def _years(age: Any) -> Decimal | None:
+    """Return an age Quantity in years, or None when absent or in an unknown unit."""
+    if age is None or age.value is None:
+        return None
+    factor = _AGE_UNITS_IN_YEARS.get(str(age.code or age.unit or "a").strip().casefold().rstrip("s"))
+    return None if factor is None else Decimal(age.value) * factor
+
+
+def _date_of(value: Any) -> date | None:
+    """Return the calendar date of a FHIR date/dateTime/instant; year-month counts as its first day."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        match = _YEAR_MONTH.match(value)
+        if match:
+            return date(int(match[1]), int(match[2]), 1)
+    return None  # a year alone cannot be placed in a month
+
+
+def _earliest_date(value: Any) -> date | None:
+    """Return a birth date; a partial one counts as its earliest day, which makes the patient older."""
+    if isinstance(value, str) and re.fullmatch(r"\d{4}", value):
+        return date(int(value), 1, 1)
+    return _date_of(value)

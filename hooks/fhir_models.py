@@ -1,0 +1,98 @@
+"""Validate FHIR R4 JSON with the fhir.resources R4B models: the only module that imports them.
+
+R4B's Observation, MedicationRequest, Condition, Patient and Medication have the same elements as R4, so
+R4 JSON validates unchanged. Real clients are sloppy (the CDS Hooks Sandbox sends `category` as an object
+and date-times without a zone), so a failed validation is repaired in known, meaning-preserving ways and
+tried again; whatever still fails is reported, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+from fhir.resources.R4B.condition import Condition
+from fhir.resources.R4B.medication import Medication
+from fhir.resources.R4B.medicationrequest import MedicationRequest
+from fhir.resources.R4B.observation import Observation
+from fhir.resources.R4B.patient import Patient
+from pydantic import ValidationError
+
+MODELS: dict[str, Any] = {
+    "Condition": Condition,
+    "Medication": Medication,
+    "MedicationRequest": MedicationRequest,
+    "Observation": Observation,
+    "Patient": Patient,
+}
+
+_MAX_REPAIR_ROUNDS = 3
+_ZONELESS_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
+
+
+class UnreadableResource(ValueError):
+    """A resource that failed validation even after repair; the message names no patient data."""
+
+
+def validate(resource: dict) -> Any:
+    """Return the R4B model of `resource`, repairing known client mistakes; raise UnreadableResource."""
+    resource_type = resource.get("resourceType") if isinstance(resource, dict) else None
+    model = MODELS.get(resource_type) if isinstance(resource_type, str) else None
+    if model is None:
+        raise UnreadableResource(f"unsupported resource type {resource_type!r:.40}")
+    candidate = resource
+    for _ in range(_MAX_REPAIR_ROUNDS + 1):
+        try:
+            return model.model_validate(candidate)
+        except ValidationError as exc:
+            errors = exc.errors()
+            repaired = _repaired(candidate, errors, resource_type)
+            if repaired is None:
+                kinds = sorted({str(error["type"]) for error in errors})
+                raise UnreadableResource(f"{resource_type} failed validation: {', '.join(kinds)}") from None
+            candidate = repaired
+    raise UnreadableResource(f"{resource_type} failed validation after repair")
+
+
+def _repaired(resource: dict, errors: list[dict], resource_type: str) -> dict | None:
+    """Return a repaired copy of `resource` when every error has a known repair, else None."""
+    fixed = copy.deepcopy(resource)
+    for error in errors:
+        if not _repair_one(fixed, tuple(error["loc"]), str(error["type"]), resource_type):
+            return None
+    return fixed
+
+
+def _repair_one(resource: dict, loc: tuple, kind: str, resource_type: str) -> bool:
+    """Apply the repair for one validation error in place; return False when there is none."""
+    if not loc:
+        return False
+    parent = _walk(resource, loc[:-1])
+    last = loc[-1]
+    if kind == "list_type" and isinstance(parent, dict) and isinstance(parent.get(last), dict):
+        parent[last] = [parent[last]]  # an object where R4 says 0..* (Sandbox `category`)
+        return True
+    if kind == "extra_forbidden" and isinstance(parent, dict) and last in parent:
+        del parent[last]  # an element R4 does not define (R5 or vendor additions): ignore it
+        return True
+    if kind.endswith("missing") and resource_type == "MedicationRequest" and loc == ("intent",):
+        parent["intent"] = "order"  # the Sandbox omits it; no rule reads the intent
+        return True
+    value = parent.get(last) if isinstance(parent, dict) else None
+    if kind == "value_error" and isinstance(value, str) and _ZONELESS_DATETIME.match(value):
+        parent[last] = value + "Z"  # keeps the calendar date, which is all the rules use
+        return True
+    return False
+
+
+def _walk(node: Any, path: tuple) -> Any:
+    """Return the element at `path` inside nested dicts and lists, or None."""
+    for step in path:
+        if isinstance(node, dict) and isinstance(step, str):
+            node = node.get(step)
+        elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
+            node = node[step]
+        else:
+            return None
+    return node

@@ -1,0 +1,68 @@
+"""Recognise hypophosphatasia on record and an HPP work-up already on file."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Iterable
+
+from hooks.extract import normalise_text
+from hooks.medications import is_asfotase_alfa
+from hooks.policy import Policy
+from hooks.records import Code, ConditionRecord, LabResult, MedicationOrder, Unreadable
+from hooks.valuesets import HPP_CONDITION_ICD10CM_UNSPECIFIC, HPP_CONDITION_SNOMED, HPP_WORKUP, ICD10CM, SNOMED
+
+_DISCOUNTED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
+
+
+def hpp_on_record(
+    conditions: Iterable[ConditionRecord],
+    unreadable_conditions: Iterable[Unreadable],
+    medication_requests: Iterable[MedicationOrder],
+) -> tuple[str, ...]:
+    """Return why hypophosphatasia is on record: a diagnosis or asfotase alfa; empty when it is not."""
+    evidence: list[str] = []
+    for condition in conditions:
+        if condition.verification_status in _DISCOUNTED_VERIFICATION:
+            continue
+        code = _hpp_code(condition.codes, condition.names)
+        if code:
+            evidence.append(f"Hypophosphatasia diagnosis on record ({code})")
+    for resource in unreadable_conditions:
+        # Its verification status cannot be read, but the diagnosis code can: count it rather than warn less.
+        code = _hpp_code(resource.codes, ())
+        if code:
+            evidence.append(f"Hypophosphatasia diagnosis on record ({code}; the entry is partly unreadable)")
+    for order in medication_requests:
+        if order.status != "entered-in-error" and is_asfotase_alfa(order):
+            when = f", {order.authored.isoformat()}" if order.authored else ""
+            evidence.append(f"Asfotase alfa (Strensiq) prescribed{when}")
+    return tuple(dict.fromkeys(evidence))
+
+
+def workup_on_file(
+    results: Iterable[LabResult], unreadable: Iterable[Unreadable], since: date, policy: Policy
+) -> bool:
+    """Return whether a PLP, urine phosphoethanolamine or ALPL gene result exists since `since`."""
+    for result in results:
+        if result.loinc in HPP_WORKUP and result.status in policy.trusted_statuses:
+            if result.effective is None or result.effective >= since:
+                return True
+    # An unreadable work-up result still shows the work-up was done.
+    return any(
+        code.code in HPP_WORKUP and (resource.effective is None or resource.effective >= since)
+        for resource in unreadable
+        for code in resource.codes
+    )
+
+
+def _hpp_code(codes: Iterable[Code], names: Iterable[str]) -> str | None:
+    """Return a readable label of the HPP code among `codes`, or None."""
+    texts = [normalise_text(n) for n in names] + [normalise_text(c.display) for c in codes if c.display]
+    for code in codes:
+        if code.system == SNOMED and code.code in HPP_CONDITION_SNOMED:
+            return f"SNOMED CT {code.code}"
+        if code.system == ICD10CM and code.code in HPP_CONDITION_ICD10CM_UNSPECIFIC:
+            # E83.39 also covers hypophosphataemic disorders: the record must name hypophosphatasia.
+            if any("hypophosphatasia" in text for text in texts):
+                return f"ICD-10-CM {code.code}"
+    return None

@@ -1,0 +1,40 @@
+"""order-sign: warn about each antiresorptive draft order for a patient with HPP or low ALP."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from hooks.evidence import Evidence
+from hooks.findings import Finding, Indicator, Pattern, Topic
+from hooks.medications import antiresorptive_ingredients
+from hooks.records import MedicationOrder
+
+
+def antiresorptive_drafts(drafts: Iterable[MedicationOrder]) -> list[MedicationOrder]:
+    """Return the draft orders that ask for an antiresorptive, whatever their status."""
+    return [draft for draft in drafts if antiresorptive_ingredients(draft)]
+
+
+def evaluate_order_sign(drafts: Iterable[MedicationOrder], evidence: Evidence) -> list[Finding]:
+    """Return one finding per antiresorptive draft order the patient's record argues against."""
+    findings = []
+    for draft in antiresorptive_drafts(drafts):
+        finding = finding_for_order(draft, evidence)
+        if finding is not None:
+            findings.append(finding)
+    return findings
+
+
+def finding_for_order(draft: MedicationOrder, evidence: Evidence) -> Finding | None:
+    """Return the finding for one antiresorptive order: HPP first, then the ALP pattern."""
+    drugs = antiresorptive_ingredients(draft)
+    patient_id = evidence.patient.id
+    if evidence.hpp:
+        return Finding(Topic.HPP_ANTIRESORPTIVE, Indicator.CRITICAL, patient_id, drugs, draft,
+                       hpp_evidence=evidence.hpp)
+    pattern = evidence.alp.pattern
+    if pattern in (Pattern.PERSISTENT, Pattern.RECURRENT):
+        return Finding(Topic.LOW_ALP_ANTIRESORPTIVE, Indicator.WARNING, patient_id, drugs, draft, evidence.alp)
+    if pattern is Pattern.SINGLE_LOW:
+        return Finding(Topic.SINGLE_LOW_ALP_ANTIRESORPTIVE, Indicator.INFO, patient_id, drugs, draft, evidence.alp)
+    return None

@@ -1,0 +1,95 @@
+"""Small immutable records the rules read, converted once from FHIR resources."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class Code:
+    """A coding: system, code and the display the sender gave it."""
+
+    system: str
+    code: str
+    display: str | None = None
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A measured value with its comparator and unit as sent (code, else unit text)."""
+
+    value: Decimal
+    unit: str | None
+    comparator: str | None = None
+
+
+@dataclass(frozen=True)
+class ReferenceRange:
+    """One Observation.referenceRange entry, with the ages it applies to when stated."""
+
+    low: Quantity | None
+    high: Quantity | None
+    age_low_years: Decimal | None = None
+    age_high_years: Decimal | None = None
+    applies_to: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PatientFacts:
+    """What the rules need to know about the patient: age and sex."""
+
+    id: str
+    birth_date: date | None = None
+    sex: str | None = None  # FHIR administrative gender: male, female, other, unknown
+
+
+@dataclass(frozen=True)
+class LabResult:
+    """One laboratory Observation, dated by its specimen (effective) time."""
+
+    id: str | None
+    loinc: str
+    status: str
+    effective: date | None
+    quantity: Quantity | None
+    reference_ranges: tuple[ReferenceRange, ...] = ()
+    has_data_absent_reason: bool = False
+
+
+@dataclass(frozen=True)
+class MedicationOrder:
+    """A MedicationRequest with the medication's codes and names already resolved."""
+
+    id: str | None
+    status: str | None
+    codes: tuple[Code, ...]
+    names: tuple[str, ...]
+    authored: date | None = None
+
+    @property
+    def reference(self) -> str | None:
+        """Return the relative reference `MedicationRequest/<id>`, when the order has an id."""
+        return f"MedicationRequest/{self.id}" if self.id else None
+
+
+@dataclass(frozen=True)
+class ConditionRecord:
+    """A Condition's codes, names and verification status."""
+
+    id: str | None
+    codes: tuple[Code, ...]
+    names: tuple[str, ...]
+    verification_status: str | None = None
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A resource that could not be read; kept so that its absence is never mistaken for evidence."""
+
+    resource_type: str
+    id: str | None
+    reason: str
+    codes: tuple[Code, ...] = field(default=())
+    effective: date | None = None  # for Observations, when the raw date is legible

@@ -1,0 +1,184 @@
+"""Code sets the rules match against, each with its version, expansion date and sources.
+
+Review before every release: RxNorm gains new products monthly. The sources are the research notes in
+shared/research/clinical.md (section numbers below) and the public files they cite.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+LOINC = "http://loinc.org"
+SNOMED = "http://snomed.info/sct"
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+ATC = "http://www.whocc.no/atc"
+
+
+@dataclass(frozen=True)
+class ValueSet:
+    """A named code set with provenance."""
+
+    name: str
+    version: str
+    expansion_date: str
+    source: str
+    system: str
+    codes: frozenset[str]
+
+    def __contains__(self, code: object) -> bool:
+        return code in self.codes
+
+
+ALP_TOTAL = ValueSet(
+    name="alp-total-activity",
+    version="2026.11",
+    expansion_date="2026-11-24",
+    source="LOINC 2.8x table; clinical.md §1.1. Bone-specific (1777-2, 17838-4) and cord-blood (55971-6) "
+    "ALP are deliberately excluded (clinical.md §1.2).",
+    system=LOINC,
+    codes=frozenset({"6768-6", "1783-0", "77141-0"}),
+)
+
+HPP_WORKUP = ValueSet(
+    name="hpp-workup-results",
+    version="2026.11",
+    expansion_date="2026-11-24",
+    source="clinical.md §6.1: pyridoxal 5'-phosphate, urine phosphoethanolamine terms, ALPL gene tests.",
+    system=LOINC,
+    codes=frozenset(
+        {
+            "62236-5", "30552-4",  # pyridoxal 5'-phosphate (nmol/L, ug/L)
+            "13789-3", "25122-3", "28604-7", "44351-5", "44352-3", "56966-5",  # urine PEA/creatinine
+            "26611-4", "9731-1", "2790-4", "2789-6", "25502-6", "26597-5", "26612-2",  # urine PEA
+            "77084-2", "77085-9",  # ALPL gene sequencing, familial variant
+        }
+    ),
+)
+
+HPP_CONDITION_SNOMED = ValueSet(
+    name="hypophosphatasia-snomed",
+    version="2026.11",
+    expansion_date="2026-11-24",
+    source="SNOMED CT 360792001 Hypophosphatasia and its listed descendants (adult, childhood, infantile, "
+    "odonto); Mondo SSSOM mappings, clinical.md §5.",
+    system=SNOMED,
+    codes=frozenset({"360792001", "20756002", "30174008", "55236002", "708672004"}),
+)
+
+# E83.39 "Other disorders of phosphorus metabolism" also covers hypophosphataemic disorders, so it
+# counts only when the condition's own text names hypophosphatasia (clinical.md §5).
+HPP_CONDITION_ICD10CM_UNSPECIFIC = ValueSet(
+    name="hypophosphatasia-icd10cm-with-text",
+    version="2026.11",
+    expansion_date="2026-11-24",
+    source="ICD-10-CM 2026 E83.39; clinical.md §5.",
+    system=ICD10CM,
+    codes=frozenset({"E83.39"}),
+)
+
+ASFOTASE_ALFA_ATC = ValueSet(
+    name="asfotase-alfa-atc",
+    version="2026.11",
+    expansion_date="2026-11-24",
+    source="WHO ATC A16AB13 asfotase alfa; clinical.md §4.4, §8.5 (RxCUI unverified, so names are matched too).",
+    system=ATC,
+    codes=frozenset({"A16AB13"}),
+)
+ASFOTASE_NAMES: tuple[str, ...] = ("asfotase", "strensiq")
+
+
+@dataclass(frozen=True)
+class Antiresorptive:
+    """One antiresorptive ingredient with the RxNorm codes and names that identify it."""
+
+    ingredient: str
+    rxnorm: frozenset[str]
+    atc: frozenset[str]
+    names: tuple[str, ...]  # lower-case stems and brands, matched as whole-word prefixes
+
+
+# RxNorm ingredient (IN) and product (SCD/SBD/SCDC/SBDC/BN/BPCK) codes from clinical.md §4.1-4.3 and the
+# CDS Hooks Sandbox medication list (anchors.md §1.5). Codes marked UNVERIFIED there are kept: matching an
+# extra code of the same ingredient cannot create a false card for another drug.
+ANTIRESORPTIVES: tuple[Antiresorptive, ...] = (
+    Antiresorptive(
+        "alendronate",
+        frozenset({"46041", "904431", "904433", "904430", "904447", "904419", "904421", "904420", "114265",
+                   "904462", "904465", "904492", "904495", "617264"}),
+        frozenset({"M05BA04", "M05BB03", "M05BB05"}),
+        ("alendron", "fosamax", "binosto"),
+    ),
+    Antiresorptive(
+        "risedronate",
+        frozenset({"73056", "905024", "905023", "905028", "905032", "905083", "1020064", "1020065", "877300"}),
+        frozenset({"M05BA07", "M05BB02", "M05BB07"}),
+        ("risedron", "actonel", "atelvia"),
+    ),
+    Antiresorptive(
+        "ibandronate",
+        frozenset({"115264", "904932", "904936", "904952"}),
+        frozenset({"M05BA06"}),
+        ("ibandron", "boniva", "bondronat", "bonviva"),
+    ),
+    Antiresorptive(
+        "zoledronic acid",
+        frozenset({"77655", "705824", "705875", "351114", "1114085"}),
+        frozenset({"M05BA08"}),
+        ("zoledron", "reclast", "zometa", "aclasta"),
+    ),
+    Antiresorptive(
+        "pamidronate",
+        frozenset({"11473", "1737449"}),
+        frozenset({"M05BA03"}),
+        ("pamidron", "aredia"),
+    ),
+    Antiresorptive(
+        "etidronate",
+        frozenset({"42682", "904535", "904547"}),
+        frozenset({"M05BA01", "M05BB01"}),
+        ("etidron", "didronel"),
+    ),
+    Antiresorptive(
+        "tiludronate",
+        frozenset({"57230"}),
+        frozenset({"M05BA05"}),
+        ("tiludron", "skelid"),
+    ),
+    Antiresorptive(
+        "clodronate",
+        frozenset(),  # RxCUI unverified (clinical.md §4.1); matched by ATC and name
+        frozenset({"M05BA02"}),
+        ("clodron", "bonefos", "loron"),
+    ),
+    Antiresorptive(
+        "denosumab",
+        frozenset({"993449", "993452", "993456", "1046398", "2717866"}),
+        frozenset({"M05BX04"}),
+        # Biosimilars have their own RxNorm ingredients ("denosumab-bbdz" ...): the stem catches them.
+        ("denosumab", "prolia", "xgeva", "jubbonti", "wyost", "ospomyv", "xbryk", "stoboclo", "osenvelt",
+         "conexxence", "bomyntra", "obodence", "xtrenbo", "bildyos", "bilprevda"),
+    ),
+    Antiresorptive(
+        "romosozumab",
+        frozenset({"2123126"}),
+        frozenset({"M05BX06"}),
+        ("romosozumab", "evenity"),
+    ),
+)
+
+ANTIRESORPTIVE_VALUE_SET = ValueSet(
+    name="antiresorptives",
+    version="2026.11",
+    expansion_date="2026-11-24",
+    source="RxNorm ingredients and products (clinical.md §4.1-4.3, anchors.md §1.5), ATC M05BA*, M05BB*, "
+    "M05BX04, M05BX06 (clinical.md §4.4). Raloxifene, teriparatide, abaloparatide and burosumab "
+    "(M05BX05) are not antiresorptives here.",
+    system=RXNORM,
+    codes=frozenset(code for drug in ANTIRESORPTIVES for code in drug.rxnorm),
+)
+
+# ATC groups that are antiresorptive as a whole: any bisphosphonate (M05BA) or bisphosphonate
+# combination (M05BB), named or not above.
+ANTIRESORPTIVE_ATC_PREFIXES: tuple[str, ...] = ("M05BA", "M05BB")
+ANTIRESORPTIVE_ATC_CODES: frozenset[str] = frozenset({"M05BX04", "M05BX06"})

@@ -1,0 +1,344 @@
+"""The low-ALP rule: each limit on both sides, the persistence boundaries, and its safety properties."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hooks.alp import assess_alp, classify, judge, years_before
+from hooks.findings import JudgedAlp, Pattern, UninterpretableAlp
+from hooks.policy import Policy
+from hooks.records import Code, LabResult, PatientFacts, Quantity, ReferenceRange, Unreadable
+
+TODAY = date(2026, 11, 24)
+ADULT = PatientFacts("p1", date(1961, 4, 12), "female")
+UNKNOWN_AGE = PatientFacts("p1")
+POLICY = Policy()
+_STRENGTH = [Pattern.NONE, Pattern.SINGLE_LOW, Pattern.RECURRENT, Pattern.PERSISTENT]
+
+
+def alp(day: date | str, value: float | str, unit: str | None = "U/L", *, lab_low=None, lab_low_unit="U/L",
+        status="final", comparator=None, ranges=()) -> LabResult:
+    """Return an ALP LabResult."""
+    when = date.fromisoformat(day) if isinstance(day, str) else day
+    if lab_low is not None:
+        ranges = (ReferenceRange(Quantity(Decimal(str(lab_low)), lab_low_unit), None),)
+    return LabResult(None, "6768-6", status, when, Quantity(Decimal(str(value)), unit, comparator), tuple(ranges))
+
+
+def assess(*results, patient=ADULT, unreadable=(), policy=POLICY):
+    return assess_alp(results, unreadable, patient, TODAY, policy)
+
+
+def verdict(result: LabResult, patient=ADULT, policy=POLICY):
+    return judge(result, patient, policy)
+
+
+# --- one result: adults -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value, low", [("35", True), ("35.01", False), ("34.9", True), ("36", False)])
+def test_adult_without_a_lab_range_is_low_at_or_below_35(value, low):
+    assert verdict(alp("2026-03-01", value)).low is low
+
+
+def test_adult_limit_is_a_policy_parameter():
+    strict = dataclasses.replace(POLICY, adult_low_limit_u_per_l=Decimal(30))
+    assert verdict(alp("2026-03-01", 31), policy=strict).low is False
+    assert verdict(alp("2026-03-01", 30), policy=strict).low is True
+
+
+@pytest.mark.parametrize("value, low", [("39.9", True), ("40", False)])
+def test_adult_lab_limit_above_40_is_capped_at_40(value, low):
+    result = verdict(alp("2026-03-01", value, lab_low=45))
+    assert (result.low, result.limit_u_per_l) == (low, Decimal(40))
+    assert "capped" in result.limit_basis
+
+
+@pytest.mark.parametrize("value, low", [("37.9", True), ("38", False)])
+def test_adult_lab_limit_below_40_applies_strictly(value, low):
+    result = verdict(alp("2026-03-01", value, lab_low=38))
+    assert (result.low, result.limit_u_per_l, result.limit_basis) == (low, Decimal(38), "lab range low")
+
+
+def test_lab_limit_in_another_convertible_unit_is_converted():
+    result = verdict(alp("2026-03-01", "0.6", "ukat/L", lab_low="0.65", lab_low_unit="ukat/L"))
+    assert (result.value_u_per_l, result.limit_u_per_l, result.low) == (Decimal("36.0"), Decimal("39.00"), True)
+
+
+@pytest.mark.parametrize("lab_low_unit", ["mg/dL", None])
+def test_lab_limit_in_an_unconvertible_unit_falls_back_to_the_default(lab_low_unit):
+    result = verdict(alp("2026-03-01", 38, lab_low=40, lab_low_unit=lab_low_unit))
+    assert (result.low, result.limit_u_per_l) == (False, Decimal(35))
+
+
+def test_unknown_birth_date_uses_the_adult_rule():
+    assert verdict(alp("2026-03-01", 100), patient=UNKNOWN_AGE).low is False
+    assert verdict(alp("2026-03-01", 35), patient=UNKNOWN_AGE).low is True
+
+
+# --- one result: children ---------------------------------------------------------------------------------
+
+TEEN_GIRL = PatientFacts("p2", date(2008, 6, 1), "female")
+
+
+def test_the_day_before_the_18th_birthday_uses_the_child_limit():
+    result = verdict(alp("2026-05-31", 40), patient=TEEN_GIRL)
+    assert (result.low, result.limit_u_per_l) == (True, Decimal(45))
+
+
+def test_on_the_18th_birthday_the_adult_rule_applies():
+    result = verdict(alp("2026-06-01", 40), patient=TEEN_GIRL)
+    assert (result.low, result.limit_u_per_l) == (False, Decimal(35))
+
+
+@pytest.mark.parametrize("value, low", [("141.9", True), ("142", False)])
+def test_a_six_year_old_is_judged_against_142(value, low):
+    boy = PatientFacts("p3", date(2020, 5, 3), "male")
+    assert verdict(alp("2026-09-16", value), patient=boy).low is low
+
+
+@pytest.mark.parametrize("sex, limit", [("male", 116), ("female", 57), (None, 57), ("other", 57)])
+def test_thirteen_year_olds_have_sex_specific_limits_and_unknown_sex_takes_the_lower(sex, limit):
+    child = PatientFacts("p4", date(2013, 1, 10), sex)
+    assert verdict(alp("2026-03-01", 80), patient=child).limit_u_per_l == Decimal(limit)
+
+
+def test_a_child_with_a_lab_range_is_judged_against_it_without_the_adult_cap():
+    boy = PatientFacts("p3", date(2020, 5, 3), "male")
+    result = verdict(alp("2026-09-16", 149, lab_low=150), patient=boy)
+    assert (result.low, result.limit_u_per_l) == (True, Decimal(150))
+
+
+NEWBORN = PatientFacts("p5", date(2026, 10, 1), "female")
+
+
+def test_a_newborn_under_15_days_without_a_range_is_not_judged():
+    result = verdict(alp("2026-10-15", 50), patient=NEWBORN)
+    assert (result.low, result.limit_u_per_l) == (None, None)
+
+
+def test_a_newborn_of_15_days_is_judged_against_122():
+    result = verdict(alp("2026-10-16", 100), patient=NEWBORN)
+    assert (result.low, result.limit_u_per_l) == (True, Decimal(122))
+
+
+def test_a_newborn_under_15_days_with_a_lab_range_is_judged():
+    assert verdict(alp("2026-10-10", 70, lab_low=83), patient=NEWBORN).low is True
+
+
+def test_an_age_specific_range_is_preferred_to_a_generic_one():
+    ranges = (
+        ReferenceRange(Quantity(Decimal(40), "U/L"), None),
+        ReferenceRange(Quantity(Decimal(142), "U/L"), None, Decimal(1), Decimal(9)),
+    )
+    boy = PatientFacts("p3", date(2020, 5, 3), "male")
+    assert verdict(alp("2026-09-16", 100, ranges=ranges), patient=boy).limit_u_per_l == Decimal(142)
+    assert verdict(alp("2026-09-16", 100, ranges=ranges), patient=ADULT).limit_u_per_l == Decimal(40)
+
+
+def test_a_range_for_the_other_sex_is_not_used():
+    ranges = (ReferenceRange(Quantity(Decimal(40), "U/L"), None, applies_to=("male",)),)
+    assert verdict(alp("2026-03-01", 38, ranges=ranges), patient=ADULT).limit_u_per_l == Decimal(35)
+
+
+# --- one result: what cannot be interpreted --------------------------------------------------------------
+
+@pytest.mark.parametrize("unit, reason", [("mg/dL", "unit 'mg/dL' cannot be converted to U/L"),
+                                          (None, "no unit cannot be converted to U/L")])
+def test_unconvertible_units_are_left_out_with_a_reason(unit, reason):
+    assert verdict(alp("2026-03-01", 30, unit)) == UninterpretableAlp(date(2026, 3, 1), reason)
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "5000", "12000"])
+def test_implausible_values_are_left_out(value):
+    assert isinstance(verdict(alp("2026-03-01", value)), UninterpretableAlp)
+
+
+def test_less_than_values_count_with_their_number():
+    result = verdict(alp("2026-03-01", 5, comparator="<"))
+    assert (result.low, result.value_u_per_l, result.comparator) == (True, Decimal(5), "<")
+
+
+def test_greater_than_values_under_the_limit_are_not_called_low():
+    assert isinstance(verdict(alp("2026-03-01", 20, comparator=">")), UninterpretableAlp)
+    assert verdict(alp("2026-03-01", 60, comparator=">")).low is False
+
+
+def test_a_result_without_a_date_is_left_out():
+    result = LabResult(None, "6768-6", "final", None, Quantity(Decimal(20), "U/L"))
+    assert verdict(result) == UninterpretableAlp(None, "no specimen date")
+
+
+# --- the window -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("status", ["preliminary", "entered-in-error", "cancelled", "registered", "unknown"])
+def test_unverified_results_are_never_evidence(status):
+    assessment = assess(alp("2026-01-05", 20, status=status), alp("2026-06-05", 20, status=status))
+    assert (assessment.pattern, assessment.results, assessment.uninterpretable) == (Pattern.NONE, (), ())
+
+
+@pytest.mark.parametrize("status", ["final", "amended", "corrected"])
+def test_verified_results_count(status):
+    assert assess(alp("2026-01-05", 20, status=status), alp("2026-06-05", 20)).pattern is Pattern.PERSISTENT
+
+
+def test_the_window_reaches_back_exactly_five_years():
+    edge = years_before(TODAY, 5)
+    assert [r.effective for r in assess(alp(edge, 20)).results] == [edge]
+    assert assess(alp(edge - timedelta(days=1), 20)).results == ()
+
+
+def test_a_panel_repeating_the_same_value_on_the_same_day_counts_once():
+    assessment = assess(alp("2026-01-05", 20), alp("2026-01-05", 20), alp("2026-02-05", 60))
+    assert len(assessment.results) == 2
+
+
+def test_data_absent_results_are_skipped():
+    absent = dataclasses.replace(alp("2026-01-05", 20), has_data_absent_reason=True)
+    assert assess(absent).results == ()
+
+
+# --- the pattern ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("second, pattern", [("2026-01-31", Pattern.PERSISTENT), ("2026-01-30", Pattern.SINGLE_LOW)])
+def test_lows_must_be_at_least_30_days_apart(second, pattern):
+    assert assess(alp("2026-01-01", 20), alp(second, 22)).pattern is pattern
+
+
+def test_exactly_half_the_months_low_is_recurrent_not_persistent():
+    results = [alp("2026-01-10", 20), alp("2026-02-10", 60), alp("2026-03-10", 21), alp("2026-04-10", 60)]
+    assessment = assess(*results)
+    assert (assessment.pattern, assessment.months_with_results, assessment.low_months) == (Pattern.RECURRENT, 4, 2)
+
+
+def test_more_than_half_the_months_low_is_persistent():
+    results = [alp("2026-01-10", 20), alp("2026-02-10", 60), alp("2026-03-10", 21), alp("2026-05-10", 22),
+               alp("2026-04-10", 60)]
+    assessment = assess(*results)
+    assert (assessment.pattern, assessment.low_months) == (Pattern.PERSISTENT, 3)
+
+
+def test_a_month_is_low_only_when_most_of_its_results_are():
+    # March has one low and one normal result: not a low month, so 1 of 2 months is low.
+    results = [alp("2026-01-10", 20), alp("2026-03-02", 21), alp("2026-03-20", 70)]
+    assessment = assess(*results)
+    assert (assessment.pattern, assessment.low_months, assessment.months_with_results) == (Pattern.RECURRENT, 1, 2)
+
+
+def test_one_low_with_nothing_after_it_is_a_single_low():
+    assessment = assess(alp("2025-05-01", 70), alp("2026-10-02", 31))
+    assert (assessment.pattern, assessment.lowest.value_u_per_l) == (Pattern.SINGLE_LOW, Decimal(31))
+
+
+def test_a_normal_result_after_the_low_cancels_it():
+    assert assess(alp("2026-10-02", 31), alp("2026-10-20", 70)).pattern is Pattern.NONE
+
+
+def test_a_normal_result_the_same_day_cancels_it():
+    assert assess(alp("2026-10-02", 31), alp("2026-10-02", 70)).pattern is Pattern.NONE
+
+
+def test_no_results_is_no_pattern():
+    assert assess().pattern is Pattern.NONE
+
+
+def test_results_are_listed_oldest_first():
+    assessment = assess(alp("2026-06-01", 30), alp("2026-01-01", 31), alp("2026-03-01", 90))
+    assert [r.effective.month for r in assessment.results] == [1, 3, 6]
+
+
+# --- uninterpretable results never create a finding -------------------------------------------------------
+
+def test_an_unconvertible_result_in_its_own_month_weakens_a_borderline_pattern():
+    # 2 of 3 months low is persistent; had the mg/dL result been normal, 2 of 4 would not be.
+    results = [alp("2026-01-10", 20), alp("2026-03-10", 21), alp("2026-04-10", 70)]
+    assert assess(*results).pattern is Pattern.PERSISTENT
+    assessment = assess(*results, alp("2026-02-10", 3, "mg/dL"))
+    assert assessment.pattern is Pattern.RECURRENT
+    assert [u.reason for u in assessment.uninterpretable] == ["unit 'mg/dL' cannot be converted to U/L"]
+
+
+def test_an_uninterpretable_result_after_a_single_low_cancels_it():
+    assessment = assess(alp("2026-10-02", 31), alp("2026-10-20", 3, "mg/dL"))
+    assert assessment.pattern is Pattern.NONE
+    assert len(assessment.uninterpretable) == 1
+
+
+def test_an_uninterpretable_result_before_a_single_low_changes_nothing():
+    assert assess(alp("2026-09-02", 3, "mg/dL"), alp("2026-10-02", 31)).pattern is Pattern.SINGLE_LOW
+
+
+def test_an_unreadable_alp_resource_is_named_and_weakens_the_pattern():
+    unreadable = Unreadable("Observation", "o9", "Observation failed validation: value_error",
+                            (Code("http://loinc.org", "6768-6"),), effective=date(2026, 10, 20))
+    assessment = assess(alp("2026-10-02", 31), unreadable=[unreadable])
+    assert assessment.pattern is Pattern.NONE
+    assert assessment.uninterpretable == (UninterpretableAlp(date(2026, 10, 20), "the result could not be read"),)
+
+
+def test_an_unreadable_resource_older_than_the_window_is_ignored():
+    unreadable = Unreadable("Observation", "o9", "x", effective=date(2019, 1, 1))
+    assert assess(alp("2026-10-02", 31), unreadable=[unreadable]).uninterpretable == ()
+
+
+# --- properties -------------------------------------------------------------------------------------------
+
+days = st.integers(min_value=0, max_value=5 * 365 - 1).map(lambda n: TODAY - timedelta(days=n))
+u_per_l = st.decimals(min_value=Decimal("1"), max_value=Decimal("400"), places=1, allow_nan=False)
+series = st.lists(st.tuples(days, u_per_l), max_size=12)
+
+
+def _pattern(points, shift=Decimal(0)):
+    return assess(*(alp(d, v + shift) for d, v in points)).pattern
+
+
+@settings(max_examples=200)
+@given(u_per_l)
+def test_adult_default_threshold(value):
+    assert verdict(alp("2026-03-01", value)).low is (value <= 35)
+
+
+@settings(max_examples=200)
+@given(series, st.decimals(min_value=Decimal("0.1"), max_value=Decimal("100"), places=1))
+def test_raising_every_value_never_strengthens_the_pattern(points, shift):
+    assert _STRENGTH.index(_pattern(points, shift)) <= _STRENGTH.index(_pattern(points))
+
+
+@settings(max_examples=200)
+@given(series, st.randoms(use_true_random=False))
+def test_the_order_results_arrive_in_does_not_matter(points, rnd):
+    shuffled = list(points)
+    rnd.shuffle(shuffled)
+    assert _pattern(shuffled) is _pattern(points)
+
+
+@settings(max_examples=200)
+@given(series, days)
+def test_an_uninterpretable_result_never_strengthens_the_pattern(points, day):
+    results = [alp(d, v) for d, v in points]
+    with_odd = assess(*results, alp(day, 10, "mg/dL")).pattern
+    assert _STRENGTH.index(with_odd) <= _STRENGTH.index(assess(*results).pattern)
+
+
+@settings(max_examples=200)
+@given(series)
+def test_persistent_needs_two_lows_thirty_days_apart(points):
+    assessment = assess(*(alp(d, v) for d, v in points))
+    if assessment.pattern in (Pattern.PERSISTENT, Pattern.RECURRENT):
+        lows = assessment.lows
+        assert len(lows) >= 2 and (lows[-1].effective - lows[0].effective).days >= 30
+
+
+def test_classify_ignores_unjudged_results():
+    unjudged = JudgedAlp(date(2026, 1, 1), Decimal(50), None, None, "not judged", None, "6768-6")
+    assert classify([unjudged], POLICY) == (Pattern.NONE, 0, 0)
+
+
+@pytest.mark.parametrize("day, expected", [(date(2028, 2, 29), date(2023, 2, 28)), (TODAY, date(2021, 11, 24))])
+def test_years_before(day, expected):
+    assert years_before(day, 5) == expected

@@ -1,0 +1,200 @@
+"""Tests for settings_from_env: defaults, CDS_* variables, coercion, validation errors and policy overrides."""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+
+import pytest
+from pydantic import ValidationError
+
+from cds_service.settings import SettingsError, policy_parameters, settings_from_env
+from hooks.policy import Policy
+
+
+def test_defaults_from_an_empty_environment() -> None:
+    settings = settings_from_env({})
+    assert settings.host == "127.0.0.1"
+    assert settings.port == 8080
+    assert settings.auth_mode == "none"
+    assert settings.database_url is None
+    assert settings.public_base_url is None
+    assert settings.cors_origins == "*"
+    assert settings.request_deadline_seconds == 2.0
+    assert settings.fhir_timeout_seconds == 1.5
+    assert settings.fhir_max_pages == 10
+    assert settings.log_level == "INFO"
+    assert settings.policy == Policy()
+    assert settings.policy.adult_low_limit_u_per_l == Decimal(35)
+
+
+def test_variables_are_read_from_the_passed_environ_not_os_environ() -> None:
+    before = dict(os.environ)
+    environ = {
+        "CDS_HOST": "0.0.0.0",
+        "CDS_PORT": "9000",
+        "CDS_DATABASE_URL": "sqlite:////var/lib/alp/alp.sqlite3",
+        "CDS_PUBLIC_BASE_URL": "https://alp.example.org",
+        "CDS_CORS_ORIGINS": "https://a.example.org,https://b.example.org",
+        "CDS_LOG_LEVEL": "DEBUG",
+    }
+    settings = settings_from_env(environ)
+    assert settings.host == "0.0.0.0"
+    assert settings.port == 9000
+    assert settings.database_url == "sqlite:////var/lib/alp/alp.sqlite3"
+    assert settings.public_base_url == "https://alp.example.org"
+    assert settings.cors_origins == "https://a.example.org,https://b.example.org"
+    assert settings.log_level == "DEBUG"
+    assert dict(os.environ) == before
+    assert environ["CDS_PORT"] == "9000"  # the mapping is not modified either
+
+
+def test_variables_without_the_cds_prefix_are_ignored() -> None:
+    settings = settings_from_env({"PORT": "1234", "HOST": "example.org", "PATH": "/usr/bin", "XCDS_PORT": "1"})
+    assert settings.port == 8080
+    assert settings.host == "127.0.0.1"
+
+
+def test_text_values_are_coerced_to_field_types() -> None:
+    settings = settings_from_env({
+        "CDS_PORT": "8443",
+        "CDS_REQUEST_DEADLINE_SECONDS": "0.75",
+        "CDS_FHIR_TIMEOUT_SECONDS": "3",
+        "CDS_FHIR_MAX_PAGES": "25",
+        "CDS_FHIR_MAX_RESPONSE_BYTES": "4096",
+        "CDS_FHIR_CONCURRENCY": "4",
+        "CDS_MAX_REQUEST_BYTES": "2048",
+    })
+    assert settings.port == 8443 and isinstance(settings.port, int)
+    assert settings.request_deadline_seconds == 0.75 and isinstance(settings.request_deadline_seconds, float)
+    assert settings.fhir_timeout_seconds == 3.0 and isinstance(settings.fhir_timeout_seconds, float)
+    assert settings.fhir_max_pages == 25
+    assert settings.fhir_max_response_bytes == 4096
+    assert settings.fhir_concurrency == 4
+    assert settings.max_request_bytes == 2048
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("CDS_PORT", "eighty"),
+        ("CDS_PORT", "0"),
+        ("CDS_PORT", "65536"),
+        ("CDS_PORT", "80.5"),
+        ("CDS_REQUEST_DEADLINE_SECONDS", "0"),
+        ("CDS_REQUEST_DEADLINE_SECONDS", "soon"),
+        ("CDS_FHIR_TIMEOUT_SECONDS", "-1"),
+        ("CDS_FHIR_MAX_PAGES", "0"),
+        ("CDS_FHIR_MAX_RESPONSE_BYTES", "100"),
+        ("CDS_FHIR_CONCURRENCY", "65"),
+        ("CDS_MAX_REQUEST_BYTES", "lots"),
+        ("CDS_LOG_LEVEL", "VERBOSE"),
+    ],
+)
+def test_invalid_value_raises_settings_error_naming_the_variable(name: str, value: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        settings_from_env({name: value})
+    message = str(info.value)
+    assert message.startswith(f"{name}:")
+
+
+def test_settings_error_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="CDS_PORT"):
+        settings_from_env({"CDS_PORT": "x"})
+
+
+def test_unknown_cds_variable_is_rejected_by_name() -> None:
+    with pytest.raises(SettingsError, match="CDS_PROT") as info:
+        settings_from_env({"CDS_PROT": "9000"})
+    assert "unknown" in str(info.value)
+
+
+def test_auth_mode_none_is_accepted() -> None:
+    assert settings_from_env({"CDS_AUTH_MODE": "none"}).auth_mode == "none"
+
+
+@pytest.mark.parametrize("mode", ["jwt", "NONE", ""])
+def test_other_auth_modes_are_rejected(mode: str) -> None:
+    with pytest.raises(SettingsError, match="^CDS_AUTH_MODE:"):
+        settings_from_env({"CDS_AUTH_MODE": mode})
+
+
+def test_policy_variable_changes_the_policy() -> None:
+    settings = settings_from_env({"CDS_POLICY_ADULT_LOW_LIMIT_U_PER_L": "30"})
+    assert settings.policy.adult_low_limit_u_per_l == Decimal(30)
+    assert settings.policy != Policy()
+    # The other parameters keep their defaults.
+    assert settings.policy.adult_lab_limit_cap_u_per_l == Policy().adult_lab_limit_cap_u_per_l
+    assert settings.policy.min_low_results == Policy().min_low_results
+
+
+def test_policy_variables_of_each_type_are_parsed() -> None:
+    settings = settings_from_env({
+        "CDS_POLICY_MIN_LOW_RESULTS": "3",
+        "CDS_POLICY_LOW_MONTH_FRACTION": "0.75",
+        "CDS_POLICY_TRUSTED_STATUSES": "final, amended",
+    })
+    assert settings.policy.min_low_results == 3
+    assert settings.policy.low_month_fraction == Decimal("0.75")
+    assert settings.policy.trusted_statuses == frozenset({"final", "amended"})
+
+
+def test_unknown_policy_variable_is_rejected_by_name() -> None:
+    with pytest.raises(SettingsError) as info:
+        settings_from_env({"CDS_POLICY_ADULT_LOW_LIMIT": "30"})
+    message = str(info.value)
+    assert message.startswith("CDS_POLICY_ADULT_LOW_LIMIT:")
+    assert "unknown" in message
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("CDS_POLICY_ADULT_LOW_LIMIT_U_PER_L", "thirty"),
+        ("CDS_POLICY_MIN_LOW_RESULTS", "2.5"),
+        ("CDS_POLICY_LOOKBACK_YEARS", "five"),
+    ],
+)
+def test_non_numeric_policy_value_is_rejected_naming_the_parameter(name: str, value: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        settings_from_env({name: value})
+    assert str(info.value).startswith(f"{name}:")
+
+
+def test_out_of_range_policy_value_is_rejected_naming_the_variable() -> None:
+    with pytest.raises(SettingsError, match=r"^CDS_POLICY_ADULT_LOW_LIMIT_U_PER_L: .*between 1 and 200"):
+        settings_from_env({"CDS_POLICY_ADULT_LOW_LIMIT_U_PER_L": "-5"})
+
+
+def test_keyword_overrides_win_over_environ() -> None:
+    settings = settings_from_env({"CDS_PORT": "9000", "CDS_HOST": "0.0.0.0"}, port=9100)
+    assert settings.port == 9100
+    assert settings.host == "0.0.0.0"  # environ still applies where nothing overrides it
+
+
+def test_policy_keyword_override_wins_over_policy_variables() -> None:
+    policy = Policy(min_low_results=4)
+    settings = settings_from_env({"CDS_POLICY_MIN_LOW_RESULTS": "3"}, policy=policy)
+    assert settings.policy is policy
+    assert settings.policy.min_low_results == 4
+
+
+def test_keyword_overrides_are_validated_too() -> None:
+    with pytest.raises(SettingsError, match="^CDS_PORT:"):
+        settings_from_env({}, port=0)
+    with pytest.raises(SettingsError, match="^CDS_NO_SUCH_SETTING:"):
+        settings_from_env({}, no_such_setting="x")
+
+
+def test_settings_are_frozen() -> None:
+    settings = settings_from_env({})
+    with pytest.raises(ValidationError):
+        settings.port = 1  # type: ignore[misc]
+
+
+def test_policy_parameters_lists_the_policy_fields() -> None:
+    names = policy_parameters()
+    assert "adult_low_limit_u_per_l" in names
+    assert "trusted_statuses" in names
+    assert len(names) == len(set(names)) == len(Policy.__dataclass_fields__)
+

@@ -1,0 +1,306 @@
+"""Tests for Store on a temporary SQLite file: audit round trips, idempotent feedback, atomicity, sharing, health."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
+
+from cds_service.store import (
+    SCHEMA_VERSION,
+    FeedbackEvent,
+    ServedCard,
+    Store,
+    cards_served,
+    feedback,
+    schema_version,
+)
+
+SERVED_AT = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+RECEIVED_AT = datetime(2026, 11, 24, 20, 17, 2, tzinfo=UTC)
+CARD_A = "00000000-0000-4000-8000-000000000001"
+CARD_B = "00000000-0000-4000-8000-000000000002"
+SUGGESTION = "00000000-0000-4000-8000-000000000003"
+SUGGESTION_2 = "00000000-0000-4000-8000-000000000004"
+
+
+def served(card_uuid: str, served_at: datetime = SERVED_AT, **changes: str) -> ServedCard:
+    fields = {"service_id": "alp-guard-order-sign", "hook": "order-sign",
+              "hook_instance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea", "topic": "bisphosphonate-low-alp",
+              "indicator": "warning"}
+    fields.update(changes)
+    return ServedCard(card_uuid=card_uuid, served_at=served_at, **fields)
+
+
+ACCEPTED = FeedbackEvent(CARD_A, "accepted", "2021-12-11T10:05:31Z", (SUGGESTION,))
+OVERRIDDEN = FeedbackEvent(CARD_A, "overridden", "2026-11-24T20:16:41.449Z", (), "x",
+                           "http://example.org/override", "seen by endocrinology")
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "audit.sqlite3"
+
+
+@pytest.fixture
+def url(db_path: Path) -> str:
+    return f"sqlite:///{db_path}"
+
+
+@pytest.fixture
+def store(url: str) -> Iterator[Store]:
+    result = Store(url)
+    yield result
+    result.engine.dispose()
+
+
+def count(store: Store, table) -> int:  # type: ignore[no-untyped-def]
+    with store.engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(table)).scalar_one()
+
+
+# --- schema -----------------------------------------------------------------------------------------------------
+
+
+def test_the_database_file_and_tables_are_created(store: Store, db_path: Path) -> None:
+    assert db_path.is_file()
+    with store.engine.connect() as conn:
+        names = {row[0] for row in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'"))}
+    assert {"schema_version", "cards_served", "feedback"} <= names
+
+
+def test_schema_version_holds_one(store: Store) -> None:
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(schema_version.c.version)).all()
+    assert [tuple(r) for r in rows] == [(1,)]
+    assert SCHEMA_VERSION == 1
+
+
+def test_schema_version_is_written_once_when_the_store_is_opened_again(url: str, store: Store) -> None:
+    again = Store(url)
+    try:
+        with again.engine.connect() as conn:
+            assert conn.execute(select(schema_version.c.version)).scalars().all() == [1]
+    finally:
+        again.engine.dispose()
+
+
+def test_sqlite_file_uses_wal_journal_and_a_busy_timeout(store: Store, db_path: Path) -> None:
+    with store.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 5000
+    # WAL mode is persistent in the file itself.
+    raw = sqlite3.connect(db_path)
+    try:
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        raw.close()
+
+
+# --- cards served -----------------------------------------------------------------------------------------------
+
+
+def test_record_cards_then_served_card_round_trip(store: Store) -> None:
+    a = served(CARD_A)
+    b = served(CARD_B, topic="hpp-workup", indicator="info", service_id="alp-guard-patient-view", hook="patient-view")
+    store.record_cards([a, b])
+    got_a, got_b = store.served_card(CARD_A), store.served_card(CARD_B)
+    assert got_a is not None and got_b is not None
+    for got, sent in ((got_a, a), (got_b, b)):
+        assert (got.card_uuid, got.service_id, got.hook, got.hook_instance, got.topic, got.indicator) == (
+            sent.card_uuid, sent.service_id, sent.hook, sent.hook_instance, sent.topic, sent.indicator)
+    assert count(store, cards_served) == 2
+
+
+@pytest.mark.parametrize(
+    "served_at",
+    [SERVED_AT, datetime(2026, 11, 24, 13, 0, tzinfo=timezone(timedelta(hours=1)))],
+    ids=["utc", "plus-one-hour"],
+)
+def test_served_at_round_trips_as_the_same_aware_instant(store: Store, served_at: datetime) -> None:
+    store.record_cards([served(CARD_A, served_at)])
+    got = store.served_card(CARD_A)
+    assert got is not None
+    assert got.served_at.tzinfo is not None, f"served_at came back naive: {got.served_at!r}"
+    assert got.served_at == SERVED_AT
+    assert got == served(CARD_A, served_at)
+
+
+def test_served_card_of_an_unknown_uuid_is_none(store: Store) -> None:
+    store.record_cards([served(CARD_A)])
+    assert store.served_card(CARD_B) is None
+
+
+def test_record_cards_with_no_cards_stores_nothing(store: Store) -> None:
+    store.record_cards([])
+    store.record_cards(iter(()))
+    assert count(store, cards_served) == 0
+
+
+def test_record_cards_accepts_a_generator(store: Store) -> None:
+    store.record_cards(served(u) for u in (CARD_A, CARD_B))
+    assert store.served_card(CARD_B) is not None
+
+
+def test_record_cards_is_atomic(store: Store) -> None:
+    with pytest.raises(IntegrityError):
+        store.record_cards([served(CARD_A), served(CARD_A, topic="other")])
+    assert store.served_card(CARD_A) is None
+    assert count(store, cards_served) == 0
+
+
+def test_a_card_uuid_cannot_be_recorded_twice(store: Store) -> None:
+    store.record_cards([served(CARD_A)])
+    with pytest.raises(IntegrityError):
+        store.record_cards([served(CARD_B), served(CARD_A)])
+    assert store.served_card(CARD_B) is None  # the failing batch left nothing behind
+    assert store.served_card(CARD_A).topic == "bisphosphonate-low-alp"  # type: ignore[union-attr]
+
+
+# --- feedback ---------------------------------------------------------------------------------------------------
+
+
+def test_record_feedback_returns_the_number_of_new_rows(store: Store) -> None:
+    assert store.record_feedback("alp-guard-order-sign", [ACCEPTED, OVERRIDDEN], RECEIVED_AT) == 2
+    assert count(store, feedback) == 2
+
+
+def test_record_feedback_is_idempotent_for_an_identical_event(store: Store) -> None:
+    assert store.record_feedback("alp-guard-order-sign", [ACCEPTED], RECEIVED_AT) == 1
+    assert store.record_feedback("alp-guard-order-sign", [ACCEPTED], RECEIVED_AT + timedelta(minutes=1)) == 0
+    rows = store.feedback_for(CARD_A)
+    assert len(rows) == 1
+    assert rows[0]["outcome_timestamp"] == "2021-12-11T10:05:31Z"
+
+
+def test_a_repeat_inside_one_batch_counts_once(store: Store) -> None:
+    assert store.record_feedback("alp-guard-order-sign", [ACCEPTED, ACCEPTED, OVERRIDDEN], RECEIVED_AT) == 2
+    assert count(store, feedback) == 2
+
+
+def test_the_same_key_with_other_details_is_still_a_repeat(store: Store) -> None:
+    store.record_feedback("alp-guard-order-sign", [ACCEPTED], RECEIVED_AT)
+    resent = FeedbackEvent(CARD_A, "accepted", "2021-12-11T10:05:31Z", (SUGGESTION_2,))
+    assert store.record_feedback("alp-guard-order-sign", [resent], RECEIVED_AT) == 0
+    assert json.loads(store.feedback_for(CARD_A)[0]["accepted_suggestions"]) == [SUGGESTION]
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        FeedbackEvent(CARD_A, "accepted", "2021-12-11T10:06:00Z", (SUGGESTION,)),  # later timestamp
+        FeedbackEvent(CARD_A, "overridden", "2021-12-11T10:05:31Z", (), None, None, "changed my mind"),  # outcome
+    ],
+    ids=["other-timestamp", "other-outcome"],
+)
+def test_a_different_event_for_the_same_card_is_stored(store: Store, other: FeedbackEvent) -> None:
+    assert store.record_feedback("alp-guard-order-sign", [ACCEPTED], RECEIVED_AT) == 1
+    assert store.record_feedback("alp-guard-order-sign", [other], RECEIVED_AT) == 1
+    rows = store.feedback_for(CARD_A)
+    assert [(r["outcome"], r["outcome_timestamp"]) for r in rows] == [
+        ("accepted", "2021-12-11T10:05:31Z"), (other.outcome, other.outcome_timestamp)]
+
+
+def test_feedback_rows_round_trip(store: Store) -> None:
+    two = FeedbackEvent(CARD_B, "accepted", "2021-12-11T10:05:31Z", (SUGGESTION, SUGGESTION_2))
+    store.record_feedback("alp-guard-order-sign", [ACCEPTED, OVERRIDDEN, two], RECEIVED_AT)
+    accepted, overridden = store.feedback_for(CARD_A)
+    assert accepted["service_id"] == "alp-guard-order-sign"
+    assert accepted["card_uuid"] == CARD_A
+    assert accepted["outcome"] == "accepted"
+    assert json.loads(accepted["accepted_suggestions"]) == [SUGGESTION]
+    assert (accepted["override_code"], accepted["override_system"], accepted["user_comment"]) == (None, None, None)
+    assert overridden["outcome"] == "overridden"
+    assert overridden["accepted_suggestions"] is None
+    assert (overridden["override_code"], overridden["override_system"], overridden["user_comment"]) == (
+        "x", "http://example.org/override", "seen by endocrinology")
+    assert overridden["id"] > accepted["id"]  # oldest first
+    [row_b] = store.feedback_for(CARD_B)
+    assert json.loads(row_b["accepted_suggestions"]) == [SUGGESTION, SUGGESTION_2]
+
+
+def test_feedback_received_at_round_trips_as_an_aware_instant(store: Store) -> None:
+    store.record_feedback("alp-guard-order-sign", [ACCEPTED], RECEIVED_AT)
+    received_at = store.feedback_for(CARD_A)[0]["received_at"]
+    assert received_at.tzinfo is not None, f"received_at came back naive: {received_at!r}"
+    assert received_at == RECEIVED_AT
+
+
+def test_feedback_for_an_unknown_card_is_empty(store: Store) -> None:
+    store.record_feedback("alp-guard-order-sign", [ACCEPTED], RECEIVED_AT)
+    assert store.feedback_for(CARD_B) == []
+
+
+def test_record_feedback_of_no_events_is_zero(store: Store) -> None:
+    assert store.record_feedback("alp-guard-order-sign", [], RECEIVED_AT) == 0
+    assert count(store, feedback) == 0
+
+
+def test_record_feedback_is_atomic(store: Store) -> None:
+    broken = FeedbackEvent(CARD_B, None, "2021-12-11T10:05:31Z")  # type: ignore[arg-type]  # NOT NULL outcome
+    with pytest.raises(IntegrityError):
+        store.record_feedback("alp-guard-order-sign", [ACCEPTED, broken], RECEIVED_AT)
+    assert store.feedback_for(CARD_A) == []
+    assert count(store, feedback) == 0
+
+
+# --- several workers --------------------------------------------------------------------------------------------
+
+
+def test_two_stores_on_one_file_see_each_others_writes(url: str, store: Store) -> None:
+    other = Store(url)
+    try:
+        store.record_cards([served(CARD_A)])
+        assert other.served_card(CARD_A) is not None
+        other.record_cards([served(CARD_B)])
+        assert store.served_card(CARD_B) is not None
+
+        assert other.record_feedback("alp-guard-order-sign", [ACCEPTED], RECEIVED_AT) == 1
+        assert [r["outcome"] for r in store.feedback_for(CARD_A)] == ["accepted"]
+        # The repeat sent to the other worker is recognised as well.
+        assert store.record_feedback("alp-guard-order-sign", [ACCEPTED], RECEIVED_AT) == 0
+        with pytest.raises(IntegrityError):
+            other.record_cards([served(CARD_A)])
+    finally:
+        other.engine.dispose()
+
+
+# --- health -----------------------------------------------------------------------------------------------------
+
+
+def test_is_usable_on_a_working_database(store: Store) -> None:
+    assert store.is_usable() is True
+
+
+def test_is_usable_is_false_once_the_file_is_replaced_by_a_directory(store: Store, db_path: Path) -> None:
+    store.record_cards([served(CARD_A)])
+    assert store.is_usable() is True
+    store.engine.dispose()
+    for leftover in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm")):
+        if leftover.exists():
+            leftover.unlink()
+    db_path.mkdir()
+    try:
+        assert store.is_usable() is False
+    finally:
+        shutil.rmtree(db_path)
+
+
+def test_is_usable_is_false_when_the_directory_of_the_file_is_gone(tmp_path: Path) -> None:
+    folder = tmp_path / "instance"
+    folder.mkdir()
+    store = Store(f"sqlite:///{folder / 'audit.sqlite3'}")
+    try:
+        assert store.is_usable() is True
+        store.engine.dispose()
+        shutil.rmtree(folder)
+        assert store.is_usable() is False
+    finally:
+        store.engine.dispose()

@@ -1,0 +1,37 @@
+"""Each example request in examples/ produces the cards the README promises."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.cds_checks import assert_response_spec_exact
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXPECTED = {
+    "order-sign-persistent-low-alp.json": ("low-alp-order-sign", [("low-alp-antiresorptive", "warning")]),
+    "order-sign-hpp-on-record.json": ("low-alp-order-sign", [("hpp-antiresorptive", "critical")] * 2),
+    "order-sign-no-antiresorptive.json": ("low-alp-order-sign", []),
+    "patient-view-low-alp-not-evaluated.json": ("low-alp-patient-view", [("low-alp-unevaluated", "info")]),
+    "patient-view-on-alendronate.json": ("low-alp-patient-view", [("low-alp-antiresorptive", "warning")]),
+}
+
+
+def test_every_example_is_covered():
+    assert {p.name for p in EXAMPLES.glob("*.json")} == set(EXPECTED) | {"order-sign-fetch-from-fhir-server.json"}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_example_gives_the_expected_cards(client, name):
+    service, expected = EXPECTED[name]
+    response = client.post(f"/cds-services/{service}", data=(EXAMPLES / name).read_bytes(),
+                           content_type="application/json")
+    assert response.status_code == 200
+    assert_response_spec_exact(response.get_json())
+    assert [(c["source"]["topic"]["code"], c["indicator"]) for c in response.get_json()["cards"]] == expected
+
+
+def test_the_fetch_example_without_a_reachable_server_is_412(client, monkeypatch):
+    body = json.loads((EXAMPLES / "order-sign-fetch-from-fhir-server.json").read_text())
+    body["fhirServer"] = "http://127.0.0.1:9/fhir"  # discard port: nothing listens there
+    assert client.post("/cds-services/low-alp-order-sign", json=body).status_code == 412

@@ -1,0 +1,91 @@
+"""The entry points start a real server on loopback: `python -m cds_service` and gunicorn's `cds_service.wsgi:app`."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CDS_")}
+    env.update(CDS_DATABASE_URL=f"sqlite:///{tmp_path / 'main.sqlite3'}", **extra)
+    return env
+
+
+def wait_for(url: str, process: subprocess.Popen, seconds: float = 30) -> dict:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited with {process.returncode}: {process.stderr.read()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return json.loads(response.read())
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"no answer from {url}")
+
+
+def serve(command: list[str], env: dict[str, str]):
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def test_python_m_cds_service_serves_discovery_on_the_given_port(tmp_path):
+    port = free_port()
+    process = serve([sys.executable, "-m", "cds_service", "--host", "127.0.0.1", "--port", str(port)], clean_env(tmp_path))
+    try:
+        assert wait_for(f"http://127.0.0.1:{port}/healthz", process) == {"status": "ok"}
+        services = wait_for(f"http://127.0.0.1:{port}/cds-services", process)["services"]
+        assert {s["id"] for s in services} == {"low-alp-order-sign", "low-alp-patient-view"}
+    finally:
+        stop(process)
+
+
+def test_the_port_can_come_from_the_environment(tmp_path):
+    port = free_port()
+    process = serve([sys.executable, "-m", "cds_service"], clean_env(tmp_path, CDS_PORT=str(port)))
+    try:
+        assert wait_for(f"http://127.0.0.1:{port}/healthz", process) == {"status": "ok"}
+    finally:
+        stop(process)
+
+
+def test_a_bad_setting_stops_start_up_with_its_name(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "cds_service"], cwd=ROOT, capture_output=True, text=True,
+                            env=clean_env(tmp_path, CDS_PORT="eighty"), timeout=60)
+    assert result.returncode == 2
+    assert "CDS_PORT" in result.stderr
+
+
+def test_gunicorn_serves_the_wsgi_app_with_the_production_config(tmp_path):
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    assert gunicorn.exists(), "gunicorn is a runtime requirement"
+    port = free_port()
+    env = clean_env(tmp_path, CDS_PORT=str(port), GUNICORN_WORKERS="2", GUNICORN_THREADS="2")
+    process = serve([str(gunicorn), "--config", "gunicorn.conf.py", "cds_service.wsgi:app"], env)
+    try:
+        assert wait_for(f"http://127.0.0.1:{port}/healthz", process) == {"status": "ok"}
+    finally:
+        stop(process)

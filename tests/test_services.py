@@ -1,0 +1,54 @@
+"""Service registry: discovery is derived from the descriptors, and prefetch templates are valid 2.0."""
+
+import re
+from urllib.parse import parse_qsl
+
+import pytest
+
+from cds_service.services import SERVICES, SERVICES_BY_ID, discovery_document
+from hooks.valuesets import ALP_TOTAL
+
+TOKEN = re.compile(r"\{\{(.*?)\}\}")
+# CDS Hooks 2.0 §"Prefetch tokens": context fields (root-level primitives) and the four user tokens.
+ALLOWED_TOKENS = {"context.patientId", "context.userId", "context.encounterId", "userPractitionerId",
+                  "userPractitionerRoleId", "userPatientId", "userRelatedPersonId"}
+# CDS Hooks 2.0 restricted query subset: references, token equality, date prefixes, _count, _sort.
+ALLOWED_PARAMETERS = {"patient", "code", "status", "date", "_count", "_sort"}
+
+
+def test_the_service_ids_and_hooks_are_fixed():
+    assert [(s.id, s.hook) for s in SERVICES] == [("low-alp-order-sign", "order-sign"),
+                                                  ("low-alp-patient-view", "patient-view")]
+    assert set(SERVICES_BY_ID) == {"low-alp-order-sign", "low-alp-patient-view"}
+
+
+def test_discovery_is_derived_from_the_descriptors():
+    assert discovery_document() == {"services": [s.discovery() for s in SERVICES]}
+    entry = SERVICES_BY_ID["low-alp-order-sign"].discovery()
+    assert set(entry) == {"hook", "id", "title", "description", "prefetch", "usageRequirements"}
+
+
+def test_discovery_has_no_empty_members():
+    for entry in discovery_document()["services"]:
+        assert all(value not in (None, "", [], {}) for value in entry.values())
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=lambda s: s.id)
+def test_prefetch_templates_use_only_2_0_tokens_and_the_restricted_query_subset(service):
+    for template in service.prefetch.values():
+        assert set(TOKEN.findall(template)) <= ALLOWED_TOKENS
+        resource, _, query = template.partition("?")
+        assert re.fullmatch(r"[A-Z][A-Za-z]+(/\{\{context\.patientId\}\})?", resource)
+        parameters = dict(parse_qsl(query))
+        assert set(parameters) <= ALLOWED_PARAMETERS
+        assert parameters.get("_sort", "-date") == "-date"  # R4 syntax, not the 1.0 `sort:desc=date`
+
+
+def test_the_alp_query_asks_for_exactly_the_total_alp_codes():
+    query = dict(parse_qsl(SERVICES_BY_ID["low-alp-order-sign"].prefetch["alp"].partition("?")[2]))
+    assert {token.split("|")[1] for token in query["code"].split(",")} == ALP_TOTAL.codes
+    assert query["patient"] == "{{context.patientId}}"
+
+
+def test_patient_view_also_prefetches_the_hpp_workup():
+    assert set(SERVICES_BY_ID["low-alp-patient-view"].prefetch) - set(SERVICES_BY_ID["low-alp-order-sign"].prefetch) == {"hppWorkup"}

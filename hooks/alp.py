@@ -174,5 +174,4 @@ def _whole_years(born: date, on: date) -> int:
 
 def _fmt(value: Decimal) -> str:
     """Return a Decimal without trailing zeros."""
-    text = format(value.normalize(), "f")
-    return text
+    return format(value.normalize(), "f")

@@ -1,5 +1,26 @@
 """Pure card building: findings in, CDS Hooks 2.0 card JSON out."""
 
-from cards.low_alp import render_card, render_cards
+from __future__ import annotations
 
-__all__ = ["render_card", "render_cards"]
+from collections.abc import Callable, Iterable
+
+from cards import low_alp, wilson
+from cards.spec import Json
+from hooks.findings import Finding, Topic
+
+NewUuid = Callable[[], str]
+
+CARD_FOR_TOPIC: dict[Topic, Callable[[Finding, NewUuid], Json]] = {**low_alp.CARD_FOR_TOPIC, **wilson.CARD_FOR_TOPIC}
+
+
+def render_card(finding: Finding, new_uuid: NewUuid) -> Json:
+    """Render the card that reports this finding."""
+    return CARD_FOR_TOPIC[finding.topic](finding, new_uuid)
+
+
+def render_cards(findings: Iterable[Finding], new_uuid: NewUuid) -> list[Json]:
+    """Render one card per finding, in order."""
+    return [render_card(f, new_uuid) for f in findings]
+
+
+__all__ = ["CARD_FOR_TOPIC", "render_card", "render_cards"]

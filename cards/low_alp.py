@@ -8,6 +8,7 @@ from cards.spec import SUMMARY_MAX_CHARS, Json, action_create, action_delete, ca
 from cards.text import (
     alp_table,
     alp_value_text,
+    measurement_table,
     bullets,
     escape_markdown,
     fill_name,
@@ -30,7 +31,7 @@ from cards.vocabulary import (
     literature,
     override_reasons,
 )
-from cards.workup import REPEAT_ALP, LabTest, hpp_workup, needs_genetics, service_request
+from cards.workup import ALPL_SEQUENCING, REPEAT_ALP, LabTest, hpp_workup, needs_genetics, service_request
 from hooks.findings import AlpAssessment, Finding, Indicator, JudgedAlp, Pattern, Topic
 
 NewUuid = Callable[[], str]
@@ -66,28 +67,21 @@ SECONDARY_CAUSES = (
 )
 
 
-def render_card(finding: Finding, new_uuid: NewUuid) -> Json:
-    """Render the card that reports this finding."""
-    return CARD_FOR_TOPIC[finding.topic](finding, new_uuid)
-
-
-def render_cards(findings: Iterable[Finding], new_uuid: NewUuid) -> list[Json]:
-    """Render one card per finding, in order."""
-    return [render_card(f, new_uuid) for f in findings]
-
-
 def hpp_antiresorptive_card(finding: Finding, new_uuid: NewUuid) -> Json:
     """Warn that hypophosphatasia is on record, so the antiresorptive should be avoided."""
     return card(
         uuid=new_uuid(),
         summary=fill_name(
-            "Hypophosphatasia on record: avoid {name} (antiresorptives can worsen HPP)",
+            "Hypophosphatasia on record: review {name} in use (antiresorptives can worsen HPP)"
+            if in_use(finding)
+            else "Hypophosphatasia on record: avoid {name} (antiresorptives can worsen HPP)",
             drug_names(finding),
             SUMMARY_MAX_CHARS,
         ),
         indicator=finding.indicator,
         source=alp_guard_source(finding.topic),
         detail=sections(
+            notes_section(finding),
             hpp_evidence_section(finding.hpp_evidence),
             "**ALP is not interpreted.** With hypophosphatasia on record or asfotase alfa in use, ALP no"
             " longer reflects the disease: asfotase alfa is an ALP enzyme and raises measured ALP.",
@@ -103,7 +97,9 @@ def hpp_antiresorptive_card(finding: Finding, new_uuid: NewUuid) -> Json:
             "**What to do**\n"
             + bullets(
                 (
-                    f"Do not start {drug_markdown(finding)}.",
+                    f"Review {drug_markdown(finding)} with a metabolic bone specialist; consider stopping it."
+                    if in_use(finding)
+                    else f"Do not start {drug_markdown(finding)}.",
                     "Ask a metabolic bone specialist before starting any bone-active drug.",
                 )
             ),
@@ -120,19 +116,25 @@ def low_alp_antiresorptive_card(finding: Finding, new_uuid: NewUuid) -> Json:
     return card(
         uuid=new_uuid(),
         summary=fill_name(
-            f"{low_alp_pattern(alp)} ({low_alp_counts(alp)}): rule out hypophosphatasia before {{name}}",
+            f"{low_alp_pattern(alp)} ({low_alp_counts(alp)}) on {{name}}: rule out hypophosphatasia"
+            if in_use(finding)
+            else f"{low_alp_pattern(alp)} ({low_alp_counts(alp)}): rule out hypophosphatasia before {{name}}",
             drug_names(finding),
             SUMMARY_MAX_CHARS,
         ),
         indicator=finding.indicator,
         source=alp_guard_source(finding.topic),
         detail=sections(
+            notes_section(finding),
+            substrate_section(finding),
             alp_results_section(alp),
             why_it_matters_section(finding),
             "**What to do**\n"
             + bullets(
                 (
-                    f"Hold {drug_markdown(finding)} until the low ALP is explained.",
+                    f"Review whether to continue {drug_markdown(finding)} until the low ALP is explained."
+                    if in_use(finding)
+                    else f"Hold {drug_markdown(finding)} until the low ALP is explained.",
                     *persistent_low_alp_workup_steps(alp),
                 )
             ),
@@ -161,6 +163,7 @@ def single_low_alp_antiresorptive_card(finding: Finding, new_uuid: NewUuid) -> J
         indicator=finding.indicator,
         source=alp_guard_source(finding.topic),
         detail=sections(
+            notes_section(finding),
             alp_results_section(alp),
             why_it_matters_section(finding),
             "**What to do**\n"
@@ -193,6 +196,7 @@ def low_alp_unevaluated_card(finding: Finding, new_uuid: NewUuid) -> Json:
         indicator=finding.indicator,
         source=alp_guard_source(finding.topic),
         detail=sections(
+            notes_section(finding),
             alp_results_section(alp),
             why_it_matters_section(finding),
             "**What to do**\n" + bullets(persistent_low_alp_workup_steps(alp)),
@@ -206,12 +210,6 @@ def low_alp_unevaluated_card(finding: Finding, new_uuid: NewUuid) -> Json:
     )
 
 
-CARD_FOR_TOPIC: dict[Topic, Callable[[Finding, NewUuid], Json]] = {
-    Topic.HPP_ANTIRESORPTIVE: hpp_antiresorptive_card,
-    Topic.LOW_ALP_ANTIRESORPTIVE: low_alp_antiresorptive_card,
-    Topic.SINGLE_LOW_ALP_ANTIRESORPTIVE: single_low_alp_antiresorptive_card,
-    Topic.LOW_ALP_UNEVALUATED: low_alp_unevaluated_card,
-}
 
 
 def remove_order_suggestion(finding: Finding, new_uuid: NewUuid, *, recommended: bool) -> Json | None:
@@ -299,13 +297,79 @@ def alp_results_section(alp: AlpAssessment) -> str:
     return sections(
         heading + "\n\n" + alp_table(alp.results),
         "**Not used**\n" + bullets(unusable) if unusable else "",
+        bone_specific_section(alp),
     )
 
 
 def why_it_matters_section(finding: Finding) -> str:
     """Explain why a low ALP matters, before the antiresorptive when one is ordered."""
-    before = f" before {drug_markdown(finding)}" if finding.topic is not Topic.LOW_ALP_UNEVALUATED else ""
+    before = f" before {drug_markdown(finding)}" if finding.order is not None else ""
     return f"**Why this matters{before}**\n" + bullets(WHY_IT_MATTERS)
+
+
+def in_use(finding: Finding) -> bool:
+    """Tell whether the antiresorptive is already in use (patient-view) rather than being ordered."""
+    return finding.order is None and bool(finding.drugs)
+
+
+def substrate_section(finding: Finding) -> str:
+    """Show the elevated ALP substrates that make hypophosphatasia likely."""
+    if not finding.measurements:
+        return ""
+    criteria = [escape_markdown(c) for c in finding.criteria]
+    return sections(
+        "**ALP substrates** (elevated when ALP is deficient)\n\n" + measurement_table(finding.measurements),
+        bullets(criteria) if criteria else "",
+    )
+
+
+def notes_section(finding: Finding) -> str:
+    """Show caveats the prescriber must read first."""
+    notes = [escape_markdown(n) for n in finding.notes if n.strip()]
+    return "**Note**\n" + bullets(notes) if notes else ""
+
+
+def bone_specific_section(alp: AlpAssessment) -> str:
+    """Show bone-specific ALP as supporting data: a different measurand, never counted."""
+    if not alp.bone_specific:
+        return ""
+    return "**Bone-specific ALP** (supporting data, not counted)\n\n" + measurement_table(alp.bone_specific)
+
+
+def hpp_likely_card(finding: Finding, new_uuid: NewUuid) -> Json:
+    """Say that persistently low ALP with an elevated substrate is consistent with hypophosphatasia."""
+    alp = low_alp_assessment(finding)
+    return card(
+        uuid=new_uuid(),
+        summary=shorten(
+            f"{low_alp_pattern(alp)} ({low_alp_counts(alp)}) and elevated ALP substrate: hypophosphatasia"
+            " likely; avoid antiresorptives",
+            SUMMARY_MAX_CHARS,
+        ),
+        indicator=finding.indicator,
+        source=alp_guard_source(finding.topic),
+        detail=sections(
+            notes_section(finding),
+            substrate_section(finding),
+            alp_results_section(alp),
+            "**What this means**\n"
+            + bullets(
+                (
+                    "Persistently low ALP with raised pyridoxal 5'-phosphate or phosphoethanolamine is consistent"
+                    " with hypophosphatasia (a major criterion of the 2024 international working group).",
+                    "Avoid bisphosphonates, denosumab and romosozumab until a specialist has reviewed it:"
+                    " they can worsen hypophosphatasia (atypical femoral fractures).",
+                )
+            ),
+            "**What to do**\n"
+            + bullets(("*ALPL* gene sequencing.", f"Arrange {REFERRAL}.", "Check vitamin B6 supplements: they raise PLP.")),
+        ),
+        suggestions=present(
+            workup_suggestion("Order ALPL gene sequencing", (ALPL_SEQUENCING,), finding, new_uuid),
+        ),
+        override_reasons=override_reasons(HPP_EXCLUDED, SECONDARY_CAUSE, INCORRECT_DATA),
+        links=literature(KHAN_2024, RIANCHO_2023),
+    )
 
 
 def persistent_low_alp_workup_steps(alp: AlpAssessment) -> tuple[str, ...]:
@@ -332,3 +396,12 @@ def sections(*parts: str) -> str:
 def present(*suggestions: Json | None) -> list[Json]:
     """Keep the suggestions that apply."""
     return [s for s in suggestions if s is not None]
+
+
+CARD_FOR_TOPIC: dict[Topic, Callable[[Finding, NewUuid], Json]] = {
+    Topic.HPP_ANTIRESORPTIVE: hpp_antiresorptive_card,
+    Topic.LOW_ALP_ANTIRESORPTIVE: low_alp_antiresorptive_card,
+    Topic.SINGLE_LOW_ALP_ANTIRESORPTIVE: single_low_alp_antiresorptive_card,
+    Topic.LOW_ALP_UNEVALUATED: low_alp_unevaluated_card,
+    Topic.HPP_LIKELY: hpp_likely_card,
+}

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
-from hooks.findings import JudgedAlp, UninterpretableAlp
+from hooks.findings import Measurement, JudgedAlp, UninterpretableAlp
 
 ELLIPSIS = "…"
 
@@ -90,19 +90,33 @@ def low_text(low: bool | None) -> str:
 
 def alp_table(results: Iterable[JudgedAlp]) -> str:
     """Tabulate the ALP results used: date, value, limit, the limit's basis and the verdict."""
+    results = list(results)
     rows = [
         "| Date | ALP (U/L) | Limit (U/L) | Basis | Low? |",
         "|---|---:|---:|---|---|",
     ]
     for r in results:
         limit = decimal_text(r.limit_u_per_l) if r.limit_u_per_l is not None else "none"
+        verdict = low_text(r.low) + (" (on therapy)" if r.on_antiresorptive else "")
         cells = (
             iso_date(r.effective),
             escape_markdown(r.comparator or "") + decimal_text(r.value_u_per_l),
             limit,
             escape_markdown(r.limit_basis) or "unknown",
-            low_text(r.low),
+            verdict,
         )
+        rows.append("| " + " | ".join(cells) + " |")
+    if any(r.on_antiresorptive for r in results):
+        rows.append("\n*On therapy*: drawn during antiresorptive treatment, which itself lowers ALP.")
+    return "\n".join(rows)
+
+
+def measurement_table(measurements: Iterable[Measurement]) -> str:
+    """Tabulate laboratory values shown as evidence: test, date, value with unit, and the limit used."""
+    rows = ["| Test | Date | Value | Limit |", "|---|---|---:|---|"]
+    for m in measurements:
+        value = f"{escape_markdown(m.comparator or '')}{decimal_text(m.value)} {escape_markdown(m.unit)}"
+        cells = (escape_markdown(m.label), iso_date(m.effective), value.strip(), escape_markdown(m.limit or ""))
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
 

@@ -16,6 +16,10 @@ TOPIC_DISPLAYS: dict[Topic, str] = {
     Topic.LOW_ALP_ANTIRESORPTIVE: "Antiresorptive ordered with persistently or recurrently low ALP",
     Topic.SINGLE_LOW_ALP_ANTIRESORPTIVE: "Antiresorptive ordered after a single low ALP",
     Topic.LOW_ALP_UNEVALUATED: "Persistently low ALP not evaluated",
+    Topic.HPP_LIKELY: "Persistently low ALP with an elevated ALP substrate: hypophosphatasia likely",
+    Topic.RENAL_ANTIRESORPTIVE: "Antiresorptive ordered with renal function below its labelled limit",
+    Topic.VITAMIN_D_CALCIUM_ANTIRESORPTIVE: "Antiresorptive ordered with low vitamin D or calcium",
+    Topic.WILSON_ALF: "Acute liver failure with the Wilson disease pattern",
 }
 
 

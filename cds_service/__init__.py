@@ -8,10 +8,11 @@ from typing import Any, Mapping
 
 from flask import Flask
 
+from cds_service.auth import Verifier
 from cds_service.fhir_client import FhirClient
 from cds_service.logs import configure_logging, get_logger
 from cds_service.runtime import Runtime
-from cds_service.settings import Settings, settings_from_env
+from cds_service.settings import Settings, require_trust, settings_from_env
 from cds_service.store import Store
 
 # Injectable in tests: a fixed clock and a deterministic UUID source.
@@ -25,6 +26,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     hooks = {name: overrides.pop(name) for name in _RUNTIME_HOOKS if name in overrides}
     testing = bool(overrides.pop("TESTING", False))
     settings = config if isinstance(config, Settings) else settings_from_env(**overrides)
+    require_trust(settings)
     configure_logging(settings.log_level)
     app.config.update(TESTING=testing, MAX_CONTENT_LENGTH=settings.max_request_bytes, JSON_SORT_KEYS=False)
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -41,8 +43,15 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     )
     from cds_service.api import bp
 
+    runtime = app.extensions["alp_guard"]
+    app.extensions["alp_guard.auth"] = Verifier(
+        settings.trusted_issuers, runtime.store, leeway_seconds=settings.jwt_leeway_seconds)
     app.register_blueprint(bp)
     get_logger("app").info("started", extra={"fields": {"auth_mode": settings.auth_mode}})
+    if settings.auth_mode == "none":
+        get_logger("app").warning(
+            "AUTHENTICATION IS OFF (CDS_AUTH_MODE=none): every caller is trusted; use only for local development",
+            extra={"fields": {"auth_mode": "none"}})
     return app
 
 

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from cards import render_cards
+from cds_service.auth import Caller, Unauthorized, Verifier
 from cds_service.feedback import BadFeedback, parse_feedback
 from cds_service.hook_request import BadHookRequest, parse_hook_request
+from cds_service.limits import LimitExceeded, check_counts, load_json
 from cds_service.logs import get_logger
+from cds_service.network import is_listed
 from cds_service.prefetch import DataUnavailable, FhirAccess
 from cds_service.runtime import Runtime
 from cds_service.services import SERVICES_BY_ID, CdsService, HookCall, discovery_document
@@ -20,6 +22,7 @@ from cds_service.store import ServedCard
 
 bp = Blueprint("cds", __name__)
 log = get_logger("api")
+_AUTHENTICATED = frozenset({"cds.call_service", "cds.record_feedback"})
 
 
 class ApiError(Exception):
@@ -36,6 +39,23 @@ def runtime() -> Runtime:
     return current_app.extensions["alp_guard"]
 
 
+@bp.before_request
+def authenticate() -> None:
+    """Verify the caller's JWT on hook and feedback calls, and on discovery when protected; preflights are free."""
+    settings = runtime().settings
+    if settings.auth_mode == "none" or request.method == "OPTIONS":
+        return
+    protected = request.endpoint in _AUTHENTICATED or (request.endpoint == "cds.discovery" and settings.protect_discovery)
+    if not protected:
+        return
+    verifier: Verifier = current_app.extensions["alp_guard.auth"]
+    try:
+        g.caller = verifier.verify(request.headers.get("Authorization"), _audience(settings.public_base_url))
+    except Unauthorized as exc:
+        log.info("unauthorized", extra={"fields": {"reason": exc.reason, "endpoint": request.endpoint, "status": 401}})
+        raise ApiError(401, "unauthorized") from None
+
+
 @bp.get("/cds-services")
 def discovery() -> Response:
     """List the services."""
@@ -50,10 +70,15 @@ def call_service(service_id: str) -> Response:
     service = _service(service_id)
     status, cards, hook_instance = 500, [], None
     try:
-        hook_request = parse_hook_request(_json_body(), service.hook, service.required_context)
+        body = _json_body()
+        hook_request = parse_hook_request(body, service.hook, service.required_context)
         hook_instance = hook_request.hook_instance
-        access = FhirAccess(rt.fhir, hook_request.fhir_server, hook_request.access_token,
-                            started + rt.settings.request_deadline_seconds)
+        check_counts(body, rt.settings.max_prefetch_resources, rt.settings.max_draft_orders)
+        server, token = hook_request.fhir_server, hook_request.access_token
+        refused = server is not None and not _fhir_server_allowed(server)
+        if refused:
+            server, token = None, None  # answer from prefetch alone
+        access = FhirAccess(rt.fhir, server, token, started + rt.settings.request_deadline_seconds, refused)
         now = rt.clock()
         call = HookCall(hook_request, access, rt.executor, rt.settings.policy, now.date())
         findings = service.evaluate(call)
@@ -67,6 +92,12 @@ def call_service(service_id: str) -> Response:
     except DataUnavailable as exc:
         status = 412
         raise ApiError(412, str(exc)) from None
+    except LimitExceeded as exc:
+        status = exc.status
+        raise ApiError(exc.status, exc.reason) from None
+    except (ApiError, HTTPException) as exc:  # malformed JSON (400), body too large (413)
+        status = exc.status if isinstance(exc, ApiError) else exc.code or 500
+        raise
     finally:
         log.info("hook call", extra={"fields": {
             "service": service.id,
@@ -80,15 +111,32 @@ def call_service(service_id: str) -> Response:
 @bp.post("/cds-services/<service_id>/feedback")
 def record_feedback(service_id: str) -> Response:
     """Store feedback on cards this service returned."""
+    started = time.monotonic()
     service = _service(service_id)
     rt = runtime()
+    status, events, stored = 500, [], 0
     try:
         events = parse_feedback(_json_body())
+        stored = rt.store.record_feedback(service.id, events, rt.clock())
+        status = 200
+        return jsonify({"received": len(events), "stored": stored})
     except BadFeedback as exc:
+        status = 400
         raise ApiError(400, str(exc)) from None
-    stored = rt.store.record_feedback(service.id, events, rt.clock())
-    log.info("feedback", extra={"fields": {"service": service.id, "items": len(events), "new": stored}})
-    return jsonify({"received": len(events), "stored": stored})
+    except LimitExceeded as exc:
+        status = exc.status
+        raise ApiError(exc.status, exc.reason) from None
+    except (ApiError, HTTPException) as exc:  # malformed JSON (400), body too large (413)
+        status = exc.status if isinstance(exc, ApiError) else exc.code or 500
+        raise
+    finally:
+        log.info("feedback", extra={"fields": {
+            "service": service.id,
+            "status": status,
+            "duration_ms": round((time.monotonic() - started) * 1000, 1),
+            "items": len(events),
+            "new": stored,
+        }})
 
 
 @bp.get("/healthz")
@@ -102,7 +150,10 @@ def health() -> tuple[Response, int]:
 @bp.app_errorhandler(ApiError)
 def api_error(exc: ApiError) -> tuple[Response, int]:
     """Answer with the status and reason of an ApiError."""
-    return jsonify({"error": exc.reason}), exc.status
+    response = jsonify({"error": exc.reason})
+    if exc.status == 401:
+        response.headers["WWW-Authenticate"] = "Bearer"
+    return response, exc.status
 
 
 @bp.app_errorhandler(HTTPException)
@@ -143,12 +194,29 @@ def _service(service_id: str) -> CdsService:
 
 
 def _json_body() -> Any:
-    """Return the decoded JSON body, or answer 400 (malformed) or 413 (too large)."""
+    """Return the decoded JSON body, or answer 400 (malformed or nested too deeply) or 413 (too large)."""
     raw = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH
     try:
-        return json.loads(raw)
-    except (ValueError, RecursionError):
+        return load_json(raw, runtime().settings.max_json_depth)
+    except ValueError:
         raise ApiError(400, "the request body is not valid JSON") from None
+
+
+def _audience(public_base_url: str | None) -> str:
+    """Return the URL the caller must name in `aud`: this endpoint under the public base URL, when one is set."""
+    if public_base_url:
+        return public_base_url.rstrip("/") + request.path
+    return request.base_url
+
+
+def _fhir_server_allowed(server: str) -> bool:
+    """Tell whether the configuration lets the service contact this fhirServer for this caller."""
+    settings = runtime().settings
+    caller: Caller | None = g.get("caller")
+    allowed = (*settings.allowed_fhir_servers, *(caller.issuer.fhir_servers if caller else ()))
+    if settings.auth_mode == "none" and not settings.allowed_fhir_servers:
+        return True  # local development: any server, still subject to the address checks
+    return is_listed(server, allowed)
 
 
 def _served(card: dict, service: CdsService, hook_instance: str, now: Any) -> ServedCard:

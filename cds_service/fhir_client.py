@@ -7,11 +7,13 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from http.cookiejar import DefaultCookiePolicy
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
+
+from cds_service.network import GuardedAdapter, was_blocked
 
 ACCEPT = "application/fhir+json"
 _CHUNK_BYTES = 64 * 1024
@@ -66,9 +68,12 @@ def entry_resources(bundle: dict) -> list[dict]:
         raise FhirError("malformed FHIR Bundle")
     resources = []
     for entry in entries:
-        resource = entry.get("resource") if isinstance(entry, dict) else None
+        resource = entry.get("resource") if isinstance(entry, dict) else entry
         if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
-            raise FhirError("malformed FHIR Bundle")
+            # One bad entry must not sink the request; the readers report it as unreadable evidence.
+            if resource is not None:
+                resources.append(resource)
+            continue
         if resource["resourceType"] == "OperationOutcome":
             if _reports_failure(resource):
                 raise FhirError("FHIR server reported an error in the Bundle")
@@ -171,9 +176,11 @@ class FhirClient:
         session = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
-            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
+            adapter = GuardedAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
             session.mount("https://", adapter)
             session.mount("http://", adapter)
+            # A FHIR server's cookie would otherwise ride along on the next request's calls from this thread.
+            session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
             self._local.session = session
         return session
 
@@ -214,6 +221,9 @@ class FhirClient:
         # `from None`: requests' messages carry the URL, which can hold a patient id.
         except requests.exceptions.Timeout:
             raise FhirError("FHIR server timed out") from None
+        except requests.exceptions.ConnectionError as exc:
+            reason = "FHIR server address not allowed" if was_blocked(exc) else "FHIR server unreachable"
+            raise FhirError(reason) from None
         except requests.exceptions.RequestException:
             raise FhirError("FHIR server unreachable") from None
         try:

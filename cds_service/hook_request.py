@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
@@ -21,7 +21,7 @@ class HookRequest:
     context: Mapping[str, Any]
     prefetch: Mapping[str, Any] | None
     fhir_server: str | None
-    access_token: str | None
+    access_token: str | None = field(repr=False)  # a repr can end up in a log line
 
 
 def parse_hook_request(body: Any, hook: str, required_context: Mapping[str, type]) -> HookRequest:

@@ -32,6 +32,8 @@ def configure_logging(level: str) -> None:
     global _CONFIGURED
     logger = logging.getLogger("alp_guard")
     logger.setLevel(level)
+    # urllib3 logs each request's URL at DEBUG, and FHIR search URLs carry the patient id.
+    logging.getLogger("urllib3").setLevel(logging.WARNING)
     if not _CONFIGURED:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(JsonFormatter())

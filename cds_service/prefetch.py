@@ -30,6 +30,11 @@ class FhirAccess:
     server: str | None
     token: str | None = field(repr=False)  # a repr can end up in a log line
     deadline: float
+    server_refused: bool = False  # the request named a fhirServer the configuration does not allow
+
+    def no_server(self) -> str:
+        """Say why there is no FHIR server to ask."""
+        return "FHIR server not allowed" if self.server_refused else "no FHIR server"
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,7 +104,7 @@ def read_references(
         # Name only the type: the id may identify the patient.
         label = f"{match.group(1)} reference"
         if access.server is None:
-            raise DataUnavailable(f"{label} unavailable: no FHIR server")
+            raise DataUnavailable(f"{label} unavailable: {access.no_server()}")
         fetches.append(_Fetch(reference, label, _reader(reference, access.server, access)))
     return cast("dict[str, dict]", _run(fetches, access.deadline, executor))
 
@@ -130,7 +135,7 @@ def _plan(
     label = f"prefetch {key!r}"
     server = access.server
     if server is None:
-        raise DataUnavailable(f"{label} unavailable: no FHIR server")
+        raise DataUnavailable(f"{label} unavailable: {access.no_server()}")
     client, token, deadline = access.client, access.token, access.deadline
     if paginated is not None:
         return _Fetch(key, label, lambda: client.continue_bundle(paginated, server, token=token, deadline=deadline))

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any, Callable, Mapping
 
 from cds_service.hook_request import BadHookRequest, HookRequest
-from cds_service.prefetch import FhirAccess, read_references, resolve
+from cds_service.prefetch import DataUnavailable, FhirAccess, read_references, resolve
 from hooks.evidence import Evidence, evidence_from_resources
 from hooks.extract import index_medications, read_medication_requests, unresolved_medication_references
 from hooks.findings import Finding
@@ -16,7 +16,24 @@ from hooks.order_sign import antiresorptive_drafts, evaluate_order_sign
 from hooks.patient_view import evaluate_patient_view
 from hooks.policy import Policy
 from hooks.records import MedicationOrder
-from hooks.valuesets import ALP_TOTAL, HPP_CONDITION_ICD10CM_UNSPECIFIC, HPP_CONDITION_SNOMED, HPP_WORKUP
+from hooks.valuesets import (
+    ALP_BONE_SPECIFIC,
+    ALP_TOTAL,
+    ALT,
+    AST,
+    BILIRUBIN_TOTAL,
+    CALCIUM,
+    CREATININE_CLEARANCE,
+    EGFR,
+    HPP_CONDITION_ICD10CM_UNSPECIFIC,
+    HPP_CONDITION_SNOMED,
+    HPP_WORKUP,
+    INR,
+    VITAMIN_D_25OH,
+    WILSON_DISEASE_ICD10CM,
+    WILSON_DISEASE_SNOMED,
+    ValueSet,
+)
 
 
 def _codes(system: str, codes: frozenset[str]) -> str:
@@ -24,19 +41,23 @@ def _codes(system: str, codes: frozenset[str]) -> str:
     return ",".join(f"{system}|{code}" for code in sorted(codes))
 
 
+def _observations(*value_sets: ValueSet, count: int) -> str:
+    """Return a search for the patient's Observations with any of the value sets' codes, newest first."""
+    codes = ",".join(_codes(v.system, v.codes) for v in value_sets)
+    return f"Observation?patient={{{{context.patientId}}}}&code={codes}&_sort=-date&_count={count}"
+
+
 PATIENT = "Patient/{{context.patientId}}"
-ALP = f"Observation?patient={{{{context.patientId}}}}&code={_codes(ALP_TOTAL.system, ALP_TOTAL.codes)}&_sort=-date&_count=100"
-CONDITIONS = (
-    "Condition?patient={{context.patientId}}&code="
-    + _codes(HPP_CONDITION_SNOMED.system, HPP_CONDITION_SNOMED.codes)
-    + ","
-    + _codes(HPP_CONDITION_ICD10CM_UNSPECIFIC.system, HPP_CONDITION_ICD10CM_UNSPECIFIC.codes)
+# Bone-specific ALP rides along as supporting data; it is never counted.
+ALP = _observations(ALP_TOTAL, ALP_BONE_SPECIFIC, count=100)
+CONDITIONS = "Condition?patient={{context.patientId}}&code=" + ",".join(
+    _codes(v.system, v.codes)
+    for v in (HPP_CONDITION_SNOMED, HPP_CONDITION_ICD10CM_UNSPECIFIC, WILSON_DISEASE_SNOMED, WILSON_DISEASE_ICD10CM)
 )
 MEDICATIONS = "MedicationRequest?patient={{context.patientId}}&_count=100"
-HPP_WORKUP_RESULTS = (
-    f"Observation?patient={{{{context.patientId}}}}&code={_codes(HPP_WORKUP.system, HPP_WORKUP.codes)}"
-    "&_sort=-date&_count=50"
-)
+HPP_WORKUP_RESULTS = _observations(HPP_WORKUP, count=50)
+SAFETY_LABS = _observations(CREATININE_CLEARANCE, EGFR, VITAMIN_D_25OH, CALCIUM, count=50)
+LIVER_PANEL = _observations(INR, BILIRUBIN_TOTAL, AST, ALT, count=50)
 
 
 @dataclass(frozen=True)
@@ -77,18 +98,32 @@ class CdsService:
 
 
 def check_order_sign(call: HookCall) -> list[Finding]:
-    """Warn about antiresorptive draft orders; fetch the patient's record only when one is drafted."""
+    """Check every antiresorptive draft order; fetch the patient's record only when one is drafted."""
     drafts = draft_medication_orders(call)
-    targets = antiresorptive_drafts(drafts)
+    return check_antiresorptive_orders(call, antiresorptive_drafts(drafts), drafts)
+
+
+def check_order_select(call: HookCall) -> list[Finding]:
+    """Check only the antiresorptive orders the clinician has just selected."""
+    drafts = draft_medication_orders(call)
+    selected = set(call.request.context["selections"])
+    chosen = [d for d in antiresorptive_drafts(drafts) if d.reference in selected]
+    return check_antiresorptive_orders(call, chosen, drafts)
+
+
+def check_antiresorptive_orders(
+    call: HookCall, targets: list[MedicationOrder], drafts: list[MedicationOrder]
+) -> list[Finding]:
+    """Return the findings on antiresorptive orders: HPP or low ALP, renal function, vitamin D and calcium."""
     if not targets:
         return []
-    evidence = patient_evidence(call, ORDER_SIGN_PREFETCH, draft_orders=drafts)
+    evidence = patient_evidence(call, ORDER_PREFETCH, draft_orders=drafts)
     return evaluate_order_sign(targets, evidence)
 
 
 def check_patient_view(call: HookCall) -> list[Finding]:
     """Flag an active antiresorptive despite HPP or low ALP, or persistently low ALP not worked up."""
-    return evaluate_patient_view(patient_evidence(call, PATIENT_VIEW_PREFETCH))
+    return evaluate_patient_view(patient_evidence(call, PATIENT_VIEW_PREFETCH), call.today, call.policy)
 
 
 def draft_medication_orders(call: HookCall) -> list[MedicationOrder]:
@@ -99,11 +134,8 @@ def draft_medication_orders(call: HookCall) -> list[MedicationOrder]:
         raise BadHookRequest("context.draftOrders.entry must be a list")
     entries = [e for e in raw_entries or () if isinstance(e, dict)]
     resources = [e["resource"] for e in entries if isinstance(e.get("resource"), dict)]
-    index = index_medications(entries)
-    missing = unresolved_medication_references(resources, index)
-    if missing:
-        index.update(read_references(missing, call.access, call.executor))
-    orders, _ = read_medication_requests(resources, index)
+    medications = resolve_medications(resources, index_medications(entries), call, required=True)
+    orders, _ = read_medication_requests(resources, medications)
     return orders
 
 
@@ -113,12 +145,12 @@ def patient_evidence(
     """Return the patient's Evidence, from prefetch where the client sent it and the FHIR server otherwise."""
     request = call.request
     data = resolve(templates, request.prefetch, request.context, call.access, call.executor)
-    medication_requests = data.get("medications") or []
-    missing = unresolved_medication_references(medication_requests, index_medications(medication_requests))
-    fetched = read_references(missing, call.access, call.executor) if missing else {}
+    requests = [r for r in data.get("medications") or [] if isinstance(r, dict)]
+    # A draft order's drug must be known; for the rest of the record, a name is enough when the server fails.
+    medications = resolve_medications(requests, index_medications(requests), call, required=False)
     return evidence_from_resources(
         data,
-        fetched,
+        medications,
         patient_id=request.patient_id,
         today=call.today,
         policy=call.policy,
@@ -126,40 +158,79 @@ def patient_evidence(
     )
 
 
-ORDER_SIGN_PREFETCH = {"patient": PATIENT, "alp": ALP, "conditions": CONDITIONS, "medications": MEDICATIONS}
-PATIENT_VIEW_PREFETCH = {**ORDER_SIGN_PREFETCH, "hppWorkup": HPP_WORKUP_RESULTS}
+def resolve_medications(
+    requests: list[dict], index: dict[str, Any], call: HookCall, *, required: bool
+) -> dict[str, Any]:
+    """Return `index` plus the Medications the requests reference on the FHIR server, read concurrently."""
+    missing = unresolved_medication_references(requests, index)
+    if not missing:
+        return index
+    to_read = {reference: _server_reference(reference, call.access.server) for reference in missing}
+    try:
+        read = read_references(set(to_read.values()), call.access, call.executor)
+    except DataUnavailable:
+        if required:
+            raise
+        return index
+    return {**index, **{reference: read[target] for reference, target in to_read.items() if target in read}}
+
+
+def _server_reference(reference: str, server: str | None) -> str:
+    """Return `Type/id` for a reference to the FHIR server: relative, absolute on it, or versioned."""
+    if server and reference.startswith(server.rstrip("/") + "/"):
+        reference = reference[len(server.rstrip("/")) + 1:]
+    return reference.split("/_history/")[0]
+
+
+COMMON_PREFETCH = {"patient": PATIENT, "alp": ALP, "conditions": CONDITIONS, "medications": MEDICATIONS,
+                   "hppWorkup": HPP_WORKUP_RESULTS}
+ORDER_PREFETCH = {**COMMON_PREFETCH, "safetyLabs": SAFETY_LABS}
+PATIENT_VIEW_PREFETCH = {**COMMON_PREFETCH, "liverPanel": LIVER_PANEL}
+ORDER_USAGE = (
+    "Needs the patient's ALP, HPP work-up, renal, vitamin D and calcium results, conditions and medication "
+    "requests, from prefetch or from a FHIR server the service can reach."
+)
+ORDER_DESCRIPTION = (
+    "Warns when a bisphosphonate, denosumab or romosozumab is ordered for a patient with hypophosphatasia on "
+    "record or persistently low alkaline phosphatase (antiresorptives can worsen hypophosphatasia), or whose "
+    "renal function, vitamin D or calcium argue against starting it."
+)
 
 SERVICES: tuple[CdsService, ...] = (
     CdsService(
         id="low-alp-order-sign",
         hook="order-sign",
-        title="ALP Guard: antiresorptive order with low ALP or hypophosphatasia",
-        description=(
-            "Warns when a bisphosphonate, denosumab or romosozumab is ordered for a patient with "
-            "hypophosphatasia on record or persistently low alkaline phosphatase, where antiresorptives "
-            "can worsen undiagnosed hypophosphatasia."
-        ),
-        prefetch=ORDER_SIGN_PREFETCH,
+        title="ALP Guard: antiresorptive order safety (HPP, low ALP, renal, vitamin D)",
+        description=ORDER_DESCRIPTION,
+        prefetch=ORDER_PREFETCH,
         evaluate=check_order_sign,
         required_context={"draftOrders": dict},
-        usage_requirements=(
-            "Needs the patient's ALP results, conditions and medication requests, from prefetch or from a "
-            "FHIR server the service can reach."
-        ),
+        usage_requirements=ORDER_USAGE,
+    ),
+    CdsService(
+        id="low-alp-order-select",
+        hook="order-select",
+        title="ALP Guard: antiresorptive selection safety (HPP, low ALP, renal, vitamin D)",
+        description=ORDER_DESCRIPTION + " Only the orders just selected are checked.",
+        prefetch=ORDER_PREFETCH,
+        evaluate=check_order_select,
+        required_context={"draftOrders": dict, "selections": list},
+        usage_requirements=ORDER_USAGE,
     ),
     CdsService(
         id="low-alp-patient-view",
         hook="patient-view",
-        title="ALP Guard: low ALP and hypophosphatasia check",
+        title="ALP Guard: low ALP, hypophosphatasia and Wilson disease check",
         description=(
             "When a chart is opened, flags an active antiresorptive despite hypophosphatasia or low alkaline "
-            "phosphatase, and persistently low alkaline phosphatase that has not been evaluated."
+            "phosphatase, persistently low alkaline phosphatase that has not been evaluated or is likely "
+            "hypophosphatasia, and acute liver failure with the Wilson disease pattern."
         ),
         prefetch=PATIENT_VIEW_PREFETCH,
         evaluate=check_patient_view,
         usage_requirements=(
-            "Needs the patient's ALP and HPP work-up results, conditions and medication requests, from "
-            "prefetch or from a FHIR server the service can reach."
+            "Needs the patient's ALP, HPP work-up and liver results (INR, bilirubin, AST, ALT), conditions and "
+            "medication requests, from prefetch or from a FHIR server the service can reach."
         ),
     ),
 )

@@ -3,15 +3,46 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
-from typing import Literal, Mapping
+from typing import Any, Literal, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from cds_service.network import is_loopback_url, normalize_base_url
 
 from hooks.policy import Policy, PolicyError, policy_from_overrides
 
 ENV_PREFIX = "CDS_"
 POLICY_PREFIX = "CDS_POLICY_"
+
+
+class TrustedIssuer(BaseModel):
+    """A CDS client trusted to call the service: where its keys are, which FHIR servers and tenant it may name."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    jwks_url: str
+    fhir_servers: tuple[str, ...] = ()
+    tenant: str | None = None
+
+    @field_validator("jwks_url")
+    @classmethod
+    def _keys_over_tls(cls, url: str) -> str:
+        """Require https, or http to a loopback host (tests, local development)."""
+        try:
+            normalize_base_url(url)
+        except ValueError:
+            raise ValueError("jwks_url must be an absolute https URL") from None
+        if not (url.lower().startswith("https://") or is_loopback_url(url)):
+            raise ValueError("jwks_url must use https (http only for a loopback host)")
+        return url
+
+    @field_validator("fhir_servers")
+    @classmethod
+    def _base_urls(cls, urls: tuple[str, ...]) -> tuple[str, ...]:
+        """Require absolute http(s) base URLs."""
+        return _base_urls(urls)
 
 
 class Settings(BaseModel):
@@ -23,7 +54,13 @@ class Settings(BaseModel):
     port: int = Field(8080, ge=1, le=65535)
     # Default: a SQLite file in the Flask instance folder (resolved by the app factory).
     database_url: str | None = None
-    auth_mode: Literal["none"] = "none"
+    auth_mode: Literal["none", "jwt"] = "jwt"
+    # JSON object: iss -> {"jwks_url": ..., "fhir_servers": [...], "tenant": ...}
+    trusted_issuers: dict[str, TrustedIssuer] = {}
+    trusted_issuers_file: str | None = None  # a JSON file holding the same object
+    jwt_leeway_seconds: int = Field(60, ge=0, le=600)
+    protect_discovery: bool = False
+    allowed_fhir_servers: tuple[str, ...] = ()  # comma-separated base URLs
     public_base_url: str | None = None
     cors_origins: str = "*"  # "*" or a comma-separated list of origins
     request_deadline_seconds: float = Field(2.0, gt=0, le=60)
@@ -32,12 +69,60 @@ class Settings(BaseModel):
     fhir_max_response_bytes: int = Field(20_000_000, ge=1024)
     fhir_concurrency: int = Field(8, ge=1, le=64)
     max_request_bytes: int = Field(5_000_000, ge=1024)
+    max_json_depth: int = Field(64, ge=16, le=500)
+    max_prefetch_resources: int = Field(5000, ge=1)
+    max_draft_orders: int = Field(100, ge=1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     policy: Policy = Policy()
+
+    @field_validator("trusted_issuers", mode="before")
+    @classmethod
+    def _issuers_from_json(cls, value: Any) -> Any:
+        """Read the issuers from JSON text; every issuer must be a non-empty string."""
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else {}
+            except ValueError:
+                raise ValueError("must be a JSON object") from None
+        if not isinstance(value, Mapping):
+            raise ValueError("must be a JSON object mapping each iss to its settings")
+        if not all(isinstance(iss, str) and iss.strip() for iss in value):
+            raise ValueError("every iss must be a non-empty string")
+        return value
+
+    @field_validator("allowed_fhir_servers", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        """Split a comma-separated list."""
+        return tuple(v.strip() for v in value.split(",") if v.strip()) if isinstance(value, str) else value
+
+    @field_validator("allowed_fhir_servers")
+    @classmethod
+    def _allowed_base_urls(cls, urls: tuple[str, ...]) -> tuple[str, ...]:
+        """Require absolute http(s) base URLs."""
+        return _base_urls(urls)
 
 
 class SettingsError(ValueError):
     """A configuration value is missing or wrong; the message names the variable."""
+
+
+def _base_urls(urls: tuple[str, ...]) -> tuple[str, ...]:
+    """Return the URLs without trailing slashes, or raise ValueError naming what is wrong."""
+    for url in urls:
+        try:
+            normalize_base_url(url)
+        except ValueError:
+            raise ValueError("FHIR server base URLs must be absolute http(s) URLs") from None
+    return tuple(url.strip().rstrip("/") for url in urls)
+
+
+def require_trust(settings: Settings) -> None:
+    """Refuse to start in jwt mode with no trusted issuer: such a service could accept no caller."""
+    if settings.auth_mode == "jwt" and not settings.trusted_issuers:
+        raise SettingsError(
+            f"{ENV_PREFIX}TRUSTED_ISSUERS: no trusted issuer while {ENV_PREFIX}AUTH_MODE is jwt "
+            f"(set {ENV_PREFIX}TRUSTED_ISSUERS or {ENV_PREFIX}TRUSTED_ISSUERS_FILE, or {ENV_PREFIX}AUTH_MODE=none for local use)")
 
 
 def settings_from_env(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -59,12 +144,31 @@ def settings_from_env(environ: Mapping[str, str] | None = None, **overrides: obj
     except PolicyError as exc:
         raise SettingsError(f"{POLICY_PREFIX}{exc.parameter.upper()}: {exc}") from None
     values.update(overrides)
+    from_file = _read_issuers_file(values)
     try:
         return Settings.model_validate(values)
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(part) for part in first["loc"])
-        raise SettingsError(f"{ENV_PREFIX}{field.upper()}: {first['msg']}") from None
+        field, *where = [str(part) for part in first["loc"]] or ["settings"]
+        if field == "trusted_issuers" and from_file:
+            field = "trusted_issuers_file"
+        detail = f"{'.'.join(where)}: " if where else ""
+        raise SettingsError(f"{ENV_PREFIX}{field.upper()}: {detail}{first['msg']}") from None
+
+
+def _read_issuers_file(values: dict[str, object]) -> bool:
+    """Put the text of CDS_TRUSTED_ISSUERS_FILE in place of CDS_TRUSTED_ISSUERS; return whether there was one."""
+    path = values.get("trusted_issuers_file")
+    if not path:
+        return False
+    if values.get("trusted_issuers"):
+        raise SettingsError(f"{ENV_PREFIX}TRUSTED_ISSUERS_FILE: set it or {ENV_PREFIX}TRUSTED_ISSUERS, not both")
+    try:
+        with open(str(path), encoding="utf-8") as file:
+            values["trusted_issuers"] = file.read()
+    except OSError:
+        raise SettingsError(f"{ENV_PREFIX}TRUSTED_ISSUERS_FILE: cannot read {path}") from None
+    return True
 
 
 def policy_parameters() -> list[str]:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     create_engine,
+    delete,
     event,
     insert,
     select,
@@ -83,6 +84,15 @@ feedback = Table(
     Column("received_at", UtcDateTime(), nullable=False),
     # The same feedback sent twice is one event: clients may repeat it.
     UniqueConstraint("card_uuid", "outcome", "outcome_timestamp", name="uq_feedback_event"),
+)
+
+# Every JWT id accepted, until the token expires: a second use is a replay, whichever worker or replica sees it.
+jti_seen = Table(
+    "jti_seen",
+    metadata,
+    Column("iss", String(500), primary_key=True),
+    Column("jti", String(255), primary_key=True),
+    Column("expires_at", UtcDateTime(), nullable=False, index=True),
 )
 
 
@@ -152,6 +162,13 @@ class Store:
         with self.engine.begin() as conn:
             return sum(conn.execute(self._insert_new_feedback(), row).rowcount for row in rows)
 
+    def remember_jti(self, iss: str, jti: str, expires_at: datetime, now: datetime) -> bool:
+        """Record a token id until it expires; return False when it was already recorded (a replay)."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(jti_seen).where(jti_seen.c.expires_at < now))
+            row = {"iss": iss, "jti": jti, "expires_at": expires_at}
+            return conn.execute(self._dialect().insert(jti_seen).on_conflict_do_nothing(), row).rowcount == 1
+
     def served_card(self, card_uuid: str) -> ServedCard | None:
         """Return the audit record of a card, if this service served it."""
         with self.engine.connect() as conn:
@@ -175,10 +192,14 @@ class Store:
 
     def _insert_new_feedback(self):  # type: ignore[no-untyped-def]
         """Return an INSERT that skips a row equal to one already stored."""
+        return self._dialect().insert(feedback).on_conflict_do_nothing(index_elements=["card_uuid", "outcome", "outcome_timestamp"])
+
+    def _dialect(self):  # type: ignore[no-untyped-def]
+        """Return the SQLAlchemy dialect module whose INSERT knows ON CONFLICT DO NOTHING."""
         dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(self.engine.dialect.name)
         if dialect is None:
             raise RuntimeError(f"unsupported database {self.engine.dialect.name}")
-        return dialect.insert(feedback).on_conflict_do_nothing(index_elements=["card_uuid", "outcome", "outcome_timestamp"])
+        return dialect
 
 
 def _tune_sqlite(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

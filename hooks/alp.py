@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
@@ -22,6 +23,7 @@ def assess_alp(
     patient: PatientFacts,
     today: date,
     policy: Policy,
+    exposures: Sequence[tuple[date, date]] = (),
 ) -> AlpAssessment:
     """Return the ALP results of the look-back window, each judged, and the pattern they form."""
     cutoff = years_before(today, policy.lookback_years)
@@ -34,20 +36,26 @@ def assess_alp(
             continue
         verdict = judge(result, patient, policy)
         if isinstance(verdict, UninterpretableAlp):
-            left_out.append(verdict)
+            left_out.append(verdict)  # not used, but named on the card
         else:
+            on_therapy = any(start <= verdict.effective <= end for start, end in exposures)
+            verdict = dataclasses.replace(verdict, on_antiresorptive=on_therapy)
             # The same value on the same day is one result repeated by a panel, counted once.
             judged.setdefault((verdict.effective, verdict.value_u_per_l), verdict)
-    for resource in unreadable:
-        if resource.effective is None or resource.effective >= cutoff:
-            left_out.append(UninterpretableAlp(resource.effective, "the result could not be read"))
-    ordered = tuple(sorted(judged.values(), key=lambda r: r.effective))
+    unreadable_in_window = [
+        UninterpretableAlp(r.effective, "the result could not be read")
+        for r in unreadable
+        if (r.status is None or r.status in policy.trusted_statuses) and (r.effective is None or r.effective >= cutoff)
+    ]
+    ordered = tuple(sorted(judged.values(), key=_chronological))
     pattern, months, low_months = classify(ordered, policy)
-    # An uninterpretable result may have been normal: the pattern must hold even if it was.
-    if left_out:
-        cautious = classify(ordered + tuple(_as_normal(u) for u in left_out if u.effective), policy)[0]
+    # A resource that could not be read may have held a normal value: the pattern must hold even if it did.
+    dated = tuple(_as_normal(u) for u in unreadable_in_window if u.effective)
+    if dated:
+        cautious = classify(ordered + dated, policy)[0]
         if _STRENGTH[cautious] < _STRENGTH[pattern]:
             pattern = cautious
+    left_out += unreadable_in_window
     left_out.sort(key=lambda u: (u.effective is None, u.effective or date.min))
     return AlpAssessment(pattern, ordered, tuple(left_out), months, low_months)
 
@@ -68,20 +76,19 @@ def judge(result: LabResult, patient: PatientFacts, policy: Policy) -> JudgedAlp
         return UninterpretableAlp(when, "value outside the plausible range")
     limit, strict, basis = lower_limit(result, patient, policy)
     if limit is None:
-        return JudgedAlp(when, value, quantity.comparator, None, basis, None, result.loinc)
+        return JudgedAlp(when, value, quantity.comparator, None, basis, None, result.loinc, instant=result.instant)
     low = value < limit if strict else value <= limit
     if low and quantity.comparator in (">", ">="):
         return UninterpretableAlp(when, f"reported as '{quantity.comparator}' a value under the limit")
-    return JudgedAlp(when, value, quantity.comparator, limit, basis, low, result.loinc)
+    return JudgedAlp(when, value, quantity.comparator, limit, basis, low, result.loinc, instant=result.instant)
 
 
 def lower_limit(result: LabResult, patient: PatientFacts, policy: Policy) -> tuple[Decimal | None, bool, str]:
     """Return the limit a value must fall below (strict) or reach (not strict), and where it comes from."""
     assert result.effective is not None
-    age_days = (result.effective - patient.birth_date).days if patient.birth_date else None
-    age_years = _whole_years(patient.birth_date, result.effective) if patient.birth_date else None
-    lab_low = _lab_lower_limit(result.reference_ranges, age_years, patient.sex)
-    if age_years is None or age_years >= policy.adult_age_years:
+    born = patient.birth_date
+    lab_low = _lab_lower_limit(result.reference_ranges, born, result.effective, patient.sex)
+    if born is None or completed_years(born, result.effective) >= policy.adult_age_years:
         if lab_low is not None:
             cap = policy.adult_lab_limit_cap_u_per_l
             if lab_low > cap:
@@ -90,12 +97,15 @@ def lower_limit(result: LabResult, patient: PatientFacts, policy: Policy) -> tup
         return policy.adult_low_limit_u_per_l, False, f"adult default, low if ≤ {_fmt(policy.adult_low_limit_u_per_l)}"
     if lab_low is not None:
         return lab_low, True, "lab range low"
-    assert age_days is not None
+    age_days = (result.effective - born).days
+    if age_days < 0:
+        return None, True, "dated before birth: not judged"
     if age_days < policy.neonate_unjudged_days:
         return None, True, f"under {policy.neonate_unjudged_days} days old: not judged without a lab range"
-    band = next((b for b in CHILD_LOWER_LIMITS if b.from_days <= age_days < b.to_days), None)
+    years = completed_years(born, result.effective)
+    band = next((b for b in CHILD_LOWER_LIMITS if b.from_years <= years < b.to_years), None)
     if band is None:
-        return None, True, "age before birth: not judged"
+        return None, True, "no child limit for this age: not judged"
     if patient.sex == "male":
         return band.male, True, f"child {band.label}, male"
     if patient.sex == "female":
@@ -106,21 +116,43 @@ def lower_limit(result: LabResult, patient: PatientFacts, policy: Policy) -> tup
 
 def classify(results: Sequence[JudgedAlp], policy: Policy) -> tuple[Pattern, int, int]:
     """Return the pattern of judged results, the number of months with results and of low months."""
-    judged = sorted((r for r in results if r.low is not None), key=lambda r: r.effective)
-    lows = [r.effective for r in judged if r.low]
+    judged = sorted((r for r in results if r.low is not None), key=_chronological)
+    lows = [r for r in judged if r.low]
     by_month: dict[tuple[int, int], list[bool]] = defaultdict(list)
     for r in judged:
         by_month[(r.effective.year, r.effective.month)].append(bool(r.low))
     low_months = sum(1 for verdicts in by_month.values() if 2 * sum(verdicts) > len(verdicts))
     months = len(by_month)
-    if len(lows) >= policy.min_low_results and (lows[-1] - lows[0]).days >= policy.min_days_between_lows:
-        if low_months > policy.low_month_fraction * months:
+    if len(lows) >= policy.min_low_results and (lows[-1].effective - lows[0].effective).days >= policy.min_days_between_lows:
+        if _mostly_low(judged, months, low_months, policy):
             return Pattern.PERSISTENT, months, low_months
         return Pattern.RECURRENT, months, low_months
-    # A normal result on or after the day of the latest low cancels it: repeats are often same-day.
-    if lows and not any(not r.low and r.effective >= lows[-1] for r in judged):
+    if lows and not any(not r.low and _not_before(r, lows[-1]) for r in judged):
         return Pattern.SINGLE_LOW, months, low_months
     return Pattern.NONE, months, low_months
+
+
+def _mostly_low(judged: Sequence[JudgedAlp], months: int, low_months: int, policy: Policy) -> bool:
+    """Return whether the low months carry the window: a majority (Ng 2023), or all of them (Maman 2016)."""
+    if policy.all_months_low and low_months < months:
+        return False
+    if policy.max_any_alp_u_per_l is not None and any(r.value_u_per_l > policy.max_any_alp_u_per_l for r in judged):
+        return False  # Tornero 2020: no value above 45 U/L
+    return low_months > policy.low_month_fraction * months
+
+
+def _not_before(normal: JudgedAlp, low: JudgedAlp) -> bool:
+    """Return whether a normal result came on or after a low one; same day counts unless times show otherwise."""
+    if normal.effective != low.effective:
+        return normal.effective > low.effective
+    if normal.instant is not None and low.instant is not None:
+        return normal.instant >= low.instant
+    return True  # same day, order unknown: a repeat that may have cancelled it
+
+
+def _chronological(result: JudgedAlp) -> tuple[date, float]:
+    """Return a sort key: date, then time of day when known."""
+    return result.effective, result.instant.timestamp() if result.instant else 0.0
 
 
 def years_before(day: date, years: int) -> date:
@@ -137,10 +169,10 @@ def _as_normal(left_out: UninterpretableAlp) -> JudgedAlp:
     return JudgedAlp(left_out.effective, Decimal(0), None, None, "uninterpretable", False, "")
 
 
-def _lab_lower_limit(ranges: Sequence[ReferenceRange], age_years: int | None, sex: str | None) -> Decimal | None:
+def _lab_lower_limit(ranges: Sequence[ReferenceRange], born: date | None, on: date, sex: str | None) -> Decimal | None:
     """Return the lab's lower limit in U/L from the range that applies to this patient, if any."""
     usable = [r for r in ranges if r.low is not None and alp_factor(r.low.unit) is not None]
-    specific = [r for r in usable if _is_specific(r) and _applies(r, age_years, sex)]
+    specific = [r for r in usable if _is_specific(r) and _applies(r, born, on, sex)]
     generic = [r for r in usable if not _is_specific(r)]
     chosen = (specific or generic or [None])[0]
     if chosen is None or chosen.low is None:
@@ -150,25 +182,35 @@ def _lab_lower_limit(ranges: Sequence[ReferenceRange], age_years: int | None, se
 
 def _is_specific(r: ReferenceRange) -> bool:
     """Return whether a range is restricted to an age band or a sex."""
-    return r.age_low_years is not None or r.age_high_years is not None or bool(_GENDERS & set(r.applies_to))
+    return r.age_low is not None or r.age_high is not None or bool(_GENDERS & set(r.applies_to))
 
 
-def _applies(r: ReferenceRange, age_years: int | None, sex: str | None) -> bool:
+def _applies(r: ReferenceRange, born: date | None, on: date, sex: str | None) -> bool:
     """Return whether a restricted range applies to a patient of this age and sex."""
     genders = _GENDERS & set(r.applies_to)
     if genders and sex not in genders:
         return False
-    if r.age_low_years is None and r.age_high_years is None:
+    if r.age_low is None and r.age_high is None:
         return True
-    if age_years is None:
+    if born is None:
         return False
-    above_low = r.age_low_years is None or age_years >= r.age_low_years
-    below_high = r.age_high_years is None or age_years <= r.age_high_years
+    above_low = r.age_low is None or completed(r.age_low.unit, born, on) >= r.age_low.value
+    below_high = r.age_high is None or completed(r.age_high.unit, born, on) <= r.age_high.value
     return above_low and below_high
 
 
-def _whole_years(born: date, on: date) -> int:
-    """Return the age in completed years on a given day."""
+def completed(unit: str, born: date, on: date) -> int:
+    """Return the age in completed years, months, weeks or days, as a lab writes its age bands."""
+    if unit == "a":
+        return completed_years(born, on)
+    if unit == "mo":
+        return (on.year - born.year) * 12 + on.month - born.month - (on.day < born.day)
+    days = (on - born).days
+    return days // 7 if unit == "wk" else days
+
+
+def completed_years(born: date, on: date) -> int:
+    """Return the age in completed years on a given day (birthday to birthday)."""
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 

@@ -15,22 +15,44 @@ from hooks.extract import (
     read_medication_requests,
     read_patient,
 )
-from hooks.findings import AlpAssessment
+from hooks.findings import AlpAssessment, Measurement
 from hooks.hpp import hpp_on_record, workup_on_file
+from hooks.medications import antiresorptive_exposures
 from hooks.policy import Policy
 from hooks.records import ConditionRecord, LabResult, MedicationOrder, PatientFacts, Unreadable
-from hooks.valuesets import ALP_TOTAL, HPP_WORKUP
+from hooks.substrates import elevated_substrates
+from hooks.valuesets import (
+    ALP_BONE_SPECIFIC,
+    ALP_TOTAL,
+    ALT,
+    AST,
+    BILIRUBIN_TOTAL,
+    CALCIUM,
+    CREATININE_CLEARANCE,
+    EGFR,
+    HPP_WORKUP,
+    INR,
+    VITAMIN_D_25OH,
+)
+
+SAFETY_LAB_CODES = CREATININE_CLEARANCE.codes | EGFR.codes | VITAMIN_D_25OH.codes | CALCIUM.codes
+LIVER_LAB_CODES = INR.codes | BILIRUBIN_TOTAL.codes | AST.codes | ALT.codes
 
 
 @dataclass(frozen=True)
 class Evidence:
-    """The patient's ALP assessment, HPP status and medications, ready for a hook's rule."""
+    """The patient's ALP assessment, HPP status, medications and the labs the safety checks read."""
 
     patient: PatientFacts
     alp: AlpAssessment
     hpp: tuple[str, ...]
     workup_on_file: bool
     medications: tuple[MedicationOrder, ...]
+    substrates: tuple[Measurement, ...] = ()  # elevated PLP or phosphoethanolamine
+    safety_labs: tuple[LabResult, ...] = ()  # renal function, 25-OH vitamin D, calcium
+    liver_labs: tuple[LabResult, ...] = ()  # INR, bilirubin, AST, ALT and the ALP results
+    conditions: tuple[ConditionRecord, ...] = ()
+    unreadable_conditions: tuple[Unreadable, ...] = ()
 
 
 def gather_evidence(
@@ -43,18 +65,51 @@ def gather_evidence(
     medications: Sequence[MedicationOrder],
     workup_results: Sequence[LabResult] = (),
     workup_unreadable: Sequence[Unreadable] = (),
+    draft_orders: Sequence[MedicationOrder] = (),
+    bone_specific: Sequence[LabResult] = (),
+    safety_labs: Sequence[LabResult] = (),
+    liver_labs: Sequence[LabResult] = (),
     today: date,
     policy: Policy,
 ) -> Evidence:
-    """Return the Evidence for one patient on `today`."""
+    """Return the Evidence for one patient on `today`; an asfotase alfa draft order also shows HPP."""
     since = years_before(today, policy.lookback_years)
+    exposures = antiresorptive_exposures(medications, today)
+    alp = assess_alp(alp_results, alp_unreadable, patient, today, policy, exposures)
+    alp = dataclasses.replace(alp, bone_specific=bone_specific_alp(bone_specific, since, policy))
     return Evidence(
         patient=patient,
-        alp=assess_alp(alp_results, alp_unreadable, patient, today, policy),
-        hpp=hpp_on_record(conditions, unreadable_conditions, medications),
+        alp=alp,
+        hpp=hpp_on_record(conditions, unreadable_conditions, [*medications, *draft_orders]),
         workup_on_file=workup_on_file(workup_results, workup_unreadable, since, policy),
         medications=tuple(medications),
+        substrates=elevated_substrates(workup_results, today, policy),
+        safety_labs=tuple(safety_labs),
+        liver_labs=(*liver_labs, *alp_results),
+        conditions=tuple(conditions),
+        unreadable_conditions=tuple(unreadable_conditions),
     )
+
+
+def bone_specific_alp(results: Sequence[LabResult], since: date, policy: Policy) -> tuple[Measurement, ...]:
+    """Return trusted bone-specific ALP results in the window, as supporting data in their own units."""
+    return tuple(
+        Measurement("Bone-specific ALP", r.loinc, r.effective, r.quantity.value, r.quantity.unit or "",
+                    r.quantity.comparator)
+        for r in sorted(results, key=lambda r: r.effective or date.min)
+        if r.status in policy.trusted_statuses and r.quantity is not None and r.effective and r.effective >= since
+    )
+
+
+def read_with_placeholders(resources: Any, loincs: frozenset[str]) -> list[LabResult]:
+    """Return the results, with a value-less stand-in for each unreadable one, so it still counts as newest."""
+    results, unreadable = read_lab_results(resources, loincs)
+    for resource in unreadable:
+        loinc = next((c.code for c in resource.codes if c.code in loincs), None)
+        if loinc is not None and resource.effective is not None:
+            status = resource.status if resource.status is not None else "final"
+            results.append(LabResult(resource.id, loinc, status, resource.effective, None))
+    return results
 
 
 def evidence_from_resources(
@@ -66,14 +121,18 @@ def evidence_from_resources(
     policy: Policy,
     draft_orders: Sequence[MedicationOrder] = (),
 ) -> Evidence:
-    """Return the Evidence from resolved prefetch data (keys as in the service's prefetch templates)."""
+    """Return the Evidence from resolved prefetch data (keys as in the services' prefetch templates)."""
     medication_resources = list(data.get("medications") or ())
     index = {**fetched_medications, **index_medications(medication_resources)}
     medications, _ = read_medication_requests(medication_resources, index)
-    alp_results, alp_unreadable = read_lab_results(data.get("alp") or (), ALP_TOTAL.codes)
+    alp_resources = list(data.get("alp") or ())
+    alp_results, alp_unreadable = read_lab_results(alp_resources, ALP_TOTAL.codes)
+    bone_specific, _ = read_lab_results(alp_resources, ALP_BONE_SPECIFIC.codes)
     conditions, unreadable_conditions = read_conditions(data.get("conditions") or ())
     workup_results, workup_unreadable = read_lab_results(data.get("hppWorkup") or (), HPP_WORKUP.codes)
-    evidence = gather_evidence(
+    safety_labs = read_with_placeholders(data.get("safetyLabs") or (), SAFETY_LAB_CODES)
+    liver_labs = read_with_placeholders(data.get("liverPanel") or (), LIVER_LAB_CODES)
+    return gather_evidence(
         patient=read_patient(data.get("patient"), patient_id),
         alp_results=alp_results,
         alp_unreadable=alp_unreadable,
@@ -82,11 +141,10 @@ def evidence_from_resources(
         medications=medications,
         workup_results=workup_results,
         workup_unreadable=workup_unreadable,
+        draft_orders=draft_orders,
+        bone_specific=bone_specific,
+        safety_labs=safety_labs,
+        liver_labs=liver_labs,
         today=today,
         policy=policy,
     )
-    if draft_orders:
-        # An asfotase alfa order in the same session shows HPP as surely as one on file.
-        hpp = hpp_on_record(conditions, unreadable_conditions, [*medications, *draft_orders])
-        evidence = dataclasses.replace(evidence, hpp=hpp)
-    return evidence

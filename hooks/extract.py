@@ -10,6 +10,7 @@ from typing import Any, Iterable, Mapping
 
 from hooks.fhir_models import UnreadableResource, validate
 from hooks.records import (
+    AgeBound,
     Code,
     ConditionRecord,
     LabResult,
@@ -22,12 +23,10 @@ from hooks.records import (
 
 _LOINC = "http://loinc.org"
 _YEAR_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_AGE_UNITS_IN_YEARS = {
-    "a": Decimal(1), "year": Decimal(1), "yr": Decimal(1),
-    "mo": Decimal(1) / 12, "month": Decimal(1) / 12,
-    "wk": Decimal(7) / Decimal("365.25"), "week": Decimal(7) / Decimal("365.25"),
-    "d": Decimal(1) / Decimal("365.25"), "day": Decimal(1) / Decimal("365.25"),
-}
+_BIRTH_DATE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")
+_AGE_UNITS = {"a": "a", "year": "a", "yr": "a", "mo": "mo", "month": "mo", "wk": "wk", "week": "wk",
+              "d": "d", "day": "d"}
+_GENDERS = frozenset({"male", "female", "other", "unknown"})
 # Zero-width characters found inside real display strings ("[Enzymatic activity/\u200bvolume]").
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
 
@@ -39,13 +38,17 @@ def normalise_text(text: str) -> str:
 
 
 def read_patient(resource: Mapping | None, patient_id: str) -> PatientFacts:
-    """Return the patient's birth date and sex; unknown when the resource is absent or unreadable."""
+    """Return the patient's birth date and sex; read leniently when the resource is otherwise invalid."""
     if not resource:
         return PatientFacts(id=patient_id)
     try:
         patient = validate(dict(resource))
     except UnreadableResource:
-        return PatientFacts(id=patient_id)
+        # A sloppy telecom must not turn a child into an adult: the two fields the rule needs are simple.
+        birth = resource.get("birthDate")
+        gender = resource.get("gender")
+        birth_date = _earliest_date(birth) if isinstance(birth, str) and _BIRTH_DATE.match(birth) else None
+        return PatientFacts(patient_id, birth_date, gender if gender in _GENDERS else None)
     return PatientFacts(id=patient_id, birth_date=_earliest_date(patient.birthDate), sex=patient.gender)
 
 
@@ -56,7 +59,11 @@ def read_lab_results(
     results: list[LabResult] = []
     unreadable: list[Unreadable] = []
     for resource in resources:
-        if not isinstance(resource, Mapping) or resource.get("resourceType") != "Observation":
+        if not isinstance(resource, Mapping) or not isinstance(resource.get("resourceType"), str):
+            # An entry too broken to tell what it is may have been one of these results.
+            unreadable.append(Unreadable("Observation", None, "the entry is not a FHIR resource"))
+            continue
+        if resource.get("resourceType") != "Observation":
             continue
         codes = _raw_codes(resource.get("code"))
         loinc = next((c.code for c in codes if c.system == _LOINC and c.code in loincs), None)
@@ -66,7 +73,7 @@ def read_lab_results(
             observation = validate(dict(resource))
         except UnreadableResource as exc:
             unreadable.append(Unreadable("Observation", _raw_id(resource), str(exc), codes,
-                                         effective=_raw_effective(resource)))
+                                         effective=_raw_effective(resource), status=_raw_text(resource.get("status"))))
             continue
         results.append(_lab_result(observation, loinc))
     return results, unreadable
@@ -81,6 +88,7 @@ def _lab_result(observation: Any, loinc: str) -> LabResult:
     )
     quantity = _quantity(observation.valueQuantity)
     ranges = tuple(_reference_range(r) for r in observation.referenceRange or ())
+    start = observation.effectivePeriod.start if observation.effectivePeriod else None
     return LabResult(
         id=observation.id,
         loinc=loinc,
@@ -89,6 +97,8 @@ def _lab_result(observation: Any, loinc: str) -> LabResult:
         quantity=quantity,
         reference_ranges=ranges,
         has_data_absent_reason=observation.dataAbsentReason is not None,
+        # Not `issued`: that is when the report was released, not when the specimen was drawn.
+        instant=_instant_of(observation.effectiveDateTime) or _instant_of(start),
     )
 
 
@@ -109,6 +119,7 @@ def read_medication_requests(
             orders.append(_legible_order(resource, medications))
             continue
         codes, names = _medication_identity(request, resource, medications)
+        dispense = request.dispenseRequest
         orders.append(
             MedicationOrder(
                 id=request.id,
@@ -116,6 +127,8 @@ def read_medication_requests(
                 codes=codes,
                 names=names,
                 authored=_date_of(request.authoredOn),
+                ends=_date_of(dispense.validityPeriod.end) if dispense and dispense.validityPeriod else None,
+                supply_days=_days(dispense.expectedSupplyDuration) if dispense else None,
             )
         )
     return orders, unreadable
@@ -159,8 +172,9 @@ def read_conditions(resources: Iterable[Mapping]) -> tuple[list[ConditionRecord]
         try:
             condition = validate(dict(resource))
         except UnreadableResource as exc:
-            unreadable.append(Unreadable("Condition", _raw_id(resource), str(exc),
-                                         _raw_codes(resource.get("code"))))
+            verification = _raw_codes(resource.get("verificationStatus"))
+            unreadable.append(Unreadable("Condition", _raw_id(resource), str(exc), _raw_codes(resource.get("code")),
+                                         status=verification[0].code if verification else None))
             continue
         codes, names = _concept(condition.code)
         verification = _first_code(condition.verificationStatus)
@@ -253,7 +267,11 @@ def _raw_names(concept: Any) -> tuple[str, ...]:
 
 def _raw_id(resource: Mapping) -> str | None:
     """Return the resource id when it is a string."""
-    value = resource.get("id")
+    return _raw_text(resource.get("id"))
+
+
+def _raw_text(value: Any) -> str | None:
+    """Return a raw JSON value when it is a string."""
     return value if isinstance(value, str) else None
 
 
@@ -292,18 +310,18 @@ def _reference_range(model: Any) -> ReferenceRange:
     return ReferenceRange(
         low=_quantity(model.low),
         high=_quantity(model.high),
-        age_low_years=_years(age.low if age else None),
-        age_high_years=_years(age.high if age else None),
+        age_low=_age_bound(age.low if age else None),
+        age_high=_age_bound(age.high if age else None),
         applies_to=tuple(code.code for code in applies),
     )
 
 
-def _years(age: Any) -> Decimal | None:
-    """Return an age Quantity in years, or None when absent or in an unknown unit."""
+def _age_bound(age: Any) -> AgeBound | None:
+    """Return an age limit with its unit (years when none is given), or None when absent or unknown."""
     if age is None or age.value is None:
         return None
-    factor = _AGE_UNITS_IN_YEARS.get(str(age.code or age.unit or "a").strip().casefold().rstrip("s"))
-    return None if factor is None else Decimal(age.value) * factor
+    unit = _AGE_UNITS.get(str(age.code or age.unit or "a").strip().casefold().rstrip("s"))
+    return None if unit is None else AgeBound(Decimal(age.value), unit)
 
 
 def _date_of(value: Any) -> date | None:
@@ -319,8 +337,28 @@ def _date_of(value: Any) -> date | None:
     return None  # a year alone cannot be placed in a month
 
 
+def _instant_of(value: Any) -> datetime | None:
+    """Return a time-zone aware date-time, or None for dates without a time of day."""
+    return value if isinstance(value, datetime) and value.tzinfo is not None else None
+
+
+def _days(duration: Any) -> int | None:
+    """Return a Duration in whole days, when its unit is days, weeks or months."""
+    if duration is None or duration.value is None:
+        return None
+    unit = str(duration.code or duration.unit or "").strip().casefold().rstrip("s")
+    per_unit = {"d": 1, "day": 1, "wk": 7, "week": 7, "mo": 30, "month": 30}.get(unit)
+    return None if per_unit is None else int(Decimal(duration.value) * per_unit)
+
+
 def _earliest_date(value: Any) -> date | None:
     """Return a birth date; a partial one counts as its earliest day, which makes the patient older."""
-    if isinstance(value, str) and re.fullmatch(r"\d{4}", value):
-        return date(int(value), 1, 1)
+    if isinstance(value, str):
+        if re.fullmatch(r"\d{4}", value):
+            return date(int(value), 1, 1)
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                return None
     return _date_of(value)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 
@@ -26,6 +26,10 @@ class Topic(str, Enum):
     LOW_ALP_ANTIRESORPTIVE = "low-alp-antiresorptive"
     SINGLE_LOW_ALP_ANTIRESORPTIVE = "single-low-alp-antiresorptive"
     LOW_ALP_UNEVALUATED = "low-alp-unevaluated"
+    HPP_LIKELY = "hpp-likely"
+    RENAL_ANTIRESORPTIVE = "renal-antiresorptive"
+    VITAMIN_D_CALCIUM_ANTIRESORPTIVE = "vitamin-d-calcium-antiresorptive"
+    WILSON_ALF = "wilson-alf"
 
 
 class Indicator(str, Enum):
@@ -47,6 +51,8 @@ class JudgedAlp:
     limit_basis: str  # e.g. "lab range", "adult default", "child 1-<10 y"
     low: bool | None  # None: not judged
     loinc: str
+    on_antiresorptive: bool = False  # drawn during antiresorptive therapy, which lowers ALP
+    instant: datetime | None = None  # specimen time of day, when known: orders same-day results
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,19 @@ class UninterpretableAlp:
 
 
 @dataclass(frozen=True)
+class Measurement:
+    """A laboratory value shown as evidence on a card, in the unit the rule compared it in."""
+
+    label: str  # e.g. "eGFR", "Pyridoxal 5'-phosphate"
+    loinc: str
+    effective: date
+    value: Decimal
+    unit: str  # display unit, e.g. "mL/min/1.73 m²", "nmol/L"
+    comparator: str | None = None
+    limit: str | None = None  # readable limit it was compared with, e.g. "< 35", "> 125 (lab range high)"
+
+
+@dataclass(frozen=True)
 class AlpAssessment:
     """The ALP results in the look-back window and the pattern they form."""
 
@@ -66,6 +85,7 @@ class AlpAssessment:
     uninterpretable: tuple[UninterpretableAlp, ...] = ()
     months_with_results: int = 0
     low_months: int = 0
+    bone_specific: tuple[Measurement, ...] = ()  # supporting data only, never counted
 
     @property
     def lows(self) -> tuple[JudgedAlp, ...]:
@@ -94,3 +114,6 @@ class Finding:
     order: MedicationOrder | None = None  # the draft order the card is about (order hooks only)
     alp: AlpAssessment | None = None
     hpp_evidence: tuple[str, ...] = ()  # readable reasons HPP is on record
+    measurements: tuple[Measurement, ...] = ()  # the values behind the finding (substrates, eGFR, INR ...)
+    criteria: tuple[str, ...] = ()  # readable statements of what was met, e.g. "ALP/bilirubin 1.7 < 4"
+    notes: tuple[str, ...] = ()  # caveats a prescriber must read, e.g. "eGFR used in place of CrCl"

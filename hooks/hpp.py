@@ -28,7 +28,9 @@ def hpp_on_record(
         if code:
             evidence.append(f"Hypophosphatasia diagnosis on record ({code})")
     for resource in unreadable_conditions:
-        # Its verification status cannot be read, but the diagnosis code can: count it rather than warn less.
+        # The entry failed validation, but its code and verification status are legible: count it.
+        if resource.status in _DISCOUNTED_VERIFICATION:
+            continue
         code = _hpp_code(resource.codes, ())
         if code:
             evidence.append(f"Hypophosphatasia diagnosis on record ({code}; the entry is partly unreadable)")

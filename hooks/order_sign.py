@@ -8,6 +8,7 @@ from hooks.evidence import Evidence
 from hooks.findings import Finding, Indicator, Pattern, Topic
 from hooks.medications import antiresorptive_ingredients
 from hooks.records import MedicationOrder
+from hooks.substrates import substrate_criteria
 
 
 def antiresorptive_drafts(drafts: Iterable[MedicationOrder]) -> list[MedicationOrder]:
@@ -34,7 +35,15 @@ def finding_for_order(draft: MedicationOrder, evidence: Evidence) -> Finding | N
                        hpp_evidence=evidence.hpp)
     pattern = evidence.alp.pattern
     if pattern in (Pattern.PERSISTENT, Pattern.RECURRENT):
-        return Finding(Topic.LOW_ALP_ANTIRESORPTIVE, Indicator.WARNING, patient_id, drugs, draft, evidence.alp)
+        return low_alp_finding(evidence, drugs, draft)
     if pattern is Pattern.SINGLE_LOW:
         return Finding(Topic.SINGLE_LOW_ALP_ANTIRESORPTIVE, Indicator.INFO, patient_id, drugs, draft, evidence.alp)
     return None
+
+
+def low_alp_finding(evidence: Evidence, drugs: tuple[str, ...], order: MedicationOrder | None) -> Finding:
+    """Return the low-ALP finding for an antiresorptive: critical when an ALP substrate is elevated too."""
+    substrates = evidence.substrates
+    indicator = Indicator.CRITICAL if substrates else Indicator.WARNING
+    return Finding(Topic.LOW_ALP_ANTIRESORPTIVE, indicator, evidence.patient.id, drugs, order, evidence.alp,
+                   measurements=substrates, criteria=substrate_criteria(substrates))

@@ -12,36 +12,34 @@ POLICY_VERSION = "2026.11"
 
 @dataclass(frozen=True)
 class ChildLimit:
-    """Lower limit of normal ALP (U/L) for an age band, by sex."""
+    """Lower limit of normal ALP (U/L) for an age band in completed years, by sex."""
 
-    from_days: int
-    to_days: int  # exclusive
+    from_years: int
+    to_years: int  # exclusive
     label: str
     male: Decimal
     female: Decimal
 
 
-def _years(n: float) -> int:
-    return round(n * 365.25)
-
-
 # Roche cobas ALP (IFCC), CALIPER intervals transferred to Roche (Estey 2013, Clin Biochem 46:1197),
 # published by the University of Iowa and Mayo Clinic Laboratories (clinical.md §3.4). Female 17 y uses
-# Iowa's 45 U/L. Under 15 days the neonatal range is too wide to judge without the lab's own range.
+# Iowa's 45 U/L. The first band starts at 15 days: younger neonates are not judged without a lab range.
 CHILD_LOWER_LIMITS: tuple[ChildLimit, ...] = (
-    ChildLimit(15, _years(1), "15 d-<1 y", Decimal(122), Decimal(122)),
-    ChildLimit(_years(1), _years(10), "1-<10 y", Decimal(142), Decimal(142)),
-    ChildLimit(_years(10), _years(13), "10-<13 y", Decimal(129), Decimal(129)),
-    ChildLimit(_years(13), _years(15), "13-<15 y", Decimal(116), Decimal(57)),
-    ChildLimit(_years(15), _years(17), "15-<17 y", Decimal(82), Decimal(50)),
-    ChildLimit(_years(17), _years(19), "17-<19 y", Decimal(55), Decimal(45)),
+    ChildLimit(0, 1, "15 d-<1 y", Decimal(122), Decimal(122)),
+    ChildLimit(1, 10, "1-<10 y", Decimal(142), Decimal(142)),
+    ChildLimit(10, 13, "10-<13 y", Decimal(129), Decimal(129)),
+    ChildLimit(13, 15, "13-<15 y", Decimal(116), Decimal(57)),
+    ChildLimit(15, 17, "15-<17 y", Decimal(82), Decimal(50)),
+    ChildLimit(17, 19, "17-<19 y", Decimal(55), Decimal(45)),
 )
 
 
 @dataclass(frozen=True)
 class Policy:
-    """The rule's parameters. Defaults come from clinical.md §10.4; sources in POLICY_SOURCES."""
+    """The rule's parameters. Defaults come from clinical.md §10.4; each has its source in POLICY_SOURCES."""
 
+    version: str = POLICY_VERSION
+    # ALP: what counts as low, and as persistently low
     adult_low_limit_u_per_l: Decimal = Decimal(35)
     adult_lab_limit_cap_u_per_l: Decimal = Decimal(40)
     adult_age_years: int = 18
@@ -49,12 +47,38 @@ class Policy:
     min_low_results: int = 2
     min_days_between_lows: int = 30
     low_month_fraction: Decimal = Decimal("0.5")
+    all_months_low: bool = False
+    max_any_alp_u_per_l: Decimal | None = None
     lookback_years: int = 5
     trusted_statuses: frozenset[str] = frozenset({"final", "amended", "corrected"})
     plausible_max_u_per_l: Decimal = Decimal(5000)
+    # HPP substrates
+    plp_high_nmol_per_l: Decimal = Decimal(125)
+    plp_high_ug_per_l: Decimal = Decimal(50)
+    # Renal function before an antiresorptive (CrCl, or eGFR as its proxy), mL/min
+    renal_lookback_months: int = 12
+    renal_limit_alendronate: Decimal = Decimal(35)
+    renal_limit_zoledronic_acid: Decimal = Decimal(35)
+    renal_limit_risedronate: Decimal = Decimal(30)
+    renal_limit_ibandronate: Decimal = Decimal(30)
+    renal_limit_denosumab: Decimal = Decimal(30)
+    # Vitamin D and calcium before an antiresorptive
+    vitamin_d_min_ng_per_ml: Decimal = Decimal(20)
+    mineral_lookback_months: int = 12
+    # Wilson disease in acute liver failure (Korman 2008)
+    wilson_inr_min: Decimal = Decimal("1.5")
+    wilson_inr_window_days: int = 7
+    wilson_pair_window_hours: int = 48
+    wilson_alp_bilirubin_ratio_max: Decimal = Decimal(4)
+    wilson_ast_alt_ratio_min: Decimal = Decimal("2.2")
+    wilson_low_alp_u_per_l: Decimal = Decimal(40)
+    # Respect for the prescriber
+    patient_view_snooze_days: int = 90
+    order_select_repeat_at_sign: bool = False
 
 
 POLICY_SOURCES: Mapping[str, str] = {
+    "version": "identifies the policy in the card audit; sites set their own with CDS_POLICY_FILE",
     "adult_low_limit_u_per_l": "≤35 U/L: Tornero 2020 (OJRD); between McKiernan 2014 ≤30 and Maman 2016 <40; "
     "female LLN of the Roche method (clinical.md §3, §10.0)",
     "adult_lab_limit_cap_u_per_l": "value < min(lab low, 40 U/L): a lab LLN above 40 is not 'low' in the HPP "
@@ -67,9 +91,46 @@ POLICY_SOURCES: Mapping[str, str] = {
     "excludes McKiernan 2014 acute hypophosphatasemia",
     "low_month_fraction": "more than half of the months with ALP are low: Ng 2023 'persistent' "
     "(doi:10.1007/s00198-022-06597-3)",
+    "all_months_low": "every month with ALP must be low: Maman 2016 (doi:10.1007/s00198-015-3346-0); strict preset",
+    "max_any_alp_u_per_l": "no result above this value for 'persistent': Tornero 2020 (45 U/L); strict preset; "
+    "off by default",
     "lookback_years": "5 y: HPP is lifelong; spans the clinic audits (clinical.md §10.0)",
     "trusted_statuses": "FHIR R4 ObservationStatus: verified results only (clinical.md §10.0)",
     "plausible_max_u_per_l": "plausibility guard 0 < ALP < 5000 U/L (clinical.md §2)",
+    "plp_high_nmol_per_l": "PLP above the lab's range high, else above 125 nmol/L (ARUP ULN; clinical.md §6.1)",
+    "plp_high_ug_per_l": "PLP above the lab's range high, else above 50 ug/L (Mayo ULN; clinical.md §6.1)",
+    "renal_lookback_months": "most recent CrCl or eGFR within 12 months (clinical.md §10.1)",
+    "renal_limit_alendronate": "alendronate not recommended if CrCl < 35 mL/min (label; clinical.md §6.4)",
+    "renal_limit_zoledronic_acid": "zoledronic acid (Reclast) contraindicated if CrCl < 35 mL/min "
+    "(label, FDA 2011 safety update; clinical.md §6.4)",
+    "renal_limit_risedronate": "risedronate not recommended if CrCl < 30 mL/min (label; clinical.md §6.4)",
+    "renal_limit_ibandronate": "ibandronate not recommended if CrCl < 30 mL/min (label; clinical.md §6.4)",
+    "renal_limit_denosumab": "denosumab: boxed warning, severe hypocalcaemia with eGFR < 30 or dialysis "
+    "(Prolia label; clinical.md §6.4)",
+    "vitamin_d_min_ng_per_ml": "25-OH vitamin D ≥ 20 ng/mL (50 nmol/L) before an antiresorptive "
+    "(Lexicomp; clinical.md §6.2)",
+    "mineral_lookback_months": "latest vitamin D and calcium within 12 months: an implementation choice",
+    "wilson_inr_min": "acute liver failure gate INR ≥ 1.5 (AASLD ALF definition; clinical.md §7)",
+    "wilson_inr_window_days": "INR within the last 7 days: the ALF episode is current (implementation choice)",
+    "wilson_pair_window_hours": "ALP, bilirubin, AST and ALT drawn within 48 h of each other "
+    "(implementation choice; Korman used admission values)",
+    "wilson_alp_bilirubin_ratio_max": "ALP (U/L) / total bilirubin (mg/dL) < 4: Korman 2008 "
+    "(doi:10.1002/hep.22446), sensitivity 94%, specificity 96%",
+    "wilson_ast_alt_ratio_min": "AST/ALT > 2.2: Korman 2008, sensitivity 94%, specificity 86%; both: 100%/100%",
+    "wilson_low_alp_u_per_l": "ALP ≤ 40 U/L is typical of Wilson ALF (AASLD guidance via clinical.md §7)",
+    "patient_view_snooze_days": "after an override, the same patient-view card is not shown again for 90 days "
+    "(clinical.md §10.2; CDC opioid CDS snooze semantics)",
+    "order_select_repeat_at_sign": "false: a card overridden at order-select is not repeated at order-sign for "
+    "the same draft the same day (HL7 PDDI-CDS select/sign coordination)",
+}
+
+PRESETS: Mapping[str, Mapping[str, object]] = {
+    "default": {},
+    # Maman 2016 (every month low), Tornero 2020 (no value above 45 U/L), McKiernan/Ng (30 U/L).
+    "strict": {"adult_low_limit_u_per_l": Decimal(30), "all_months_low": True,
+               "max_any_alp_u_per_l": Decimal(45)},
+    # Maman 2016 and Alonso 2019: < 40 / ≤ 40 U/L.
+    "sensitive": {"adult_low_limit_u_per_l": Decimal(40)},
 }
 
 
@@ -92,30 +153,76 @@ _BOUNDS: Mapping[str, tuple[Decimal, Decimal]] = {
     "low_month_fraction": (Decimal(0), Decimal("0.99")),
     "lookback_years": (Decimal(1), Decimal(100)),
     "plausible_max_u_per_l": (Decimal(100), Decimal(1_000_000)),
+    "max_any_alp_u_per_l": (Decimal(1), Decimal(500)),
+    "plp_high_nmol_per_l": (Decimal(1), Decimal(10_000)),
+    "plp_high_ug_per_l": (Decimal(1), Decimal(10_000)),
+    "renal_lookback_months": (Decimal(1), Decimal(120)),
+    "renal_limit_alendronate": (Decimal(0), Decimal(200)),
+    "renal_limit_zoledronic_acid": (Decimal(0), Decimal(200)),
+    "renal_limit_risedronate": (Decimal(0), Decimal(200)),
+    "renal_limit_ibandronate": (Decimal(0), Decimal(200)),
+    "renal_limit_denosumab": (Decimal(0), Decimal(200)),
+    "vitamin_d_min_ng_per_ml": (Decimal(0), Decimal(200)),
+    "mineral_lookback_months": (Decimal(1), Decimal(120)),
+    "wilson_inr_min": (Decimal(1), Decimal(10)),
+    "wilson_inr_window_days": (Decimal(1), Decimal(90)),
+    "wilson_pair_window_hours": (Decimal(1), Decimal(720)),
+    "wilson_alp_bilirubin_ratio_max": (Decimal(0), Decimal(100)),
+    "wilson_ast_alt_ratio_min": (Decimal(0), Decimal(100)),
+    "wilson_low_alp_u_per_l": (Decimal(1), Decimal(500)),
+    "patient_view_snooze_days": (Decimal(0), Decimal(3650)),
 }
 
 
-def policy_from_overrides(overrides: Mapping[str, str], base: Policy | None = None) -> Policy:
-    """Return a Policy with the named fields replaced by values parsed from text; bad ones raise PolicyError."""
+def policy_from_overrides(overrides: Mapping[str, object], base: Policy | None = None) -> Policy:
+    """Return a Policy with the named fields replaced (from text or JSON values); bad ones raise PolicyError."""
     base = base or Policy()
     fields = {f.name for f in dataclasses.fields(Policy)}
     changes: dict[str, object] = {}
-    for name, text in overrides.items():
+    for name, raw in overrides.items():
         if name not in fields:
             raise PolicyError(name, "is unknown")
-        current = getattr(base, name)
-        try:
-            if isinstance(current, frozenset):
-                changes[name] = frozenset(part.strip() for part in text.split(",") if part.strip())
-            elif isinstance(current, Decimal):
-                changes[name] = Decimal(text)
-            else:
-                changes[name] = int(text)
-        except (ArithmeticError, ValueError):
-            raise PolicyError(name, "has an invalid value") from None
+        value = _parse(name, raw, getattr(Policy(), name), name == "max_any_alp_u_per_l")
         low, high = _BOUNDS.get(name, (None, None))
-        value = changes[name]
-        if low is not None and isinstance(value, (int, Decimal)):
+        if low is not None and isinstance(value, (int, Decimal)) and not isinstance(value, bool):
             if not (isinstance(value, int) or value.is_finite()) or not low <= value <= high:
                 raise PolicyError(name, f"must be between {low} and {high}")
+        changes[name] = value
     return dataclasses.replace(base, **changes)
+
+
+def preset_policy(name: str) -> Policy:
+    """Return one of the named presets: default, strict or sensitive."""
+    if name not in PRESETS:
+        raise PolicyError("preset", f"must be one of {', '.join(PRESETS)}")
+    return dataclasses.replace(Policy(), **PRESETS[name])
+
+
+def _parse(name: str, raw: object, default: object, optional: bool) -> object:
+    """Return `raw` (text, or a JSON value from a policy file) as the type of the parameter."""
+    if optional and (raw is None or (isinstance(raw, str) and raw.strip().lower() in ("", "none", "off"))):
+        return None
+    try:
+        if isinstance(default, bool):
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text not in ("true", "false"):
+                raise ValueError(text)
+            return text == "true"
+        if isinstance(default, frozenset):
+            parts = raw if isinstance(raw, list) else str(raw).split(",")
+            return frozenset(str(part).strip() for part in parts if str(part).strip())
+        if isinstance(default, Decimal) or optional:
+            if isinstance(raw, bool) or isinstance(raw, float):
+                raise ValueError(raw)  # floats lose precision; write thresholds as strings or integers
+            return Decimal(str(raw))
+        if isinstance(default, int):
+            if isinstance(raw, bool) or (isinstance(raw, str) and not raw.strip().lstrip("-").isdigit()):
+                raise ValueError(raw)
+            return int(raw)  # type: ignore[call-overload]
+        if not isinstance(raw, str) or not raw.strip():
+            raise ValueError(raw)
+        return raw.strip()
+    except (ArithmeticError, ValueError, TypeError):
+        raise PolicyError(name, "has an invalid value") from None

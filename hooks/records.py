@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 
@@ -26,13 +26,21 @@ class Quantity:
 
 
 @dataclass(frozen=True)
+class AgeBound:
+    """An age limit as the lab wrote it: a number of completed years, months, weeks or days."""
+
+    value: Decimal
+    unit: str  # "a", "mo", "wk" or "d"
+
+
+@dataclass(frozen=True)
 class ReferenceRange:
     """One Observation.referenceRange entry, with the ages it applies to when stated."""
 
     low: Quantity | None
     high: Quantity | None
-    age_low_years: Decimal | None = None
-    age_high_years: Decimal | None = None
+    age_low: AgeBound | None = None
+    age_high: AgeBound | None = None
     applies_to: tuple[str, ...] = ()
 
 
@@ -56,6 +64,7 @@ class LabResult:
     quantity: Quantity | None
     reference_ranges: tuple[ReferenceRange, ...] = ()
     has_data_absent_reason: bool = False
+    instant: datetime | None = None  # time-zone aware specimen time, when the source gives a time of day
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,8 @@ class MedicationOrder:
     codes: tuple[Code, ...]
     names: tuple[str, ...]
     authored: date | None = None
+    ends: date | None = None  # dispenseRequest.validityPeriod.end, when stated
+    supply_days: int | None = None  # dispenseRequest.expectedSupplyDuration in days, when stated
 
     @property
     def reference(self) -> str | None:
@@ -93,3 +104,4 @@ class Unreadable:
     reason: str
     codes: tuple[Code, ...] = field(default=())
     effective: date | None = None  # for Observations, when the raw date is legible
+    status: str | None = None  # the raw status (Observation.status, Condition.verificationStatus code)

@@ -40,6 +40,36 @@ ALP_TOTAL = ValueSet(
     codes=frozenset({"6768-6", "1783-0", "77141-0"}),
 )
 
+ALP_BONE_SPECIFIC = ValueSet(
+    name="alp-bone-specific",
+    version="2026.11",
+    expansion_date="2026-11-24",
+    source="LOINC 1777-2 (enzymatic, U/L) and 17838-4 (immunoassay, ug/L); clinical.md §1.2: shown as "
+    "supporting data, never counted (a different measurand, itself lowered by antiresorptives).",
+    system=LOINC,
+    codes=frozenset({"1777-2", "17838-4"}),
+)
+
+PYRIDOXAL_PHOSPHATE = ValueSet(
+    name="pyridoxal-5-phosphate",
+    version="2026.11",
+    expansion_date="2026-11-24",
+    source="LOINC 62236-5 (nmol/L, ARUP 20-125) and 30552-4 (ug/L, Mayo 5-50); clinical.md §6.1.",
+    system=LOINC,
+    codes=frozenset({"62236-5", "30552-4"}),
+)
+
+URINE_PHOSPHOETHANOLAMINE = ValueSet(
+    name="urine-phosphoethanolamine",
+    version="2026.11",
+    expansion_date="2026-11-24",
+    source="LOINC phosphoethanolamine/creatinine and urine phosphoethanolamine terms; clinical.md §6.1 "
+    "(random vs 24-h specimen unverified: all accepted, each judged against its own reference range).",
+    system=LOINC,
+    codes=frozenset({"13789-3", "25122-3", "28604-7", "44351-5", "44352-3", "56966-5",
+                     "26611-4", "9731-1", "2790-4", "2789-6", "25502-6", "26597-5", "26612-2"}),
+)
+
 HPP_WORKUP = ValueSet(
     name="hpp-workup-results",
     version="2026.11",
@@ -75,6 +105,83 @@ HPP_CONDITION_ICD10CM_UNSPECIFIC = ValueSet(
     source="ICD-10-CM 2026 E83.39; clinical.md §5.",
     system=ICD10CM,
     codes=frozenset({"E83.39"}),
+)
+
+CREATININE_CLEARANCE = ValueSet(
+    name="creatinine-clearance",
+    version="2026.11",
+    expansion_date="2026-11-24",
+    source="LOINC 2164-2 measured, 35591-7 Cockcroft-Gault; clinical.md §6.4 (labels are written in CrCl).",
+    system=LOINC,
+    codes=frozenset({"2164-2", "35591-7"}),
+)
+
+EGFR = ValueSet(
+    name="egfr",
+    version="2026.11",
+    expansion_date="2026-11-24",
+    source="LOINC 98979-8 CKD-EPI 2021, 62238-1 CKD-EPI 2009, 33914-3 MDRD, 48642-3/48643-1 MDRD by race, "
+    "77147-7 other; clinical.md §6.4 (used as a proxy for CrCl, and the card says so).",
+    system=LOINC,
+    codes=frozenset({"98979-8", "62238-1", "33914-3", "48642-3", "48643-1", "77147-7"}),
+)
+
+VITAMIN_D_25OH = ValueSet(
+    name="25-hydroxyvitamin-d",
+    version="2026.11",
+    expansion_date="2026-11-24",
+    source="LOINC 1989-3 (D3, ng/mL), 62292-8 (D2+D3, ng/mL), 14635-7 (nmol/L); clinical.md §6.2.",
+    system=LOINC,
+    codes=frozenset({"1989-3", "62292-8", "14635-7"}),
+)
+
+CALCIUM = ValueSet(
+    name="calcium-serum",
+    version="2026.11",
+    expansion_date="2026-11-24",
+    source="LOINC 17861-6 calcium in serum or plasma (mg/dL); HL7 PDDI-CDS calcium value set; clinical.md §6.2.",
+    system=LOINC,
+    codes=frozenset({"17861-6"}),
+)
+
+INR = ValueSet(
+    name="inr",
+    version="2026.11",
+    expansion_date="2026-11-24",
+    source="LOINC 6301-6, 34714-6; clinical.md §6.3.",
+    system=LOINC,
+    codes=frozenset({"6301-6", "34714-6"}),
+)
+
+BILIRUBIN_TOTAL = ValueSet(
+    name="bilirubin-total",
+    version="2026.11",
+    expansion_date="2026-11-24",
+    source="LOINC 1975-2 (mg/dL); 14631-6 (umol/L, unverified in our sources, accepted by unit); clinical.md §6.3.",
+    system=LOINC,
+    codes=frozenset({"1975-2", "14631-6"}),
+)
+
+AST = ValueSet(name="ast", version="2026.11", expansion_date="2026-11-24",
+               source="LOINC 1920-8; clinical.md §6.3.", system=LOINC, codes=frozenset({"1920-8"}))
+ALT = ValueSet(name="alt", version="2026.11", expansion_date="2026-11-24",
+               source="LOINC 1742-6; clinical.md §6.3.", system=LOINC, codes=frozenset({"1742-6"}))
+
+WILSON_DISEASE_SNOMED = ValueSet(
+    name="wilson-disease-snomed",
+    version="2026.11",
+    expansion_date="2026-11-24",
+    source="SNOMED CT 88518009 Wilson disease; clinical.md §5.",
+    system=SNOMED,
+    codes=frozenset({"88518009"}),
+)
+WILSON_DISEASE_ICD10CM = ValueSet(
+    name="wilson-disease-icd10cm",
+    version="2026.11",
+    expansion_date="2026-11-24",
+    source="ICD-10-CM E83.01 Wilson's disease; clinical.md §5.",
+    system=ICD10CM,
+    codes=frozenset({"E83.01"}),
 )
 
 ASFOTASE_ALFA_ATC = ValueSet(

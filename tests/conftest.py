@@ -37,6 +37,7 @@ def app_config(tmp_path: Path) -> dict[str, Any]:
     """Return create_app overrides: a temporary SQLite database, the fixed clock, counting UUIDs."""
     return {
         "TESTING": True,
+        "auth_mode": "none",  # JWT verification has its own tests (tests/test_auth.py)
         "database_url": f"sqlite:///{tmp_path / 'test.sqlite3'}",
         "clock": lambda: NOW,
         "new_uuid": counting_uuids(),
@@ -91,16 +92,20 @@ def full_prefetch(
     conditions: str = "conditions-none.json",
     medications: str = "medications-none.json",
     workup: str | None = None,
+    safety: str | None = None,
+    liver: str | None = None,
 ) -> dict[str, Any]:
     """Return a prefetch object with every key the services declare, from fixture files."""
-    prefetch = {
+    empty = {"resourceType": "Bundle", "type": "searchset"}
+    return {
         "patient": load_fhir(patient),
         "alp": load_fhir(alp),
         "conditions": load_fhir(conditions),
         "medications": load_fhir(medications),
+        "hppWorkup": load_fhir(workup) if workup else empty,
+        "safetyLabs": load_fhir(safety) if safety else empty,
+        "liverPanel": load_fhir(liver) if liver else empty,
     }
-    prefetch["hppWorkup"] = load_fhir(workup) if workup else {"resourceType": "Bundle", "type": "searchset"}
-    return prefetch
 
 
 __all__ = ["FHIR_SERVER", "NOW", "TODAY", "full_prefetch", "hook_request", "load_fhir", "settings_from_env"]

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hooks.alp import assess_alp, classify, judge, years_before
 from hooks.findings import JudgedAlp, Pattern, UninterpretableAlp
 from hooks.policy import Policy
-from hooks.records import Code, LabResult, PatientFacts, Quantity, ReferenceRange, Unreadable
+from hooks.records import AgeBound, Code, LabResult, PatientFacts, Quantity, ReferenceRange, Unreadable
 
 TODAY = date(2026, 11, 24)
 ADULT = PatientFacts("p1", date(1961, 4, 12), "female")
@@ -134,7 +134,7 @@ def test_a_newborn_under_15_days_with_a_lab_range_is_judged():
 def test_an_age_specific_range_is_preferred_to_a_generic_one():
     ranges = (
         ReferenceRange(Quantity(Decimal(40), "U/L"), None),
-        ReferenceRange(Quantity(Decimal(142), "U/L"), None, Decimal(1), Decimal(9)),
+        ReferenceRange(Quantity(Decimal(142), "U/L"), None, AgeBound(Decimal(1), "a"), AgeBound(Decimal(9), "a")),
     )
     boy = PatientFacts("p3", date(2020, 5, 3), "male")
     assert verdict(alp("2026-09-16", 100, ranges=ranges), patient=boy).limit_u_per_l == Decimal(142)
@@ -254,23 +254,17 @@ def test_results_are_listed_oldest_first():
 
 # --- uninterpretable results never create a finding -------------------------------------------------------
 
-def test_an_unconvertible_result_in_its_own_month_weakens_a_borderline_pattern():
-    # 2 of 3 months low is persistent; had the mg/dL result been normal, 2 of 4 would not be.
+def test_an_unconvertible_result_is_named_but_not_used():
     results = [alp("2026-01-10", 20), alp("2026-03-10", 21), alp("2026-04-10", 70)]
-    assert assess(*results).pattern is Pattern.PERSISTENT
     assessment = assess(*results, alp("2026-02-10", 3, "mg/dL"))
-    assert assessment.pattern is Pattern.RECURRENT
+    assert assessment.pattern is Pattern.PERSISTENT  # 2 of 3 months, the mg/dL result not counted
     assert [u.reason for u in assessment.uninterpretable] == ["unit 'mg/dL' cannot be converted to U/L"]
 
 
-def test_an_uninterpretable_result_after_a_single_low_cancels_it():
-    assessment = assess(alp("2026-10-02", 31), alp("2026-10-20", 3, "mg/dL"))
-    assert assessment.pattern is Pattern.NONE
-    assert len(assessment.uninterpretable) == 1
-
-
-def test_an_uninterpretable_result_before_a_single_low_changes_nothing():
-    assert assess(alp("2026-09-02", 3, "mg/dL"), alp("2026-10-02", 31)).pattern is Pattern.SINGLE_LOW
+def test_an_uninterpretable_result_after_a_single_low_does_not_cancel_it():
+    assessment = assess(alp("2026-10-02", 31), alp("2026-10-20", 3, None))
+    assert assessment.pattern is Pattern.SINGLE_LOW
+    assert [u.reason for u in assessment.uninterpretable] == ["no unit cannot be converted to U/L"]
 
 
 def test_an_unreadable_alp_resource_is_named_and_weakens_the_pattern():
@@ -279,6 +273,18 @@ def test_an_unreadable_alp_resource_is_named_and_weakens_the_pattern():
     assessment = assess(alp("2026-10-02", 31), unreadable=[unreadable])
     assert assessment.pattern is Pattern.NONE
     assert assessment.uninterpretable == (UninterpretableAlp(date(2026, 10, 20), "the result could not be read"),)
+
+
+def test_an_unreadable_resource_in_its_own_month_weakens_a_borderline_pattern():
+    results = [alp("2026-01-10", 20), alp("2026-03-10", 21), alp("2026-04-10", 70)]
+    unreadable = Unreadable("Observation", "o9", "x", effective=date(2026, 2, 10), status="final")
+    assert assess(*results, unreadable=[unreadable]).pattern is Pattern.RECURRENT
+
+
+def test_an_unreadable_resource_entered_in_error_is_ignored():
+    unreadable = Unreadable("Observation", "o9", "x", effective=date(2026, 10, 20), status="entered-in-error")
+    assessment = assess(alp("2026-10-02", 31), unreadable=[unreadable])
+    assert (assessment.pattern, assessment.uninterpretable) == (Pattern.SINGLE_LOW, ())
 
 
 def test_an_unreadable_resource_older_than_the_window_is_ignored():
@@ -319,10 +325,17 @@ def test_the_order_results_arrive_in_does_not_matter(points, rnd):
 
 @settings(max_examples=200)
 @given(series, days)
-def test_an_uninterpretable_result_never_strengthens_the_pattern(points, day):
+def test_an_unreadable_result_never_strengthens_the_pattern(points, day):
     results = [alp(d, v) for d, v in points]
-    with_odd = assess(*results, alp(day, 10, "mg/dL")).pattern
-    assert _STRENGTH.index(with_odd) <= _STRENGTH.index(assess(*results).pattern)
+    unreadable = [Unreadable("Observation", None, "x", effective=day, status="final")]
+    assert _STRENGTH.index(assess(*results, unreadable=unreadable).pattern) <= _STRENGTH.index(assess(*results).pattern)
+
+
+@settings(max_examples=200)
+@given(series, days)
+def test_an_unconvertible_result_changes_nothing(points, day):
+    results = [alp(d, v) for d, v in points]
+    assert assess(*results, alp(day, 10, "mg/dL")).pattern is assess(*results).pattern
 
 
 @settings(max_examples=200)
@@ -342,3 +355,52 @@ def test_classify_ignores_unjudged_results():
 @pytest.mark.parametrize("day, expected", [(date(2028, 2, 29), date(2023, 2, 28)), (TODAY, date(2021, 11, 24))])
 def test_years_before(day, expected):
     assert years_before(day, 5) == expected
+
+
+# --- review fixes: calendar birthdays, lab age bands, same-day order, presets, therapy marks ---------------
+
+def test_child_bands_change_on_the_birthday_itself():
+    girl = PatientFacts("p6", date(2007, 3, 2), "female")
+    assert verdict(alp("2024-03-01", 47), patient=girl).limit_u_per_l == Decimal(50)  # still 16
+    assert verdict(alp("2024-03-02", 47), patient=girl).limit_u_per_l == Decimal(45)  # 17 today
+
+
+def test_lab_age_bands_in_months_are_compared_in_completed_months():
+    ranges = (ReferenceRange(Quantity(Decimal(150), "U/L"), None, AgeBound(Decimal(0), "mo"), AgeBound(Decimal(6), "mo")),
+              ReferenceRange(Quantity(Decimal(100), "U/L"), None, AgeBound(Decimal(6), "mo"), AgeBound(Decimal(12), "mo")))
+    infant = PatientFacts("p7", date(2026, 1, 15), "male")
+    result = verdict(alp("2026-10-20", 120, ranges=ranges), patient=infant)  # 9 months old
+    assert (result.limit_u_per_l, result.low) == (Decimal(100), False)
+
+
+def test_a_normal_earlier_the_same_day_does_not_cancel_a_later_low():
+    from datetime import datetime, timezone
+    normal = dataclasses.replace(alp("2026-10-01", 70), instant=datetime(2026, 10, 1, 8, tzinfo=timezone.utc))
+    low = dataclasses.replace(alp("2026-10-01", 30), instant=datetime(2026, 10, 1, 9, tzinfo=timezone.utc))
+    assert assess(normal, low).pattern is Pattern.SINGLE_LOW
+    later_normal = dataclasses.replace(normal, instant=datetime(2026, 10, 1, 10, tzinfo=timezone.utc))
+    assert assess(later_normal, low).pattern is Pattern.NONE
+
+
+STRICT = dataclasses.replace(POLICY, adult_low_limit_u_per_l=Decimal(30), all_months_low=True,
+                             max_any_alp_u_per_l=Decimal(45))
+
+
+def test_strict_policy_needs_every_month_low():
+    results = [alp("2026-01-10", 20), alp("2026-02-10", 25), alp("2026-03-10", 21), alp("2026-04-10", 40)]
+    assert assess(*results).pattern is Pattern.PERSISTENT
+    assert assess(*results, policy=STRICT).pattern is Pattern.RECURRENT
+    assert assess(*results[:3], policy=STRICT).pattern is Pattern.PERSISTENT
+
+
+@pytest.mark.parametrize("highest, pattern", [("45", Pattern.PERSISTENT), ("45.1", Pattern.RECURRENT)])
+def test_strict_policy_allows_no_value_above_45(highest, pattern):
+    policy = dataclasses.replace(STRICT, all_months_low=False)
+    results = [alp("2026-01-10", 20), alp("2026-03-10", 21), alp("2026-04-10", 22), alp("2026-05-10", highest)]
+    assert assess(*results, policy=policy).pattern is pattern
+
+
+def test_results_drawn_on_antiresorptive_therapy_are_marked():
+    exposures = [(date(2026, 2, 1), date(2026, 6, 30))]
+    assessment = assess_alp([alp("2026-01-10", 20), alp("2026-03-10", 21)], [], ADULT, TODAY, POLICY, exposures)
+    assert [r.on_antiresorptive for r in assessment.results] == [False, True]

@@ -41,7 +41,8 @@ def test_discovery_lists_both_services(client):
     assert response.status_code == 200
     services = {s["id"]: s for s in response.get_json()["services"]}
     assert {i: s["hook"] for i, s in services.items()} == {
-        "low-alp-order-sign": "order-sign", "low-alp-patient-view": "patient-view"}
+        "low-alp-order-sign": "order-sign", "low-alp-order-select": "order-select",
+        "low-alp-patient-view": "patient-view"}
     assert all(s["title"] and s["description"] and s["prefetch"] for s in services.values())
 
 
@@ -73,6 +74,8 @@ def test_order_sign_for_another_drug_answers_no_cards_and_fetches_nothing(client
     (dict(alp="alp-ukat.json"), [("low-alp-antiresorptive", "warning")]),
     (dict(alp="alp-normal.json", conditions="conditions-hpp.json"), [("hpp-antiresorptive", "critical")]),
     (dict(alp="alp-normal.json", medications="medications-asfotase.json"), [("hpp-antiresorptive", "critical")]),
+    (dict(workup="hpp-workup-plp.json"), [("low-alp-antiresorptive", "critical")]),
+    (dict(workup="hpp-workup-plp-normal.json"), [("low-alp-antiresorptive", "warning")]),
     (dict(patient="patient-child-male.json", alp="alp-child-low.json"), [("low-alp-antiresorptive", "warning")]),
 ])
 def test_order_sign_findings(client, prefetch, expected):
@@ -100,7 +103,10 @@ def test_unknown_extensions_and_context_fields_change_nothing(client):
 
 @pytest.mark.parametrize("prefetch, expected", [
     ({}, [("low-alp-unevaluated", "info")]),
-    (dict(workup="hpp-workup-plp.json"), []),
+    (dict(workup="hpp-workup-plp-normal.json"), []),
+    (dict(workup="hpp-workup-plp.json"), [("hpp-likely", "warning")]),
+    (dict(workup="hpp-workup-plp.json", medications="medications-active-alendronate.json"),
+     [("low-alp-antiresorptive", "critical")]),
     (dict(conditions="conditions-hpp.json"), []),
     (dict(medications="medications-active-alendronate.json"), [("low-alp-antiresorptive", "warning")]),
     (dict(medications="medications-active-alendronate.json", conditions="conditions-hpp.json"),
@@ -129,7 +135,9 @@ def test_missing_prefetch_is_fetched_with_the_bearer_token(client):
     with responses.RequestsMock() as mock:
         fhir_server(mock, token="secret-token")
         response = order_sign(client, fhir_server=FHIR_SERVER, token="secret-token")
-        assert len(mock.calls) == 4
+        # Patient, Condition, MedicationRequest, and Observation for ALP, the HPP work-up and the safety labs.
+        assert len(mock.calls) == 6
+        assert sum(c.request.url.startswith(f"{FHIR_SERVER}/Observation?") for c in mock.calls) == 3
     assert topics(response) == [("low-alp-antiresorptive", "warning")]
 
 
@@ -386,3 +394,68 @@ def test_logs_carry_no_token_and_no_patient_data(client, caplog):
     logged = caplog.text + json.dumps(response.get_json())
     assert "hook call" in caplog.text
     assert marker_token not in logged and marker_patient not in logged
+
+
+# --- one bad resource never sinks the request -------------------------------------------------------------
+
+def test_a_medication_the_server_cannot_supply_does_not_sink_patient_view(client):
+    prefetch = full_prefetch()
+    prefetch["medications"]["entry"] = [{"resource": {
+        "resourceType": "MedicationRequest", "id": "old", "status": "stopped", "intent": "order",
+        "subject": {"reference": "Patient/pat-hpp-1"}, "medicationReference": {"reference": "Medication/gone"}}}]
+    body = hook_request("patient-view", prefetch=prefetch, fhir_server=FHIR_SERVER)
+    with responses.RequestsMock() as mock:
+        mock.get(f"{FHIR_SERVER}/Medication/gone", status=404)
+        response = client.post(PATIENT_VIEW, json=body)
+    assert topics(response) == [("low-alp-unevaluated", "info")]
+
+
+@pytest.mark.parametrize("reference", [f"{FHIR_SERVER}/Medication/zol", "Medication/zol/_history/2"])
+def test_absolute_and_versioned_draft_medication_references_are_read(client, reference):
+    drafts = {"resourceType": "Bundle", "entry": [{"resource": {
+        "resourceType": "MedicationRequest", "id": "d1", "status": "draft", "intent": "order",
+        "subject": {"reference": "Patient/pat-hpp-1"}, "medicationReference": {"reference": reference}}}]}
+    body = hook_request("order-sign", prefetch=full_prefetch(), draft_orders=drafts, fhir_server=FHIR_SERVER)
+    with responses.RequestsMock() as mock:
+        mock.get(f"{FHIR_SERVER}/Medication/zol", json={"resourceType": "Medication", "id": "zol", "code": {
+            "coding": [{"system": "http://www.whocc.no/atc", "code": "M05BA08"}]}})
+        response = client.post(ORDER_SIGN, json=body)
+    assert topics(response) == [("low-alp-antiresorptive", "warning")]
+
+
+def test_a_broken_prefetch_entry_is_named_on_the_card_not_fatal(client):
+    prefetch = full_prefetch()
+    prefetch["alp"]["entry"].append({"resource": 5})
+    (card,) = cards_of(order_sign(client, prefetch))
+    assert "could not be read" in card["detail"]
+
+
+# --- order-select ------------------------------------------------------------------------------------------
+
+ORDER_SELECT = "/cds-services/low-alp-order-select"
+
+
+def order_select(client, selections, drafts="draft-orders-medication-references.json", prefetch=None):
+    body = hook_request("order-select", prefetch=prefetch or full_prefetch(), draft_orders=load_fhir(drafts))
+    body["context"]["selections"] = selections
+    return client.post(ORDER_SELECT, json=body)
+
+
+def test_order_select_checks_only_the_selected_orders(client):
+    (card,) = cards_of(order_select(client, ["MedicationRequest/draft-zol"]))
+    assert "zoledronic acid" in card["summary"]
+    deletes = [a["resourceId"] for s in card["suggestions"] for a in s["actions"] if a["type"] == "delete"]
+    assert deletes == ["MedicationRequest/draft-zol"]
+
+
+def test_order_select_ignores_antiresorptives_that_are_not_selected(client):
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        response = order_select(client, ["MedicationRequest/not-a-draft"], prefetch={})
+        assert len(mock.calls) == 0
+    assert response.get_json() == {"cards": []}
+
+
+def test_order_select_needs_selections(client):
+    body = hook_request("order-select", prefetch=full_prefetch(), draft_orders=load_fhir(SANDBOX_DRAFT))
+    response = client.post(ORDER_SELECT, json=body)
+    assert response.status_code == 400 and "context.selections is required" in response.get_json()["error"]

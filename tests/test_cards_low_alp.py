@@ -14,8 +14,18 @@ from typing import Any
 import pytest
 
 from cards import render_card, render_cards
+from cards.low_alp import CARD_FOR_TOPIC
 from tests.cds_checks import assert_spec_exact
-from hooks.findings import AlpAssessment, Finding, Indicator, JudgedAlp, Pattern, Topic, UninterpretableAlp
+from hooks.findings import (
+    AlpAssessment,
+    Finding,
+    Indicator,
+    JudgedAlp,
+    Measurement,
+    Pattern,
+    Topic,
+    UninterpretableAlp,
+)
 from hooks.records import Code, MedicationOrder
 
 PATIENT = "pat-1"
@@ -94,6 +104,10 @@ ORDER = MedicationOrder(
 HPP_EVIDENCE = ("Condition: Hypophosphatasia (confirmed, 2019-04-02)", "Asfotase alfa ordered on 2024-06-01")
 
 
+PLP_HIGH = Measurement("Pyridoxal 5'-phosphate", "62236-5", date(2026, 10, 1), Decimal(210), "nmol/L",
+                       limit="> 125 (lab range high)")
+
+
 def finding(topic: Topic, **changes: Any) -> Finding:
     """Build a realistic finding of the topic, with changes."""
     defaults: dict[Topic, Finding] = {
@@ -107,6 +121,10 @@ def finding(topic: Topic, **changes: Any) -> Finding:
             Topic.SINGLE_LOW_ALP_ANTIRESORPTIVE, Indicator.INFO, PATIENT, ("alendronate",), ORDER, SINGLE_LOW
         ),
         Topic.LOW_ALP_UNEVALUATED: Finding(Topic.LOW_ALP_UNEVALUATED, Indicator.INFO, PATIENT, alp=PERSISTENT_FIVE),
+        Topic.HPP_LIKELY: Finding(
+            Topic.HPP_LIKELY, Indicator.WARNING, PATIENT, alp=PERSISTENT_FIVE, measurements=(PLP_HIGH,),
+            criteria=("Pyridoxal 5'-phosphate 210 nmol/L is above 125 nmol/L",),
+        ),
     }
     return replace(defaults[topic], **changes)
 
@@ -132,13 +150,22 @@ def ordered_codes(suggestion: dict) -> list[str]:
 
 
 def table_rows(detail: str) -> list[str]:
-    """Return the lines of the Markdown table in a detail."""
-    return [line for line in detail.splitlines() if line.startswith("|")]
+    """Return the lines of the ALP results table in a detail."""
+    lines = detail.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| Date | ALP"))
+    rows = []
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        rows.append(line)
+    return rows
 
 
-ALL_TOPICS = list(Topic)
-LOW_ALP_TOPICS = [t for t in Topic if t is not Topic.HPP_ANTIRESORPTIVE]
-ORDER_TOPICS = [t for t in Topic if t is not Topic.LOW_ALP_UNEVALUATED]
+ALL_TOPICS = list(CARD_FOR_TOPIC)  # the topics this module renders
+LOW_ALP_TOPICS = [t for t in ALL_TOPICS if t is not Topic.HPP_ANTIRESORPTIVE]
+ORDER_TOPICS = [t for t in ALL_TOPICS if t not in (Topic.LOW_ALP_UNEVALUATED, Topic.HPP_LIKELY)]
+# Cards that ask for the low ALP to be explained (hpp-likely has already found the explanation).
+WORKUP_TOPICS = [t for t in LOW_ALP_TOPICS if t is not Topic.HPP_LIKELY]
 
 
 @pytest.mark.parametrize("topic", ALL_TOPICS)
@@ -402,7 +429,7 @@ def test_low_alp_detail_without_uninterpretable_results_has_no_such_section() ->
     assert "not interpretable" not in render(Topic.LOW_ALP_ANTIRESORPTIVE)["detail"]
 
 
-@pytest.mark.parametrize("topic", LOW_ALP_TOPICS)
+@pytest.mark.parametrize("topic", WORKUP_TOPICS)
 @pytest.mark.parametrize(
     "content",
     [
@@ -525,3 +552,47 @@ def test_low_alp_card_refuses_a_finding_without_a_low_alp(topic: Topic) -> None:
         render(topic, alp=None)
     with pytest.raises(ValueError):
         render(topic, alp=replace(PERSISTENT, results=(judged(date(2026, 1, 1), "50", False),)))
+
+
+
+# --- issue 3: therapy marks, bone-specific ALP, substrates, notes, wording for a drug in use ----------------
+
+def test_results_drawn_on_therapy_are_marked_with_a_footnote() -> None:
+    on_therapy = replace(PERSISTENT, results=tuple(replace(r, on_antiresorptive=i == 0) for i, r in enumerate(PERSISTENT.results)))
+    detail = render(Topic.LOW_ALP_ANTIRESORPTIVE, alp=on_therapy)["detail"]
+    assert detail.count("(on therapy)") == 1
+    assert "which itself lowers ALP" in detail
+
+
+def test_bone_specific_alp_is_shown_as_supporting_data_only() -> None:
+    bone = Measurement("Bone-specific ALP", "17838-4", date(2026, 3, 1), Decimal("6.1"), "ug/L")
+    detail = render(Topic.LOW_ALP_ANTIRESORPTIVE, alp=replace(PERSISTENT, bone_specific=(bone,)))["detail"]
+    assert "Bone-specific ALP** (supporting data, not counted)" in detail and "6.1 ug/L" in detail
+
+
+def test_a_critical_low_alp_card_shows_the_substrate_that_made_it_critical() -> None:
+    card = render(Topic.LOW_ALP_ANTIRESORPTIVE, indicator=Indicator.CRITICAL, measurements=(PLP_HIGH,),
+                  criteria=("Pyridoxal 5'-phosphate 210 nmol/L is above 125 nmol/L",))
+    assert card["indicator"] == "critical"
+    assert "**ALP substrates**" in card["detail"] and "210 nmol/L" in card["detail"]
+
+
+def test_notes_come_first_in_the_detail() -> None:
+    detail = render(Topic.LOW_ALP_UNEVALUATED, notes=("Wilson disease is the likelier cause of low ALP",))["detail"]
+    assert detail.startswith("**Note**\n- Wilson disease is the likelier cause of low ALP")
+
+
+def test_a_drug_already_in_use_is_reviewed_not_avoided() -> None:
+    hpp = render(Topic.HPP_ANTIRESORPTIVE, order=None)
+    low = render(Topic.LOW_ALP_ANTIRESORPTIVE, order=None)
+    assert "review alendronate in use" in hpp["summary"] and "Do not start" not in hpp["detail"]
+    assert "on alendronate: rule out hypophosphatasia" in low["summary"]
+    assert "before alendronate" not in low["detail"] and "Review whether to continue alendronate" in low["detail"]
+
+
+def test_hpp_likely_card_says_why_and_offers_genetics() -> None:
+    card = render(Topic.HPP_LIKELY)
+    assert (card["indicator"], card["source"]["topic"]["code"]) == ("warning", "hpp-likely")
+    assert "hypophosphatasia likely" in card["summary"] and "210 nmol/L" in card["detail"]
+    codes = [a["resource"]["code"]["coding"][0]["code"] for s in card["suggestions"] for a in s["actions"]]
+    assert codes == ["77084-2"]

@@ -12,7 +12,7 @@ from hooks.extract import (
     read_patient,
     unresolved_medication_references,
 )
-from hooks.records import Code, Quantity, ReferenceRange
+from hooks.records import AgeBound, Code, Quantity, ReferenceRange
 from tests.conftest import load_fhir
 
 ALP_CODES = frozenset({"6768-6", "1783-0", "77141-0"})
@@ -30,6 +30,12 @@ def test_patient_birth_date_and_sex():
 def test_a_missing_or_unreadable_patient_has_unknown_age():
     assert read_patient(None, "p").birth_date is None
     assert read_patient({"resourceType": "Patient", "birthDate": "12/04/1961"}, "p").birth_date is None
+
+
+def test_a_patient_with_an_invalid_field_keeps_birth_date_and_sex():
+    patient = dict(load_fhir("patient-child-male.json"), telecom=[{"value": ""}])
+    facts = read_patient(patient, "pat-child-1")
+    assert (facts.birth_date, facts.sex) == (date(2020, 5, 3), "male")
 
 
 def test_a_birth_year_alone_counts_as_its_first_day():
@@ -85,8 +91,8 @@ def test_age_specific_ranges_are_read_in_years():
                                               "high": {"value": 9, "code": "a"}},
                                       "appliesTo": [{"coding": [{"system": "http://hl7.org/fhir/administrative-gender", "code": "male"}]}]}]
     (result,), _ = read_lab_results([observation], ALP_CODES)
-    assert result.reference_ranges[0].age_low_years == Decimal(1)
-    assert result.reference_ranges[0].age_high_years == Decimal(9)
+    assert result.reference_ranges[0].age_low == AgeBound(Decimal(12), "mo")
+    assert result.reference_ranges[0].age_high == AgeBound(Decimal(9), "a")
     assert result.reference_ranges[0].applies_to == ("male",)
 
 
@@ -134,11 +140,11 @@ def test_conditions_carry_codes_and_verification_status():
         "360792001", "confirmed", "Hypophosphatasia")
 
 
-def test_an_unreadable_condition_keeps_its_codes():
+def test_an_unreadable_condition_keeps_its_codes_and_verification_status():
     condition = resources("conditions-hpp.json")[0]
     condition["onsetDateTime"] = "spring 2019"
     conditions, unreadable = read_conditions([condition])
-    assert conditions == [] and unreadable[0].codes[0].code == "360792001"
+    assert conditions == [] and (unreadable[0].codes[0].code, unreadable[0].status) == ("360792001", "confirmed")
 
 
 def test_text_normalisation_removes_invisible_characters_and_case():

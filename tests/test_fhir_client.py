@@ -325,13 +325,20 @@ def test_a_search_answer_that_is_not_a_searchset_bundle_is_a_fhir_error(document
         FhirClient().search(BASE, ALP_QUERY, token=TOKEN, deadline=later())
 
 
-@pytest.mark.parametrize("entries", [[{"search": {"mode": "match"}}], [{"resource": {"id": "x"}}], ["x"], {"a": 1}])
 @responses.activate(assert_all_requests_are_fired=True)
-def test_malformed_entries_are_a_fhir_error(entries):
-    responses.get(OBSERVATION_URL, json={"resourceType": "Bundle", "type": "searchset", "entry": entries})
+def test_an_entry_list_that_is_not_a_list_is_a_fhir_error():
+    responses.get(OBSERVATION_URL, json={"resourceType": "Bundle", "type": "searchset", "entry": {"a": 1}})
 
     with pytest.raises(FhirError, match="^malformed FHIR Bundle$"):
         FhirClient().search(BASE, ALP_QUERY, token=TOKEN, deadline=later())
+
+
+@responses.activate(assert_all_requests_are_fired=True)
+def test_broken_entries_are_passed_on_for_the_readers_to_report_and_empty_ones_dropped():
+    entries = [{"search": {"mode": "match"}}, {"resource": {"id": "x"}}, "x", {"resource": OBS[0]}]
+    responses.get(OBSERVATION_URL, json={"resourceType": "Bundle", "type": "searchset", "entry": entries})
+
+    assert FhirClient().search(BASE, ALP_QUERY, token=TOKEN, deadline=later()) == [{"id": "x"}, "x", OBS[0]]
 
 
 @responses.activate(assert_all_requests_are_fired=True)

@@ -39,9 +39,11 @@ def test_icd10cm_e83_39_counts_only_when_it_names_hypophosphatasia():
     assert hpp_on_record([named], [], []) == ("Hypophosphatasia diagnosis on record (ICD-10-CM E83.39)",)
 
 
-def test_an_unreadable_hpp_condition_counts():
+def test_an_unreadable_hpp_condition_counts_unless_refuted():
     unreadable = Unreadable("Condition", "c2", "failed", (Code(SNOMED, "360792001"),))
     assert "partly unreadable" in hpp_on_record([], [unreadable], [])[0]
+    refuted = Unreadable("Condition", "c2", "failed", (Code(SNOMED, "360792001"),), status="refuted")
+    assert hpp_on_record([], [refuted], []) == ()
 
 
 def test_asfotase_alfa_in_any_status_but_error_shows_hpp():

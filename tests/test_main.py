@@ -22,7 +22,7 @@ def free_port() -> int:
 
 def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CDS_")}
-    env.update(CDS_DATABASE_URL=f"sqlite:///{tmp_path / 'main.sqlite3'}", **extra)
+    env.update(CDS_DATABASE_URL=f"sqlite:///{tmp_path / 'main.sqlite3'}", CDS_AUTH_MODE="none", **extra)
     return env
 
 
@@ -58,7 +58,7 @@ def test_python_m_cds_service_serves_discovery_on_the_given_port(tmp_path):
     try:
         assert wait_for(f"http://127.0.0.1:{port}/healthz", process) == {"status": "ok"}
         services = wait_for(f"http://127.0.0.1:{port}/cds-services", process)["services"]
-        assert {s["id"] for s in services} == {"low-alp-order-sign", "low-alp-patient-view"}
+        assert {s["id"] for s in services} == {"low-alp-order-sign", "low-alp-order-select", "low-alp-patient-view"}
     finally:
         stop(process)
 

@@ -6,12 +6,14 @@ from decimal import Decimal
 import pytest
 
 from hooks.evidence import Evidence
-from hooks.findings import AlpAssessment, Indicator, JudgedAlp, Pattern, Topic
+from hooks.findings import AlpAssessment, Indicator, JudgedAlp, Measurement, Pattern, Topic
 from hooks.patient_view import evaluate_patient_view
-from hooks.records import Code, MedicationOrder, PatientFacts
+from hooks.policy import Policy
+from hooks.records import Code, LabResult, MedicationOrder, PatientFacts, Quantity
 from hooks.valuesets import RXNORM
 
 PATIENT = PatientFacts("p1", date(1961, 4, 12), "female")
+TODAY = date(2026, 11, 24)
 LOW = JudgedAlp(date(2026, 1, 1), Decimal(28), None, Decimal(35), "adult default", True, "6768-6")
 
 
@@ -19,8 +21,10 @@ def med(status: str, code="904431") -> MedicationOrder:
     return MedicationOrder("m1", status, (Code(RXNORM, code),), ())
 
 
-def view(pattern: Pattern, *, meds=(), hpp=(), workup=False):
-    return evaluate_patient_view(Evidence(PATIENT, AlpAssessment(pattern, (LOW,)), tuple(hpp), workup, tuple(meds)))
+def view(pattern: Pattern, *, meds=(), hpp=(), workup=False, substrates=(), liver=()):
+    evidence = Evidence(PATIENT, AlpAssessment(pattern, (LOW,)), tuple(hpp), workup, tuple(meds),
+                        substrates=tuple(substrates), liver_labs=tuple(liver))
+    return evaluate_patient_view(evidence, TODAY, Policy())
 
 
 def test_persistent_low_alp_on_an_active_antiresorptive_warns():
@@ -65,3 +69,41 @@ def test_only_persistent_low_alp_asks_for_evaluation(pattern):
 
 def test_an_active_non_antiresorptive_changes_nothing():
     assert view(Pattern.PERSISTENT, meds=[med("active", "617310")])[0].topic is Topic.LOW_ALP_UNEVALUATED
+
+
+PLP = Measurement("Pyridoxal 5'-phosphate", "62236-5", date(2026, 10, 1), Decimal(210), "nmol/L", limit="> 125")
+
+
+def test_persistent_low_alp_with_an_elevated_substrate_is_hpp_likely():
+    (finding,) = view(Pattern.PERSISTENT, workup=True, substrates=[PLP])
+    assert (finding.topic, finding.indicator, finding.measurements) == (Topic.HPP_LIKELY, Indicator.WARNING, (PLP,))
+    assert "above normal" in finding.criteria[0]
+
+
+def test_an_elevated_substrate_makes_an_active_antiresorptive_critical():
+    (finding,) = view(Pattern.RECURRENT, meds=[med("active")], workup=True, substrates=[PLP])
+    assert (finding.topic, finding.indicator) == (Topic.LOW_ALP_ANTIRESORPTIVE, Indicator.CRITICAL)
+
+
+def test_hpp_on_record_is_never_hpp_likely():
+    assert view(Pattern.PERSISTENT, hpp=["x"], workup=True, substrates=[PLP]) == []
+
+
+def wilson_labs(day=date(2026, 11, 23)):
+    def lab(loinc, value, unit):
+        return LabResult(loinc, loinc, "final", day, Quantity(Decimal(value), unit))
+    return [lab("6301-6", "3.1", "{INR}"), lab("6768-6", "20", "U/L"), lab("1975-2", "12", "mg/dL"),
+            lab("1920-8", "180", "U/L"), lab("1742-6", "60", "U/L")]
+
+
+def test_the_wilson_pattern_comes_first_and_low_alp_cards_defer_to_it():
+    findings = view(Pattern.PERSISTENT, liver=wilson_labs())
+    assert [(f.topic, f.indicator) for f in findings] == [(Topic.WILSON_ALF, Indicator.CRITICAL),
+                                                           (Topic.LOW_ALP_UNEVALUATED, Indicator.INFO)]
+    assert "Wilson disease is the likelier cause" in findings[1].notes[0]
+
+
+def test_an_hpp_diagnosis_on_record_stays_critical_beside_the_wilson_pattern():
+    findings = view(Pattern.NONE, meds=[med("active")], hpp=["x"], liver=wilson_labs())
+    assert [(f.topic, f.indicator) for f in findings] == [(Topic.WILSON_ALF, Indicator.CRITICAL),
+                                                           (Topic.HPP_ANTIRESORPTIVE, Indicator.CRITICAL)]

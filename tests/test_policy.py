@@ -41,8 +41,7 @@ def test_bad_overrides_are_refused_by_name(overrides, message):
         policy_from_overrides(overrides)
 
 
-def test_child_bands_are_contiguous_from_15_days_to_19_years():
+def test_child_bands_are_contiguous_from_birth_to_19_years():
     bands = CHILD_LOWER_LIMITS
-    assert bands[0].from_days == 15
-    assert all(a.to_days == b.from_days for a, b in zip(bands, bands[1:]))
-    assert bands[-1].to_days == round(19 * 365.25)
+    assert bands[0].from_years == 0 and bands[-1].to_years == 19
+    assert all(a.to_years == b.from_years for a, b in zip(bands, bands[1:]))

@@ -6,7 +6,7 @@ from urllib.parse import parse_qsl
 import pytest
 
 from cds_service.services import SERVICES, SERVICES_BY_ID, discovery_document
-from hooks.valuesets import ALP_TOTAL
+from hooks.valuesets import ALP_BONE_SPECIFIC, ALP_TOTAL
 
 TOKEN = re.compile(r"\{\{(.*?)\}\}")
 # CDS Hooks 2.0 §"Prefetch tokens": context fields (root-level primitives) and the four user tokens.
@@ -18,8 +18,9 @@ ALLOWED_PARAMETERS = {"patient", "code", "status", "date", "_count", "_sort"}
 
 def test_the_service_ids_and_hooks_are_fixed():
     assert [(s.id, s.hook) for s in SERVICES] == [("low-alp-order-sign", "order-sign"),
+                                                  ("low-alp-order-select", "order-select"),
                                                   ("low-alp-patient-view", "patient-view")]
-    assert set(SERVICES_BY_ID) == {"low-alp-order-sign", "low-alp-patient-view"}
+    assert set(SERVICES_BY_ID) == {"low-alp-order-sign", "low-alp-order-select", "low-alp-patient-view"}
 
 
 def test_discovery_is_derived_from_the_descriptors():
@@ -44,11 +45,21 @@ def test_prefetch_templates_use_only_2_0_tokens_and_the_restricted_query_subset(
         assert parameters.get("_sort", "-date") == "-date"  # R4 syntax, not the 1.0 `sort:desc=date`
 
 
-def test_the_alp_query_asks_for_exactly_the_total_alp_codes():
+def test_the_alp_query_asks_for_total_alp_and_bone_specific_alp_as_supporting_data():
     query = dict(parse_qsl(SERVICES_BY_ID["low-alp-order-sign"].prefetch["alp"].partition("?")[2]))
-    assert {token.split("|")[1] for token in query["code"].split(",")} == ALP_TOTAL.codes
+    assert {token.split("|")[1] for token in query["code"].split(",")} == ALP_TOTAL.codes | ALP_BONE_SPECIFIC.codes
     assert query["patient"] == "{{context.patientId}}"
 
 
-def test_patient_view_also_prefetches_the_hpp_workup():
-    assert set(SERVICES_BY_ID["low-alp-patient-view"].prefetch) - set(SERVICES_BY_ID["low-alp-order-sign"].prefetch) == {"hppWorkup"}
+def test_order_hooks_prefetch_safety_labs_and_patient_view_the_liver_panel():
+    order_sign, order_select, view = (set(SERVICES_BY_ID[i].prefetch) for i in
+                                      ("low-alp-order-sign", "low-alp-order-select", "low-alp-patient-view"))
+    common = {"patient", "alp", "conditions", "medications", "hppWorkup"}
+    assert order_sign == order_select == common | {"safetyLabs"}
+    assert view == common | {"liverPanel"}
+
+
+def test_the_condition_query_covers_hpp_and_wilson_disease():
+    query = SERVICES_BY_ID["low-alp-patient-view"].prefetch["conditions"]
+    assert "http://snomed.info/sct|360792001" in query and "http://snomed.info/sct|88518009" in query
+    assert "http://hl7.org/fhir/sid/icd-10-cm|E83.01" in query

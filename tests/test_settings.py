@@ -16,7 +16,7 @@ def test_defaults_from_an_empty_environment() -> None:
     settings = settings_from_env({})
     assert settings.host == "127.0.0.1"
     assert settings.port == 8080
-    assert settings.auth_mode == "none"
+    assert settings.auth_mode == "jwt"
     assert settings.database_url is None
     assert settings.public_base_url is None
     assert settings.cors_origins == "*"
@@ -113,7 +113,7 @@ def test_auth_mode_none_is_accepted() -> None:
     assert settings_from_env({"CDS_AUTH_MODE": "none"}).auth_mode == "none"
 
 
-@pytest.mark.parametrize("mode", ["jwt", "NONE", ""])
+@pytest.mark.parametrize("mode", ["JWT", "NONE", "", "basic"])
 def test_other_auth_modes_are_rejected(mode: str) -> None:
     with pytest.raises(SettingsError, match="^CDS_AUTH_MODE:"):
         settings_from_env({"CDS_AUTH_MODE": mode})
@@ -198,3 +198,77 @@ def test_policy_parameters_lists_the_policy_fields() -> None:
     assert "trusted_statuses" in names
     assert len(names) == len(set(names)) == len(Policy.__dataclass_fields__)
 
+
+
+# --- trust: issuers, FHIR server allowlist, limits ------------------------------------------------------
+
+ISSUERS = '{"https://ehr.example.org": {"jwks_url": "https://ehr.example.org/jwks.json", "fhir_servers": ["https://ehr.example.org/fhir/"], "tenant": "t1"}}'
+
+
+def test_trusted_issuers_are_read_from_json() -> None:
+    settings = settings_from_env({"CDS_TRUSTED_ISSUERS": ISSUERS})
+    issuer = settings.trusted_issuers["https://ehr.example.org"]
+    assert (issuer.jwks_url, issuer.fhir_servers, issuer.tenant) == (
+        "https://ehr.example.org/jwks.json", ("https://ehr.example.org/fhir",), "t1")
+
+
+def test_trusted_issuers_can_come_from_a_file(tmp_path) -> None:
+    path = tmp_path / "issuers.json"
+    path.write_text(ISSUERS)
+    settings = settings_from_env({"CDS_TRUSTED_ISSUERS_FILE": str(path)})
+    assert list(settings.trusted_issuers) == ["https://ehr.example.org"]
+
+
+@pytest.mark.parametrize(("env", "name"), [
+    ({"CDS_TRUSTED_ISSUERS": "{not json"}, "CDS_TRUSTED_ISSUERS"),
+    ({"CDS_TRUSTED_ISSUERS": '["https://ehr.example.org"]'}, "CDS_TRUSTED_ISSUERS"),
+    ({"CDS_TRUSTED_ISSUERS": '{"https://ehr.example.org": {}}'}, "CDS_TRUSTED_ISSUERS"),
+    ({"CDS_TRUSTED_ISSUERS": '{"https://e": {"jwks_url": "http://e/jwks.json"}}'}, "CDS_TRUSTED_ISSUERS"),
+    ({"CDS_TRUSTED_ISSUERS": '{"https://e": {"jwks_url": "ftp://e/jwks.json"}}'}, "CDS_TRUSTED_ISSUERS"),
+    ({"CDS_TRUSTED_ISSUERS": '{"https://e": {"jwks_url": "https://e/j", "fhir_servers": ["e/fhir"]}}'}, "CDS_TRUSTED_ISSUERS"),
+    ({"CDS_TRUSTED_ISSUERS": '{"https://e": {"jwks_url": "https://e/j", "typo": 1}}'}, "CDS_TRUSTED_ISSUERS"),
+    ({"CDS_TRUSTED_ISSUERS_FILE": "/no/such/issuers.json"}, "CDS_TRUSTED_ISSUERS_FILE"),
+    ({"CDS_TRUSTED_ISSUERS_FILE": "/x.json", "CDS_TRUSTED_ISSUERS": ISSUERS}, "CDS_TRUSTED_ISSUERS_FILE"),
+    ({"CDS_ALLOWED_FHIR_SERVERS": "https://ok.example/fhir, not-a-url"}, "CDS_ALLOWED_FHIR_SERVERS"),
+    ({"CDS_JWT_LEEWAY_SECONDS": "-1"}, "CDS_JWT_LEEWAY_SECONDS"),
+    ({"CDS_MAX_JSON_DEPTH": "2"}, "CDS_MAX_JSON_DEPTH"),
+    ({"CDS_MAX_DRAFT_ORDERS": "0"}, "CDS_MAX_DRAFT_ORDERS"),
+])
+def test_bad_trust_settings_name_their_variable(env, name) -> None:
+    with pytest.raises(SettingsError) as info:
+        settings_from_env(env)
+    assert str(info.value).startswith(f"{name}:")
+
+
+def test_a_bad_issuers_file_is_reported_under_the_file_variable(tmp_path) -> None:
+    path = tmp_path / "issuers.json"
+    path.write_text('{"https://e": {"jwks_url": "http://e.example/jwks.json"}}')
+    with pytest.raises(SettingsError, match="^CDS_TRUSTED_ISSUERS_FILE: https://e.jwks_url"):
+        settings_from_env({"CDS_TRUSTED_ISSUERS_FILE": str(path)})
+
+
+def test_jwks_over_http_is_allowed_only_on_loopback() -> None:
+    for url in ("http://127.0.0.1:8000/jwks.json", "http://localhost/jwks.json", "http://[::1]:9/jwks"):
+        settings = settings_from_env({"CDS_TRUSTED_ISSUERS": f'{{"https://e": {{"jwks_url": "{url}"}}}}'})
+        assert settings.trusted_issuers["https://e"].jwks_url == url
+
+
+def test_allowed_fhir_servers_are_a_comma_separated_list() -> None:
+    settings = settings_from_env({"CDS_ALLOWED_FHIR_SERVERS": " https://a.example/fhir/ ,http://127.0.0.1:8090/r4,"})
+    assert settings.allowed_fhir_servers == ("https://a.example/fhir", "http://127.0.0.1:8090/r4")
+
+
+def test_trust_defaults() -> None:
+    settings = settings_from_env({})
+    assert (settings.trusted_issuers, settings.allowed_fhir_servers, settings.protect_discovery) == ({}, (), False)
+    assert (settings.jwt_leeway_seconds, settings.max_json_depth) == (60, 64)
+    assert (settings.max_prefetch_resources, settings.max_draft_orders) == (5000, 100)
+
+
+def test_jwt_mode_without_a_trusted_issuer_cannot_start() -> None:
+    from cds_service.settings import require_trust
+
+    with pytest.raises(SettingsError, match="^CDS_TRUSTED_ISSUERS: no trusted issuer"):
+        require_trust(settings_from_env({}))
+    require_trust(settings_from_env({"CDS_AUTH_MODE": "none"}))
+    require_trust(settings_from_env({"CDS_TRUSTED_ISSUERS": ISSUERS}))

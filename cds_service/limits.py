@@ -1,0 +1,61 @@
+"""Bounds on what one request may carry: JSON nesting depth, prefetch resources, draft orders."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from itertools import accumulate
+from typing import Any
+
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+class LimitExceeded(Exception):
+    """A request is past a configured bound; the reason is a short fixed phrase for the answer."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def load_json(raw: bytes, max_depth: int) -> Any:
+    """Decode a JSON body and check its nesting depth; raise ValueError if malformed, LimitExceeded if too deep."""
+    text = raw.decode(json.detect_encoding(raw), "surrogatepass")  # as json.loads does for bytes
+    try:
+        document = json.loads(text)
+    except RecursionError:
+        raise LimitExceeded(400, "the request body is nested too deeply") from None
+    if nesting_depth(text) > max_depth:
+        raise LimitExceeded(400, "the request body is nested too deeply")
+    return document
+
+
+def nesting_depth(valid_json: str) -> int:
+    """Return how deep objects and arrays nest in text already known to be valid JSON (no recursion, linear)."""
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", valid_json))
+    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
+
+
+def check_counts(body: Mapping[str, Any], max_prefetch_resources: int, max_draft_orders: int) -> None:
+    """Refuse a hook request with more prefetch resources or draft orders than allowed (413)."""
+    prefetch = body.get("prefetch")
+    if isinstance(prefetch, Mapping) and sum(_resource_count(v) for v in prefetch.values()) > max_prefetch_resources:
+        raise LimitExceeded(413, "too many prefetch resources")
+    context = body.get("context")
+    drafts = context.get("draftOrders") if isinstance(context, Mapping) else None
+    if _resource_count(drafts) > max_draft_orders:
+        raise LimitExceeded(413, "too many draft orders")
+
+
+def _resource_count(value: Any) -> int:
+    """Count the resources in a prefetch value: a Bundle's entries, else one resource, else none."""
+    if not isinstance(value, Mapping):
+        return 0
+    if value.get("resourceType") == "Bundle":
+        entries = value.get("entry")
+        return len(entries) if isinstance(entries, list) else 0
+    return 1

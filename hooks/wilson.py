@@ -1,0 +1,329 @@
+"""Recognise the Wilson disease pattern in acute liver failure (Korman 2008; clinical.md §7, §10.3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Callable, Iterable, Sequence
+
+from hooks.findings import Finding, Indicator, Measurement, Topic
+from hooks.policy import Policy
+from hooks.records import Code, ConditionRecord, LabResult, PatientFacts, Quantity, Unreadable
+from hooks.units import is_inr_unit, to_mg_per_dl_bilirubin, to_u_per_l
+from hooks.valuesets import (
+    ALP_TOTAL,
+    ALT,
+    AST,
+    BILIRUBIN_TOTAL,
+    INR,
+    WILSON_DISEASE_ICD10CM,
+    WILSON_DISEASE_SNOMED,
+    ValueSet,
+)
+
+MET = "met"
+NOT_MET = "not met"
+# Proposed for children, where ALP/bilirubin < 4 is insensitive (Indian J Gastroenterol 2022; clinical.md §7).
+PAEDIATRIC_AST_ALT_CUTOFF = Decimal("1.85")
+CERULOPLASMIN_NOTE = (
+    "Ceruloplasmin is unreliable in acute liver failure: it is low in liver failure of any cause and rises as"
+    " an acute-phase reactant, so neither a low nor a normal value settles the diagnosis."
+)
+
+_DISCOUNTED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
+_WILSON_DIAGNOSES = (WILSON_DISEASE_SNOMED, WILSON_DISEASE_ICD10CM)
+# A bilirubin converted from µmol/L is kept to 0.01 mg/dL: finer than any lab reports it, short enough to show.
+_BILIRUBIN_STEP = Decimal("0.01")
+# The lab's local date of an INR drawn this morning can be a day ahead of the server's date.
+_DATE_SKEW = timedelta(days=1)
+_GATE_COMPARATORS = frozenset({None, ">", ">="})
+
+Convert = Callable[[Decimal, str | None], Decimal | None]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One trusted, interpretable result and its value in the unit the rule compares it in."""
+
+    result: LabResult
+    value: Decimal
+
+    @property
+    def effective(self) -> date:
+        """Return the specimen date, which every reading has."""
+        assert self.result.effective is not None
+        return self.result.effective
+
+
+@dataclass(frozen=True)
+class LiverPanel:
+    """ALP, total bilirubin, AST and ALT drawn close enough together to be read as one set."""
+
+    alp: Reading  # U/L
+    bilirubin: Reading  # mg/dL
+    ast: Reading  # U/L
+    alt: Reading  # U/L
+
+    @property
+    def readings(self) -> tuple[Reading, ...]:
+        """Return the four readings of the set."""
+        return (self.alp, self.bilirubin, self.ast, self.alt)
+
+    @property
+    def alp_bilirubin_ratio(self) -> Decimal:
+        """Return ALP (U/L) divided by total bilirubin (mg/dL), Korman's direction."""
+        return self.alp.value / self.bilirubin.value
+
+    @property
+    def ast_alt_ratio(self) -> Decimal:
+        """Return AST divided by ALT."""
+        return self.ast.value / self.alt.value
+
+
+def check_wilson_pattern(
+    labs: Sequence[LabResult],
+    conditions: Sequence[ConditionRecord],
+    unreadable_conditions: Sequence[Unreadable],
+    patient: PatientFacts,
+    today: date,
+    policy: Policy,
+) -> Finding | None:
+    """Return the Wilson disease pattern in acute liver failure, or None when absent or Wilson is known."""
+    if wilson_disease_on_record(conditions, unreadable_conditions):
+        return None  # Wilson disease is already known: the screen has nothing to add
+    inr = liver_failure_inr(labs, today, policy)
+    # The panel must belong to the current episode: an old set plus a raised INR (e.g. warfarin) is not ALF.
+    episode = today - timedelta(days=policy.wilson_inr_window_days)
+    current = [r for r in labs if r.effective is not None and r.effective >= episode]
+    panel = latest_liver_panel(current, policy) if inr else None
+    if inr is None or panel is None:
+        return None
+    indicator = wilson_indicator(panel, policy)
+    if indicator is None:
+        return None
+    return Finding(
+        Topic.WILSON_ALF,
+        indicator,
+        patient.id,
+        measurements=measurements(inr, panel, policy),
+        criteria=criteria(panel, indicator, policy),
+        notes=notes(panel, patient, policy),
+    )
+
+
+def wilson_disease_on_record(
+    conditions: Iterable[ConditionRecord], unreadable_conditions: Iterable[Unreadable]
+) -> bool:
+    """Tell whether a Wilson disease diagnosis is on record and not refuted or entered in error."""
+    if any(c.verification_status not in _DISCOUNTED_VERIFICATION and is_wilson_code(c.codes) for c in conditions):
+        return True
+    # An entry that failed validation still shows its code; count it unless its legible status discounts it.
+    return any(
+        u.status not in _DISCOUNTED_VERIFICATION and is_wilson_code(u.codes)
+        for u in unreadable_conditions
+    )
+
+
+def is_wilson_code(codes: Iterable[Code]) -> bool:
+    """Tell whether any of the codes is Wilson disease in SNOMED CT or ICD-10-CM."""
+    return any(code.system == vs.system and code.code in vs for code in codes for vs in _WILSON_DIAGNOSES)
+
+
+def liver_failure_inr(labs: Iterable[LabResult], today: date, policy: Policy) -> Reading | None:
+    """Return the most recent trusted INR at or above the acute liver failure gate in the window, if any."""
+    since = today - timedelta(days=policy.wilson_inr_window_days)
+    gating = [
+        Reading(r, r.quantity.value)
+        for r in labs
+        if r.loinc in INR
+        and is_trusted(r, policy)
+        and r.effective is not None
+        and since <= r.effective <= today + _DATE_SKEW
+        and r.quantity is not None
+        and is_inr_unit(r.quantity.unit)
+        and reaches(r.quantity, policy.wilson_inr_min)
+    ]
+    return max(gating, key=newest_first_key, default=None)
+
+
+def reaches(quantity: Quantity, minimum: Decimal) -> bool:
+    """Tell whether a value is surely at or above `minimum`, allowing '>' and '>=' but not '<'."""
+    return quantity.comparator in _GATE_COMPARATORS and quantity.value >= minimum
+
+
+def latest_liver_panel(labs: Sequence[LabResult], policy: Policy) -> LiverPanel | None:
+    """Return the most recent ALP, bilirubin, AST and ALT drawn within the policy's window of each other."""
+    bilirubins = readings(labs, BILIRUBIN_TOTAL, bilirubin_mg_per_dl, policy)
+    asts = readings(labs, AST, to_u_per_l, policy)
+    alts = readings(labs, ALT, to_u_per_l, policy)
+    if not (bilirubins and asts and alts):
+        return None
+    for alp in readings(labs, ALP_TOTAL, to_u_per_l, policy):
+        panel = LiverPanel(alp, nearest(alp, bilirubins), nearest(alp, asts), nearest(alp, alts))
+        if drawn_together(panel.readings, policy.wilson_pair_window_hours):
+            return panel
+    return None
+
+
+def readings(labs: Iterable[LabResult], value_set: ValueSet, convert: Convert, policy: Policy) -> list[Reading]:
+    """Return one analyte's trusted, interpretable results converted to the rule's unit, newest first."""
+    found = []
+    for result in labs:
+        if result.loinc not in value_set or not is_trusted(result, policy) or result.effective is None:
+            continue
+        quantity = result.quantity
+        # A '<' or '>' value has no exact ratio, and an unknown unit is never guessed: both are left out.
+        if quantity is None or quantity.comparator is not None:
+            continue
+        value = convert(quantity.value, quantity.unit)
+        if value is not None and value > 0:
+            found.append(Reading(result, value))
+    return sorted(found, key=newest_first_key, reverse=True)
+
+
+def bilirubin_mg_per_dl(value: Decimal, unit: str | None) -> Decimal | None:
+    """Return total bilirubin in mg/dL, the unit of Korman's ratio (µmol/L ÷ 17.1), or None."""
+    converted = to_mg_per_dl_bilirubin(value, unit)
+    if converted is None or converted == value:
+        return converted
+    return converted.quantize(_BILIRUBIN_STEP, ROUND_HALF_UP)
+
+
+def is_trusted(result: LabResult, policy: Policy) -> bool:
+    """Tell whether a result is verified and carries a value."""
+    return result.status in policy.trusted_statuses and not result.has_data_absent_reason
+
+
+def newest_first_key(reading: Reading) -> tuple[date, float]:
+    """Order readings by specimen date, then by time of day when known."""
+    instant = reading.result.instant
+    return reading.effective, instant.timestamp() if instant else float("-inf")
+
+
+def nearest(anchor: Reading, candidates: Sequence[Reading]) -> Reading:
+    """Return the candidate drawn nearest in time to `anchor`; the newest of equally near ones."""
+    return min(candidates, key=lambda c: time_apart(anchor, c))
+
+
+def time_apart(a: Reading, b: Reading) -> timedelta:
+    """Return how far apart two results were drawn: by instants when both have one, else by dates."""
+    if a.result.instant and b.result.instant:
+        return abs(a.result.instant - b.result.instant)
+    return timedelta(days=abs((a.effective - b.effective).days))
+
+
+def drawn_together(panel: Iterable[Reading], hours: int) -> bool:
+    """Tell whether results were surely drawn within `hours` of each other."""
+    panel = list(panel)
+    instants = [r.result.instant for r in panel if r.result.instant is not None]
+    if len(instants) == len(panel):
+        return max(instants) - min(instants) <= timedelta(hours=hours)
+    days = [r.effective for r in panel]
+    # Dates d days apart may have been drawn up to (d + 1) × 24 h apart.
+    return (max(days) - min(days)).days <= hours // 24 - 1
+
+
+def wilson_indicator(panel: LiverPanel, policy: Policy) -> Indicator | None:
+    """Grade the set: both Korman criteria critical, one a warning, neither but a very low ALP info."""
+    met = alp_bilirubin_met(panel, policy) + ast_alt_met(panel, policy)
+    if met == 2:
+        return Indicator.CRITICAL
+    if met == 1:
+        return Indicator.WARNING
+    if panel.alp.value <= policy.wilson_low_alp_u_per_l:
+        return Indicator.INFO
+    return None
+
+
+def alp_bilirubin_met(panel: LiverPanel, policy: Policy) -> bool:
+    """Tell whether ALP/bilirubin is below Korman's limit."""
+    return panel.alp_bilirubin_ratio < policy.wilson_alp_bilirubin_ratio_max
+
+
+def ast_alt_met(panel: LiverPanel, policy: Policy) -> bool:
+    """Tell whether AST/ALT is above Korman's limit."""
+    return panel.ast_alt_ratio > policy.wilson_ast_alt_ratio_min
+
+
+def criteria(panel: LiverPanel, indicator: Indicator, policy: Policy) -> tuple[str, ...]:
+    """State each criterion with its value, limit and verdict, e.g. 'AST/ALT 3.0 > 2.2: met'."""
+    alp_tb_limit = policy.wilson_alp_bilirubin_ratio_max
+    ast_alt_limit = policy.wilson_ast_alt_ratio_min
+    stated = [
+        statement(f"ALP/bilirubin {ratio_text(panel.alp_bilirubin_ratio, alp_tb_limit)} < {number(alp_tb_limit)}",
+                  alp_bilirubin_met(panel, policy)),
+        statement(f"AST/ALT {ratio_text(panel.ast_alt_ratio, ast_alt_limit)} > {number(ast_alt_limit)}",
+                  ast_alt_met(panel, policy)),
+    ]
+    if indicator is Indicator.INFO:
+        low = policy.wilson_low_alp_u_per_l
+        stated.append(statement(f"ALP {number(panel.alp.value)} U/L ≤ {number(low)} U/L", True))
+    return tuple(stated)
+
+
+def statement(claim: str, met: bool) -> str:
+    """Write a criterion and whether it was met."""
+    return f"{claim}: {MET if met else NOT_MET}"
+
+
+def met_criteria(finding: Finding) -> tuple[str, ...]:
+    """Return the criteria the finding met, without the verdict, e.g. 'AST/ALT 3.0 > 2.2'."""
+    suffix = f": {MET}"
+    return tuple(c[: -len(suffix)] for c in finding.criteria if c.endswith(suffix))
+
+
+def measurements(inr: Reading, panel: LiverPanel, policy: Policy) -> tuple[Measurement, ...]:
+    """Return the INR and the set, each in the unit the rule compared it in."""
+    return (
+        measurement("INR", inr, "", limit=f"≥ {number(policy.wilson_inr_min)}"),
+        measurement("ALP", panel.alp, "U/L"),
+        measurement("Total bilirubin", panel.bilirubin, "mg/dL"),
+        measurement("AST", panel.ast, "U/L"),
+        measurement("ALT", panel.alt, "U/L"),
+    )
+
+
+def measurement(label: str, reading: Reading, unit: str, limit: str | None = None) -> Measurement:
+    """Show one reading as card evidence."""
+    comparator = reading.result.quantity.comparator if reading.result.quantity else None
+    return Measurement(label, reading.result.loinc, reading.effective, reading.value, unit, comparator, limit)
+
+
+def notes(panel: LiverPanel, patient: PatientFacts, policy: Policy) -> tuple[str, ...]:
+    """Return the caveats: a converted bilirubin, a child's lower sensitivity, ceruloplasmin in ALF."""
+    found = []
+    sent = panel.bilirubin.result.quantity
+    if sent is not None and sent.value != panel.bilirubin.value:
+        found.append(
+            f"Total bilirubin {number(sent.value)} {sent.unit} was converted to {number(panel.bilirubin.value)}"
+            " mg/dL (÷ 17.1): the ALP/bilirubin ratio is defined in mg/dL."
+        )
+    if patient.birth_date and whole_years(patient.birth_date, panel.alp.effective) < policy.adult_age_years:
+        found.append(
+            f"Under {policy.adult_age_years}: the ratios are less sensitive in children, whose ALP is"
+            " physiologically high (ALP/bilirubin < 4: sensitivity 32.5% in a paediatric cohort, Indian J"
+            f" Gastroenterol 2022); an AST/ALT cut-off of {number(PAEDIATRIC_AST_ALT_CUTOFF)} has been proposed"
+            f" (this patient: {ratio_text(panel.ast_alt_ratio, PAEDIATRIC_AST_ALT_CUTOFF)})."
+        )
+    found.append(CERULOPLASMIN_NOTE)
+    return tuple(found)
+
+
+def ratio_text(ratio: Decimal, limit: Decimal) -> str:
+    """Write a ratio to one decimal, or more when rounding would put it on the other side of `limit`."""
+    for places in range(1, 7):
+        rounded = ratio.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+        if (rounded < limit, rounded > limit) == (ratio < limit, ratio > limit):
+            return format(rounded, "f")
+    return format(ratio, "f")
+
+
+def number(value: Decimal) -> str:
+    """Write a decimal without trailing zeros: 40, 2.2, 11.99."""
+    return format(value.normalize(), "f")
+
+
+def whole_years(born: date, on: date) -> int:
+    """Return the age in completed years on a given day."""
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))

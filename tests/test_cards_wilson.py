@@ -1,0 +1,199 @@
+"""The Wilson disease card, rendered from findings of the Wilson check."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from cards.wilson import CARD_FOR_TOPIC, wilson_card
+from hooks.findings import Finding, Topic
+from hooks.policy import Policy
+from hooks.records import LabResult, PatientFacts, Quantity
+from hooks.wilson import check_wilson_pattern
+from tests.cds_checks import assert_spec_exact
+
+DAY = date(2026, 11, 23)
+ADULT = PatientFacts("pat-1", date(1996, 5, 1), "female")
+
+
+def uuids() -> Callable[[], str]:
+    """Return a deterministic uuid factory."""
+    counter = itertools.count(1)
+    return lambda: str(uuid.UUID(int=next(counter)))
+
+
+def lab(loinc: str, value: str, unit: str | None) -> LabResult:
+    return LabResult(f"o-{loinc}", loinc, "final", DAY, Quantity(Decimal(value), unit))
+
+
+def finding(alp="20", tb="12", ast="180", alt="60", *, tb_unit="mg/dL", patient=ADULT) -> Finding:
+    """Return the Wilson check's finding for a patient with INR 3.1 and this set."""
+    labs = [lab("6301-6", "3.1", "{INR}"), lab("6768-6", alp, "U/L"), lab("1975-2", tb, tb_unit),
+            lab("1920-8", ast, "U/L"), lab("1742-6", alt, "U/L")]
+    result = check_wilson_pattern(labs, [], [], patient, date(2026, 11, 24), Policy())
+    assert result is not None
+    return result
+
+
+CRITICAL = finding()
+WARNING = finding(alp="100", tb="2")
+INFO = finding(alp="32", tb="1", ast="60", alt="60")
+
+
+def render(f: Finding) -> dict:
+    card = wilson_card(f, uuids())
+    assert_spec_exact(card)
+    return card
+
+
+# --- summaries ----------------------------------------------------------------------------------------------
+
+def test_critical_summary_names_both_ratios_and_the_urgency():
+    assert render(CRITICAL)["summary"] == (
+        "Acute liver failure with the Wilson disease pattern (ALP/bilirubin 1.7 < 4, AST/ALT 3.0 > 2.2):"
+        " urgent work-up and transplant referral"
+    )
+    assert render(CRITICAL)["indicator"] == "critical"
+
+
+def test_warning_summary_names_the_one_criterion_met():
+    card = render(WARNING)
+    assert card["summary"] == (
+        "Acute liver failure, one of two Wilson disease criteria met (AST/ALT 3.0 > 2.2): consider the Wilson work-up"
+    )
+    assert card["indicator"] == "warning"
+
+
+def test_info_summary_gives_the_alp():
+    card = render(INFO)
+    assert card["summary"] == "Acute liver failure with ALP 32 U/L: consider Wilson disease"
+    assert card["indicator"] == "info"
+
+
+@pytest.mark.parametrize("f", [CRITICAL, WARNING])
+def test_a_summary_too_long_for_its_ratios_drops_them_rather_than_the_advice(f):
+    long = replace(f, criteria=tuple(c.replace(" <", "0" * 60 + " <").replace(" >", "1" * 60 + " >")
+                                     for c in f.criteria))
+    summary = render(long)["summary"]
+    assert len(summary) < 140 and "…" not in summary
+    assert summary.endswith(("transplant referral", "the Wilson work-up"))
+    assert "(" not in summary
+
+
+@pytest.mark.parametrize("f", [CRITICAL, WARNING, INFO, finding(tb="205", tb_unit="umol/L"),
+                               finding(patient=PatientFacts("child", date(2015, 1, 1)))])
+def test_every_card_meets_the_spec_and_its_summary_fits(f):
+    card = render(f)
+    assert len(card["summary"]) < 140
+    assert card["source"]["topic"]["code"] == "wilson-alf"
+
+
+# --- detail -------------------------------------------------------------------------------------------------
+
+def test_detail_tabulates_the_inr_and_the_set_with_bilirubin_in_mg_per_dl():
+    detail = render(finding(tb="205", tb_unit="umol/L"))["detail"]
+    assert "| INR | 2026-11-23 | 3.1 |  | ≥ 1.5 |" in detail
+    assert "| ALP | 2026-11-23 | 20 | U/L |  |" in detail
+    assert "| Total bilirubin | 2026-11-23 | 11.99 | mg/dL |  |" in detail
+    assert "| AST | 2026-11-23 | 180 | U/L |  |" in detail
+    assert "| ALT | 2026-11-23 | 60 | U/L |  |" in detail
+
+
+def test_detail_states_each_criterion_and_its_verdict():
+    detail = render(WARNING)["detail"]
+    assert "- ALP/bilirubin 50.0 &lt; 4: not met" in detail
+    assert "- AST/ALT 3.0 &gt; 2.2: met" in detail
+
+
+def test_detail_explains_korman_2008():
+    detail = render(CRITICAL)["detail"]
+    for fact in ("Hepatology 48:1167", "doi:10.1002/hep.22446", "sensitivity 94% and specificity 96%",
+                 "sensitivity 94% and specificity 86%", "100% and 100%", "16 with",
+                 "usually fatal without liver transplantation", "17 times too small"):
+        assert fact in detail
+
+
+def test_detail_says_what_to_do():
+    detail = render(CRITICAL)["detail"]
+    for step in ("hepatology and a liver transplant centre", "Serum copper", "24-hour urine copper",
+                 "Ceruloplasmin, knowing that it is unreliable in acute liver failure", "CBC", "haptoglobin",
+                 "Coombs", "Slit-lamp examination for Kayser-Fleischer rings"):
+        assert step in detail
+
+
+def test_only_the_info_card_explains_a_very_low_alp_alone():
+    assert "A very low ALP is typical" in render(INFO)["detail"]
+    assert "A very low ALP is typical" not in render(CRITICAL)["detail"]
+
+
+def test_detail_carries_the_notes():
+    child = render(finding(patient=PatientFacts("child", date(2015, 1, 1))))["detail"]
+    assert "**Notes**" in child
+    assert "sensitivity 32.5% in a paediatric cohort" in child
+    assert "1.85 has been proposed" in child
+    assert "Ceruloplasmin is unreliable in acute liver failure" in render(CRITICAL)["detail"]
+    assert "converted to 11.99 mg/dL" in render(finding(tb="205", tb_unit="umol/L"))["detail"]
+
+
+def test_a_finding_without_notes_has_no_notes_section():
+    assert "**Notes**" not in render(replace(CRITICAL, notes=()))["detail"]
+
+
+# --- suggestion, override reasons, link ---------------------------------------------------------------------
+
+def test_the_suggestion_drafts_serum_copper_and_ceruloplasmin_for_the_patient():
+    card = render(CRITICAL)
+    (suggestion,) = card["suggestions"]
+    assert suggestion["label"] == "Order the Wilson disease work-up"
+    assert suggestion["isRecommended"] is True
+    assert card["selectionBehavior"] == "any"
+    resources = [a["resource"] for a in suggestion["actions"]]
+    assert [a["type"] for a in suggestion["actions"]] == ["create", "create"]
+    assert [r["code"]["coding"][0]["code"] for r in resources] == ["5631-7", "2064-4"]
+    assert {r["code"]["coding"][0]["system"] for r in resources} == {"http://loinc.org"}
+    assert {(r["resourceType"], r["status"], r["intent"], r["subject"]["reference"]) for r in resources} == {
+        ("ServiceRequest", "draft", "order", "Patient/pat-1")}
+
+
+def test_uuids_are_drawn_for_the_card_and_the_suggestion():
+    card = render(CRITICAL)
+    assert card["uuid"] == str(uuid.UUID(int=1))
+    assert card["suggestions"][0]["uuid"] == str(uuid.UUID(int=2))
+
+
+def test_override_reasons_have_codes_and_displays():
+    reasons = render(CRITICAL)["overrideReasons"]
+    assert [(r["code"], r["display"]) for r in reasons] == [
+        ("wilson-excluded", "Wilson disease already excluded"),
+        ("other-cause", "Liver failure explained by another cause"),
+        ("incorrect-data", "Data incorrect or not applicable"),
+    ]
+
+
+def test_the_card_links_to_korman_2008():
+    assert [link["url"] for link in render(CRITICAL)["links"]] == ["https://doi.org/10.1002/hep.22446"]
+
+
+def test_the_source_names_the_topic():
+    topic = render(CRITICAL)["source"]["topic"]
+    assert (topic["code"], topic["display"]) == ("wilson-alf", "Acute liver failure with the Wilson disease pattern")
+
+
+# --- dispatch and refusals ----------------------------------------------------------------------------------
+
+def test_card_for_topic_maps_wilson_alf_to_this_card():
+    assert CARD_FOR_TOPIC == {Topic.WILSON_ALF: wilson_card}
+
+
+@pytest.mark.parametrize("bad", [replace(CRITICAL, measurements=()), replace(CRITICAL, topic=Topic.HPP_LIKELY),
+                                 replace(INFO, measurements=INFO.measurements[:1])])
+def test_a_finding_the_card_cannot_report_is_refused(bad):
+    with pytest.raises(ValueError):
+        wilson_card(bad, uuids())
+

@@ -1,0 +1,106 @@
+"""Input limits: JSON nesting depth (400), prefetch resources and draft orders (413), and nothing stored past them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterator
+
+import pytest
+
+from cds_service import create_app
+from cds_service.limits import LimitExceeded, check_counts, load_json, nesting_depth
+from tests.conftest import full_prefetch, hook_request, load_fhir
+
+ORDER_SIGN = "/cds-services/low-alp-order-sign"
+
+
+@pytest.mark.parametrize("text, depth", [
+    ("1", 0), ("[]", 1), ('{"a": [{}]}', 3), ('"[[[{{"', 0), (r'["\"[", [1]]', 2), (r'{"a\\": "]]}}{{["}', 1),
+    ("[" * 300 + "]" * 300, 300),
+])
+def test_nesting_depth_counts_brackets_outside_strings(text, depth):
+    json.loads(text)
+    assert nesting_depth(text) == depth
+
+
+def test_load_json_refuses_deep_nesting_without_recursing():
+    for raw in (b"[" * 65 + b"]" * 65, b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 70 + b"1" + b"}" * 70):
+        with pytest.raises(LimitExceeded) as info:
+            load_json(raw, 64)
+        assert (info.value.status, info.value.reason) == (400, "the request body is nested too deeply")
+    assert load_json(b"[" * 64 + b"]" * 64, 64)
+
+
+def test_load_json_reads_utf8_with_or_without_bom_and_rejects_junk():
+    assert load_json(b'\xef\xbb\xbf{"a": "\xc3\xa9"}', 64) == {"a": "é"}
+    for raw in (b"", b"{", b'{"a": "\xe9"}'):
+        with pytest.raises(ValueError):
+            load_json(raw, 64)
+
+
+def bundle(n: int) -> dict:
+    return {"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Observation"}} for _ in range(n)]}
+
+
+def test_counts_within_the_limits_pass():
+    check_counts({"prefetch": {"a": bundle(3), "b": {"resourceType": "Patient"}, "c": None},
+                  "context": {"draftOrders": bundle(2)}}, 4, 2)
+    check_counts({"prefetch": "junk", "context": "junk"}, 1, 1)  # shape errors are the parser's to report
+
+
+@pytest.mark.parametrize("body, reason", [
+    ({"prefetch": {"a": bundle(3), "b": {"resourceType": "Patient"}, "c": bundle(1)}}, "too many prefetch resources"),
+    ({"context": {"draftOrders": bundle(3)}}, "too many draft orders"),
+])
+def test_counts_past_the_limits_are_413(body, reason):
+    with pytest.raises(LimitExceeded) as info:
+        check_counts(body, 4, 2)
+    assert (info.value.status, info.value.reason) == (413, reason)
+
+
+# --- through the API --------------------------------------------------------------------------------------
+
+@pytest.fixture
+def limited(app_config) -> Iterator[Any]:
+    app = create_app({**app_config, "max_json_depth": 16, "max_prefetch_resources": 6, "max_draft_orders": 1})
+    yield app
+    app.extensions["alp_guard"].executor.shutdown(wait=True)
+
+
+def order_sign_body(drafts: int = 1, extra_alp: int = 0) -> dict:
+    prefetch = full_prefetch()
+    prefetch["conditions"] = prefetch["medications"] = None
+    draft_orders = load_fhir("draft-orders-sandbox-alendronate.json")
+    draft_orders["entry"] = draft_orders["entry"][:1] * drafts
+    prefetch["alp"]["entry"] += prefetch["alp"]["entry"][:1] * extra_alp
+    return hook_request("order-sign", prefetch=prefetch, draft_orders=draft_orders)
+
+
+def served_cards(app) -> int:
+    with app.extensions["alp_guard"].store.engine.connect() as conn:
+        return conn.exec_driver_sql("SELECT count(*) FROM cards_served").scalar()
+
+
+def test_a_request_within_the_limits_is_answered(limited):
+    body = order_sign_body()
+    body["context"]["draftOrders"] = load_fhir("draft-orders-atorvastatin.json")  # answered without the record
+    assert limited.test_client().post(ORDER_SIGN, json=body).get_json() == {"cards": []}
+
+
+@pytest.mark.parametrize("body, status, reason", [
+    (order_sign_body(drafts=2), 413, "too many draft orders"),
+    (order_sign_body(extra_alp=5), 413, "too many prefetch resources"),
+    ({**order_sign_body(), "extension": {"x": json.loads("[" * 20 + "]" * 20)}}, 400, "the request body is nested too deeply"),
+])
+def test_past_a_limit_the_answer_says_why_and_nothing_is_stored(limited, body, status, reason):
+    response = limited.test_client().post(ORDER_SIGN, json=body)
+    assert (response.status_code, response.get_json()) == (status, {"error": reason})
+    assert served_cards(limited) == 0
+
+
+def test_deep_feedback_is_400_and_not_stored(limited):
+    item = {"card": "c1", "outcome": "overridden", "outcomeTimestamp": "2026-11-24T12:01:00Z",
+            "overrideReason": {"userComment": "x", "extension": json.loads("[" * 20 + "]" * 20)}}
+    response = limited.test_client().post(f"{ORDER_SIGN}/feedback", json={"feedback": [item]})
+    assert (response.status_code, response.get_json()) == (400, {"error": "the request body is nested too deeply"})
+    assert limited.extensions["alp_guard"].store.feedback_for("c1") == []

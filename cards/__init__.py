@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from cards import low_alp, wilson
+from cards import low_alp, safety, wilson
 from cards.spec import Json
 from hooks.findings import Finding, Topic
 
 NewUuid = Callable[[], str]
 
-CARD_FOR_TOPIC: dict[Topic, Callable[[Finding, NewUuid], Json]] = {**low_alp.CARD_FOR_TOPIC, **wilson.CARD_FOR_TOPIC}
+CARD_FOR_TOPIC: dict[Topic, Callable[[Finding, NewUuid], Json]] = {
+    **low_alp.CARD_FOR_TOPIC,
+    **safety.CARD_FOR_TOPIC,
+    **wilson.CARD_FOR_TOPIC,
+}
 
 
 def render_card(finding: Finding, new_uuid: NewUuid) -> Json:

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from cds_service import create_app
-from cds_service.settings import SettingsError, settings_from_env
+from cds_service.settings import SettingsError, require_trust, settings_from_env
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,6 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     try:
         settings = settings_from_env(**overrides)
+        require_trust(settings)
     except SettingsError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2

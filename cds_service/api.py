@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from cards import render_cards
 from cds_service.auth import Caller, Unauthorized, Verifier
+from cds_service.audit import record_served, respect_overrides
 from cds_service.feedback import BadFeedback, parse_feedback
 from cds_service.hook_request import BadHookRequest, parse_hook_request
 from cds_service.limits import LimitExceeded, check_counts, load_json
@@ -18,7 +19,6 @@ from cds_service.network import is_listed
 from cds_service.prefetch import DataUnavailable, FhirAccess
 from cds_service.runtime import Runtime
 from cds_service.services import SERVICES_BY_ID, CdsService, HookCall, discovery_document
-from cds_service.store import ServedCard
 
 bp = Blueprint("cds", __name__)
 log = get_logger("api")
@@ -81,9 +81,12 @@ def call_service(service_id: str) -> Response:
         access = FhirAccess(rt.fhir, server, token, started + rt.settings.request_deadline_seconds, refused)
         now = rt.clock()
         call = HookCall(hook_request, access, rt.executor, rt.settings.policy, now.date())
-        findings = service.evaluate(call)
+        findings, patient_key = respect_overrides(
+            service.evaluate(call), rt.store, hook_request.patient_id, service.hook, now, rt.settings.policy)
         cards = render_cards(findings, rt.new_uuid)
-        rt.store.record_cards(_served(card, service, hook_request.hook_instance, now) for card in cards)
+        record_served(rt.store, findings, cards, service_id=service.id, hook=service.hook,
+                      hook_instance=hook_request.hook_instance, now=now, patient_key=patient_key,
+                      policy=rt.settings.policy)
         status = 200
         return jsonify({"cards": cards})
     except BadHookRequest as exc:
@@ -219,14 +222,3 @@ def _fhir_server_allowed(server: str) -> bool:
     return is_listed(server, allowed)
 
 
-def _served(card: dict, service: CdsService, hook_instance: str, now: Any) -> ServedCard:
-    """Return the audit record of a card about to be served."""
-    return ServedCard(
-        card_uuid=card["uuid"],
-        service_id=service.id,
-        hook=service.hook,
-        hook_instance=hook_instance,
-        topic=card["source"]["topic"]["code"],
-        indicator=card["indicator"],
-        served_at=now,
-    )

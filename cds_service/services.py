@@ -12,7 +12,7 @@ from cds_service.prefetch import DataUnavailable, FhirAccess, read_references, r
 from hooks.evidence import Evidence, evidence_from_resources
 from hooks.extract import index_medications, read_medication_requests, unresolved_medication_references
 from hooks.findings import Finding
-from hooks.order_sign import antiresorptive_drafts, evaluate_order_sign
+from hooks.orders import antiresorptive_drafts, evaluate_antiresorptive_orders
 from hooks.patient_view import evaluate_patient_view
 from hooks.policy import Policy
 from hooks.records import MedicationOrder
@@ -118,7 +118,7 @@ def check_antiresorptive_orders(
     if not targets:
         return []
     evidence = patient_evidence(call, ORDER_PREFETCH, draft_orders=drafts)
-    return evaluate_order_sign(targets, evidence)
+    return evaluate_antiresorptive_orders(targets, evidence, call.today, call.policy)
 
 
 def check_patient_view(call: HookCall) -> list[Finding]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from typing import Any, Literal, Mapping
@@ -11,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from cds_service.network import is_loopback_url, normalize_base_url
 
-from hooks.policy import Policy, PolicyError, policy_from_overrides
+from hooks.policy import Policy, PolicyError, policy_from_document, policy_from_overrides
 
 ENV_PREFIX = "CDS_"
 POLICY_PREFIX = "CDS_POLICY_"
@@ -139,10 +138,7 @@ def settings_from_env(environ: Mapping[str, str] | None = None, **overrides: obj
             if field not in known:
                 raise SettingsError(f"unknown setting {name}")
             values[field] = value
-    try:
-        values["policy"] = policy_from_overrides(policy_values)
-    except PolicyError as exc:
-        raise SettingsError(f"{POLICY_PREFIX}{exc.parameter.upper()}: {exc}") from None
+    values["policy"] = _policy(policy_values)
     values.update(overrides)
     from_file = _read_issuers_file(values)
     try:
@@ -171,6 +167,23 @@ def _read_issuers_file(values: dict[str, object]) -> bool:
     return True
 
 
-def policy_parameters() -> list[str]:
-    """Return the names of the policy parameters, for documentation and errors."""
-    return [f.name for f in dataclasses.fields(Policy)]
+def _policy(variables: dict[str, str]) -> Policy:
+    """Return the policy: CDS_POLICY_PRESET, then CDS_POLICY_FILE, then single CDS_POLICY_<NAME> values."""
+    preset = variables.pop("preset", None)
+    path = variables.pop("file", None)
+    document: object = {}
+    if path:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                document = json.load(handle)
+        except (OSError, ValueError) as exc:
+            raise SettingsError(f"{POLICY_PREFIX}FILE: cannot read a JSON policy ({type(exc).__name__})") from None
+    try:
+        base = policy_from_document(document, preset)
+    except PolicyError as exc:
+        where = f"{POLICY_PREFIX}PRESET" if exc.parameter == "preset" and preset else f"{POLICY_PREFIX}FILE"
+        raise SettingsError(f"{where}: {exc}") from None
+    try:
+        return policy_from_overrides(variables, base)
+    except PolicyError as exc:
+        raise SettingsError(f"{POLICY_PREFIX}{exc.parameter.upper()}: {exc}") from None

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import hmac
 import json
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable
@@ -16,7 +20,6 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
-    UniqueConstraint,
     create_engine,
     delete,
     event,
@@ -27,6 +30,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
+
+from hooks.suppression import PastOverride
 
 SCHEMA_VERSION = 1
 
@@ -60,13 +65,18 @@ schema_version = Table(
 cards_served = Table(
     "cards_served",
     metadata,
-    Column("card_uuid", String(64), primary_key=True),
+    Column("card_uuid", String(100), primary_key=True),
     Column("service_id", String(100), nullable=False),
     Column("hook", String(40), nullable=False),
     Column("hook_instance", String(100), nullable=False),
     Column("topic", String(60), nullable=False),
     Column("indicator", String(10), nullable=False),
     Column("served_at", UtcDateTime(), nullable=False),
+    # A keyed hash of the patient id, never the id itself: enough to recognise the patient again.
+    Column("patient_key", String(64), index=True),
+    Column("order_ref", String(200)),
+    Column("fingerprint", String(64)),
+    Column("policy_version", String(40)),
 )
 
 feedback = Table(
@@ -74,7 +84,7 @@ feedback = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("service_id", String(100), nullable=False),
-    Column("card_uuid", String(64), nullable=False),
+    Column("card_uuid", String(100), nullable=False, index=True),
     Column("outcome", String(20), nullable=False),
     Column("outcome_timestamp", String(40), nullable=False),
     Column("accepted_suggestions", Text),  # JSON list of suggestion uuids
@@ -82,8 +92,16 @@ feedback = Table(
     Column("override_system", String(300)),
     Column("user_comment", Text),
     Column("received_at", UtcDateTime(), nullable=False),
-    # The same feedback sent twice is one event: clients may repeat it.
-    UniqueConstraint("card_uuid", "outcome", "outcome_timestamp", name="uq_feedback_event"),
+    # The same feedback sent twice is one event (clients may repeat it); a different reason is another event.
+    Column("event_digest", String(64), nullable=False, unique=True),
+)
+
+# Per-installation values shared by every worker and replica, such as the patient pseudonym key.
+installation = Table(
+    "installation",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("value", String(200), nullable=False),
 )
 
 # Every JWT id accepted, until the token expires: a second use is a replay, whichever worker or replica sees it.
@@ -107,6 +125,10 @@ class ServedCard:
     topic: str
     indicator: str
     served_at: datetime
+    patient_key: str | None = None
+    order_ref: str | None = None
+    fingerprint: str | None = None
+    policy_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +149,7 @@ class Store:
 
     def __init__(self, database_url: str) -> None:
         self.engine: Engine = create_engine(database_url, future=True)
+        self._key: bytes | None = None
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _tune_sqlite)
         metadata.create_all(self.engine)
@@ -154,6 +177,7 @@ class Store:
                 "override_system": e.override_system,
                 "user_comment": e.user_comment,
                 "received_at": received_at,
+                "event_digest": _digest(service_id, e),
             }
             for e in events
         ]
@@ -181,6 +205,33 @@ class Store:
             rows = conn.execute(select(feedback).where(feedback.c.card_uuid == card_uuid).order_by(feedback.c.id))
             return [dict(row._mapping) for row in rows]
 
+    def patient_key(self, patient_id: str) -> str:
+        """Return the keyed hash that stands for a patient id in the audit (HMAC-SHA256, installation key)."""
+        return hmac.new(self._pseudonym_key(), patient_id.encode(), hashlib.sha256).hexdigest()
+
+    def overrides(self, patient_key: str, since: datetime) -> list[PastOverride]:
+        """Return the overrides of this patient's cards received since `since`."""
+        query = (
+            select(cards_served.c.hook, cards_served.c.topic, cards_served.c.order_ref, cards_served.c.fingerprint,
+                   feedback.c.received_at)
+            .join(feedback, feedback.c.card_uuid == cards_served.c.card_uuid)
+            .where(cards_served.c.patient_key == patient_key, feedback.c.outcome == "overridden",
+                   feedback.c.received_at >= since)
+        )
+        with self.engine.connect() as conn:
+            return [PastOverride(r.hook, r.topic, r.order_ref, r.fingerprint, r.received_at.date())
+                    for r in conn.execute(query)]
+
+    def _pseudonym_key(self) -> bytes:
+        """Return the installation's secret key, creating it once for every worker and replica."""
+        if self._key is None:
+            with self.engine.begin() as conn:
+                conn.execute(self._dialect().insert(installation).on_conflict_do_nothing(),
+                             {"name": "pseudonym_key", "value": secrets.token_hex(32)})
+                query = select(installation.c.value).where(installation.c.name == "pseudonym_key")
+                self._key = bytes.fromhex(conn.execute(query).scalar_one())
+        return self._key
+
     def is_usable(self) -> bool:
         """Return whether the database answers a query."""
         try:
@@ -192,7 +243,7 @@ class Store:
 
     def _insert_new_feedback(self):  # type: ignore[no-untyped-def]
         """Return an INSERT that skips a row equal to one already stored."""
-        return self._dialect().insert(feedback).on_conflict_do_nothing(index_elements=["card_uuid", "outcome", "outcome_timestamp"])
+        return self._dialect().insert(feedback).on_conflict_do_nothing(index_elements=["event_digest"])
 
     def _dialect(self):  # type: ignore[no-untyped-def]
         """Return the SQLAlchemy dialect module whose INSERT knows ON CONFLICT DO NOTHING."""
@@ -200,6 +251,11 @@ class Store:
         if dialect is None:
             raise RuntimeError(f"unsupported database {self.engine.dialect.name}")
         return dialect
+
+
+def _digest(service_id: str, event: FeedbackEvent) -> str:
+    """Return a digest of everything a feedback item says, to recognise an exact repeat."""
+    return hashlib.sha256(json.dumps([service_id, *dataclasses.astuple(event)]).encode()).hexdigest()
 
 
 def _tune_sqlite(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

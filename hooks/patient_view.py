@@ -8,7 +8,7 @@ from datetime import date
 from hooks.evidence import Evidence
 from hooks.findings import Finding, Indicator, Pattern, Topic
 from hooks.medications import antiresorptive_ingredients
-from hooks.order_sign import low_alp_finding
+from hooks.orders import low_alp_finding
 from hooks.policy import Policy
 from hooks.substrates import substrate_criteria
 from hooks.wilson import check_wilson_pattern

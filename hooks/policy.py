@@ -191,6 +191,17 @@ def policy_from_overrides(overrides: Mapping[str, object], base: Policy | None =
     return dataclasses.replace(base, **changes)
 
 
+def policy_from_document(document: object, preset: str | None = None) -> Policy:
+    """Return the Policy a site's policy document describes: an optional preset, then parameters on top."""
+    if not isinstance(document, Mapping):
+        raise PolicyError("document", "must be a JSON object of parameter names and values")
+    parameters = dict(document)
+    named = parameters.pop("preset", None)
+    if named is not None and not isinstance(named, str):
+        raise PolicyError("preset", "must be a preset name")
+    return policy_from_overrides(parameters, preset_policy(preset or named or "default"))
+
+
 def preset_policy(name: str) -> Policy:
     """Return one of the named presets: default, strict or sensitive."""
     if name not in PRESETS:
@@ -214,9 +225,9 @@ def _parse(name: str, raw: object, default: object, optional: bool) -> object:
             parts = raw if isinstance(raw, list) else str(raw).split(",")
             return frozenset(str(part).strip() for part in parts if str(part).strip())
         if isinstance(default, Decimal) or optional:
-            if isinstance(raw, bool) or isinstance(raw, float):
-                raise ValueError(raw)  # floats lose precision; write thresholds as strings or integers
-            return Decimal(str(raw))
+            if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
+                raise ValueError(raw)
+            return Decimal(repr(raw) if isinstance(raw, float) else str(raw))
         if isinstance(default, int):
             if isinstance(raw, bool) or (isinstance(raw, str) and not raw.strip().lstrip("-").isdigit()):
                 raise ValueError(raw)

@@ -207,7 +207,7 @@ def conversion_note(label: str, reading: Reading, unit: str) -> str | None:
 
 def exact(value: Decimal) -> Decimal:
     """Return a converted value rounded far below lab precision, so exact equivalents compare equal."""
-    return value
+    return _quantize(value, _EXACT, ROUND_HALF_EVEN)
 
 
 def shown_value(value: Decimal) -> Decimal:

@@ -48,7 +48,7 @@ def test_core_modules_read_no_clock_and_draw_no_random_numbers(path):
 
 
 def test_importing_the_core_loads_no_io_library():
-    code = ("import sys, hooks.evidence, hooks.order_sign, hooks.patient_view, cards; "
+    code = ("import sys, hooks.evidence, hooks.orders, hooks.patient_view, cards; "
             "print(sorted(m for m in ('flask', 'requests', 'sqlalchemy', 'werkzeug', 'cds_service') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

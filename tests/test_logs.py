@@ -195,3 +195,15 @@ def test_no_marker_reaches_any_log(app_config, servers, captured, monkeypatch, t
     assert [f["status"] for f in lines if f["message"] == "feedback"] == [200, 400]
     assert {line["reason"] for line in lines if line["message"] == "unauthorized"} == {
         "expired token", "replayed token", "malformed token", "no token", "wrong audience"}
+
+
+def test_the_parsed_request_and_fhir_access_reprs_hide_the_access_token():
+    from cds_service.fhir_client import FhirClient
+    from cds_service.hook_request import parse_hook_request
+    from cds_service.prefetch import FhirAccess
+
+    request = parse_hook_request({"hook": "patient-view", "hookInstance": "h", "context": {"patientId": "p"},
+                                  "fhirServer": "https://ehr.example.org/fhir",
+                                  "fhirAuthorization": {"access_token": ACCESS_TOKEN}}, "patient-view", {})
+    assert request.access_token == ACCESS_TOKEN and ACCESS_TOKEN not in repr(request)
+    assert ACCESS_TOKEN not in repr(FhirAccess(FhirClient(), request.fhir_server, ACCESS_TOKEN, 0.0))

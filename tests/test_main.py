@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -22,7 +23,7 @@ def free_port() -> int:
 
 def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CDS_")}
-    env.update(CDS_DATABASE_URL=f"sqlite:///{tmp_path / 'main.sqlite3'}", CDS_AUTH_MODE="none", **extra)
+    env.update({"CDS_DATABASE_URL": f"sqlite:///{tmp_path / 'main.sqlite3'}", "CDS_AUTH_MODE": "none", **extra})
     return env
 
 
@@ -87,5 +88,32 @@ def test_gunicorn_serves_the_wsgi_app_with_the_production_config(tmp_path):
     process = serve([str(gunicorn), "--config", "gunicorn.conf.py", "cds_service.wsgi:app"], env)
     try:
         assert wait_for(f"http://127.0.0.1:{port}/healthz", process) == {"status": "ok"}
+    finally:
+        stop(process)
+
+
+def test_jwt_mode_without_a_trusted_issuer_stops_start_up_with_its_name(tmp_path):
+    env = clean_env(tmp_path)
+    del env["CDS_AUTH_MODE"]  # the default is jwt
+    result = subprocess.run([sys.executable, "-m", "cds_service"], cwd=ROOT, capture_output=True, text=True,
+                            env=env, timeout=60)
+    assert result.returncode == 2
+    assert "CDS_TRUSTED_ISSUERS" in result.stderr
+
+
+def test_jwt_mode_serves_public_discovery_and_refuses_anonymous_hook_calls(tmp_path):
+    port = free_port()
+    issuers = json.dumps({"https://ehr.example.org": {"jwks_url": "http://127.0.0.1:9/jwks.json"}})
+    process = serve([sys.executable, "-m", "cds_service", "--port", str(port)],
+                    clean_env(tmp_path, CDS_AUTH_MODE="jwt", CDS_TRUSTED_ISSUERS=issuers))
+    try:
+        assert "services" in wait_for(f"http://127.0.0.1:{port}/cds-services", process)
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/cds-services/low-alp-order-sign", data=b"{}",
+                                         headers={"Content-Type": "application/json"}, method="POST")
+        try:
+            urllib.request.urlopen(request, timeout=5)
+            raise AssertionError("an anonymous hook call was answered")
+        except urllib.error.HTTPError as error:
+            assert (error.code, error.headers["WWW-Authenticate"]) == (401, "Bearer")
     finally:
         stop(process)

@@ -1,4 +1,4 @@
-"""The vitamin D and calcium check: both thresholds on both sides, units, ranges, the window and the newest-value rule."""
+"""The vitamin D and calcium check: both thresholds on both sides, units, ranges, the window, the newest value."""
 
 from __future__ import annotations
 
@@ -142,6 +142,12 @@ def test_a_range_in_mmol_per_l_is_converted_and_shown_with_the_lab_s_own_figure(
                     "< 8.62 mg/dL (lab range low 2.15 mmol/L)"),)
     assert finding.criteria == ("Calcium 8.61 mg/dL is below the lab's reference range (low 8.62 mg/dL)",)
     assert finding.notes == (ALBUMIN_NOTE,)
+
+
+def test_a_converted_limit_is_shown_rounded_up_so_a_value_below_it_never_reads_as_at_it():
+    finding = check(calcium("2026-09-01", "8.70", low="2.1707", low_unit="mmol/L"))  # low is 8.7002 mg/dL
+    assert finding is not None
+    assert finding.measurements[0].limit == "< 8.71 mg/dL (lab range low 2.1707 mmol/L)"
 
 
 def test_a_value_and_range_both_in_mmol_per_l_at_the_limit_are_not_low():

@@ -110,7 +110,7 @@ def test_a_name_resolving_to_a_blocked_address_is_never_contacted(monkeypatch, c
     assert connects == []
 
 
-@pytest.mark.parametrize("base", ["http://169.254.169.254/latest", "http://[fd00:ec2::254]/latest",
+@pytest.mark.parametrize("base", ["http://169.254.169.254/latest", "https://169.254.169.254/latest", "http://[fd00:ec2::254]/latest",
                                   "http://[fe80::1]:8080/fhir", "http://0.0.0.0:8080/fhir"])
 def test_a_blocked_ip_literal_is_never_contacted(connects, base):
     with pytest.raises(FhirError, match="^FHIR server address not allowed$"):

@@ -186,7 +186,8 @@ def test_a_result_without_a_date_is_ignored():
     lab("2026-10-02", 30, "mg/dL"),
     lab("2026-10-02", 30, None),
     lab("2026-10-02", None),
-], ids=["unknown unit", "no unit", "no value"])
+    lab("2026-10-02", -5),
+], ids=["unknown unit", "no unit", "no value", "negative value"])
 def test_an_uninterpretable_newest_value_gives_no_finding_even_when_an_older_one_is_low(newest):
     older_low = lab("2026-06-01", 20)
     assert check(ALENDRONATE, older_low) is not None

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 from decimal import Decimal
 
 import pytest
 from pydantic import ValidationError
 
-from cds_service.settings import SettingsError, policy_parameters, settings_from_env
+from cds_service.settings import SettingsError, settings_from_env
 from hooks.policy import Policy
 
 
@@ -192,14 +193,6 @@ def test_settings_are_frozen() -> None:
         settings.port = 1  # type: ignore[misc]
 
 
-def test_policy_parameters_lists_the_policy_fields() -> None:
-    names = policy_parameters()
-    assert "adult_low_limit_u_per_l" in names
-    assert "trusted_statuses" in names
-    assert len(names) == len(set(names)) == len(Policy.__dataclass_fields__)
-
-
-
 # --- trust: issuers, FHIR server allowlist, limits ------------------------------------------------------
 
 ISSUERS = '{"https://ehr.example.org": {"jwks_url": "https://ehr.example.org/jwks.json", "fhir_servers": ["https://ehr.example.org/fhir/"], "tenant": "t1"}}'
@@ -272,3 +265,53 @@ def test_jwt_mode_without_a_trusted_issuer_cannot_start() -> None:
         require_trust(settings_from_env({}))
     require_trust(settings_from_env({"CDS_AUTH_MODE": "none"}))
     require_trust(settings_from_env({"CDS_TRUSTED_ISSUERS": ISSUERS}))
+
+
+def write_policy(tmp_path, document) -> str:
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps(document))
+    return str(path)
+
+
+@pytest.mark.parametrize("preset, limit", [("default", 35), ("strict", 30), ("sensitive", 40)])
+def test_a_preset_sets_the_adult_limit(preset: str, limit: int) -> None:
+    assert settings_from_env({"CDS_POLICY_PRESET": preset}).policy.adult_low_limit_u_per_l == limit
+
+
+def test_the_strict_preset_needs_every_month_low_and_no_value_above_45() -> None:
+    policy = settings_from_env({"CDS_POLICY_PRESET": "strict"}).policy
+    assert (policy.all_months_low, policy.max_any_alp_u_per_l) == (True, Decimal(45))
+
+
+def test_an_unknown_preset_is_refused_by_name() -> None:
+    with pytest.raises(SettingsError, match=r"^CDS_POLICY_PRESET: .*default, strict, sensitive"):
+        settings_from_env({"CDS_POLICY_PRESET": "lenient"})
+
+
+def test_a_site_policy_file_extends_a_preset_and_single_variables_win(tmp_path) -> None:
+    path = write_policy(tmp_path, {"preset": "strict", "version": "site-7", "lookback_years": 10,
+                                   "low_month_fraction": 0.6, "renal_limit_denosumab": "25"})
+    policy = settings_from_env({"CDS_POLICY_FILE": path, "CDS_POLICY_LOOKBACK_YEARS": "3"}).policy
+    assert (policy.version, policy.adult_low_limit_u_per_l, policy.lookback_years) == ("site-7", 30, 3)
+    assert (policy.low_month_fraction, policy.renal_limit_denosumab) == (Decimal("0.6"), Decimal(25))
+
+
+@pytest.mark.parametrize("document, message", [
+    ({"adult_low_limit": 30}, "policy parameter 'adult_low_limit' is unknown"),
+    ({"lookback_years": "ten"}, "policy parameter 'lookback_years' has an invalid value"),
+    ({"adult_low_limit_u_per_l": -1}, "policy parameter 'adult_low_limit_u_per_l' must be between 1 and 200"),
+    ({"all_months_low": "sometimes"}, "policy parameter 'all_months_low' has an invalid value"),
+    ([1, 2], "must be a JSON object"),
+])
+def test_a_bad_policy_file_stops_start_up_naming_the_key(tmp_path, document, message: str) -> None:
+    with pytest.raises(SettingsError, match=r"^CDS_POLICY_FILE: ") as info:
+        settings_from_env({"CDS_POLICY_FILE": write_policy(tmp_path, document)})
+    assert message in str(info.value)
+
+
+def test_an_unreadable_policy_file_stops_start_up(tmp_path) -> None:
+    (tmp_path / "bad.json").write_text("{not json")
+    for path in (str(tmp_path / "bad.json"), str(tmp_path / "missing.json")):
+        with pytest.raises(SettingsError, match=r"^CDS_POLICY_FILE: cannot read a JSON policy"):
+            settings_from_env({"CDS_POLICY_FILE": path})
+

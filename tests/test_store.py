@@ -185,11 +185,40 @@ def test_a_repeat_inside_one_batch_counts_once(store: Store) -> None:
     assert count(store, feedback) == 2
 
 
-def test_the_same_key_with_other_details_is_still_a_repeat(store: Store) -> None:
+def test_the_same_card_and_time_with_other_details_is_kept_as_another_event(store: Store) -> None:
     store.record_feedback("alp-guard-order-sign", [ACCEPTED], RECEIVED_AT)
     resent = FeedbackEvent(CARD_A, "accepted", "2021-12-11T10:05:31Z", (SUGGESTION_2,))
-    assert store.record_feedback("alp-guard-order-sign", [resent], RECEIVED_AT) == 0
-    assert json.loads(store.feedback_for(CARD_A)[0]["accepted_suggestions"]) == [SUGGESTION]
+    assert store.record_feedback("alp-guard-order-sign", [resent], RECEIVED_AT) == 1
+    stored = [json.loads(row["accepted_suggestions"]) for row in store.feedback_for(CARD_A)]
+    assert stored == [[SUGGESTION], [SUGGESTION_2]]
+
+
+def test_an_override_reason_sent_later_is_not_lost(store: Store) -> None:
+    bare = FeedbackEvent(CARD_A, "overridden", "2021-12-11T10:05:31Z")
+    reasoned = FeedbackEvent(CARD_A, "overridden", "2021-12-11T10:05:31Z", override_code="hpp-excluded")
+    assert store.record_feedback("s", [bare], RECEIVED_AT) == 1
+    assert store.record_feedback("s", [reasoned], RECEIVED_AT) == 1
+    assert [row["override_code"] for row in store.feedback_for(CARD_A)] == [None, "hpp-excluded"]
+
+
+def test_patient_keys_are_stable_keyed_hashes_shared_by_instances(store: Store, tmp_path) -> None:
+    key = store.patient_key("pat-1")
+    assert len(key) == 64 and "pat-1" not in key
+    assert key == store.patient_key("pat-1") != store.patient_key("pat-2")
+    twin = Store(str(store.engine.url))
+    assert twin.patient_key("pat-1") == key
+
+
+def test_overrides_of_a_patients_cards_are_listed_since_a_time(store: Store) -> None:
+    key = store.patient_key("pat-1")
+    store.record_cards([ServedCard(CARD_A, "low-alp-patient-view", "patient-view", "h1", "low-alp-unevaluated",
+                                   "info", RECEIVED_AT, patient_key=key)])
+    store.record_feedback("low-alp-patient-view", [FeedbackEvent(CARD_A, "overridden", "2021-12-11T10:05:31Z")],
+                          RECEIVED_AT)
+    (past,) = store.overrides(key, RECEIVED_AT - timedelta(days=1))
+    assert (past.hook, past.topic, past.overridden_on) == ("patient-view", "low-alp-unevaluated", RECEIVED_AT.date())
+    assert store.overrides(key, RECEIVED_AT + timedelta(days=1)) == []
+    assert store.overrides(store.patient_key("pat-2"), RECEIVED_AT - timedelta(days=1)) == []
 
 
 @pytest.mark.parametrize(

@@ -1,13 +1,17 @@
-"""order-sign: warn about each antiresorptive draft order for a patient with HPP or low ALP."""
+"""order-select and order-sign: check each antiresorptive order against HPP, low ALP, renal function and minerals."""
 
 from __future__ import annotations
 
-from typing import Iterable
+from datetime import date
+from typing import Iterable, Sequence
 
 from hooks.evidence import Evidence
 from hooks.findings import Finding, Indicator, Pattern, Topic
 from hooks.medications import antiresorptive_ingredients
+from hooks.minerals import check_vitamin_d_and_calcium
+from hooks.policy import Policy
 from hooks.records import MedicationOrder
+from hooks.renal import check_renal_function
 from hooks.substrates import substrate_criteria
 
 
@@ -16,14 +20,19 @@ def antiresorptive_drafts(drafts: Iterable[MedicationOrder]) -> list[MedicationO
     return [draft for draft in drafts if antiresorptive_ingredients(draft)]
 
 
-def evaluate_order_sign(drafts: Iterable[MedicationOrder], evidence: Evidence) -> list[Finding]:
-    """Return one finding per antiresorptive draft order the patient's record argues against."""
-    findings = []
-    for draft in antiresorptive_drafts(drafts):
-        finding = finding_for_order(draft, evidence)
-        if finding is not None:
-            findings.append(finding)
-    return findings
+def evaluate_antiresorptive_orders(
+    orders: Sequence[MedicationOrder], evidence: Evidence, today: date, policy: Policy
+) -> list[Finding]:
+    """Return, per antiresorptive order, its HPP or low-ALP finding and its renal finding; then one mineral finding."""
+    targets = antiresorptive_drafts(orders)
+    findings: list[Finding] = []
+    for order in targets:
+        for finding in (finding_for_order(order, evidence),
+                        check_renal_function(order, evidence.safety_labs, evidence.patient.id, today, policy)):
+            if finding is not None:
+                findings.append(finding)
+    minerals = check_vitamin_d_and_calcium(targets, evidence.safety_labs, evidence.patient.id, today, policy)
+    return findings + ([minerals] if minerals else [])
 
 
 def finding_for_order(draft: MedicationOrder, evidence: Evidence) -> Finding | None:

@@ -1,0 +1,83 @@
+"""Overrides are respected across calls, and a failing audit never costs a card (through the HTTP API)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from tests.conftest import full_prefetch, hook_request, load_fhir
+
+VIEW = "/cds-services/low-alp-patient-view"
+SELECT = "/cds-services/low-alp-order-select"
+SIGN = "/cds-services/low-alp-order-sign"
+
+
+def cards(response) -> list[dict]:
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()["cards"]
+
+
+def override(client, service: str, card: dict) -> None:
+    body = {"feedback": [{"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-11-24T12:00:00Z",
+                          "overrideReason": {"reason": {"code": "secondary-cause"}}}]}
+    assert client.post(f"{service}/feedback", json=body).status_code == 200
+
+
+def patient_view(client, patient_id="pat-hpp-1", **prefetch):
+    return client.post(VIEW, json=hook_request("patient-view", patient_id=patient_id, prefetch=full_prefetch(**prefetch)))
+
+
+def order(client, path, **prefetch):
+    body = hook_request("order-select" if path == SELECT else "order-sign", prefetch=full_prefetch(**prefetch),
+                        draft_orders=load_fhir("draft-orders-sandbox-alendronate.json"))
+    if path == SELECT:
+        body["context"]["selections"] = ["MedicationRequest/request-123"]
+    return client.post(path, json=body)
+
+
+def test_an_overridden_patient_view_card_is_not_shown_again_for_that_patient(client):
+    (card,) = cards(patient_view(client))
+    override(client, VIEW, card)
+    assert cards(patient_view(client)) == []
+    assert len(cards(patient_view(client, patient_id="someone-else"))) == 1
+
+
+def test_critical_cards_are_shown_again_after_an_override(client):
+    prefetch = dict(medications="medications-active-alendronate.json", conditions="conditions-hpp.json")
+    (card,) = cards(patient_view(client, **prefetch))
+    assert card["indicator"] == "critical"
+    override(client, VIEW, card)
+    assert len(cards(patient_view(client, **prefetch))) == 1
+
+
+def test_an_order_select_override_is_not_repeated_at_order_sign(client):
+    (card,) = cards(order(client, SELECT))
+    override(client, SELECT, card)
+    assert cards(order(client, SIGN)) == []
+
+
+def test_order_sign_shows_the_card_again_when_the_finding_changed(client):
+    (card,) = cards(order(client, SELECT))
+    override(client, SELECT, card)
+    assert len(cards(order(client, SIGN, alp="alp-recurrent-low.json"))) == 1
+
+
+def test_the_audit_records_the_patient_only_as_a_keyed_hash(app, client):
+    (card,) = cards(patient_view(client))
+    store = app.extensions["alp_guard"].store
+    with store.engine.connect() as conn:
+        row = conn.execute(text("SELECT patient_key, fingerprint, policy_version FROM cards_served")).one()
+    assert row.patient_key == store.patient_key("pat-hpp-1") and "pat-hpp-1" not in row.patient_key
+    assert row.fingerprint and row.policy_version == "2026.11"
+
+
+@pytest.mark.parametrize("broken", ["record_cards", "overrides"])
+def test_a_failing_database_never_costs_the_card(app, client, monkeypatch, broken):
+    from sqlalchemy.exc import OperationalError
+
+    def fail(*args, **kwargs):
+        raise OperationalError("INSERT", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(app.extensions["alp_guard"].store, broken, fail)
+    (card,) = cards(patient_view(client))
+    assert card["source"]["topic"]["code"] == "low-alp-unevaluated"

@@ -4,16 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from cards.spec import SUMMARY_MAX_CHARS, Json, action_create, action_delete, card, is_relative_reference, suggestion
+from cards.common import (
+    NewUuid,
+    drug_markdown,
+    drug_names,
+    notes_section,
+    present,
+    remove_order_suggestion,
+    results_section,
+    sections,
+)
+from cards.spec import SUMMARY_MAX_CHARS, Json, action_create, card, suggestion
 from cards.text import (
     alp_table,
     alp_value_text,
-    measurement_table,
     bullets,
     escape_markdown,
     fill_name,
     iso_date,
-    join_names,
+    measurement_table,
     shorten,
     uninterpretable_lines,
 )
@@ -31,14 +40,15 @@ from cards.vocabulary import (
     literature,
     override_reasons,
 )
-from cards.workup import ALPL_SEQUENCING, REPEAT_ALP, LabTest, hpp_workup, needs_genetics, service_request
+from cards.workup import (
+    ALPL_SEQUENCING,
+    REPEAT_ALP,
+    LabTest,
+    hpp_workup,
+    needs_genetics,
+    service_request,
+)
 from hooks.findings import AlpAssessment, Finding, Indicator, JudgedAlp, Pattern, Topic
-
-NewUuid = Callable[[], str]
-
-ANY_ANTIRESORPTIVE = "an antiresorptive"
-# A button label has to stay readable even when the EHR sends a very long drug name.
-LABEL_NAME_MAX_CHARS = 60
 
 LOW_ALP_BY_PATTERN = {
     Pattern.PERSISTENT: "Persistently low ALP",
@@ -126,7 +136,7 @@ def low_alp_antiresorptive_card(finding: Finding, new_uuid: NewUuid) -> Json:
         source=alp_guard_source(finding.topic),
         detail=sections(
             notes_section(finding),
-            substrate_section(finding),
+            results_section("ALP substrates (elevated when ALP is deficient)", finding),
             alp_results_section(alp),
             why_it_matters_section(finding),
             "**What to do**\n"
@@ -212,20 +222,6 @@ def low_alp_unevaluated_card(finding: Finding, new_uuid: NewUuid) -> Json:
 
 
 
-def remove_order_suggestion(finding: Finding, new_uuid: NewUuid, *, recommended: bool) -> Json | None:
-    """Offer to remove the draft antiresorptive order, when the order can be referenced."""
-    reference = finding.order.reference if finding.order else None
-    if not is_relative_reference(reference):
-        return None
-    name = shorten(join_names(finding.drugs) or "antiresorptive", LABEL_NAME_MAX_CHARS)
-    return suggestion(
-        f"Remove the {name} order",
-        [action_delete(f"Remove the draft {name} order", reference)],
-        uuid=new_uuid(),
-        recommended=recommended,
-    )
-
-
 def workup_suggestion(label: str, tests: Iterable[LabTest], finding: Finding, new_uuid: NewUuid) -> Json:
     """Offer to order these tests together, as the recommended next step."""
     return suggestion(
@@ -269,16 +265,6 @@ def single_low_alp_phrase(alp: AlpAssessment) -> str:
     return f"{len(alp.lows)} low ALP results close together (lowest {value})"
 
 
-def drug_names(finding: Finding) -> str:
-    """Name the antiresorptives involved, as plain text."""
-    return join_names(finding.drugs) or ANY_ANTIRESORPTIVE
-
-
-def drug_markdown(finding: Finding) -> str:
-    """Name the antiresorptives involved, escaped for Markdown."""
-    return escape_markdown(drug_names(finding))
-
-
 def hpp_evidence_section(evidence: Iterable[str]) -> str:
     """List why hypophosphatasia is considered on record."""
     lines = [escape_markdown(e) for e in evidence if e.strip()]
@@ -312,23 +298,6 @@ def in_use(finding: Finding) -> bool:
     return finding.order is None and bool(finding.drugs)
 
 
-def substrate_section(finding: Finding) -> str:
-    """Show the elevated ALP substrates that make hypophosphatasia likely."""
-    if not finding.measurements:
-        return ""
-    criteria = [escape_markdown(c) for c in finding.criteria]
-    return sections(
-        "**ALP substrates** (elevated when ALP is deficient)\n\n" + measurement_table(finding.measurements),
-        bullets(criteria) if criteria else "",
-    )
-
-
-def notes_section(finding: Finding) -> str:
-    """Show caveats the prescriber must read first."""
-    notes = [escape_markdown(n) for n in finding.notes if n.strip()]
-    return "**Note**\n" + bullets(notes) if notes else ""
-
-
 def bone_specific_section(alp: AlpAssessment) -> str:
     """Show bone-specific ALP as supporting data: a different measurand, never counted."""
     if not alp.bone_specific:
@@ -350,7 +319,7 @@ def hpp_likely_card(finding: Finding, new_uuid: NewUuid) -> Json:
         source=alp_guard_source(finding.topic),
         detail=sections(
             notes_section(finding),
-            substrate_section(finding),
+            results_section("ALP substrates (elevated when ALP is deficient)", finding),
             alp_results_section(alp),
             "**What this means**\n"
             + bullets(
@@ -386,16 +355,6 @@ def persistent_low_alp_workup_steps(alp: AlpAssessment) -> tuple[str, ...]:
 def secondary_causes_section() -> str:
     """List the secondary causes of low ALP to exclude."""
     return "**Secondary causes to exclude**\n" + bullets(SECONDARY_CAUSES)
-
-
-def sections(*parts: str) -> str:
-    """Join the non-empty Markdown sections with blank lines."""
-    return "\n\n".join(p for p in parts if p)
-
-
-def present(*suggestions: Json | None) -> list[Json]:
-    """Keep the suggestions that apply."""
-    return [s for s in suggestions if s is not None]
 
 
 CARD_FOR_TOPIC: dict[Topic, Callable[[Finding, NewUuid], Json]] = {

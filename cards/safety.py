@@ -2,31 +2,46 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from urllib.parse import quote_plus
 
+from cards.common import (
+    NewUuid,
+    drug_markdown,
+    drug_names,
+    notes_section,
+    present,
+    remove_order_suggestion,
+    results_section,
+    sections,
+)
 from cards.spec import (
     SUMMARY_MAX_CHARS,
     Json,
     action_create,
-    action_delete,
     card,
-    is_relative_reference,
     link,
     suggestion,
 )
-from cards.text import bullets, decimal_text, escape_markdown, fill_name, iso_date, join_names, shorten
-from cards.vocabulary import INCORRECT_DATA, SPECIALIST_ADVISED, OverrideReason, alp_guard_source, override_reasons
+from cards.text import (
+    bullets,
+    decimal_text,
+    escape_markdown,
+    fill_name,
+    iso_date,
+    join_names,
+)
+from cards.vocabulary import (
+    INCORRECT_DATA,
+    SPECIALIST_ADVISED,
+    OverrideReason,
+    alp_guard_source,
+    override_reasons,
+)
 from cards.workup import CALCIUM, VITAMIN_D, service_request
 from hooks.findings import Finding, Indicator, Measurement, Topic
 from hooks.valuesets import CALCIUM as CALCIUM_CODES
 from hooks.valuesets import VITAMIN_D_25OH
-
-NewUuid = Callable[[], str]
-
-ANY_ANTIRESORPTIVE = "an antiresorptive"
-# A button label has to stay readable even when the EHR sends a very long drug name.
-LABEL_NAME_MAX_CHARS = 60
 
 CRCL_ADEQUATE = OverrideReason("crcl-adequate", "CrCl above the limit on recalculation")
 BEING_CORRECTED = OverrideReason("being-corrected", "Vitamin D or calcium already being corrected")
@@ -194,35 +209,6 @@ def mineral_steps(finding: Finding) -> list[str]:
     return [*steps, SEVERE_HYPOCALCAEMIA, KEEP_INTAKE]
 
 
-def results_section(heading: str, finding: Finding) -> str:
-    """Show the values behind the card and the criteria they meet."""
-    criteria = [escape_markdown(c) for c in finding.criteria if c.strip()]
-    return sections(
-        f"**{heading}**\n\n" + measurement_table(finding.measurements),
-        bullets(criteria) if criteria else "",
-    )
-
-
-def measurement_table(measurements: Iterable[Measurement]) -> str:
-    """Tabulate measurements: test, date, value with unit, and the limit it was compared with."""
-    rows = ["| Test | Date | Value | Limit |", "|---|---|---:|---|"]
-    for m in measurements:
-        cells = (
-            escape_markdown(m.label),
-            iso_date(m.effective),
-            escape_markdown(f"{value_text(m)} {m.unit}"),
-            escape_markdown(m.limit or "none"),
-        )
-        rows.append("| " + " | ".join(cells) + " |")
-    return "\n".join(rows)
-
-
-def notes_section(finding: Finding) -> str:
-    """List the caveats that go with the values."""
-    notes = [escape_markdown(n) for n in finding.notes if n.strip()]
-    return "**Note**\n" + bullets(notes) if notes else ""
-
-
 def labelled_limits_section(finding: Finding) -> str:
     """Quote what the label of each drug involved says about renal function."""
     lines = [RENAL_LABELS[drug] for drug in finding.drugs if drug in RENAL_LABELS]
@@ -238,20 +224,6 @@ def label_links(finding: Finding) -> list[Json]:
     ]
 
 
-def remove_order_suggestion(finding: Finding, new_uuid: NewUuid, *, recommended: bool) -> Json | None:
-    """Offer to remove the draft antiresorptive order, when the order can be referenced."""
-    reference = finding.order.reference if finding.order else None
-    if reference is None or not is_relative_reference(reference):
-        return None
-    name = shorten(join_names(finding.drugs) or "antiresorptive", LABEL_NAME_MAX_CHARS)
-    return suggestion(
-        f"Remove the {name} order",
-        [action_delete(f"Remove the draft {name} order", reference)],
-        uuid=new_uuid(),
-        recommended=recommended,
-    )
-
-
 def mineral_tests_suggestion(finding: Finding, new_uuid: NewUuid) -> Json | None:
     """Offer 25-OH vitamin D and calcium, to confirm the values or recheck them after correction."""
     if not finding.patient_id:
@@ -261,23 +233,3 @@ def mineral_tests_suggestion(finding: Finding, new_uuid: NewUuid) -> Json | None
         [action_create(f"Order {t.name}", service_request(t, finding.patient_id)) for t in (VITAMIN_D, CALCIUM)],
         uuid=new_uuid(),
     )
-
-
-def drug_names(finding: Finding) -> str:
-    """Name the antiresorptives involved, as plain text."""
-    return join_names(finding.drugs) or ANY_ANTIRESORPTIVE
-
-
-def drug_markdown(finding: Finding) -> str:
-    """Name the antiresorptives involved, escaped for Markdown."""
-    return escape_markdown(drug_names(finding))
-
-
-def sections(*parts: str) -> str:
-    """Join the non-empty Markdown sections with blank lines."""
-    return "\n\n".join(p for p in parts if p)
-
-
-def present(*suggestions: Json | None) -> list[Json]:
-    """Keep the suggestions that apply."""
-    return [s for s in suggestions if s is not None]

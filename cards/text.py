@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
-from hooks.findings import Measurement, JudgedAlp, UninterpretableAlp
+from hooks.findings import JudgedAlp, Measurement, UninterpretableAlp
 
 ELLIPSIS = "…"
 

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
+from cards.common import (
+    NewUuid,
+    sections,
+)
 from cards.spec import SUMMARY_MAX_CHARS, Json, action_create, card, suggestion
-from cards.text import bullets, decimal_text, escape_markdown, iso_date
-from cards.vocabulary import INCORRECT_DATA, OverrideReason, Reference, alp_guard_source, literature, override_reasons
+from cards.text import bullets, decimal_text, escape_markdown, measurement_table
+from cards.vocabulary import (
+    INCORRECT_DATA,
+    OverrideReason,
+    Reference,
+    alp_guard_source,
+    literature,
+    override_reasons,
+)
 from cards.workup import LabTest, service_request
 from hooks.findings import Finding, Indicator, Measurement, Topic
 from hooks.valuesets import ALP_TOTAL
 from hooks.wilson import met_criteria
-
-NewUuid = Callable[[], str]
 
 KORMAN_2008 = Reference(
     "Korman 2008: screening for Wilson disease in acute liver failure (Hepatology 48:1167)",
@@ -104,21 +113,6 @@ def alp_measurement(finding: Finding) -> Measurement:
     return alp
 
 
-def measurement_table(measurements: Iterable[Measurement]) -> str:
-    """Tabulate the results behind the card: test, date, value, unit and any limit."""
-    rows = ["| Test | Date | Value | Unit | Limit |", "|---|---|---:|---|---|"]
-    for m in measurements:
-        cells = (
-            escape_markdown(m.label),
-            iso_date(m.effective),
-            escape_markdown(m.comparator or "") + decimal_text(m.value),
-            escape_markdown(m.unit),
-            escape_markdown(m.limit or ""),
-        )
-        rows.append("| " + " | ".join(cells) + " |")
-    return "\n".join(rows)
-
-
 def what_it_means(finding: Finding) -> tuple[str, ...]:
     """Explain the evidence, adding what a very low ALP alone means."""
     return (*WHAT_IT_MEANS, LOW_ALP_MEANING) if finding.indicator is Indicator.INFO else WHAT_IT_MEANS
@@ -132,11 +126,6 @@ def workup_suggestion(finding: Finding, new_uuid: NewUuid) -> Json:
         uuid=new_uuid(),
         recommended=True,
     )
-
-
-def sections(*parts: str) -> str:
-    """Join the non-empty Markdown sections with blank lines."""
-    return "\n\n".join(p for p in parts if p)
 
 
 CARD_FOR_TOPIC: dict[Topic, Callable[[Finding, NewUuid], Json]] = {Topic.WILSON_ALF: wilson_card}

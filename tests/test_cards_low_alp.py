@@ -574,7 +574,7 @@ def test_a_critical_low_alp_card_shows_the_substrate_that_made_it_critical() -> 
     card = render(Topic.LOW_ALP_ANTIRESORPTIVE, indicator=Indicator.CRITICAL, measurements=(PLP_HIGH,),
                   criteria=("Pyridoxal 5'-phosphate 210 nmol/L is above 125 nmol/L",))
     assert card["indicator"] == "critical"
-    assert "**ALP substrates**" in card["detail"] and "210 nmol/L" in card["detail"]
+    assert "**ALP substrates (elevated when ALP is deficient)**" in card["detail"] and "210 nmol/L" in card["detail"]
 
 
 def test_notes_come_first_in_the_detail() -> None:

@@ -265,7 +265,7 @@ def test_the_mineral_card_is_info():
 def test_the_mineral_detail_has_the_table_the_notes_and_the_advice():
     detail = render(BOTH_LOW)["detail"]
     assert "| 25-OH vitamin D | 2026-09-01 | 14 ng/mL | &lt; 20 ng/mL |" in detail
-    assert "| Calcium | 2026-09-02 | 8\\.1 mg/dL | &lt; 8.6 mg/dL \\(lab range low\\) |" in detail
+    assert "| Calcium | 2026-09-02 | 8.1 mg/dL | &lt; 8.6 mg/dL \\(lab range low\\) |" in detail
     assert "Total calcium is not corrected for albumin." in detail
     assert "Replete vitamin D to at least 20 ng/mL before starting alendronate." in detail
     assert "Correct hypocalcaemia before starting alendronate" in detail

@@ -98,11 +98,11 @@ def test_every_card_meets_the_spec_and_its_summary_fits(f):
 
 def test_detail_tabulates_the_inr_and_the_set_with_bilirubin_in_mg_per_dl():
     detail = render(finding(tb="205", tb_unit="umol/L"))["detail"]
-    assert "| INR | 2026-11-23 | 3.1 |  | ≥ 1.5 |" in detail
-    assert "| ALP | 2026-11-23 | 20 | U/L |  |" in detail
-    assert "| Total bilirubin | 2026-11-23 | 11.99 | mg/dL |  |" in detail
-    assert "| AST | 2026-11-23 | 180 | U/L |  |" in detail
-    assert "| ALT | 2026-11-23 | 60 | U/L |  |" in detail
+    assert "| INR | 2026-11-23 | 3.1 | ≥ 1.5 |" in detail
+    assert "| ALP | 2026-11-23 | 20 U/L |  |" in detail
+    assert "| Total bilirubin | 2026-11-23 | 11.99 mg/dL |  |" in detail
+    assert "| AST | 2026-11-23 | 180 U/L |  |" in detail
+    assert "| ALT | 2026-11-23 | 60 U/L |  |" in detail
 
 
 def test_detail_states_each_criterion_and_its_verdict():

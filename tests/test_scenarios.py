@@ -1,0 +1,63 @@
+"""Realistic patients with several findings at once, through each hook: the cards must agree with each other."""
+
+from __future__ import annotations
+
+from tests.cds_checks import assert_response_spec_exact
+from tests.conftest import full_prefetch, hook_request, load_fhir
+
+CKD_PATIENT = dict(alp="alp-persistent-low.json", workup="hpp-workup-plp.json",
+                   safety="safety-labs-ckd-low-vitamin-d.json")
+
+
+def answer(client, hook: str, service: str, *, selections=None, **prefetch) -> list[dict]:
+    patient_id = "pat-alf-1" if prefetch.get("patient") == "patient-young-female.json" else "pat-hpp-1"
+    drafts = load_fhir("draft-orders-zoledronic-and-statin.json") if hook != "patient-view" else None
+    body = hook_request(hook, patient_id=patient_id, prefetch=full_prefetch(**prefetch), draft_orders=drafts)
+    if selections is not None:
+        body["context"]["selections"] = selections
+    response = client.post(f"/cds-services/{service}", json=body)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert_response_spec_exact(response.get_json())
+    return response.get_json()["cards"]
+
+
+def summary_of(cards: list[dict]) -> list[tuple[str, str]]:
+    return [(c["source"]["topic"]["code"], c["indicator"]) for c in cards]
+
+
+def removals(cards: list[dict]) -> set[str]:
+    return {a["resourceId"] for c in cards for s in c.get("suggestions", []) for a in s["actions"] if a["type"] == "delete"}
+
+
+def test_order_sign_zoledronic_acid_for_a_patient_with_likely_hpp_ckd_and_low_vitamin_d(client):
+    cards = answer(client, "order-sign", "low-alp-order-sign", **CKD_PATIENT)
+    assert summary_of(cards) == [("low-alp-antiresorptive", "critical"), ("renal-antiresorptive", "critical"),
+                                 ("vitamin-d-calcium-antiresorptive", "info")]
+    # Every card is about the zoledronic acid order; none is about the statin, and all agree it should go.
+    assert removals(cards) == {"MedicationRequest/draft-zol"}
+    assert all("zoledronic acid" in c["summary"] for c in cards)
+    assert "210 nmol/L" in cards[0]["detail"] and "28" in cards[1]["summary"] and "14" in cards[2]["summary"]
+
+
+def test_order_select_gives_the_same_cards_for_the_selected_order_only(client):
+    selected = answer(client, "order-select", "low-alp-order-select", selections=["MedicationRequest/draft-zol"],
+                      **CKD_PATIENT)
+    assert summary_of(selected) == [("low-alp-antiresorptive", "critical"), ("renal-antiresorptive", "critical"),
+                                    ("vitamin-d-calcium-antiresorptive", "info")]
+    statin_only = answer(client, "order-select", "low-alp-order-select", selections=["MedicationRequest/draft-ator"],
+                         **CKD_PATIENT)
+    assert statin_only == []
+
+
+def test_patient_view_in_acute_liver_failure_puts_wilson_first_and_low_alp_second(client):
+    cards = answer(client, "patient-view", "low-alp-patient-view", patient="patient-young-female.json",
+                   alp="alp-wilson-low.json", liver="liver-panel-wilson.json")
+    assert summary_of(cards) == [("wilson-alf", "critical"), ("low-alp-unevaluated", "info")]
+    # The low-ALP card defers to Wilson disease rather than suggesting hypophosphatasia first.
+    assert "Wilson disease is the likelier cause" in cards[1]["detail"]
+    assert "1.7" in cards[0]["summary"] and "3.0" in cards[0]["summary"]  # 205 umol/L read as 12 mg/dL
+
+
+def test_patient_view_with_likely_hpp_on_no_antiresorptive(client):
+    cards = answer(client, "patient-view", "low-alp-patient-view", **CKD_PATIENT)
+    assert summary_of(cards) == [("hpp-likely", "warning")]

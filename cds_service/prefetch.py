@@ -7,7 +7,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Collection, cast
 from urllib.parse import quote
 
 from cds_service.fhir_client import FhirClient, FhirError, entry_resources, next_url
@@ -79,17 +79,43 @@ def resolve(
     executor: concurrent.futures.Executor,
 ) -> dict[str, object]:
     """Return each key's data: a resource or None for reads, a list of resources for searches."""
+    data, _ = resolve_available(templates, prefetch, context, access, executor, core=templates.keys())
+    return data
+
+
+def resolve_available(
+    templates: Mapping[str, str],
+    prefetch: Mapping[str, object] | None,
+    context: Mapping[str, object],
+    access: FhirAccess,
+    executor: concurrent.futures.Executor,
+    core: Collection[str],
+) -> tuple[dict[str, object], frozenset[str]]:
+    """Return the data of every key that could be obtained, and the keys that could not.
+
+    A `core` key that cannot be obtained raises DataUnavailable; the rest are reported as unavailable so
+    that the rules can drop the findings that would rest on them.
+    """
     given = prefetch or {}
     results: dict[str, object] = {}
     fetches: list[_Fetch] = []
+    failures: dict[str, str] = {}
     for key, template in templates.items():
         state, data = _classify(template, given[key]) if key in given else (_FETCH, None)
         if state == _READY:
             results[key] = data
-        else:
+            continue
+        try:
             fetches.append(_plan(key, template, data if state == _CONTINUE else None, context, access))
-    results.update(_run(fetches, access.deadline, executor))
-    return {key: results[key] for key in templates}
+        except DataUnavailable as exc:
+            failures[key] = str(exc)
+    fetched, failed = _run(fetches, access.deadline, executor)
+    results.update(fetched)
+    failures.update(failed)
+    for key in templates:
+        if key in failures and key in core:
+            raise DataUnavailable(failures[key])
+    return results, frozenset(failures)
 
 
 def read_references(
@@ -106,7 +132,10 @@ def read_references(
         if access.server is None:
             raise DataUnavailable(f"{label} unavailable: {access.no_server()}")
         fetches.append(_Fetch(reference, label, _reader(reference, access.server, access)))
-    return cast("dict[str, dict]", _run(fetches, access.deadline, executor))
+    results, failures = _run(fetches, access.deadline, executor)
+    if failures:
+        raise DataUnavailable(next(iter(failures.values())))
+    return cast("dict[str, dict]", results)
 
 
 def _classify(template: str, value: object) -> tuple[str, object]:
@@ -161,23 +190,27 @@ def _reader(reference: str, server: str, access: FhirAccess) -> Callable[[], obj
     return read
 
 
-def _run(fetches: list[_Fetch], deadline: float, executor: concurrent.futures.Executor) -> dict[str, object]:
-    """Run the calls concurrently until the deadline; raise DataUnavailable for the first that failed."""
+def _run(
+    fetches: list[_Fetch], deadline: float, executor: concurrent.futures.Executor
+) -> tuple[dict[str, object], dict[str, str]]:
+    """Run the calls concurrently until the deadline; return the results and, per failed key, the reason."""
     if not fetches:
-        return {}
+        return {}, {}
     futures = {fetch: executor.submit(fetch.call) for fetch in fetches}
     _, pending = concurrent.futures.wait(futures.values(), timeout=max(0.0, deadline - time.monotonic()))
     for future in pending:
         future.cancel()
     results: dict[str, object] = {}
+    failures: dict[str, str] = {}
     for fetch, future in futures.items():
         if future in pending:
-            raise DataUnavailable(f"{fetch.label} unavailable: FHIR deadline passed")
+            failures[fetch.key] = f"{fetch.label} unavailable: FHIR deadline passed"
+            continue
         try:
             results[fetch.key] = future.result()
         except FhirError as exc:
-            raise DataUnavailable(f"{fetch.label} unavailable: {exc.reason}") from exc
-    return results
+            failures[fetch.key] = f"{fetch.label} unavailable: {exc.reason}"
+    return results, failures
 
 
 def _read_type(template: str) -> str:

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any, Callable, Mapping
 
 from cds_service.hook_request import BadHookRequest, HookRequest
-from cds_service.prefetch import DataUnavailable, FhirAccess, read_references, resolve
+from cds_service.prefetch import DataUnavailable, FhirAccess, read_references, resolve_available
 from hooks.evidence import Evidence, evidence_from_resources
 from hooks.extract import index_medications, read_medication_requests, unresolved_medication_references
 from hooks.findings import Finding
@@ -144,7 +144,9 @@ def patient_evidence(
 ) -> Evidence:
     """Return the patient's Evidence, from prefetch where the client sent it and the FHIR server otherwise."""
     request = call.request
-    data = resolve(templates, request.prefetch, request.context, call.access, call.executor)
+    # Without the patient (age) and the ALP results nothing can be said; the rest may be missing.
+    data, unavailable = resolve_available(templates, request.prefetch, request.context, call.access, call.executor,
+                                          core=CORE_KEYS)
     requests = [r for r in data.get("medications") or [] if isinstance(r, dict)]
     # A draft order's drug must be known; for the rest of the record, a name is enough when the server fails.
     medications = resolve_medications(requests, index_medications(requests), call, required=False)
@@ -155,6 +157,7 @@ def patient_evidence(
         today=call.today,
         policy=call.policy,
         draft_orders=draft_orders or (),
+        unavailable=unavailable,
     )
 
 
@@ -182,6 +185,7 @@ def _server_reference(reference: str, server: str | None) -> str:
     return reference.split("/_history/")[0]
 
 
+CORE_KEYS = frozenset({"patient", "alp"})
 COMMON_PREFETCH = {"patient": PATIENT, "alp": ALP, "conditions": CONDITIONS, "medications": MEDICATIONS,
                    "hppWorkup": HPP_WORKUP_RESULTS}
 ORDER_PREFETCH = {**COMMON_PREFETCH, "safetyLabs": SAFETY_LABS}

@@ -53,6 +53,11 @@ class Evidence:
     liver_labs: tuple[LabResult, ...] = ()  # INR, bilirubin, AST, ALT and the ALP results
     conditions: tuple[ConditionRecord, ...] = ()
     unreadable_conditions: tuple[Unreadable, ...] = ()
+    unavailable: frozenset[str] = frozenset()  # prefetch keys that could not be obtained in time
+
+    def knows(self, *keys: str) -> bool:
+        """Return whether every one of these kinds of data was obtained."""
+        return not self.unavailable.intersection(keys)
 
 
 def gather_evidence(
@@ -120,6 +125,7 @@ def evidence_from_resources(
     today: date,
     policy: Policy,
     draft_orders: Sequence[MedicationOrder] = (),
+    unavailable: frozenset[str] = frozenset(),
 ) -> Evidence:
     """Return the Evidence from resolved prefetch data (keys as in the services' prefetch templates)."""
     medication_resources = list(data.get("medications") or ())
@@ -132,7 +138,7 @@ def evidence_from_resources(
     workup_results, workup_unreadable = read_lab_results(data.get("hppWorkup") or (), HPP_WORKUP.codes)
     safety_labs = read_with_placeholders(data.get("safetyLabs") or (), SAFETY_LAB_CODES)
     liver_labs = read_with_placeholders(data.get("liverPanel") or (), LIVER_LAB_CODES)
-    return gather_evidence(
+    evidence = gather_evidence(
         patient=read_patient(data.get("patient"), patient_id),
         alp_results=alp_results,
         alp_unreadable=alp_unreadable,
@@ -148,3 +154,4 @@ def evidence_from_resources(
         today=today,
         policy=policy,
     )
+    return dataclasses.replace(evidence, unavailable=unavailable)

@@ -55,4 +55,17 @@ def low_alp_finding(evidence: Evidence, drugs: tuple[str, ...], order: Medicatio
     substrates = evidence.substrates
     indicator = Indicator.CRITICAL if substrates else Indicator.WARNING
     return Finding(Topic.LOW_ALP_ANTIRESORPTIVE, indicator, evidence.patient.id, drugs, order, evidence.alp,
-                   measurements=substrates, criteria=substrate_criteria(substrates))
+                   measurements=substrates, criteria=substrate_criteria(substrates), notes=unchecked(evidence))
+
+
+_UNCHECKED = {
+    "conditions": "the problem list (a hypophosphatasia diagnosis on record)",
+    "medications": "the medication list (asfotase alfa)",
+    "hppWorkup": "the HPP work-up results (pyridoxal 5'-phosphate, phosphoethanolamine)",
+}
+
+
+def unchecked(evidence: Evidence) -> tuple[str, ...]:
+    """Say what could not be read in time, since it could have made the finding more severe."""
+    missing = [text for key, text in _UNCHECKED.items() if not evidence.knows(key)]
+    return (f"Could not be read in time, so not checked: {'; '.join(missing)}.",) if missing else ()

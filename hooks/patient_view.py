@@ -33,6 +33,8 @@ def evaluate_patient_view(evidence: Evidence, today: date, policy: Policy) -> li
 
 def low_alp_findings(evidence: Evidence) -> list[Finding]:
     """Return the HPP and low-ALP findings of a chart."""
+    if not evidence.knows("medications"):
+        return []  # whether an antiresorptive is active decides every finding below
     active = [m for m in evidence.medications if m.status == "active" and antiresorptive_ingredients(m)]
     drugs = tuple(dict.fromkeys(d for m in active for d in antiresorptive_ingredients(m)))
     patient_id = evidence.patient.id
@@ -44,7 +46,8 @@ def low_alp_findings(evidence: Evidence) -> list[Finding]:
         if pattern in (Pattern.PERSISTENT, Pattern.RECURRENT):
             return [low_alp_finding(evidence, drugs, None)]
         return []
-    if pattern is not Pattern.PERSISTENT or evidence.hpp:
+    # "Not on record" and "not worked up" are claims: they need the conditions and the work-up results.
+    if pattern is not Pattern.PERSISTENT or evidence.hpp or not evidence.knows("conditions", "hppWorkup"):
         return []
     if evidence.substrates:
         return [Finding(Topic.HPP_LIKELY, Indicator.WARNING, patient_id, alp=evidence.alp,

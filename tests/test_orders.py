@@ -1,5 +1,6 @@
 """Antiresorptive orders: per order HPP or the ALP pattern, and renal function; one vitamin D/calcium finding."""
 
+import dataclasses
 from datetime import date
 from decimal import Decimal
 
@@ -81,3 +82,13 @@ def test_low_vitamin_d_gives_one_finding_for_all_the_orders():
 
 def test_safety_labs_say_nothing_about_other_drugs():
     assert evaluate([STATIN], evidence(Pattern.PERSISTENT, safety=[lab("62292-8", "14", "ng/mL")])) == []
+
+
+
+def test_a_low_alp_card_says_what_could_not_be_checked_in_time():
+    partial = dataclasses.replace(evidence(Pattern.PERSISTENT), unavailable=frozenset({"conditions", "hppWorkup"}))
+    (finding,) = evaluate([ALENDRONATE], partial)
+    assert finding.notes == ("Could not be read in time, so not checked: the problem list (a hypophosphatasia "
+                             "diagnosis on record); the HPP work-up results (pyridoxal 5'-phosphate, "
+                             "phosphoethanolamine).",)
+    assert evaluate([ALENDRONATE], evidence(Pattern.PERSISTENT))[0].notes == ()

@@ -107,3 +107,15 @@ def test_an_hpp_diagnosis_on_record_stays_critical_beside_the_wilson_pattern():
     findings = view(Pattern.NONE, meds=[med("active")], hpp=["x"], liver=wilson_labs())
     assert [(f.topic, f.indicator) for f in findings] == [(Topic.WILSON_ALF, Indicator.CRITICAL),
                                                            (Topic.HPP_ANTIRESORPTIVE, Indicator.CRITICAL)]
+
+
+
+@pytest.mark.parametrize("missing, expected", [
+    ({"medications"}, []),
+    ({"conditions"}, []),
+    ({"hppWorkup"}, []),
+    ({"safetyLabs"}, [Topic.LOW_ALP_UNEVALUATED]),
+])
+def test_a_claim_needs_the_data_it_rests_on(missing, expected):
+    evidence = Evidence(PATIENT, AlpAssessment(Pattern.PERSISTENT, (LOW,)), (), False, (), unavailable=frozenset(missing))
+    assert [f.topic for f in evaluate_patient_view(evidence, TODAY, Policy())] == expected

@@ -16,7 +16,15 @@ from hypothesis import strategies as st
 from responses import matchers
 
 from cds_service.fhir_client import FhirClient
-from cds_service.prefetch import DataUnavailable, FhirAccess, is_read, read_references, render_template, resolve
+from cds_service.prefetch import (
+    DataUnavailable,
+    FhirAccess,
+    is_read,
+    read_references,
+    render_template,
+    resolve,
+    resolve_available,
+)
 
 BASE = "https://ehr.example.org/fhir/R4"
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.prefetch-secret-token"
@@ -527,3 +535,27 @@ def test_is_read(template, read):
 
 def test_fhir_access_repr_hides_the_token():
     assert TOKEN not in repr(access())
+
+
+
+# --- core and optional keys ------------------------------------------------------------------------------
+
+@responses.activate
+def test_an_optional_key_that_fails_is_reported_unavailable_and_the_rest_returned(executor):
+    prefetch = {"patient": {"resourceType": "Patient", "id": PATIENT_ID}}
+    responses.get(f"{BASE}/Observation", status=503)
+    data, unavailable = resolve_available({"patient": TEMPLATES["patient"], "alp": TEMPLATES["alp"]}, prefetch,
+                                          CONTEXT, access(), executor, core={"patient"})
+    assert (data, unavailable) == ({"patient": {"resourceType": "Patient", "id": PATIENT_ID}}, frozenset({"alp"}))
+
+
+@responses.activate
+def test_a_core_key_that_fails_is_data_unavailable(executor):
+    responses.get(f"{BASE}/Observation", status=503)
+    with pytest.raises(DataUnavailable, match="prefetch 'alp' unavailable: FHIR server answered 503"):
+        resolve_available({"alp": TEMPLATES["alp"]}, {}, CONTEXT, access(), executor, core={"alp"})
+
+
+def test_an_optional_key_without_a_server_is_unavailable_not_fatal(executor):
+    data, unavailable = resolve_available({"alp": TEMPLATES["alp"]}, {}, CONTEXT, access(server=None), executor, core=())
+    assert (data, unavailable) == ({}, frozenset({"alp"}))

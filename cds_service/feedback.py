@@ -30,11 +30,13 @@ def _event(item: Any, index: int) -> FeedbackEvent:
     card = item.get("card")
     if not isinstance(card, str) or not card:
         raise BadFeedback(f"{where}.card is required")
+    if len(card) > 100:
+        raise BadFeedback(f"{where}.card is longer than 100 characters")
     outcome = item.get("outcome")
     if not isinstance(outcome, str) or outcome not in OUTCOMES:
         raise BadFeedback(f"{where}.outcome must be accepted or overridden")
     timestamp = item.get("outcomeTimestamp")
-    if not isinstance(timestamp, str) or not _is_timestamp(timestamp):
+    if not isinstance(timestamp, str) or len(timestamp) > 40 or not _is_timestamp(timestamp):
         raise BadFeedback(f"{where}.outcomeTimestamp must be an RFC 3339 date-time with a time zone")
     accepted = _accepted_suggestions(item.get("acceptedSuggestions"), where)
     if outcome == "accepted" and not accepted:
@@ -67,7 +69,12 @@ def _override_reason(value: Any, where: str) -> tuple[str | None, str | None, st
     if reason is None and not comment:
         raise BadFeedback(f"{where}.overrideReason needs a reason or a userComment")
     system = reason.get("system") if reason else None
-    return (reason["code"] if reason else None, system if isinstance(system, str) else None, comment)
+    system = system if isinstance(system, str) else None
+    code = reason["code"] if reason else None
+    # The store keeps codes and systems in columns of these widths.
+    if (code and len(code) > 100) or (system and len(system) > 300):
+        raise BadFeedback(f"{where}.overrideReason.reason is too long")
+    return code, system, comment
 
 
 def _is_timestamp(text: str) -> bool:

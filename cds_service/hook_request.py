@@ -7,6 +7,10 @@ from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 
+# The audit stores hookInstance in a column of this width; a UUID needs 36.
+MAX_ID_LENGTH = 100
+
+
 class BadHookRequest(ValueError):
     """The request cannot be evaluated; the message is a short reason for the 400 answer."""
 
@@ -32,6 +36,8 @@ def parse_hook_request(body: Any, hook: str, required_context: Mapping[str, type
     if sent_hook != hook:
         raise BadHookRequest(f"this service answers the {hook} hook, not {sent_hook[:40]!r}")
     hook_instance = _required_string(body, "hookInstance")
+    if len(hook_instance) > MAX_ID_LENGTH:
+        raise BadHookRequest(f"hookInstance is longer than {MAX_ID_LENGTH} characters")
     context = body.get("context")
     if not isinstance(context, dict):
         raise BadHookRequest("context is required and must be an object")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from itertools import accumulate
@@ -26,12 +27,25 @@ def load_json(raw: bytes, max_depth: int) -> Any:
     """Decode a JSON body and check its nesting depth; raise ValueError if malformed, LimitExceeded if too deep."""
     text = raw.decode(json.detect_encoding(raw), "surrogatepass")  # as json.loads does for bytes
     try:
-        document = json.loads(text)
+        document = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except RecursionError:
         raise LimitExceeded(400, "the request body is nested too deeply") from None
     if nesting_depth(text) > max_depth:
         raise LimitExceeded(400, "the request body is nested too deeply")
     return document
+
+
+def _refuse_constant(name: str) -> Any:
+    """Refuse NaN and Infinity, which Python accepts but RFC 8259 JSON does not."""
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    """Return a JSON number as a float, refusing one too large to represent (1e400 would become inf)."""
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError("number out of range")
+    return value
 
 
 def nesting_depth(valid_json: str) -> int:

@@ -273,7 +273,8 @@ def test_incomplete_requests_are_400_with_a_reason(client, mutate, reason):
     assert reason in response.get_json()["error"]
 
 
-@pytest.mark.parametrize("raw", [b"{not json", b"", b"[1, 2", "{\"hook\": \"\u00e9\"".encode("latin-1")])
+@pytest.mark.parametrize("raw", [b"{not json", b"", b"[1, 2", "{\"hook\": \"\u00e9\"".encode("latin-1"),
+                                 b'{"hook": NaN}', b'{"x": Infinity}', b'{"x": -Infinity}', b'{"x": 1e400}'])
 def test_malformed_json_is_400(client, raw):
     response = client.post(ORDER_SIGN, data=raw, content_type="application/json")
     assert (response.status_code, response.get_json()) == (400, {"error": "the request body is not valid JSON"})

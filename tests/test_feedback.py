@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import re
+
 import pytest
 
 from cds_service.feedback import BadFeedback, parse_feedback
@@ -221,3 +223,16 @@ def test_bad_feedback_is_a_value_error() -> None:
 def test_timestamps_without_a_time_zone_are_refused(timestamp: str) -> None:
     item = {"card": "c1", "outcome": "overridden", "outcomeTimestamp": timestamp}
     assert_bad({"feedback": [item]}, "feedback[0].outcomeTimestamp must be an RFC 3339 date-time with a time zone")
+
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"card": "c" * 101}, "feedback[0].card is longer than 100 characters"),
+    ({"overrideReason": {"reason": {"code": "x" * 101}}}, "feedback[0].overrideReason.reason is too long"),
+    ({"overrideReason": {"reason": {"code": "x", "system": "s" * 301}}}, "feedback[0].overrideReason.reason is too long"),
+    ({"outcomeTimestamp": "2021-12-11T10:05:31" + "0" * 30 + "Z"}, "outcomeTimestamp must be an RFC 3339"),
+])
+def test_values_wider_than_their_columns_are_refused(change: dict, message: str) -> None:
+    item = {"card": "c1", "outcome": "overridden", "outcomeTimestamp": "2021-12-11T10:05:31Z", **change}
+    with pytest.raises(BadFeedback, match=re.escape(message)):
+        parse_feedback({"feedback": [item]})

@@ -232,3 +232,9 @@ def test_error_messages_do_not_echo_the_access_token() -> None:
 def test_bad_hook_request_is_a_value_error() -> None:
     with pytest.raises(ValueError):
         parse_order_sign([])
+
+
+
+def test_an_overlong_hook_instance_is_refused() -> None:
+    assert_bad(order_sign_body(hookInstance="x" * 101), "hookInstance is longer than 100 characters")
+    assert parse_order_sign(order_sign_body(hookInstance="x" * 100)).hook_instance == "x" * 100

@@ -47,12 +47,14 @@ CRCL_ADEQUATE = OverrideReason("crcl-adequate", "CrCl above the limit on recalcu
 BEING_CORRECTED = OverrideReason("being-corrected", "Vitamin D or calcium already being corrected")
 
 NOT_RECOMMENDED = "not recommended"
-RENAL_VERDICTS = {"zoledronic acid": "contraindicated", "denosumab": "severe hypocalcaemia risk"}
+# Zoledronic acid is "contraindicated" only when the finding is critical (Reclast), which renal_verdict adds.
+RENAL_VERDICTS = {"denosumab": "severe hypocalcaemia risk"}
 # What each label says about renal function (clinical.md §6.4).
 RENAL_LABELS = {
     "alendronate": "Alendronate (Fosamax): not recommended if creatinine clearance is below 35 mL/min.",
-    "zoledronic acid": "Zoledronic acid (Reclast): contraindicated if creatinine clearance is below 35 mL/min"
-    " or in acute renal impairment (FDA 2011 safety labelling change).",
+    "zoledronic acid": "Zoledronic acid 5 mg (Reclast): contraindicated if creatinine clearance is below 35 mL/min"
+    " or in acute renal impairment (FDA 2011 safety labelling change); 4 mg for oncology (Zometa): not"
+    " recommended below 30 mL/min, dose reduced from 60 mL/min.",
     "risedronate": "Risedronate (Actonel): not recommended if creatinine clearance is below 30 mL/min.",
     "ibandronate": "Ibandronate (Boniva): not recommended if creatinine clearance is below 30 mL/min.",
     "denosumab": "Denosumab (Prolia): boxed warning of severe hypocalcaemia in advanced chronic kidney disease"
@@ -156,8 +158,10 @@ def limit_value(measurement: Measurement) -> str:
 
 def renal_verdict(finding: Finding) -> str:
     """Say what the label makes of the drug at this renal function: contraindicated, not recommended ..."""
-    verdicts = dict.fromkeys(RENAL_VERDICTS.get(drug, NOT_RECOMMENDED) for drug in finding.drugs)
-    if finding.indicator is Indicator.CRITICAL:
+    critical = finding.indicator is Indicator.CRITICAL
+    verdicts = dict.fromkeys(RENAL_VERDICTS.get(drug, NOT_RECOMMENDED) for drug in finding.drugs
+                             if not (critical and drug == "zoledronic acid"))
+    if critical:
         verdicts = {"contraindicated": None, **verdicts}
     return "; ".join(verdicts) or NOT_RECOMMENDED
 

@@ -61,12 +61,15 @@ def check_vitamin_d_and_calcium(
     lows = [low for low in (low_vitamin_d(labs, since, policy), low_calcium(labs, since, policy)) if low]
     if not lows:
         return None
-    drugs = (drug for order in antiresorptive_orders for drug in antiresorptive_ingredients(order))
+    drugs = tuple(dict.fromkeys(d for order in antiresorptive_orders for d in antiresorptive_ingredients(order)))
+    # Hypocalcaemia is a labelled contraindication of denosumab (Prolia) and zoledronic acid (Reclast).
+    contraindicated = any(low.measurement.loinc in CALCIUM for low in lows) and bool(
+        {"denosumab", "zoledronic acid"} & set(drugs))
     return Finding(
         Topic.VITAMIN_D_CALCIUM_ANTIRESORPTIVE,
-        Indicator.INFO,
+        Indicator.WARNING if contraindicated else Indicator.INFO,
         patient_id,
-        drugs=tuple(dict.fromkeys(drugs)),
+        drugs=drugs,
         order=antiresorptive_orders[0],
         measurements=tuple(low.measurement for low in lows),
         criteria=tuple(low.criterion for low in lows),

@@ -58,7 +58,9 @@ def low_alp_findings(evidence: Evidence) -> list[Finding]:
 
 
 def defer_to_wilson(finding: Finding) -> Finding:
-    """Drop a low-ALP finding to info and name Wilson disease; an HPP diagnosis on record stays as it is."""
+    """Drop a low-ALP finding to info and name Wilson disease; a critical finding keeps its urgency."""
     if finding.topic not in _LOW_ALP_TOPICS:
-        return finding
-    return dataclasses.replace(finding, indicator=Indicator.INFO, notes=(*finding.notes, WILSON_NOTE))
+        return finding  # an HPP diagnosis on record is not explained away by liver failure
+    # A critical low-ALP finding rests on an elevated substrate too, which liver failure does not explain.
+    indicator = finding.indicator if finding.indicator is Indicator.CRITICAL else Indicator.INFO
+    return dataclasses.replace(finding, indicator=indicator, notes=(*finding.notes, WILSON_NOTE))

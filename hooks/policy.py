@@ -59,6 +59,7 @@ class Policy:
     renal_lookback_months: int = 12
     renal_limit_alendronate: Decimal = Decimal(35)
     renal_limit_zoledronic_acid: Decimal = Decimal(35)
+    renal_limit_zoledronic_acid_oncology: Decimal = Decimal(30)
     renal_limit_risedronate: Decimal = Decimal(30)
     renal_limit_ibandronate: Decimal = Decimal(30)
     renal_limit_denosumab: Decimal = Decimal(30)
@@ -72,6 +73,8 @@ class Policy:
     wilson_alp_bilirubin_ratio_max: Decimal = Decimal(4)
     wilson_ast_alt_ratio_min: Decimal = Decimal("2.2")
     wilson_low_alp_u_per_l: Decimal = Decimal(40)
+    wilson_min_bilirubin_mg_per_dl: Decimal = Decimal(3)
+    wilson_min_aminotransferase_u_per_l: Decimal = Decimal(120)
     # Respect for the prescriber
     patient_view_snooze_days: int = 90
     order_select_repeat_at_sign: bool = False
@@ -103,6 +106,8 @@ POLICY_SOURCES: Mapping[str, str] = {
     "renal_limit_alendronate": "alendronate not recommended if CrCl < 35 mL/min (label; clinical.md §6.4)",
     "renal_limit_zoledronic_acid": "zoledronic acid (Reclast) contraindicated if CrCl < 35 mL/min "
     "(label, FDA 2011 safety update; clinical.md §6.4)",
+    "renal_limit_zoledronic_acid_oncology": "zoledronic acid 4 mg (Zometa): not recommended if CrCl < 30 mL/min, "
+    "dose reduced from 60 (Zometa label)",
     "renal_limit_risedronate": "risedronate not recommended if CrCl < 30 mL/min (label; clinical.md §6.4)",
     "renal_limit_ibandronate": "ibandronate not recommended if CrCl < 30 mL/min (label; clinical.md §6.4)",
     "renal_limit_denosumab": "denosumab: boxed warning, severe hypocalcaemia with eGFR < 30 or dialysis "
@@ -118,6 +123,11 @@ POLICY_SOURCES: Mapping[str, str] = {
     "(doi:10.1002/hep.22446), sensitivity 94%, specificity 96%",
     "wilson_ast_alt_ratio_min": "AST/ALT > 2.2: Korman 2008, sensitivity 94%, specificity 86%; both: 100%/100%",
     "wilson_low_alp_u_per_l": "ALP ≤ 40 U/L is typical of Wilson ALF (AASLD guidance via clinical.md §7)",
+    "wilson_min_bilirubin_mg_per_dl": "liver injury with the INR: total bilirubin ≥ 3 mg/dL (clinical jaundice), "
+    "so that an INR raised by warfarin with a quiet liver is not read as liver failure (implementation choice; "
+    "AASLD ALF needs hepatic injury, clinical.md §7)",
+    "wilson_min_aminotransferase_u_per_l": "or AST or ALT ≥ 120 U/L (3× a 40 U/L upper limit; implementation "
+    "choice, same reason)",
     "patient_view_snooze_days": "after an override, the same patient-view card is not shown again for 90 days "
     "(clinical.md §10.2; CDC opioid CDS snooze semantics)",
     "order_select_repeat_at_sign": "false: a card overridden at order-select is not repeated at order-sign for "
@@ -159,6 +169,7 @@ _BOUNDS: Mapping[str, tuple[Decimal, Decimal]] = {
     "renal_lookback_months": (Decimal(1), Decimal(120)),
     "renal_limit_alendronate": (Decimal(0), Decimal(200)),
     "renal_limit_zoledronic_acid": (Decimal(0), Decimal(200)),
+    "renal_limit_zoledronic_acid_oncology": (Decimal(0), Decimal(200)),
     "renal_limit_risedronate": (Decimal(0), Decimal(200)),
     "renal_limit_ibandronate": (Decimal(0), Decimal(200)),
     "renal_limit_denosumab": (Decimal(0), Decimal(200)),
@@ -170,6 +181,8 @@ _BOUNDS: Mapping[str, tuple[Decimal, Decimal]] = {
     "wilson_alp_bilirubin_ratio_max": (Decimal(0), Decimal(100)),
     "wilson_ast_alt_ratio_min": (Decimal(0), Decimal(100)),
     "wilson_low_alp_u_per_l": (Decimal(1), Decimal(500)),
+    "wilson_min_bilirubin_mg_per_dl": (Decimal(0), Decimal(50)),
+    "wilson_min_aminotransferase_u_per_l": (Decimal(0), Decimal(10_000)),
     "patient_view_snooze_days": (Decimal(0), Decimal(3650)),
 }
 

@@ -15,7 +15,7 @@ from decimal import (
 )
 
 from hooks.findings import Finding, Indicator, Measurement, Topic
-from hooks.medications import antiresorptive_ingredients
+from hooks.medications import antiresorptive_ingredients, is_oncology_zoledronic_acid
 from hooks.policy import Policy
 from hooks.records import LabResult, MedicationOrder
 from hooks.units import to_ml_per_min
@@ -82,7 +82,12 @@ def check_renal_function(
 def labelled_limits(order: MedicationOrder, policy: Policy) -> list[RenalLimit]:
     """Return the renal limits of the antiresorptives in the order; most have none."""
     ingredients = antiresorptive_ingredients(order)
-    return [limit for limit in renal_limits(policy) if limit.ingredient in ingredients]
+    limits = [limit for limit in renal_limits(policy) if limit.ingredient in ingredients]
+    if is_oncology_zoledronic_acid(order):
+        # Zometa: not recommended below CrCl 30 mL/min (dose reduced from 60); not Reclast's contraindication.
+        oncology = RenalLimit("zoledronic acid", policy.renal_limit_zoledronic_acid_oncology, Indicator.WARNING)
+        limits = [oncology if limit.ingredient == "zoledronic acid" else limit for limit in limits]
+    return limits
 
 
 def latest_renal_function(labs: Sequence[LabResult], today: date, policy: Policy) -> tuple[Reading, ...]:

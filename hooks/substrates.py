@@ -18,30 +18,46 @@ _PEA_LABEL = "Urine phosphoethanolamine"
 
 
 def elevated_substrates(results: Iterable[LabResult], today: date, policy: Policy) -> tuple[Measurement, ...]:
-    """Return the trusted substrate results in the look-back window that are above normal, newest first."""
+    """Return the substrates whose most recent trusted result in the window is above normal, newest first."""
     since = years_before(today, policy.lookback_years)
-    elevated = []
+    latest: dict[str, LabResult] = {}
     for result in results:
         if result.status not in policy.trusted_statuses or result.has_data_absent_reason:
             continue
-        if result.effective is None or result.effective < since or result.quantity is None:
+        if result.effective is None or result.effective < since:
             continue
-        measurement = _elevated_plp(result, policy) if result.loinc in PYRIDOXAL_PHOSPHATE else (
-            _elevated_pea(result) if result.loinc in URINE_PHOSPHOETHANOLAMINE else None)
-        if measurement is not None:
-            elevated.append(measurement)
+        group = "plp" if result.loinc in PYRIDOXAL_PHOSPHATE else "pea" if result.loinc in URINE_PHOSPHOETHANOLAMINE else None
+        # Only the latest result of each substrate speaks: a normal repeat overrides an older high value.
+        if group and (group not in latest or _when(result) > _when(latest[group])):
+            latest[group] = result
+    elevated = [m for m in (_elevated_plp(latest["plp"], policy) if "plp" in latest else None,
+                            _elevated_pea(latest["pea"]) if "pea" in latest else None) if m is not None]
     return tuple(sorted(elevated, key=lambda m: m.effective, reverse=True))
 
 
+def _when(result: LabResult) -> tuple[date, float]:
+    """Return a sort key: the specimen date, then the time of day when known."""
+    assert result.effective is not None
+    return result.effective, result.instant.timestamp() if result.instant else 0.0
+
+
+B6_CAVEAT = "Vitamin B6 supplements raise pyridoxal 5'-phosphate: ask about them before reading it as HPP."
+
+
 def substrate_criteria(measurements: Iterable[Measurement]) -> tuple[str, ...]:
-    """Return one readable line per elevated substrate."""
-    return tuple(f"{m.label} {_text(m.value)} {m.unit} on {m.effective.isoformat()} is above normal ({m.limit})"
-                 for m in measurements)
+    """Return one readable line per elevated substrate, with the vitamin B6 caveat for PLP."""
+    lines = [f"{m.label} {_text(m.value)} {m.unit} on {m.effective.isoformat()} is above normal ({m.limit})"
+             for m in measurements]
+    if any(m.loinc in PYRIDOXAL_PHOSPHATE for m in measurements):
+        lines.append(B6_CAVEAT)
+    return tuple(lines)
 
 
 def _elevated_plp(result: LabResult, policy: Policy) -> Measurement | None:
     """Return a PLP result above the lab's range high, else above the default for its unit (nmol/L or ug/L)."""
-    assert result.quantity is not None and result.effective is not None
+    assert result.effective is not None
+    if result.quantity is None:
+        return None
     value = to_nmol_per_l_plp(result.quantity.value, result.quantity.unit)
     if value is None or result.quantity.comparator in ("<", "<="):
         return None  # an unknown unit, or an upper bound, never shows an elevation
@@ -50,7 +66,9 @@ def _elevated_plp(result: LabResult, policy: Policy) -> Measurement | None:
     if high_nmol is not None:
         limit, basis = high_nmol, "lab range high"
     elif result.loinc == "30552-4":
-        limit, basis = policy.plp_high_ug_per_l * Decimal("4.05"), f"{_text(policy.plp_high_ug_per_l)} ug/L default"
+        default = to_nmol_per_l_plp(policy.plp_high_ug_per_l, "ug/L")
+        assert default is not None
+        limit, basis = default, f"{_text(policy.plp_high_ug_per_l)} ug/L default"
     else:
         limit, basis = policy.plp_high_nmol_per_l, f"{_text(policy.plp_high_nmol_per_l)} nmol/L default"
     if value <= limit:
@@ -61,9 +79,9 @@ def _elevated_plp(result: LabResult, policy: Policy) -> Measurement | None:
 
 def _elevated_pea(result: LabResult) -> Measurement | None:
     """Return a phosphoethanolamine result above its own range high (there is no portable default)."""
-    assert result.quantity is not None and result.effective is not None
+    assert result.effective is not None
     high = _range_high(result)
-    if high is None or result.quantity.comparator in ("<", "<="):
+    if result.quantity is None or high is None or result.quantity.comparator in ("<", "<="):
         return None
     if unit_key(high.unit or "") != unit_key(result.quantity.unit or ""):
         return None  # creatinine-ratio units vary by lab; compare only like with like

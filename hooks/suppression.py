@@ -21,6 +21,10 @@ class PastOverride:
     order_ref: str | None
     fingerprint: str | None
     overridden_on: date
+    indicator: str | None = None
+
+
+_SEVERITY = {Indicator.INFO: 0, Indicator.WARNING: 1, Indicator.CRITICAL: 2}
 
 
 def fingerprint(finding: Finding) -> str:
@@ -46,7 +50,9 @@ def is_suppressed(finding: Finding, hook: str, history: Iterable[PastOverride], 
         if past.topic != topic:
             continue
         if hook == "patient-view" and past.hook == "patient-view":
-            if (today - past.overridden_on).days < policy.patient_view_snooze_days:
+            # A finding that has become more urgent than the card overridden is news: show it.
+            worse = _SEVERITY[finding.indicator] > _SEVERITY.get(Indicator(past.indicator or "info"), 0)
+            if not worse and (today - past.overridden_on).days < policy.patient_view_snooze_days:
                 return True
         if hook == "order-sign" and past.hook == "order-select" and not policy.order_select_repeat_at_sign:
             same_draft = finding.order is not None and past.order_ref == finding.order.reference

@@ -274,6 +274,18 @@ ANTIRESORPTIVES: tuple[Antiresorptive, ...] = (
     ),
 )
 
+# Zoledronic acid 4 mg for oncology (Zometa and generics): its label reduces the dose from CrCl 60 mL/min and
+# advises against it below 30, unlike Reclast (5 mg), which is contraindicated below 35 (clinical.md §4.2, §6.4).
+ZOLEDRONIC_ACID_ONCOLOGY = ValueSet(
+    name="zoledronic-acid-oncology",
+    version="2026.11",
+    expansion_date="2026-11-24",
+    source="RxNorm 351114 (4 MG per 5 ML), 1114085 (0.04 MG/ML, 100 ML); Zometa label; clinical.md §4.2.",
+    system=RXNORM,
+    codes=frozenset({"351114", "1114085"}),
+)
+ZOLEDRONIC_ACID_ONCOLOGY_NAMES: tuple[str, ...] = ("zometa",)
+
 ANTIRESORPTIVE_VALUE_SET = ValueSet(
     name="antiresorptives",
     version="2026.11",

@@ -97,8 +97,8 @@ def check_wilson_pattern(
     episode = today - timedelta(days=policy.wilson_inr_window_days)
     current = [r for r in labs if r.effective is not None and r.effective >= episode]
     panel = latest_liver_panel(current, policy) if inr else None
-    if inr is None or panel is None:
-        return None
+    if inr is None or panel is None or not shows_liver_injury(panel, policy):
+        return None  # an INR alone (warfarin, say) with a quiet liver is not acute liver failure
     indicator = wilson_indicator(panel, policy)
     if indicator is None:
         return None
@@ -110,6 +110,13 @@ def check_wilson_pattern(
         criteria=criteria(panel, indicator, policy),
         notes=notes(panel, patient, policy),
     )
+
+
+def shows_liver_injury(panel: LiverPanel, policy: Policy) -> bool:
+    """Return whether the set shows the liver injury that makes a raised INR acute liver failure."""
+    aminotransferase = max(panel.ast.value, panel.alt.value)
+    return (panel.bilirubin.value >= policy.wilson_min_bilirubin_mg_per_dl
+            or aminotransferase >= policy.wilson_min_aminotransferase_u_per_l)
 
 
 def wilson_disease_on_record(

@@ -173,7 +173,7 @@ def test_the_renal_detail_has_the_table_the_label_the_proxy_note_and_what_to_do(
     assert "| eGFR | 2026-10-02 | 28 mL/min/1.73 m² | &lt; 35 mL/min |" in detail
     assert "eGFR 28 is below the labelled limit of 35 mL/min for zoledronic acid" in detail
     assert "Cockcroft-Gault\\); eGFR is used here as a proxy" in detail
-    assert "Zoledronic acid (Reclast): contraindicated if creatinine clearance is below 35 mL/min" in detail
+    assert "Zoledronic acid 5 mg (Reclast): contraindicated if creatinine clearance is below 35 mL/min" in detail
     assert "calculate creatinine clearance by Cockcroft-Gault" in detail
     assert "Do not give zoledronic acid" in detail
     assert "nephrology or a metabolic bone specialist" in detail

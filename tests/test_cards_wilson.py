@@ -43,7 +43,7 @@ def finding(alp="20", tb="12", ast="180", alt="60", *, tb_unit="mg/dL", patient=
 
 CRITICAL = finding()
 WARNING = finding(alp="100", tb="2")
-INFO = finding(alp="32", tb="1", ast="60", alt="60")
+INFO = finding(alp="32", tb="1", ast="150", alt="150")  # injured liver, neither ratio met, ALP ≤ 40
 
 
 def render(f: Finding) -> dict:

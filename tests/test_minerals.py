@@ -300,3 +300,18 @@ def test_an_unverified_or_absent_newer_result_does_not_hide_a_verified_older_one
     older_low = vitamin_d("2026-03-01", 10)
     assert is_low(older_low, vitamin_d("2026-10-01", 40, status="preliminary"))
     assert is_low(older_low, vitamin_d("2026-10-01", 40, absent=True))
+
+
+# --- hypocalcaemia is a labelled contraindication of denosumab and zoledronic acid ------------------------
+
+@pytest.mark.parametrize("drug, indicator", [
+    (DENOSUMAB, Indicator.WARNING),
+    (order("Reclast 5 mg/100 mL (zoledronic acid)", "mr-4"), Indicator.WARNING),
+    (ALENDRONATE, Indicator.INFO),
+])
+def test_low_calcium_with_denosumab_or_zoledronic_acid_is_a_warning(drug, indicator):
+    assert check(calcium("2026-10-01", "8.1"), orders=(drug,)).indicator is indicator
+
+
+def test_low_vitamin_d_alone_stays_info_even_with_denosumab():
+    assert check(vitamin_d("2026-10-01", "14"), orders=(DENOSUMAB,)).indicator is Indicator.INFO

@@ -337,3 +337,17 @@ def test_a_time_zone_aware_result_is_read():
     result = dataclasses.replace(lab("2026-10-02", 20), instant=when)
     finding = check(ALENDRONATE, result, lab("2026-10-02", 21, at="04:00"))
     assert finding is not None and finding.measurements[0].value == Decimal(20)
+
+
+# --- oncology zoledronic acid (Zometa) ------------------------------------------------------------------
+
+ZOMETA = order("Zometa 4 mg/5 mL concentrate")
+ZOLEDRONIC_4MG = order("zoledronic acid 4 MG per 5 ML Injection",
+                       codes=(Code("http://www.nlm.nih.gov/research/umls/rxnorm", "351114"),))
+
+
+@pytest.mark.parametrize("drug", [ZOMETA, ZOLEDRONIC_4MG], ids=["by name", "by RxNorm"])
+def test_oncology_zoledronic_acid_is_not_recommended_below_30_not_contraindicated_below_35(drug):
+    assert check(drug, lab("2026-10-02", "32")) is None
+    finding = check(drug, lab("2026-10-02", "29.9"))
+    assert finding is not None and finding.indicator is Indicator.WARNING

@@ -77,3 +77,14 @@ def test_order_select_cards_themselves_are_not_suppressed_by_earlier_selects():
 def test_fingerprints_ignore_card_identity_but_not_evidence():
     assert fingerprint(ON_ORDER) == fingerprint(dataclasses.replace(ON_ORDER, patient_id="p1"))
     assert fingerprint(ON_ORDER) != fingerprint(dataclasses.replace(ON_ORDER, topic=Topic.SINGLE_LOW_ALP_ANTIRESORPTIVE))
+
+
+
+@pytest.mark.parametrize("past, now, suppressed", [
+    ("info", Indicator.INFO, True), ("warning", Indicator.INFO, True), ("warning", Indicator.WARNING, True),
+    ("info", Indicator.WARNING, False),
+])
+def test_a_patient_view_card_that_got_more_urgent_is_shown(past, now, suppressed):
+    finding = dataclasses.replace(UNEVALUATED, indicator=now)
+    history = [PastOverride("patient-view", "low-alp-unevaluated", None, None, TODAY, past)]
+    assert is_suppressed(finding, "patient-view", history, TODAY, POLICY) is suppressed

@@ -111,11 +111,12 @@ def test_ast_alt_must_be_strictly_above_2_2(ast, expected):
 
 @pytest.mark.parametrize("alp, expected", [("40", Indicator.INFO), ("40.1", None)])
 def test_neither_ratio_but_alp_at_most_40_is_info(alp, expected):
-    assert indicator([inr(), *panel(alp=alp, tb="1", ast="60", alt="60")]) is expected
+    # AST = ALT = 150: injured liver (≥ 120), ratio 1.0; ALP/bilirubin ≥ 4.
+    assert indicator([inr(), *panel(alp=alp, tb="1", ast="150", alt="150")]) is expected
 
 
 def test_the_info_finding_states_the_low_alp_criterion():
-    finding = check([inr(), *panel(alp="32", tb="1", ast="60", alt="60")])
+    finding = check([inr(), *panel(alp="32", tb="1", ast="150", alt="150")])
     assert finding.criteria == ("ALP/bilirubin 32.0 < 4: not met", "AST/ALT 1.0 > 2.2: not met",
                                 "ALP 32 U/L ≤ 40 U/L: met")
     assert met_criteria(finding) == ("ALP 32 U/L ≤ 40 U/L",)
@@ -406,7 +407,7 @@ CERULOPLASMIN = "Ceruloplasmin is unreliable in acute liver failure"
 
 
 def test_every_finding_notes_that_ceruloplasmin_is_unreliable():
-    for labs in ([inr(), *panel()], [inr(), *panel(alp="32", tb="1", ast="60", alt="60")]):
+    for labs in ([inr(), *panel()], [inr(), *panel(alp="32", tb="1", ast="150", alt="150")]):
         assert any(n.startswith(CERULOPLASMIN) for n in check(labs).notes)
 
 
@@ -458,3 +459,18 @@ def test_a_panel_from_an_earlier_episode_does_not_count_with_a_current_inr():
     labs = [inr(day=TODAY), *panel(day=date(2026, 10, 1))]
     assert check_wilson_pattern(labs, [], [], ADULT, TODAY, POLICY) is None
     assert check_wilson_pattern([inr(day=TODAY), *panel(day=TODAY)], [], [], ADULT, TODAY, POLICY) is not None
+
+
+
+# --- an INR alone is not liver failure -------------------------------------------------------------------
+
+def test_a_raised_inr_with_a_quiet_liver_is_not_acute_liver_failure():
+    # Warfarin: INR 2.5, bilirubin 0.6 mg/dL, AST 22, ALT 9 (AST/ALT 2.4 would otherwise meet a criterion).
+    assert check([inr("2.5"), *panel(alp="38", tb="0.6", ast="22", alt="9")]) is None
+
+
+@pytest.mark.parametrize("tb, ast, alt, fires", [
+    ("2.99", "119", "60", False), ("3", "119", "60", True), ("2.99", "120", "40", True), ("2.99", "60", "120", True),
+])
+def test_liver_injury_is_bilirubin_of_3_or_an_aminotransferase_of_120(tb, ast, alt, fires):
+    assert (check([inr(), *panel(alp="20", tb=tb, ast=ast, alt=alt)]) is not None) is fires

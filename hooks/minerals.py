@@ -11,7 +11,7 @@ from hooks.findings import Finding, Indicator, Measurement, Topic
 from hooks.medications import antiresorptive_ingredients
 from hooks.policy import Policy
 from hooks.records import LabResult, MedicationOrder, Quantity, ReferenceRange
-from hooks.renal import (
+from hooks.labs import (
     Reading,
     conversion_note,
     exact,

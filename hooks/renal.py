@@ -2,36 +2,38 @@
 
 from __future__ import annotations
 
-import calendar
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import (
-    ROUND_CEILING,
-    ROUND_DOWN,
-    ROUND_HALF_EVEN,
     Decimal,
-    InvalidOperation,
 )
 
 from hooks.findings import Finding, Indicator, Measurement, Topic
+from hooks.labs import (
+    Reading,
+    conversion_note,
+    is_below,
+    least_alarming,
+    months_before,
+    most_recent,
+    number_text,
+    read_all,
+    recent_trusted,
+    shown_value,
+    specimen_day,
+)
 from hooks.medications import antiresorptive_ingredients, is_oncology_zoledronic_acid
 from hooks.policy import Policy
 from hooks.records import LabResult, MedicationOrder
 from hooks.units import to_ml_per_min
 from hooks.valuesets import CREATININE_CLEARANCE, EGFR
 
-Convert = Callable[[Decimal, str | None], Decimal | None]
-
 EGFR_NOTE = (
     "Drug labels state their renal limits as creatinine clearance (Cockcroft-Gault); eGFR is used here as a"
     " proxy for it."
 )
 _SEVERITY = {Indicator.INFO: 0, Indicator.WARNING: 1, Indicator.CRITICAL: 2}
-# Conversion factors are 28-digit decimals: rounding far below any lab's precision lets an exact equivalent
-# (49.92 nmol/L = 20 ng/mL) compare equal to its limit.
-_EXACT = Decimal("1e-9")
-_SHOWN = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -41,15 +43,6 @@ class RenalLimit:
     ingredient: str
     limit_ml_per_min: Decimal
     indicator: Indicator
-
-
-@dataclass(frozen=True)
-class Reading:
-    """A result's value in the unit its limit is written in, with the comparator it was reported with."""
-
-    result: LabResult
-    value: Decimal
-    comparator: str | None
 
 
 def renal_limits(policy: Policy) -> tuple[RenalLimit, ...]:
@@ -113,7 +106,7 @@ def renal_finding(order: MedicationOrder, breached: Sequence[RenalLimit], readin
         drugs=tuple(limit.ingredient for limit in breached),
         order=order,
         measurements=(
-            Measurement(label, reading.result.loinc, _day(reading.result), shown, unit, reading.comparator,
+            Measurement(label, reading.result.loinc, specimen_day(reading.result), shown, unit, reading.comparator,
                         f"< {number_text(highest)} mL/min"),
         ),
         criteria=tuple(
@@ -130,116 +123,3 @@ def renal_label_and_unit(result: LabResult) -> tuple[str, str]:
     label = "Creatinine clearance" if result.loinc in CREATININE_CLEARANCE else "eGFR"
     reported = result.quantity.unit if result.quantity else None
     return label, "mL/min/1.73 m²" if reported and "1.73" in reported else "mL/min"
-
-
-# Reading the latest result of an analyte; hooks.minerals uses these too.
-
-
-def months_before(day: date, months: int) -> date:
-    """Return the same day `months` calendar months earlier, or that month's last day when it is shorter."""
-    index = day.year * 12 + day.month - 1 - months
-    year, month = divmod(index, 12)
-    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
-
-
-def recent_trusted(labs: Iterable[LabResult], codes: frozenset[str], since: date, policy: Policy) -> list[LabResult]:
-    """Return the verified, dated results with one of `codes` drawn on or after `since`."""
-    return [
-        result
-        for result in labs
-        if result.loinc in codes
-        and result.status in policy.trusted_statuses
-        and not result.has_data_absent_reason
-        and result.effective is not None
-        and result.effective >= since
-    ]
-
-
-def most_recent(results: Sequence[LabResult]) -> tuple[LabResult, ...]:
-    """Return the newest results: those of the latest day that no known time of day shows to be older."""
-    if not results:
-        return ()
-    day = max(_day(r) for r in results)
-    same_day = [r for r in results if r.effective == day]
-    latest = max((r.instant for r in same_day if r.instant is not None), default=None)
-    # A result without a time of day cannot be placed within its day, so it counts as just as recent.
-    return tuple(r for r in same_day if r.instant is None or r.instant == latest)
-
-
-def read_all(results: Iterable[LabResult], convert: Convert) -> tuple[Reading, ...]:
-    """Return every result converted, or nothing when one of them cannot be interpreted."""
-    readings = tuple(read(result, convert) for result in results)
-    # Never fall back to an older value: the newest one may have replaced it.
-    return () if any(r is None for r in readings) else readings  # type: ignore[return-value]
-
-
-def read(result: LabResult, convert: Convert) -> Reading | None:
-    """Return a result's value converted with `convert`, or None when it has no usable value or unit."""
-    quantity = result.quantity
-    if quantity is None or not quantity.value.is_finite():
-        return None
-    value = convert(quantity.value, quantity.unit)
-    if value is None or value < 0:
-        return None
-    return Reading(result, exact(value), quantity.comparator)
-
-
-def is_below(reading: Reading, limit: Decimal) -> bool:
-    """Return whether the reading is certainly below `limit`: "<x" is when x ≤ limit, ">x" never is."""
-    comparator = reading.comparator or None
-    if comparator is None:
-        return reading.value < limit
-    if comparator == "<":
-        return reading.value <= limit
-    if comparator == "<=":
-        return reading.value < limit
-    return False  # ">", ">=", or a comparator that says nothing about an upper bound
-
-
-def least_alarming(readings: Sequence[Reading]) -> Reading:
-    """Return the highest of equally recent readings: the one that claims the least."""
-    return max(readings, key=lambda r: r.value)
-
-
-def conversion_note(label: str, reading: Reading, unit: str) -> str | None:
-    """Say what the lab reported when the value shown was converted from another unit."""
-    quantity = reading.result.quantity
-    if quantity is None or quantity.value == reading.value:
-        return None
-    reported = f"{quantity.comparator or ''}{number_text(quantity.value)} {quantity.unit}"
-    return f"{label} reported as {reported}, shown converted to {unit}."
-
-
-def exact(value: Decimal) -> Decimal:
-    """Return a converted value rounded far below lab precision, so exact equivalents compare equal."""
-    return _quantize(value, _EXACT, ROUND_HALF_EVEN)
-
-
-def shown_value(value: Decimal) -> Decimal:
-    """Return a value to show, cut to two decimals so a value below its limit never reads as at it."""
-    return _quantize(value, _SHOWN, ROUND_DOWN)
-
-
-def shown_limit(value: Decimal) -> Decimal:
-    """Return a limit to show, rounded up to two decimals so it never reads as at a value below it."""
-    return _quantize(value, _SHOWN, ROUND_CEILING)
-
-
-def number_text(value: Decimal) -> str:
-    """Write a number the way a lab report does: 28, 27.5, never 28.00 or 2.8E+1."""
-    text = format(value, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def _quantize(value: Decimal, exponent: Decimal, rounding: str) -> Decimal:
-    """Return `value` rounded to `exponent`, or unchanged when it is too large to round (far from any limit)."""
-    try:
-        return value.quantize(exponent, rounding=rounding)
-    except InvalidOperation:
-        return value
-
-
-def _day(result: LabResult) -> date:
-    """Return a result's specimen date, which recent_trusted has made sure of."""
-    assert result.effective is not None
-    return result.effective

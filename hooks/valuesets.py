@@ -76,14 +76,8 @@ HPP_WORKUP = ValueSet(
     expansion_date="2026-11-24",
     source="clinical.md §6.1: pyridoxal 5'-phosphate, urine phosphoethanolamine terms, ALPL gene tests.",
     system=LOINC,
-    codes=frozenset(
-        {
-            "62236-5", "30552-4",  # pyridoxal 5'-phosphate (nmol/L, ug/L)
-            "13789-3", "25122-3", "28604-7", "44351-5", "44352-3", "56966-5",  # urine PEA/creatinine
-            "26611-4", "9731-1", "2790-4", "2789-6", "25502-6", "26597-5", "26612-2",  # urine PEA
-            "77084-2", "77085-9",  # ALPL gene sequencing, familial variant
-        }
-    ),
+    codes=PYRIDOXAL_PHOSPHATE.codes | URINE_PHOSPHOETHANOLAMINE.codes
+    | frozenset({"77084-2", "77085-9"}),  # ALPL gene sequencing, familial variant
 )
 
 HPP_CONDITION_SNOMED = ValueSet(

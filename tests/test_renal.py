@@ -11,7 +11,7 @@ import pytest
 from hooks.findings import Indicator, Measurement, Topic
 from hooks.policy import Policy
 from hooks.records import Code, LabResult, MedicationOrder, Quantity
-from hooks.renal import EGFR_NOTE, check_renal_function, months_before, most_recent
+from hooks.renal import EGFR_NOTE, check_renal_function
 from hooks.valuesets import ATC, RXNORM
 
 TODAY = date(2026, 11, 24)
@@ -165,17 +165,6 @@ def test_the_window_is_a_policy_parameter():
     assert check(ALENDRONATE, lab("2026-05-23", 20), policy=six_months) is None
 
 
-@pytest.mark.parametrize("day, months, expected", [
-    (date(2026, 11, 24), 12, date(2025, 11, 24)),
-    (date(2026, 3, 31), 1, date(2026, 2, 28)),
-    (date(2024, 2, 29), 12, date(2023, 2, 28)),
-    (date(2026, 1, 15), 1, date(2025, 12, 15)),
-    (date(2026, 5, 31), 15, date(2025, 2, 28)),
-])
-def test_months_before_counts_calendar_months_and_keeps_to_the_end_of_shorter_months(day, months, expected):
-    assert months_before(day, months) == expected
-
-
 def test_a_result_without_a_date_is_ignored():
     assert check(ALENDRONATE, lab(None, 20)) is None
 
@@ -223,13 +212,6 @@ def test_same_day_results_without_a_time_are_equally_recent_and_the_least_alarmi
 
 def test_an_uninterpretable_result_on_the_newest_day_with_no_time_blocks_the_finding():
     assert check(ALENDRONATE, lab("2026-10-02", 20, at="14:00"), lab("2026-10-02", 20, "mg/dL")) is None
-
-
-def test_most_recent_keeps_untimed_results_of_the_day_and_the_latest_timed_one():
-    early, late, untimed = lab("2026-10-02", 1, at="08:00"), lab("2026-10-02", 2, at="14:00"), lab("2026-10-02", 3)
-    older = lab("2026-10-01", 4, at="23:00")
-    assert set(most_recent([older, early, late, untimed])) == {late, untimed}
-    assert most_recent([]) == ()
 
 
 def test_a_creatinine_clearance_is_preferred_to_an_egfr_of_the_same_day():

@@ -1,20 +1,24 @@
+# ALP Guard: gunicorn with the project's config (gunicorn.conf.py), as a non-root user.
+# Standalone: docker build -t alp-guard . && docker run -p 8080:8080 -e CDS_AUTH_MODE=none alp-guard
+# (SQLite store on the /data volume). docker-compose.yml runs it with PostgreSQL, HAPI FHIR and demo patients.
 FROM python:3.11-slim
 
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
     CDS_HOST=0.0.0.0 CDS_PORT=8080 CDS_DATABASE_URL=sqlite:////data/alp_guard.sqlite3
 
 WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
+# Only what the service runs: tests/test_compose.py starts the CMD below from a folder holding just these.
 COPY cds_service ./cds_service
 COPY hooks ./hooks
 COPY cards ./cards
 COPY gunicorn.conf.py .
 
-RUN useradd --system --uid 10001 alpguard && mkdir /data && chown alpguard /data
+RUN useradd --system --uid 10001 --no-create-home alpguard && mkdir /data && chown alpguard /data
 USER alpguard
 VOLUME ["/data"]
 EXPOSE 8080
-HEALTHCHECK --interval=30s --timeout=3s --start-period=10s \
-  CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=2)"
+HEALTHCHECK --interval=30s --timeout=3s --start-period=15s \
+  CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('CDS_PORT', '8080'), timeout=2)"
 CMD ["gunicorn", "--config", "gunicorn.conf.py", "cds_service.wsgi:app"]

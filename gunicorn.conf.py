@@ -1,6 +1,9 @@
 """Gunicorn settings for ALP Guard: threaded workers, because hooks wait on FHIR servers, not on the CPU."""
 
+import glob
 import os
+import shutil
+import tempfile
 
 bind = f"{os.environ.get('CDS_HOST', '127.0.0.1')}:{os.environ.get('CDS_PORT', '8080')}"
 worker_class = "gthread"
@@ -11,3 +14,28 @@ graceful_timeout = 20
 keepalive = 5
 # No preload: each worker opens its own database pool and thread pool after the fork.
 accesslog = None  # the service writes its own JSON log line per hook call, without patient data
+
+# /metrics sums every worker's metrics: prometheus_client's multiprocess mode keeps them in files in this directory,
+# which the workers inherit through the environment. Without one set, each run gets a fresh temporary directory.
+_own_metrics_dir = None
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    _own_metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="alp-guard-metrics-")
+
+
+def on_starting(server):
+    """Remove the metric files of an earlier run, which would otherwise be added to this run's counts."""
+    for path in glob.glob(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], "*.db")):
+        os.remove(path)
+
+
+def child_exit(server, worker):
+    """Tell prometheus_client that a worker is gone (its counts stay in the sums)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    """Remove the temporary metrics directory this configuration made."""
+    if _own_metrics_dir:
+        shutil.rmtree(_own_metrics_dir, ignore_errors=True)

@@ -11,6 +11,7 @@ from flask import Flask
 from cds_service.auth import Verifier
 from cds_service.fhir_client import FhirClient
 from cds_service.logs import configure_logging, get_logger
+from cds_service.metrics import observe_fhir_call
 from cds_service.runtime import Runtime
 from cds_service.settings import Settings, require_trust, settings_from_env
 from cds_service.store import Store
@@ -37,6 +38,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
             timeout_seconds=settings.fhir_timeout_seconds,
             max_pages=settings.fhir_max_pages,
             max_response_bytes=settings.fhir_max_response_bytes,
+            observer=observe_fhir_call,
         ),
         executor=ThreadPoolExecutor(max_workers=settings.fhir_concurrency, thread_name_prefix="fhir"),
         **hooks,

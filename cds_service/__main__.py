@@ -1,4 +1,8 @@
-"""Run the service: `python -m cds_service [--host H] [--port P]` (also CDS_HOST, CDS_PORT)."""
+"""Run the service: `python -m cds_service [--host H] [--port P]` (also CDS_HOST, CDS_PORT).
+
+`python -m cds_service report --since 2026-01-01 --format html|csv|json [--output FILE]` writes the governance
+report instead (cds_service/report.py).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,20 @@ import argparse
 import sys
 
 from cds_service import create_app
+from cds_service.migrations import SchemaError
 from cds_service.settings import SettingsError, require_trust, settings_from_env
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse the command line and serve the API until interrupted."""
-    parser = argparse.ArgumentParser(prog="python -m cds_service", description="Serve ALP Guard's CDS Hooks API.")
+    """Parse the command line and serve the API until interrupted (or write the report: `report …`)."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["report"]:
+        from cds_service import report
+
+        return report.main(argv[1:])
+    parser = argparse.ArgumentParser(
+        prog="python -m cds_service", description="Serve ALP Guard's CDS Hooks API.",
+        epilog="`python -m cds_service report --help`: the CDS governance report.")
     parser.add_argument("--host", help="address to listen on (default: CDS_HOST or 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to listen on (default: CDS_PORT or 8080)")
     args = parser.parse_args(argv)
@@ -22,7 +34,11 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except SchemaError as exc:
+        print(f"database error: {exc}", file=sys.stderr)
+        return 2
     app.run(host=settings.host, port=settings.port, threaded=True)
     return 0
 

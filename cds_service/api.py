@@ -9,6 +9,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from cards import render_cards
+from cds_service import metrics
 from cds_service.auth import Caller, Unauthorized, Verifier
 from cds_service.audit import record_served, respect_overrides
 from cds_service.feedback import BadFeedback, parse_feedback
@@ -16,6 +17,7 @@ from cds_service.hook_request import BadHookRequest, parse_hook_request
 from cds_service.limits import LimitExceeded, check_counts, load_json
 from cds_service.logs import get_logger
 from cds_service.network import is_listed
+from cds_service.openapi import openapi_document
 from cds_service.prefetch import DataUnavailable, FhirAccess
 from cds_service.runtime import Runtime
 from cds_service.services import SERVICES_BY_ID, CdsService, HookCall, discovery_document
@@ -23,6 +25,8 @@ from cds_service.services import SERVICES_BY_ID, CdsService, HookCall, discovery
 bp = Blueprint("cds", __name__)
 log = get_logger("api")
 _AUTHENTICATED = frozenset({"cds.call_service", "cds.record_feedback"})
+_METRIC_ENDPOINTS = {"cds.call_service": "hook", "cds.record_feedback": "feedback", "cds.discovery": "discovery",
+                     "cds.health": "health", "cds.prometheus_metrics": "metrics", "cds.openapi": "openapi"}
 
 
 class ApiError(Exception):
@@ -37,6 +41,12 @@ class ApiError(Exception):
 def runtime() -> Runtime:
     """Return the current app's Runtime."""
     return current_app.extensions["alp_guard"]
+
+
+@bp.before_app_request
+def start_clock() -> None:
+    """Note when the request arrived, for the latency metric."""
+    g.started = time.perf_counter()
 
 
 @bp.before_request
@@ -82,11 +92,12 @@ def call_service(service_id: str) -> Response:
         now = rt.clock()
         call = HookCall(hook_request, access, rt.executor, rt.settings.policy, now.date())
         findings, patient_key = respect_overrides(
-            service.evaluate(call), rt.store, hook_request.patient_id, service.hook, now, rt.settings.policy)
+            service.evaluate(call), rt.store, _patient_scope(hook_request), service.hook, now, rt.settings.policy)
         cards = render_cards(findings, rt.new_uuid)
         record_served(rt.store, findings, cards, service_id=service.id, hook=service.hook,
                       hook_instance=hook_request.hook_instance, now=now, patient_key=patient_key,
                       policy=rt.settings.policy)
+        metrics.count_cards(service.id, cards)
         status = 200
         return jsonify({"cards": cards})
     except BadHookRequest as exc:
@@ -121,6 +132,8 @@ def record_feedback(service_id: str) -> Response:
     try:
         events = parse_feedback(_json_body())
         stored = rt.store.record_feedback(service.id, events, rt.clock())
+        if stored:  # an exact repeat of feedback already counted is not counted again
+            metrics.count_feedback(service.id, events, rt.store.served_card)
         status = 200
         return jsonify({"received": len(events), "stored": stored})
     except BadFeedback as exc:
@@ -150,6 +163,21 @@ def health() -> tuple[Response, int]:
     return jsonify({"status": "database unavailable"}), 503
 
 
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """Describe the API in OpenAPI 3.1, as this instance is configured."""
+    settings = runtime().settings
+    return jsonify(openapi_document(authenticate=settings.auth_mode != "none",
+                                    protect_discovery=settings.protect_discovery))
+
+
+@bp.get("/metrics")
+def prometheus_metrics() -> Response:
+    """Expose the metrics in the Prometheus text format."""
+    body, content_type = metrics.exposition()
+    return Response(body, content_type=content_type)
+
+
 @bp.app_errorhandler(ApiError)
 def api_error(exc: ApiError) -> tuple[Response, int]:
     """Answer with the status and reason of an ApiError."""
@@ -161,8 +189,12 @@ def api_error(exc: ApiError) -> tuple[Response, int]:
 
 @bp.app_errorhandler(HTTPException)
 def http_error(exc: HTTPException) -> tuple[Response, int]:
-    """Answer Werkzeug's HTTP errors (404, 405, 413 ...) as JSON."""
-    return jsonify({"error": exc.description or exc.name}), exc.code or 500
+    """Answer Werkzeug's HTTP errors (404, 405, 413 ...) as JSON, keeping their headers (a 405's Allow)."""
+    response = jsonify({"error": exc.description or exc.name})
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response, exc.code or 500
 
 
 @bp.app_errorhandler(Exception)
@@ -188,6 +220,18 @@ def allow_cross_origin(response: Response) -> Response:
     return response
 
 
+@bp.after_app_request
+def observe_request(response: Response) -> Response:
+    """Count the request and its duration by endpoint, known service and status; preflights are not counted."""
+    if request.method != "OPTIONS":
+        service_id = (request.view_args or {}).get("service_id")
+        service = service_id if service_id in SERVICES_BY_ID else ("unknown" if service_id else "")
+        endpoint = _METRIC_ENDPOINTS.get(request.endpoint or "", "other")
+        seconds = time.perf_counter() - g.get("started", time.perf_counter())
+        metrics.observe_request(endpoint, service, response.status_code, seconds)
+    return response
+
+
 def _service(service_id: str) -> CdsService:
     """Return the service with this id, or answer 404."""
     service = SERVICES_BY_ID.get(service_id)
@@ -203,6 +247,14 @@ def _json_body() -> Any:
         return load_json(raw, runtime().settings.max_json_depth)
     except ValueError:
         raise ApiError(400, "the request body is not valid JSON") from None
+
+
+def _patient_scope(hook_request: Any) -> str:
+    """Name the patient across calls: the same id at another issuer, tenant or FHIR server is someone else."""
+    caller: Caller | None = g.get("caller")
+    parts = (caller.iss if caller else "", caller.tenant or "" if caller else "", hook_request.fhir_server or "",
+             hook_request.patient_id)
+    return "\x1f".join(parts)
 
 
 def _audience(public_base_url: str | None) -> str:

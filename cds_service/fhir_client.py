@@ -6,7 +6,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.cookiejar import DefaultCookiePolicy
 from urllib.parse import urljoin, urlsplit
 
@@ -112,10 +112,12 @@ class FhirClient:
         timeout_seconds: float = 1.5,
         max_pages: int = 10,
         max_response_bytes: int = 20 * 1024 * 1024,
+        observer: Callable[[str, float], None] | None = None,
     ) -> None:
         self.timeout_seconds = timeout_seconds
         self.max_pages = max_pages
         self.max_response_bytes = max_response_bytes
+        self.observer = observer  # told each GET's outcome ("ok", "not found" or the FhirError reason) and seconds
         # requests does not document Session as thread-safe; its maintainers advise one per thread.
         self._local = threading.local()
 
@@ -185,6 +187,30 @@ class FhirClient:
         return session
 
     def _get(
+        self,
+        url: str,
+        base_url: str,
+        resource_type: str,
+        *,
+        token: str | None,
+        deadline: float,
+        missing_ok: bool = False,
+    ) -> dict | None:
+        """GET one FHIR JSON object as _get_once does, telling the observer how it ended and how long it took."""
+        started, outcome = time.perf_counter(), "error"  # not monotonic(): tests count the deadline's clock reads
+        try:
+            document = self._get_once(url, base_url, resource_type, token=token, deadline=deadline,
+                                      missing_ok=missing_ok)
+            outcome = "ok" if document is not None else "not found"
+            return document
+        except FhirError as exc:
+            outcome = exc.reason
+            raise
+        finally:
+            if self.observer is not None:
+                self.observer(outcome, time.perf_counter() - started)
+
+    def _get_once(
         self,
         url: str,
         base_url: str,
@@ -282,6 +308,7 @@ def _searchset(document: dict | None) -> dict:
 def _held_type(resources: list[dict]) -> str:
     """Name the resource type a Bundle holds, for error messages."""
     for resource in resources:
-        if _RESOURCE_TYPE.fullmatch(resource["resourceType"]):
-            return resource["resourceType"]
+        kind = resource.get("resourceType") if isinstance(resource, dict) else None
+        if isinstance(kind, str) and _RESOURCE_TYPE.fullmatch(kind):
+            return kind
     return "Bundle"

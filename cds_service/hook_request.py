@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Mapping
-from urllib.parse import urlsplit
 
-
-# The audit stores hookInstance in a column of this width; a UUID needs 36.
-MAX_ID_LENGTH = 100
+from cds_service.schema_check import SchemaError, first_error
+from cds_service.schemas import COMPONENTS, MAX_ID_LENGTH, hook_request_schema
 
 
 class BadHookRequest(ValueError):
@@ -30,57 +28,39 @@ class HookRequest:
 
 def parse_hook_request(body: Any, hook: str, required_context: Mapping[str, type]) -> HookRequest:
     """Return the HookRequest in `body` for a service of `hook`, or raise BadHookRequest."""
-    if not isinstance(body, dict):
-        raise BadHookRequest("the request body must be a JSON object")
-    sent_hook = _required_string(body, "hook")
-    if sent_hook != hook:
-        raise BadHookRequest(f"this service answers the {hook} hook, not {sent_hook[:40]!r}")
-    hook_instance = _required_string(body, "hookInstance")
-    if len(hook_instance) > MAX_ID_LENGTH:
-        raise BadHookRequest(f"hookInstance is longer than {MAX_ID_LENGTH} characters")
-    context = body.get("context")
-    if not isinstance(context, dict):
-        raise BadHookRequest("context is required and must be an object")
-    patient_id = context.get("patientId")
-    if not isinstance(patient_id, str) or not patient_id.strip():
-        raise BadHookRequest("context.patientId is required")
-    for name, kind in required_context.items():
-        if not isinstance(context.get(name), kind):
-            raise BadHookRequest(f"context.{name} is required for {hook}")
-    prefetch = body.get("prefetch")
-    if prefetch is not None and not isinstance(prefetch, dict):
-        raise BadHookRequest("prefetch must be an object")
-    fhir_server = _fhir_server(body.get("fhirServer"))
-    access_token = _access_token(body.get("fhirAuthorization"))
-    if access_token is not None and fhir_server is None:
-        raise BadHookRequest("fhirAuthorization requires fhirServer")
-    return HookRequest(sent_hook, hook_instance, patient_id, context, prefetch, fhir_server, access_token)
+    error = first_error(hook_request_schema(hook, required_context), body, COMPONENTS)
+    if error is not None:
+        raise BadHookRequest(_reason(error, body, hook))
+    context = body["context"]
+    server, authorization = body.get("fhirServer"), body.get("fhirAuthorization")
+    return HookRequest(body["hook"], body["hookInstance"], context["patientId"], context, body.get("prefetch"),
+                       server.rstrip("/") if server is not None else None,
+                       authorization["access_token"] if authorization is not None else None)
 
 
-def _required_string(body: Mapping[str, Any], name: str) -> str:
-    """Return a required non-empty string member of the body."""
-    value = body.get(name)
-    if not isinstance(value, str) or not value.strip():
-        raise BadHookRequest(f"{name} is required")
-    return value
-
-
-def _fhir_server(value: Any) -> str | None:
-    """Return the fhirServer base URL when it is an absolute http(s) URL."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise BadHookRequest("fhirServer must be a URL")
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise BadHookRequest("fhirServer must be an absolute http(s) URL")
-    return value.rstrip("/")
-
-
-def _access_token(value: Any) -> str | None:
-    """Return the bearer token of fhirAuthorization, if one was sent."""
-    if value is None:
-        return None
-    if not isinstance(value, dict) or not isinstance(value.get("access_token"), str) or not value["access_token"]:
-        raise BadHookRequest("fhirAuthorization.access_token is required when fhirAuthorization is sent")
-    return value["access_token"]
+def _reason(error: SchemaError, body: Any, hook: str) -> str:
+    """Name the member that breaks the request schema, in the 400 answer's words."""
+    if not error.path:
+        return "fhirAuthorization requires fhirServer" if error.keyword == "then" else (
+            "the request body must be a JSON object")
+    member, inner = error.path[0], error.path[1:]
+    if member == "hook":
+        sent = body.get("hook")
+        if error.keyword == "const" and isinstance(sent, str) and sent.strip():
+            return f"this service answers the {hook} hook, not {sent[:40]!r}"
+        return "hook is required"
+    if member == "hookInstance":
+        too_long = error.keyword == "maxLength"
+        return f"hookInstance is longer than {MAX_ID_LENGTH} characters" if too_long else "hookInstance is required"
+    if member == "context" and inner:
+        name = ".".join(str(part) for part in inner if isinstance(part, str))
+        if inner == ("patientId",):
+            return "context.patientId is required"
+        return f"context.{name} is required for {hook}" if len(inner) == 1 else f"context.{name} is malformed"
+    return {
+        "context": "context is required and must be an object",
+        "prefetch": "prefetch must be an object",
+        "fhirServer": "fhirServer must be a URL" if error.keyword == "type" else (
+            "fhirServer must be an absolute http(s) URL"),
+        "fhirAuthorization": "fhirAuthorization.access_token is required when fhirAuthorization is sent",
+    }.get(str(member), f"{member} is malformed")

@@ -69,7 +69,8 @@ def _resource_count(value: Any) -> int:
     """Count the resources in a prefetch value: a Bundle's entries, else one resource, else none."""
     if not isinstance(value, Mapping):
         return 0
-    if value.get("resourceType") == "Bundle":
-        entries = value.get("entry")
-        return len(entries) if isinstance(entries, list) else 0
-    return 1
+    entries = value.get("entry")
+    # Count entries whatever the resourceType says: leaving it out must not bypass the limit.
+    if isinstance(entries, list):
+        return len(entries)
+    return 0 if value.get("resourceType") == "Bundle" else 1

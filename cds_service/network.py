@@ -16,7 +16,9 @@ from urllib3.util import connection
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # Cloud metadata services answer on these; they hand out credentials to whoever asks.
-_METADATA = frozenset(ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200"))
+# Cloud metadata and platform endpoints: AWS/GCP/Azure IMDS, AWS IPv6, Alibaba, Azure's wire server, Oracle.
+_METADATA = frozenset(ipaddress.ip_address(a) for a in (
+    "169.254.169.254", "fd00:ec2::254", "100.100.100.200", "168.63.129.16", "192.0.0.192"))
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")
 

@@ -117,11 +117,19 @@ def _base_urls(urls: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def require_trust(settings: Settings) -> None:
-    """Refuse to start in jwt mode with no trusted issuer: such a service could accept no caller."""
-    if settings.auth_mode == "jwt" and not settings.trusted_issuers:
+    """Refuse to start in jwt mode with no trusted issuer, or with no public base URL to check `aud` against."""
+    if settings.auth_mode != "jwt":
+        return
+    if not settings.trusted_issuers:
         raise SettingsError(
             f"{ENV_PREFIX}TRUSTED_ISSUERS: no trusted issuer while {ENV_PREFIX}AUTH_MODE is jwt "
             f"(set {ENV_PREFIX}TRUSTED_ISSUERS or {ENV_PREFIX}TRUSTED_ISSUERS_FILE, or {ENV_PREFIX}AUTH_MODE=none for local use)")
+    if not settings.public_base_url:
+        # Taken from the request instead, `aud` would trust the Host header: a token minted for another
+        # deployment could be replayed here.
+        raise SettingsError(
+            f"{ENV_PREFIX}PUBLIC_BASE_URL: required when {ENV_PREFIX}AUTH_MODE is jwt, to check each token's aud "
+            "(the service's external base URL, e.g. https://cds.example.org)")
 
 
 def settings_from_env(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

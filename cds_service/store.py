@@ -7,6 +7,8 @@ import hashlib
 import hmac
 import json
 import secrets
+import sqlite3
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable
@@ -31,9 +33,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from cds_service.migrations import LATEST_VERSION, migrate
 from hooks.suppression import PastOverride
 
-SCHEMA_VERSION = 1
+# The schema these tables describe; cds_service/migrations.py creates and upgrades it.
+SCHEMA_VERSION = LATEST_VERSION
 
 
 class UtcDateTime(TypeDecorator):
@@ -145,17 +149,19 @@ class FeedbackEvent:
 
 
 class Store:
-    """The service's database: created on first use, shared by every worker through the URL."""
+    """The service's database: created or migrated on first use, shared by every worker through the URL."""
 
     def __init__(self, database_url: str) -> None:
         self.engine: Engine = create_engine(database_url, future=True)
         self._key: bytes | None = None
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _tune_sqlite)
-        metadata.create_all(self.engine)
-        with self.engine.begin() as conn:
-            if conn.execute(select(schema_version.c.version)).first() is None:
-                conn.execute(insert(schema_version).values(version=SCHEMA_VERSION))
+        try:
+            # Raises migrations.SchemaTooNew for a database migrated by a newer release.
+            migrate(self.engine)
+        except BaseException:
+            self.engine.dispose()
+            raise
 
     def record_cards(self, cards: Iterable[ServedCard]) -> None:
         """Record the cards served for one hook call, all or none."""
@@ -191,7 +197,10 @@ class Store:
         with self.engine.begin() as conn:
             conn.execute(delete(jti_seen).where(jti_seen.c.expires_at < now))
             row = {"iss": iss, "jti": jti, "expires_at": expires_at}
-            return conn.execute(self._dialect().insert(jti_seen).on_conflict_do_nothing(), row).rowcount == 1
+            # SQLAlchemy keeps an INSERT's rowcount only when asked (with PostgreSQL it is -1 otherwise).
+            statement = (self._dialect().insert(jti_seen).on_conflict_do_nothing()
+                         .execution_options(preserve_rowcount=True))
+            return conn.execute(statement, row).rowcount == 1
 
     def served_card(self, card_uuid: str) -> ServedCard | None:
         """Return the audit record of a card, if this service served it."""
@@ -213,13 +222,15 @@ class Store:
         """Return the overrides of this patient's cards received since `since`."""
         query = (
             select(cards_served.c.hook, cards_served.c.topic, cards_served.c.order_ref, cards_served.c.fingerprint,
-                   feedback.c.received_at)
-            .join(feedback, feedback.c.card_uuid == cards_served.c.card_uuid)
+                   cards_served.c.indicator, feedback.c.received_at)
+            # Only feedback sent to the service that served the card counts.
+            .join(feedback, (feedback.c.card_uuid == cards_served.c.card_uuid)
+                  & (feedback.c.service_id == cards_served.c.service_id))
             .where(cards_served.c.patient_key == patient_key, feedback.c.outcome == "overridden",
                    feedback.c.received_at >= since)
         )
         with self.engine.connect() as conn:
-            return [PastOverride(r.hook, r.topic, r.order_ref, r.fingerprint, r.received_at.date())
+            return [PastOverride(r.hook, r.topic, r.order_ref, r.fingerprint, r.received_at.date(), r.indicator)
                     for r in conn.execute(query)]
 
     def _pseudonym_key(self) -> bytes:
@@ -242,8 +253,9 @@ class Store:
             return False
 
     def _insert_new_feedback(self):  # type: ignore[no-untyped-def]
-        """Return an INSERT that skips a row equal to one already stored."""
-        return self._dialect().insert(feedback).on_conflict_do_nothing(index_elements=["event_digest"])
+        """Return an INSERT that skips a row equal to one already stored; its rowcount says whether it added one."""
+        return (self._dialect().insert(feedback).on_conflict_do_nothing(index_elements=["event_digest"])
+                .execution_options(preserve_rowcount=True))
 
     def _dialect(self):  # type: ignore[no-untyped-def]
         """Return the SQLAlchemy dialect module whose INSERT knows ON CONFLICT DO NOTHING."""
@@ -261,6 +273,16 @@ def _digest(service_id: str, event: FeedbackEvent) -> str:
 def _tune_sqlite(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     """Let several workers share one SQLite file: WAL journal and a busy timeout."""
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")
+    # Turning a new file to WAL needs it alone for a moment, and SQLite refuses at once rather than wait when
+    # workers open the file together: try again, as long as the busy timeout would have waited.
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
     cursor.close()

@@ -14,6 +14,7 @@ import pytest
 
 from cds_service import create_app
 from cds_service.settings import settings_from_env
+from tests.databases import DATABASES, fresh_database_url
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
@@ -32,13 +33,35 @@ def counting_uuids() -> Callable[[], str]:
     return lambda: str(uuid.UUID(f"00000000-0000-4000-8000-{next(counter):012d}"))
 
 
+# Runs a test that uses `database_url` (or the app) once on SQLite and once on PostgreSQL (tests/databases.py).
+on_both_databases = pytest.mark.parametrize("database_url", DATABASES, indirect=True)
+
+
 @pytest.fixture
-def app_config(tmp_path: Path) -> dict[str, Any]:
-    """Return create_app overrides: a temporary SQLite database, the fixed clock, counting UUIDs."""
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Return the URL of the test's empty database: a SQLite file, or PostgreSQL under `on_both_databases`."""
+    kind = getattr(request, "param", "sqlite")
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
+        return
+    with fresh_database_url(kind, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture(params=DATABASES)
+def any_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Return the URL of an empty database, once per database kind: store-level tests run on SQLite and PostgreSQL."""
+    with fresh_database_url(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def app_config(database_url: str) -> dict[str, Any]:
+    """Return create_app overrides: a temporary database (SQLite unless parametrized), a fixed clock, counting UUIDs."""
     return {
         "TESTING": True,
         "auth_mode": "none",  # JWT verification has its own tests (tests/test_auth.py)
-        "database_url": f"sqlite:///{tmp_path / 'test.sqlite3'}",
+        "database_url": database_url,
         "clock": lambda: NOW,
         "new_uuid": counting_uuids(),
     }
@@ -108,4 +131,5 @@ def full_prefetch(
     }
 
 
-__all__ = ["FHIR_SERVER", "NOW", "TODAY", "full_prefetch", "hook_request", "load_fhir", "settings_from_env"]
+__all__ = ["FHIR_SERVER", "NOW", "TODAY", "full_prefetch", "hook_request", "load_fhir", "on_both_databases",
+           "settings_from_env"]

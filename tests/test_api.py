@@ -460,3 +460,23 @@ def test_order_select_needs_selections(client):
     body = hook_request("order-select", prefetch=full_prefetch(), draft_orders=load_fhir(SANDBOX_DRAFT))
     response = client.post(ORDER_SELECT, json=body)
     assert response.status_code == 400 and "context.selections is required" in response.get_json()["error"]
+
+
+
+def test_non_string_selections_are_400(client):
+    body = hook_request("order-select", prefetch=full_prefetch(), draft_orders=load_fhir(SANDBOX_DRAFT))
+    for selections in ([{"a": 1}], [["MedicationRequest/request-123"]]):
+        body["context"]["selections"] = selections
+        response = client.post(ORDER_SELECT, json=body)
+        assert response.status_code == 400 and "context.selections" in response.get_json()["error"]
+
+
+def test_draft_orders_without_a_resource_type_still_count_against_the_limit(app_config):
+    from cds_service import create_app
+
+    app = create_app({**app_config, "max_draft_orders": 3})
+    drafts = load_fhir(SANDBOX_DRAFT)
+    drafts["entry"] = drafts["entry"] * 4
+    del drafts["resourceType"]
+    body = hook_request("order-sign", prefetch=full_prefetch(), draft_orders=drafts)
+    assert app.test_client().post(ORDER_SIGN, json=body).status_code == 413

@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import full_prefetch, hook_request, load_fhir
+from tests.conftest import full_prefetch, hook_request, load_fhir, on_both_databases
+
+# Every test here runs on SQLite and on PostgreSQL (the override history and the feedback are in the store).
+pytestmark = on_both_databases
 
 VIEW = "/cds-services/low-alp-patient-view"
 SELECT = "/cds-services/low-alp-order-select"
@@ -67,8 +70,34 @@ def test_the_audit_records_the_patient_only_as_a_keyed_hash(app, client):
     store = app.extensions["alp_guard"].store
     with store.engine.connect() as conn:
         row = conn.execute(text("SELECT patient_key, fingerprint, policy_version FROM cards_served")).one()
-    assert row.patient_key == store.patient_key("pat-hpp-1") and "pat-hpp-1" not in row.patient_key
+    # No issuer or tenant (auth mode none) and no fhirServer: the scope is the patient id alone.
+    assert row.patient_key == store.patient_key("\x1f\x1f\x1fpat-hpp-1") and "pat-hpp-1" not in row.patient_key
     assert row.fingerprint and row.policy_version == "2026.11"
+
+
+def test_the_same_patient_id_on_another_fhir_server_is_another_patient(client):
+    def view(server):
+        body = hook_request("patient-view", prefetch=full_prefetch(), fhir_server=server)
+        return cards(client.post(VIEW, json=body))
+
+    (card,) = view("https://hospital-a.example/fhir")
+    override(client, VIEW, card)
+    assert view("https://hospital-a.example/fhir") == []
+    assert len(view("https://hospital-b.example/fhir")) == 1
+
+
+def test_a_new_finding_of_another_topic_is_shown_despite_the_snooze(client):
+    (card,) = cards(patient_view(client))
+    assert card["indicator"] == "info"
+    override(client, VIEW, card)
+    worse = cards(patient_view(client, workup="hpp-workup-plp.json"))  # substrate now elevated: hpp-likely
+    assert [(c["source"]["topic"]["code"], c["indicator"]) for c in worse] == [("hpp-likely", "warning")]
+
+
+def test_feedback_sent_to_another_service_does_not_count_as_an_override(client):
+    (card,) = cards(patient_view(client))
+    override(client, SIGN, card)
+    assert len(cards(patient_view(client))) == 1
 
 
 @pytest.mark.parametrize("broken", ["record_cards", "overrides"])

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from cds_service import create_app
 from cds_service.auth import JwksCache
-from tests.conftest import full_prefetch, hook_request, load_fhir
+from tests.conftest import full_prefetch, hook_request, load_fhir, on_both_databases
 from tests.trust_helpers import (
     ISS,
     SigningKey,
@@ -58,7 +58,8 @@ def make_app(app_config, jwks, monkeypatch) -> Iterator[Any]:
     apps = []
 
     def make(**overrides: Any) -> Any:
-        config = {**app_config, "auth_mode": "jwt", "trusted_issuers": issuers_json(f"{jwks.url}/jwks.json")}
+        config = {**app_config, "auth_mode": "jwt", "trusted_issuers": issuers_json(f"{jwks.url}/jwks.json"),
+                  "public_base_url": "http://localhost"}
         apps.append(create_app({**config, **overrides}))
         return apps[-1]
 
@@ -200,6 +201,7 @@ def test_a_jku_elsewhere_is_401_and_never_fetched(client, keys, jwks):
     assert jwks.count("/evil.json") == before
 
 
+@on_both_databases  # jti_seen is shared through the database
 def test_a_replayed_jti_is_401(client, keys):
     token = sign(keys["es"], claims(AUD))
     assert call(client, token).status_code == 200
@@ -210,6 +212,7 @@ def test_a_replayed_jti_is_401(client, keys):
     assert_unauthorized(call(client, sign(keys["es"], {**first, "exp": first["exp"] + 10})))
 
 
+@on_both_databases  # jti_seen is shared through the database
 def test_a_replay_is_caught_by_another_app_instance_on_the_same_database(make_app, keys):
     first, second = make_app().test_client(), make_app().test_client()
     token = sign(keys["es"], claims(AUD))
@@ -217,6 +220,7 @@ def test_a_replay_is_caught_by_another_app_instance_on_the_same_database(make_ap
     assert_unauthorized(call(second, token))
 
 
+@on_both_databases  # jti_seen is shared through the database
 def test_the_same_jti_from_another_issuer_is_not_a_replay(make_app, keys, jwks):
     both = json.dumps({ISS: {"jwks_url": f"{jwks.url}/jwks.json"},
                        "https://other-ehr.example.org": {"jwks_url": f"{jwks.url}/jwks.json"}})
@@ -226,12 +230,14 @@ def test_the_same_jti_from_another_issuer_is_not_a_replay(make_app, keys, jwks):
     assert call(client, sign(keys["es"], {**payload, "iss": "https://other-ehr.example.org"})).status_code == 200
 
 
+@on_both_databases  # jti_seen is shared through the database
 def test_a_rejected_token_does_not_burn_its_jti(client, keys):
     payload = claims(AUD)
     assert_unauthorized(call(client, tampered(sign(keys["es"], payload), aud="x")))
     assert call(client, sign(keys["es"], payload)).status_code == 200
 
 
+@on_both_databases  # jti_seen is shared through the database
 def test_expired_jtis_are_purged(make_app, keys):
     app = make_app()
     now = int(time.time())
@@ -256,6 +262,7 @@ def test_the_tenant_is_checked_when_the_issuer_has_one(make_app, keys, jwks):
 
 # --- which endpoints need a token -------------------------------------------------------------------------
 
+@on_both_databases  # the feedback is stored, and its jti recorded
 def test_feedback_needs_a_token_for_its_own_url(client, keys):
     path = f"{ORDER_SIGN}/feedback"
     feedback = {"feedback": [{"card": "c1", "outcome": "overridden", "outcomeTimestamp": "2026-11-24T12:01:00Z"}]}

@@ -18,7 +18,10 @@ EXPECTED = {
 
 
 def test_every_example_is_covered():
-    assert {p.name for p in EXAMPLES.glob("*.json")} == set(EXPECTED) | {"order-sign-fetch-from-fhir-server.json"}
+    from tests.test_demo_patients import DEMO  # demo-*.json: their cards, fetched, in tests/test_real_fhir_server.py
+
+    assert {p.name for p in EXAMPLES.glob("*.json")} == (
+        set(EXPECTED) | {"order-sign-fetch-from-fhir-server.json"} | set(DEMO))
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

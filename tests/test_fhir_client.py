@@ -577,3 +577,13 @@ def test_a_body_still_arriving_at_the_deadline_is_a_timeout(monkeypatch):
 
     with pytest.raises(FhirError, match="^FHIR server timed out$"):
         FhirClient().search(BASE, ALP_QUERY, token=TOKEN, deadline=10.0)
+
+
+
+@pytest.mark.parametrize("junk", ["junk", 7, {"foo": 1}, {"resourceType": 5}])
+@responses.activate(assert_all_requests_are_fired=False)
+def test_junk_entries_in_a_paginated_bundle_are_passed_on_not_a_crash(junk):
+    first = {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": junk}],
+             "link": [{"relation": "next", "url": f"{OBSERVATION_URL}?page=2"}]}
+    responses.get(OBSERVATION_URL, json={"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": OBS[0]}]})
+    assert FhirClient().continue_bundle(first, BASE, token=TOKEN, deadline=later()) == [junk, OBS[0]]

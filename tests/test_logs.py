@@ -118,7 +118,7 @@ def everything_logged(captured: dict[str, Any]) -> str:
 
 def test_no_marker_reaches_any_log(app_config, servers, captured, monkeypatch, tmp_path: Path):
     fhir, bad = f"{servers.url}/fhir", f"{servers.url}/bad"
-    app = create_app({**app_config, "auth_mode": "jwt", "log_level": "DEBUG", "max_draft_orders": 2,
+    app = create_app({**app_config, "auth_mode": "jwt", "public_base_url": "http://localhost", "log_level": "DEBUG", "max_draft_orders": 2,
                       "trusted_issuers": issuers_json(f"{servers.url}/jwks.json", fhir_servers=[fhir, bad])})
     client = app.test_client()
     tokens: list[str] = []

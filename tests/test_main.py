@@ -101,11 +101,19 @@ def test_jwt_mode_without_a_trusted_issuer_stops_start_up_with_its_name(tmp_path
     assert "CDS_TRUSTED_ISSUERS" in result.stderr
 
 
+def test_jwt_mode_without_a_public_base_url_refuses_to_start(tmp_path):
+    issuers = json.dumps({"https://ehr.example.org": {"jwks_url": "https://ehr.example.org/jwks.json"}})
+    result = subprocess.run([sys.executable, "-m", "cds_service"], cwd=ROOT, capture_output=True, text=True,
+                            env=clean_env(tmp_path, CDS_AUTH_MODE="jwt", CDS_TRUSTED_ISSUERS=issuers), timeout=60)
+    assert result.returncode == 2 and "CDS_PUBLIC_BASE_URL: required" in result.stderr
+
+
 def test_jwt_mode_serves_public_discovery_and_refuses_anonymous_hook_calls(tmp_path):
     port = free_port()
     issuers = json.dumps({"https://ehr.example.org": {"jwks_url": "http://127.0.0.1:9/jwks.json"}})
     process = serve([sys.executable, "-m", "cds_service", "--port", str(port)],
-                    clean_env(tmp_path, CDS_AUTH_MODE="jwt", CDS_TRUSTED_ISSUERS=issuers))
+                    clean_env(tmp_path, CDS_AUTH_MODE="jwt", CDS_TRUSTED_ISSUERS=issuers,
+                              CDS_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}"))
     try:
         assert "services" in wait_for(f"http://127.0.0.1:{port}/cds-services", process)
         request = urllib.request.Request(f"http://127.0.0.1:{port}/cds-services/low-alp-order-sign", data=b"{}",

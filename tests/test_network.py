@@ -23,7 +23,7 @@ REAL_GETADDRINFO = socket.getaddrinfo
 
 
 @pytest.mark.parametrize("address", [
-    "169.254.169.254", "169.254.0.1", "fe80::1", "fe80::1%eth0", "fd00:ec2::254", "100.100.100.200",
+    "169.254.169.254", "169.254.0.1", "fe80::1", "fe80::1%eth0", "fd00:ec2::254", "100.100.100.200", "168.63.129.16", "192.0.0.192",
     "::ffff:169.254.169.254", "64:ff9b::a9fe:a9fe", "2002:a9fe:a9fe::1", "0.0.0.0", "::", "0.1.2.3",
     "224.0.0.1", "ff02::1", "240.0.0.1",
 ])
@@ -194,7 +194,8 @@ def make_client(app_config, jwks, monkeypatch) -> Iterator[Any]:
 
     def make(issuer_servers: tuple[str, ...] = (), **overrides: Any) -> Any:
         issuers = issuers_json(f"{jwks.url}/jwks.json", fhir_servers=list(issuer_servers))
-        apps.append(create_app({**app_config, "auth_mode": "jwt", "trusted_issuers": issuers, **overrides}))
+        apps.append(create_app({**app_config, "auth_mode": "jwt", "trusted_issuers": issuers,
+                                "public_base_url": "http://localhost", **overrides}))
         return apps[-1].test_client()
 
     yield make

@@ -264,7 +264,14 @@ def test_jwt_mode_without_a_trusted_issuer_cannot_start() -> None:
     with pytest.raises(SettingsError, match="^CDS_TRUSTED_ISSUERS: no trusted issuer"):
         require_trust(settings_from_env({}))
     require_trust(settings_from_env({"CDS_AUTH_MODE": "none"}))
-    require_trust(settings_from_env({"CDS_TRUSTED_ISSUERS": ISSUERS}))
+    require_trust(settings_from_env({"CDS_TRUSTED_ISSUERS": ISSUERS, "CDS_PUBLIC_BASE_URL": "https://cds.example.org"}))
+
+
+def test_jwt_mode_without_a_public_base_url_cannot_start() -> None:
+    from cds_service.settings import require_trust
+
+    with pytest.raises(SettingsError, match="^CDS_PUBLIC_BASE_URL: required when CDS_AUTH_MODE is jwt"):
+        require_trust(settings_from_env({"CDS_TRUSTED_ISSUERS": ISSUERS}))
 
 
 def write_policy(tmp_path, document) -> str:

@@ -1,4 +1,7 @@
-"""Tests for Store on a temporary SQLite file: audit round trips, idempotent feedback, atomicity, sharing, health."""
+"""Tests for Store on SQLite and PostgreSQL: audit round trips, idempotent feedback, atomicity, sharing, health.
+
+Tests taking `store` or `url` run once per database (`any_database_url`); the file-level ones are SQLite only.
+"""
 
 from __future__ import annotations
 
@@ -50,13 +53,20 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def url(db_path: Path) -> str:
-    return f"sqlite:///{db_path}"
+def url(any_database_url: str) -> str:
+    return any_database_url
 
 
 @pytest.fixture
 def store(url: str) -> Iterator[Store]:
     result = Store(url)
+    yield result
+    result.engine.dispose()
+
+
+@pytest.fixture
+def sqlite_store(db_path: Path) -> Iterator[Store]:
+    result = Store(f"sqlite:///{db_path}")
     yield result
     result.engine.dispose()
 
@@ -69,9 +79,9 @@ def count(store: Store, table) -> int:  # type: ignore[no-untyped-def]
 # --- schema -----------------------------------------------------------------------------------------------------
 
 
-def test_the_database_file_and_tables_are_created(store: Store, db_path: Path) -> None:
+def test_the_database_file_and_tables_are_created(sqlite_store: Store, db_path: Path) -> None:
     assert db_path.is_file()
-    with store.engine.connect() as conn:
+    with sqlite_store.engine.connect() as conn:
         names = {row[0] for row in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'"))}
     assert {"schema_version", "cards_served", "feedback"} <= names
 
@@ -92,8 +102,8 @@ def test_schema_version_is_written_once_when_the_store_is_opened_again(url: str,
         again.engine.dispose()
 
 
-def test_sqlite_file_uses_wal_journal_and_a_busy_timeout(store: Store, db_path: Path) -> None:
-    with store.engine.connect() as conn:
+def test_sqlite_file_uses_wal_journal_and_a_busy_timeout(sqlite_store: Store, db_path: Path) -> None:
+    with sqlite_store.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 5000
     # WAL mode is persistent in the file itself.
@@ -205,7 +215,7 @@ def test_patient_keys_are_stable_keyed_hashes_shared_by_instances(store: Store, 
     key = store.patient_key("pat-1")
     assert len(key) == 64 and "pat-1" not in key
     assert key == store.patient_key("pat-1") != store.patient_key("pat-2")
-    twin = Store(str(store.engine.url))
+    twin = Store(store.engine.url.render_as_string(hide_password=False))  # str() would mask a password
     assert twin.patient_key("pat-1") == key
 
 
@@ -308,7 +318,8 @@ def test_is_usable_on_a_working_database(store: Store) -> None:
     assert store.is_usable() is True
 
 
-def test_is_usable_is_false_once_the_file_is_replaced_by_a_directory(store: Store, db_path: Path) -> None:
+def test_is_usable_is_false_once_the_file_is_replaced_by_a_directory(sqlite_store: Store, db_path: Path) -> None:
+    store = sqlite_store
     store.record_cards([served(CARD_A)])
     assert store.is_usable() is True
     store.engine.dispose()

@@ -1,0 +1,190 @@
+"""The fetch path end to end against a real FHIR R4 server: Medplum's FhirRouter and MemoryRepository
+(tests/fhir_server/) on loopback, loaded with the demo patients by examples/load_demo.py. Each demo hook request
+is sent without prefetch, so the service's own searches (token lists `code=system|code,...`, `patient=`,
+`_sort=-date`, `_count`) run against real FHIR search semantics rather than `responses` mocks.
+
+Needs Node and the pinned packages: `cd tests/fhir_server && npm ci` (.ci/run does it)."""
+
+from __future__ import annotations
+
+import json
+import queue
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cds_checks import assert_response_spec_exact
+from tests.test_demo_patients import DEMO, EXAMPLES, REFERENCE_DATE, load_demo
+
+SERVER_DIR = Path(__file__).resolve().parent / "fhir_server"
+INSTALL_HINT = "install the test FHIR server's packages with: cd tests/fhir_server && npm ci"
+START_SECONDS = 30
+# The demo is loaded as of a day far from the one its Bundles are written for: the cards must not change.
+DEMO_DAY = date(2031, 6, 15)
+DEMO_NOW = datetime(2031, 6, 15, 12, 0, tzinfo=UTC)
+
+
+def node_command() -> list[str]:
+    """Return the node command line; Node < 22 has no global WebSocket, which @medplum/core needs."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail(f"node is not on PATH: the real FHIR server needs Node 20 or later; then {INSTALL_HINT}")
+    if not (SERVER_DIR / "node_modules" / "@medplum" / "fhir-router").is_dir():
+        pytest.fail(f"tests/fhir_server/node_modules is missing: {INSTALL_HINT}")
+    version = subprocess.run([node, "--version"], check=False, capture_output=True, text=True, timeout=30).stdout
+    major = int(version.lstrip("v").split(".")[0])
+    return [node, *(["--experimental-websocket"] if major < 22 else []), "server.mjs", "0"]
+
+
+@pytest.fixture(scope="module")
+def fhir_server() -> Iterator[str]:
+    """Start the Medplum server on a free loopback port, load the demo into it; yield its base URL."""
+    command = node_command()
+    # stderr to a file, not a pipe: a chatty server can never block on it
+    with tempfile.TemporaryFile(mode="w+") as errors:
+        process = subprocess.Popen(command, cwd=SERVER_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   stderr=errors, text=True)
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
+        try:
+            try:
+                first = lines.get(timeout=START_SECONDS)
+            except queue.Empty:
+                first = ""
+            if not first.startswith("listening "):
+                process.kill()
+                process.wait()
+                errors.seek(0)
+                pytest.fail(f"the test FHIR server did not start within {START_SECONDS} s: {first!r} "
+                            f"{errors.read()[-2000:]}")
+            base = f"http://127.0.0.1:{int(first.split()[1])}/fhir"
+            load = subprocess.run([sys.executable, str(EXAMPLES / "load_demo.py"), "--fhir", base, "--today",
+                                   DEMO_DAY.isoformat()], check=False, capture_output=True, text=True, timeout=60)
+            assert load.returncode == 0, load.stderr
+            yield base
+        finally:
+            process.stdin.close()  # the server exits when its stdin closes
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture
+def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
+    """The app of conftest, on the day the demo was loaded for (auth mode none: any FHIR server is allowed)."""
+    return {**app_config, "clock": lambda: DEMO_NOW}
+
+
+def fhir_get(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def demo_call(name: str, base: str) -> dict[str, Any]:
+    """Return the demo request dated as of the demo day, aimed at the test server."""
+    body = load_demo.shift_dates(json.loads((EXAMPLES / name).read_text()), (DEMO_DAY - REFERENCE_DATE).days)
+    return {**body, "fhirServer": base}
+
+
+@pytest.mark.parametrize("name", sorted(DEMO))
+def test_a_demo_patient_fetched_from_a_real_fhir_server_gives_its_cards(client, fhir_server, name):
+    service, _, expected = DEMO[name]
+    response = client.post(f"/cds-services/{service}", json=demo_call(name, fhir_server))
+    assert response.status_code == 200, response.get_json()
+    assert_response_spec_exact(response.get_json())
+    assert [(c["source"]["topic"]["code"], c["indicator"]) for c in response.get_json()["cards"]] == expected
+
+
+def test_the_cards_cite_the_results_read_from_the_server(client, fhir_server):
+    response = client.post("/cds-services/low-alp-order-sign", json=demo_call("demo-low-alp-alendronate.json", fhir_server))
+    (card,) = response.get_json()["cards"]
+    assert "27" in card["summary"]  # the lowest of the five low results
+    for day in ("2029-12-22", "2031-02-15", "2031-05-16"):  # 540, 120 and 30 days before, as written
+        assert day in card["detail"]
+
+
+def test_the_service_searches_are_answered_with_real_search_semantics(fhir_server):
+    from cds_service.services import ALP, SAFETY_LABS
+
+    def search(template: str, patient: str) -> list[dict[str, Any]]:
+        bundle = fhir_get(f"{fhir_server}/{template.replace('{{context.patientId}}', patient)}")
+        return [e["resource"] for e in bundle.get("entry", [])]
+
+    alp = search(ALP, "demo-low-alp")
+    assert [o["valueQuantity"]["value"] for o in alp] == [30, 27, 31, 33, 29, 46]  # _sort=-date, only ALP
+    assert {o["subject"]["reference"] for o in alp} == {"Patient/demo-low-alp"}  # urn:uuid resolved on load
+    labs = [(o["code"]["coding"][0]["code"], o["valueQuantity"]["value"]) for o in search(SAFETY_LABS, "demo-renal")]
+    assert sorted(labs[:3]) == [("17861-6", 9.1), ("62292-8", 31), ("98979-8", 28)]  # same draw, newest
+    assert labs[3:] == [("98979-8", 31)]  # the older eGFR last; the ALP results are not in this search
+    assert search(ALP.replace("_count=100", "_count=2"), "demo-low-alp")[:2] == alp[:2]
+
+
+def test_loading_again_updates_the_same_resources(fhir_server):
+    def counts() -> dict[str, int]:
+        return {kind: len(fhir_get(f"{fhir_server}/{kind}?_count=1000").get("entry", []))
+                for kind in ("Patient", "Observation", "Condition", "MedicationRequest")}
+
+    before = counts()
+    assert load_demo.main(["--fhir", fhir_server, "--today", DEMO_DAY.isoformat()]) == 0
+    assert counts() == before
+    assert before["Patient"] == len(DEMO)
+
+
+def test_the_server_serves_a_capability_statement_for_r4(fhir_server):
+    assert fhir_get(f"{fhir_server}/metadata")["fhirVersion"] == "4.0.1"
+
+
+# What the README's "Demo with Docker" promises in the CDS Hooks Sandbox: the card on opening each patient, and
+# the card on signing the drug the Sandbox's own medication list offers for that patient (it has no IV drugs).
+SANDBOX_PATIENT_VIEW = {
+    "demo-low-alp": [("low-alp-unevaluated", "info")],
+    "demo-hpp": [],
+    "demo-child": [("low-alp-unevaluated", "info")],
+    "demo-denosumab": [],
+    "demo-wilson": [("wilson-alf", "critical")],
+    "demo-renal": [],
+}
+SANDBOX_ALENDRONATE_SIGN = {
+    "demo-low-alp": [("low-alp-antiresorptive", "warning")],
+    "demo-hpp": [("hpp-antiresorptive", "critical")],
+    "demo-denosumab": [],
+    "demo-renal": [("renal-antiresorptive", "warning")],
+}
+
+
+def sandbox_call(hook: str, patient_id: str, base: str, draft_orders: dict[str, Any] | None = None) -> dict[str, Any]:
+    context: dict[str, Any] = {"patientId": patient_id, "userId": "Practitioner/COREPRACTITIONER1"}
+    if draft_orders is not None:
+        context["draftOrders"] = draft_orders
+    return {"hookInstance": "d1f0c3a2-5b4e-4c6d-8e7f-9a0b1c2d3e4f", "hook": hook, "fhirServer": base, "context": context}
+
+
+@pytest.mark.parametrize("patient_id", sorted(SANDBOX_PATIENT_VIEW))
+def test_opening_a_demo_patient_in_the_sandbox_gives_the_readme_card(client, fhir_server, patient_id):
+    response = client.post("/cds-services/low-alp-patient-view", json=sandbox_call("patient-view", patient_id, fhir_server))
+    assert response.status_code == 200
+    cards = [(c["source"]["topic"]["code"], c["indicator"]) for c in response.get_json()["cards"]]
+    assert cards == SANDBOX_PATIENT_VIEW[patient_id]
+
+
+@pytest.mark.parametrize("patient_id", sorted(SANDBOX_ALENDRONATE_SIGN))
+def test_signing_the_sandbox_alendronate_for_a_demo_patient_gives_the_readme_card(client, fhir_server, patient_id):
+    drafts = json.loads((Path(__file__).parent / "fixtures" / "fhir" / "draft-orders-sandbox-alendronate.json").read_text())
+    for entry in drafts["entry"]:
+        entry["resource"]["subject"] = {"reference": f"Patient/{patient_id}"}
+    body = sandbox_call("order-sign", patient_id, fhir_server, drafts)
+    response = client.post("/cds-services/low-alp-order-sign", json=body)
+    assert response.status_code == 200
+    cards = [(c["source"]["topic"]["code"], c["indicator"]) for c in response.get_json()["cards"]]
+    assert cards == SANDBOX_ALENDRONATE_SIGN[patient_id]

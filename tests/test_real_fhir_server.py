@@ -3,7 +3,7 @@
 is sent without prefetch, so the service's own searches (token lists `code=system|code,...`, `patient=`,
 `_sort=-date`, `_count`) run against real FHIR search semantics rather than `responses` mocks.
 
-Needs Node and the pinned packages: `cd tests/fhir_server && npm ci` (.ci/run does it)."""
+Needs Node 20+ with npm; the pinned packages are installed on first use (`npm ci`, as .ci/run also does)."""
 
 from __future__ import annotations
 
@@ -39,10 +39,21 @@ def node_command() -> list[str]:
     if node is None:
         pytest.fail(f"node is not on PATH: the real FHIR server needs Node 20 or later; then {INSTALL_HINT}")
     if not (SERVER_DIR / "node_modules" / "@medplum" / "fhir-router").is_dir():
-        pytest.fail(f"tests/fhir_server/node_modules is missing: {INSTALL_HINT}")
+        install_packages()
     version = subprocess.run([node, "--version"], check=False, capture_output=True, text=True, timeout=30).stdout
     major = int(version.lstrip("v").split(".")[0])
     return [node, *(["--experimental-websocket"] if major < 22 else []), "server.mjs", "0"]
+
+
+def install_packages() -> None:
+    """Install the pinned packages once, as pip installs the Python ones: the lockfile fixes every version."""
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.fail(f"npm is not on PATH: the real FHIR server needs Node 20 or later with npm; then {INSTALL_HINT}")
+    done = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=SERVER_DIR,
+                          capture_output=True, text=True, timeout=600, check=False)
+    if done.returncode != 0:
+        pytest.fail(f"npm ci failed in tests/fhir_server ({done.stderr.strip()[-300:]}); {INSTALL_HINT}")
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,8 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
 
 
 def on_starting(server):
-    """Remove the metric files of an earlier run, which would otherwise be added to this run's counts."""
+    """Create the metrics directory, and remove the files of an earlier run, which would add to this run's counts."""
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
     for path in glob.glob(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], "*.db")):
         os.remove(path)
 

@@ -6,8 +6,9 @@ indicators, outcome categories.
 
 from __future__ import annotations
 
+import functools
 import os
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, TypeVar
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -19,7 +20,24 @@ from prometheus_client import (
     multiprocess,
 )
 
+from cds_service.logs import get_logger
 from cds_service.store import FeedbackEvent, ServedCard
+
+log = get_logger("metrics")
+_F = TypeVar("_F", bound=Callable[..., None])
+
+
+def _never_fails(record: _F) -> _F:
+    """Make a metrics update unable to fail the request it describes: a lost count beats a lost card."""
+
+    @functools.wraps(record)
+    def safe(*args: Any, **kwargs: Any) -> None:
+        try:
+            record(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 (any failure of the metrics store, by design)
+            log.warning("metrics not recorded", extra={"fields": {"exception": type(exc).__name__}})
+
+    return safe  # type: ignore[return-value]
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -53,11 +71,13 @@ _FHIR_OUTCOMES = (
 )
 
 
+@_never_fails
 def observe_request(endpoint: str, service: str, status: int, seconds: float) -> None:
     """Count one answered HTTP request and its duration."""
     REQUEST_SECONDS.labels(endpoint, service, str(status)).observe(seconds)
 
 
+@_never_fails
 def count_cards(service: str, cards: Iterable[dict[str, Any]]) -> None:
     """Count the cards of one hook answer by topic and indicator."""
     for card in cards:
@@ -65,6 +85,7 @@ def count_cards(service: str, cards: Iterable[dict[str, Any]]) -> None:
         CARDS.labels(service, topic, card.get("indicator", "none")).inc()
 
 
+@_never_fails
 def count_feedback(
     service: str, events: Iterable[FeedbackEvent], served_card: Callable[[str], ServedCard | None]
 ) -> None:
@@ -74,6 +95,7 @@ def count_feedback(
         FEEDBACK.labels(service, card.topic if card else "unknown", event.outcome).inc()
 
 
+@_never_fails
 def observe_fhir_call(outcome: str, seconds: float) -> None:
     """Count one FHIR call: `ok`, `not found`, `error` or a FhirError reason, folded into a few outcomes."""
     FHIR_SECONDS.labels(fhir_outcome(outcome)).observe(seconds)

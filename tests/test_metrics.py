@@ -156,3 +156,16 @@ def test_gunicorn_workers_add_up_in_one_metrics_page(tmp_path: Path) -> None:
     health = (("endpoint", "health"), ("service", ""), ("status", "200"))
     assert samples[("alp_guard_request_duration_seconds_count", health)] == health_calls == 5
     assert samples[("alp_guard_cards_total", tuple(sorted(LOW_ALP_CARD.items())))] == cards == 2
+
+
+def test_a_broken_metrics_store_never_costs_a_card(client, monkeypatch):
+    from cds_service import metrics
+
+    def broken(*args, **kwargs):
+        raise FileNotFoundError("metrics directory is gone")
+
+    monkeypatch.setattr(metrics.CARDS, "labels", broken)
+    monkeypatch.setattr(metrics.REQUEST_SECONDS, "labels", broken)
+    body = hook_request("order-sign", prefetch=full_prefetch(), draft_orders=load_fhir("draft-orders-sandbox-alendronate.json"))
+    response = client.post("/cds-services/low-alp-order-sign", json=body)
+    assert response.status_code == 200 and len(response.get_json()["cards"]) == 1

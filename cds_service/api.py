@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -75,20 +76,19 @@ def discovery() -> Response:
 @bp.post("/cds-services/<service_id>")
 def call_service(service_id: str) -> Response:
     """Evaluate one hook call and answer with cards."""
-    started = time.monotonic()
     rt = runtime()
     service = _service(service_id)
-    status, cards, hook_instance = 500, [], None
-    try:
+    with answered("hook call", service=service.id, hook_instance=None, cards=0) as record:
         body = _json_body()
         hook_request = parse_hook_request(body, service.hook, service.required_context)
-        hook_instance = hook_request.hook_instance
+        record["hook_instance"] = hook_request.hook_instance
         check_counts(body, rt.settings.max_prefetch_resources, rt.settings.max_draft_orders)
         server, token = hook_request.fhir_server, hook_request.access_token
         refused = server is not None and not _fhir_server_allowed(server)
         if refused:
             server, token = None, None  # answer from prefetch alone
-        access = FhirAccess(rt.fhir, server, token, started + rt.settings.request_deadline_seconds, refused)
+        deadline = record.started + rt.settings.request_deadline_seconds
+        access = FhirAccess(rt.fhir, server, token, deadline, refused)
         now = rt.clock()
         call = HookCall(hook_request, access, rt.executor, rt.settings.policy, now.date())
         findings, patient_key = respect_overrides(
@@ -98,61 +98,55 @@ def call_service(service_id: str) -> Response:
                       hook_instance=hook_request.hook_instance, now=now, patient_key=patient_key,
                       policy=rt.settings.policy)
         metrics.count_cards(service.id, cards)
-        status = 200
+        record["cards"] = len(cards)
         return jsonify({"cards": cards})
-    except BadHookRequest as exc:
-        status = 400
-        raise ApiError(400, str(exc)) from None
-    except DataUnavailable as exc:
-        status = 412
-        raise ApiError(412, str(exc)) from None
-    except LimitExceeded as exc:
-        status = exc.status
-        raise ApiError(exc.status, exc.reason) from None
-    except (ApiError, HTTPException) as exc:  # malformed JSON (400), body too large (413)
-        status = exc.status if isinstance(exc, ApiError) else exc.code or 500
-        raise
-    finally:
-        log.info("hook call", extra={"fields": {
-            "service": service.id,
-            "hook_instance": hook_instance,
-            "status": status,
-            "duration_ms": round((time.monotonic() - started) * 1000, 1),
-            "cards": len(cards),
-        }})
 
 
 @bp.post("/cds-services/<service_id>/feedback")
 def record_feedback(service_id: str) -> Response:
     """Store feedback on cards this service returned."""
-    started = time.monotonic()
     service = _service(service_id)
     rt = runtime()
-    status, events, stored = 500, [], 0
-    try:
+    with answered("feedback", service=service.id, items=0, new=0) as record:
         events = parse_feedback(_json_body())
+        record["items"] = len(events)
         stored = rt.store.record_feedback(service.id, events, rt.clock())
+        record["new"] = stored
         if stored:  # an exact repeat of feedback already counted is not counted again
             metrics.count_feedback(service.id, events, rt.store.served_card)
-        status = 200
         return jsonify({"received": len(events), "stored": stored})
-    except BadFeedback as exc:
-        status = 400
+
+
+class _Record(dict):
+    """The fields of one request's log line, and when it started."""
+
+    def __init__(self, **fields: Any) -> None:
+        super().__init__(fields)
+        self.started = time.monotonic()
+
+
+@contextmanager
+def answered(event: str, **fields: Any) -> Iterator[_Record]:
+    """Turn the request's failures into their HTTP answers, and log one line with its status and duration."""
+    record = _Record(status=500, **fields)
+    try:
+        yield record
+        record["status"] = 200
+    except (BadHookRequest, BadFeedback) as exc:
+        record["status"] = 400
         raise ApiError(400, str(exc)) from None
+    except DataUnavailable as exc:
+        record["status"] = 412
+        raise ApiError(412, str(exc)) from None
     except LimitExceeded as exc:
-        status = exc.status
+        record["status"] = exc.status
         raise ApiError(exc.status, exc.reason) from None
     except (ApiError, HTTPException) as exc:  # malformed JSON (400), body too large (413)
-        status = exc.status if isinstance(exc, ApiError) else exc.code or 500
+        record["status"] = exc.status if isinstance(exc, ApiError) else exc.code or 500
         raise
     finally:
-        log.info("feedback", extra={"fields": {
-            "service": service.id,
-            "status": status,
-            "duration_ms": round((time.monotonic() - started) * 1000, 1),
-            "items": len(events),
-            "new": stored,
-        }})
+        log.info(event, extra={"fields": {
+            **record, "duration_ms": round((time.monotonic() - record.started) * 1000, 1)}})
 
 
 @bp.get("/healthz")

@@ -10,6 +10,8 @@ from typing import Any, Mapping, Sequence
 from hooks.alp import assess_alp, years_before
 from hooks.extract import (
     index_medications,
+    legible_order,
+    raw_codes,
     read_conditions,
     read_lab_results,
     read_medication_requests,
@@ -17,7 +19,7 @@ from hooks.extract import (
 )
 from hooks.findings import AlpAssessment, Measurement
 from hooks.hpp import hpp_on_record, workup_on_file
-from hooks.medications import antiresorptive_exposures
+from hooks.medications import antiresorptive_exposures, antiresorptive_ingredients, is_asfotase_alfa
 from hooks.policy import Policy
 from hooks.records import ConditionRecord, LabResult, MedicationOrder, PatientFacts, Unreadable
 from hooks.substrates import elevated_substrates
@@ -30,9 +32,13 @@ from hooks.valuesets import (
     CALCIUM,
     CREATININE_CLEARANCE,
     EGFR,
+    HPP_CONDITION_ICD10CM_UNSPECIFIC,
+    HPP_CONDITION_SNOMED,
     HPP_WORKUP,
     INR,
     VITAMIN_D_25OH,
+    WILSON_DISEASE_ICD10CM,
+    WILSON_DISEASE_SNOMED,
 )
 
 SAFETY_LAB_CODES = CREATININE_CLEARANCE.codes | EGFR.codes | VITAMIN_D_25OH.codes | CALCIUM.codes
@@ -106,6 +112,28 @@ def bone_specific_alp(results: Sequence[LabResult], since: date, policy: Policy)
     )
 
 
+# Only these orders and diagnoses change a finding: validating the rest would cost time and prove nothing.
+_CONDITIONS_READ = (HPP_CONDITION_SNOMED, HPP_CONDITION_ICD10CM_UNSPECIFIC, WILSON_DISEASE_SNOMED, WILSON_DISEASE_ICD10CM)
+
+
+def may_matter_order(resource: Any, medications: Mapping[str, Mapping]) -> bool:
+    """Return whether a MedicationRequest could be an antiresorptive or asfotase alfa, as far as it is legible."""
+    if not isinstance(resource, Mapping) or resource.get("resourceType") != "MedicationRequest":
+        return False
+    order = legible_order(resource, medications)
+    if not order.codes and not order.names:
+        return True  # cannot tell what it is: read it properly
+    return bool(antiresorptive_ingredients(order)) or is_asfotase_alfa(order)
+
+
+def may_matter_condition(resource: Any) -> bool:
+    """Return whether a Condition could be hypophosphatasia or Wilson disease, as far as it is legible."""
+    if not isinstance(resource, Mapping) or resource.get("resourceType") != "Condition":
+        return False
+    codes = raw_codes(resource.get("code"))
+    return not codes or any(code.system == vs.system and code.code in vs for code in codes for vs in _CONDITIONS_READ)
+
+
 def read_with_placeholders(resources: Any, loincs: frozenset[str]) -> list[LabResult]:
     """Return the results, with a value-less stand-in for each unreadable one, so it still counts as newest."""
     results, unreadable = read_lab_results(resources, loincs)
@@ -130,11 +158,12 @@ def evidence_from_resources(
     """Return the Evidence from resolved prefetch data (keys as in the services' prefetch templates)."""
     medication_resources = list(data.get("medications") or ())
     index = {**fetched_medications, **index_medications(medication_resources)}
-    medications, _ = read_medication_requests(medication_resources, index)
+    medications, _ = read_medication_requests([r for r in medication_resources if may_matter_order(r, index)], index)
     alp_resources = list(data.get("alp") or ())
     alp_results, alp_unreadable = read_lab_results(alp_resources, ALP_TOTAL.codes)
     bone_specific, _ = read_lab_results(alp_resources, ALP_BONE_SPECIFIC.codes)
-    conditions, unreadable_conditions = read_conditions(data.get("conditions") or ())
+    conditions, unreadable_conditions = read_conditions(
+        [r for r in data.get("conditions") or () if may_matter_condition(r)])
     workup_results, workup_unreadable = read_lab_results(data.get("hppWorkup") or (), HPP_WORKUP.codes)
     safety_labs = read_with_placeholders(data.get("safetyLabs") or (), SAFETY_LAB_CODES)
     liver_labs = read_with_placeholders(data.get("liverPanel") or (), LIVER_LAB_CODES)

@@ -65,7 +65,7 @@ def read_lab_results(
             continue
         if resource.get("resourceType") != "Observation":
             continue
-        codes = _raw_codes(resource.get("code"))
+        codes = raw_codes(resource.get("code"))
         loinc = next((c.code for c in codes if c.system == _LOINC and c.code in loincs), None)
         if loinc is None:
             continue  # only the results a rule reads are validated: the rest is not our evidence
@@ -116,7 +116,7 @@ def read_medication_requests(
         except UnreadableResource as exc:
             unreadable.append(Unreadable("MedicationRequest", _raw_id(resource), str(exc)))
             # Still recognise the drug from what is legible: a missed warning is the worse error.
-            orders.append(_legible_order(resource, medications))
+            orders.append(legible_order(resource, medications))
             continue
         codes, names = _medication_identity(request, resource, medications)
         dispense = request.dispenseRequest
@@ -172,8 +172,8 @@ def read_conditions(resources: Iterable[Mapping]) -> tuple[list[ConditionRecord]
         try:
             condition = validate(dict(resource))
         except UnreadableResource as exc:
-            verification = _raw_codes(resource.get("verificationStatus"))
-            unreadable.append(Unreadable("Condition", _raw_id(resource), str(exc), _raw_codes(resource.get("code")),
+            verification = raw_codes(resource.get("verificationStatus"))
+            unreadable.append(Unreadable("Condition", _raw_id(resource), str(exc), raw_codes(resource.get("code")),
                                          status=verification[0].code if verification else None))
             continue
         codes, names = _concept(condition.code)
@@ -182,13 +182,13 @@ def read_conditions(resources: Iterable[Mapping]) -> tuple[list[ConditionRecord]
     return conditions, unreadable
 
 
-def _legible_order(raw: Mapping, medications: Mapping[str, Mapping]) -> MedicationOrder:
+def legible_order(raw: Mapping, medications: Mapping[str, Mapping]) -> MedicationOrder:
     """Return the order as far as a MedicationRequest that failed validation can be read."""
     concept = raw.get("medicationCodeableConcept")
     reference = raw.get("medicationReference")
     target = _resolve(_medication_reference(raw), raw, medications)
     display = reference.get("display") if isinstance(reference, Mapping) else None
-    codes = _raw_codes(concept) + (_raw_codes(target.get("code")) if target else ())
+    codes = raw_codes(concept) + (raw_codes(target.get("code")) if target else ())
     names = _raw_names(concept) + (_raw_names(target.get("code")) if target else ())
     names += (display,) if isinstance(display, str) and display else ()
     status = raw.get("status")
@@ -210,7 +210,7 @@ def _medication_identity(
         medication = validate(dict(target))
     except UnreadableResource:
         # Keep whatever codes are legible: missing a drug is worse than reading a sloppy resource.
-        return _raw_codes(target.get("code")), names + _raw_names(target.get("code"))
+        return raw_codes(target.get("code")), names + _raw_names(target.get("code"))
     codes, more_names = _concept(medication.code)
     return codes, names + more_names
 
@@ -245,7 +245,7 @@ def _concept(concept: Any) -> tuple[tuple[Code, ...], tuple[str, ...]]:
     return codes, names
 
 
-def _raw_codes(concept: Any) -> tuple[Code, ...]:
+def raw_codes(concept: Any) -> tuple[Code, ...]:
     """Return the codings of a raw CodeableConcept dict, skipping anything malformed."""
     if not isinstance(concept, Mapping):
         return ()
@@ -261,7 +261,7 @@ def _raw_names(concept: Any) -> tuple[str, ...]:
     if not isinstance(concept, Mapping):
         return ()
     text = concept.get("text")
-    displays = tuple(c.display for c in _raw_codes(concept) if c.display)
+    displays = tuple(c.display for c in raw_codes(concept) if c.display)
     return ((text,) if isinstance(text, str) and text else ()) + displays
 
 

@@ -28,6 +28,22 @@ MODELS: dict[str, Any] = {
 }
 
 _MAX_REPAIR_ROUNDS = 3
+
+# The elements the rules read, plus those R4 requires. Only these are validated: fhir.resources stays the parser
+# of record for everything a rule reads, and a defect in an element no rule reads (a malformed `performer`, the
+# Sandbox's `category` object) no longer costs the resource. Choice elements (value[x], effective[x]) are kept
+# whole, so that two of a kind are still caught.
+_READ_ELEMENTS: dict[str, frozenset[str]] = {
+    "Observation": frozenset({"resourceType", "id", "status", "code", "issued", "dataAbsentReason",
+                              "referenceRange"}),
+    "MedicationRequest": frozenset({"resourceType", "id", "status", "intent", "subject",
+                                    "medicationCodeableConcept", "medicationReference", "contained",
+                                    "authoredOn", "dispenseRequest"}),
+    "Condition": frozenset({"resourceType", "id", "code", "verificationStatus", "clinicalStatus", "subject"}),
+    "Patient": frozenset({"resourceType", "id", "birthDate", "gender"}),
+    "Medication": frozenset({"resourceType", "id", "code"}),
+}
+_CHOICE_PREFIXES: dict[str, tuple[str, ...]] = {"Observation": ("value", "effective")}
 _ZONELESS_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
 
 
@@ -41,7 +57,7 @@ def validate(resource: dict) -> Any:
     model = MODELS.get(resource_type) if isinstance(resource_type, str) else None
     if model is None:
         raise UnreadableResource(f"unsupported resource type {resource_type!r:.40}")
-    candidate = resource
+    candidate = _read_elements(resource, resource_type)
     for _ in range(_MAX_REPAIR_ROUNDS + 1):
         try:
             return model.model_validate(candidate)
@@ -53,6 +69,13 @@ def validate(resource: dict) -> Any:
                 raise UnreadableResource(f"{resource_type} failed validation: {', '.join(kinds)}") from None
             candidate = repaired
     raise UnreadableResource(f"{resource_type} failed validation after repair")
+
+
+def _read_elements(resource: dict, resource_type: str) -> dict:
+    """Return the resource with only the elements the rules read (a shallow copy; the input is untouched)."""
+    keep = _READ_ELEMENTS[resource_type]
+    choices = _CHOICE_PREFIXES.get(resource_type, ())
+    return {k: v for k, v in resource.items() if k in keep or k.startswith(choices)}
 
 
 def _repaired(resource: dict, errors: list[dict], resource_type: str) -> dict | None:

@@ -26,7 +26,8 @@ def test_a_complete_record_gives_the_pattern_hpp_status_and_medications():
     result = evidence(medications="medications-active-alendronate.json")
     assert result.alp.pattern is Pattern.PERSISTENT
     assert (result.hpp, result.workup_on_file) == ((), False)
-    assert [m.id for m in result.medications] == ["mr-aln", "mr-vitd"]
+    # Only orders a rule reads are carried: the alendronate, not the cholecalciferol.
+    assert [m.id for m in result.medications] == ["mr-aln"]
     assert result.patient.sex == "female"
 
 
@@ -57,3 +58,19 @@ def test_fetched_medications_resolve_references():
     result = evidence_from_resources(data(medications=None) | {"medications": [request]}, fetched,
                                      patient_id="pat-hpp-1", today=TODAY, policy=Policy())
     assert result.medications[0].codes[0].code == "993452"
+
+
+
+def test_orders_and_diagnoses_no_rule_reads_are_not_validated():
+    from hooks.evidence import may_matter_condition, may_matter_order
+
+    statin = {"resourceType": "MedicationRequest", "status": "active", "intent": "order",
+              "medicationCodeableConcept": {"text": "atorvastatin 20 mg"}, "subject": {"reference": "Patient/p"}}
+    asfotase = dict(statin, medicationCodeableConcept={"text": "Strensiq 40 mg/mL"})
+    unknown = dict(statin, medicationReference={"reference": "Medication/elsewhere"})
+    del unknown["medicationCodeableConcept"]
+    assert [may_matter_order(r, {}) for r in (statin, asfotase, unknown)] == [False, True, True]
+    diabetes = {"resourceType": "Condition", "code": {"coding": [{"system": "http://snomed.info/sct", "code": "44054006"}]}}
+    wilson = {"resourceType": "Condition", "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "E83.01"}]}}
+    free_text = {"resourceType": "Condition", "code": {"text": "hypophosphatasia?"}}
+    assert [may_matter_condition(r) for r in (diabetes, wilson, free_text)] == [False, True, True]

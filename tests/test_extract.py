@@ -142,7 +142,7 @@ def test_conditions_carry_codes_and_verification_status():
 
 def test_an_unreadable_condition_keeps_its_codes_and_verification_status():
     condition = resources("conditions-hpp.json")[0]
-    condition["onsetDateTime"] = "spring 2019"
+    condition["code"]["coding"][0]["userSelected"] = "perhaps"  # a read element that is not valid FHIR
     conditions, unreadable = read_conditions([condition])
     assert conditions == [] and (unreadable[0].codes[0].code, unreadable[0].status) == ("360792001", "confirmed")
 
@@ -150,3 +150,11 @@ def test_an_unreadable_condition_keeps_its_codes_and_verification_status():
 def test_text_normalisation_removes_invisible_characters_and_case():
     assert normalise_text("Alkaline\u200b  PHOSPHATASE\ufeff") == "alkaline phosphatase"
     assert normalise_text("ＡＬＥＮＤＲＯＮＡＴＥ") == "alendronate"
+
+
+
+def test_a_defect_in_an_element_no_rule_reads_does_not_make_a_resource_unreadable():
+    condition = resources("conditions-hpp.json")[0]
+    condition["onsetDateTime"] = "spring 2019"
+    (read,), unreadable = read_conditions([condition])
+    assert (read.codes[0].code, unreadable) == ("360792001", [])

@@ -14,9 +14,21 @@ def test_a_valid_r4_observation_validates_unchanged():
     assert (model.id, str(model.valueQuantity.value), model.code.coding[0].code) == ("alp-1", "28", "6768-6")
 
 
-def test_the_sandbox_category_object_is_read_as_a_list():
+def test_the_sandbox_draft_validates_and_its_unread_category_object_costs_nothing():
     model = validate(SANDBOX_DRAFT)
-    assert model.category[0].coding[0].code == "community"
+    assert (model.id, model.medicationCodeableConcept.coding[0].code) == ("request-123", "904431")
+
+
+def test_an_object_where_r4_wants_a_list_is_repaired_in_an_element_the_rules_read():
+    observation = load_fhir("alp-persistent-low.json")["entry"][0]["resource"]
+    observation["referenceRange"] = observation["referenceRange"][0]  # an object, as sloppy clients send
+    assert str(validate(observation).referenceRange[0].low.value) == "40"
+
+
+def test_only_the_elements_the_rules_read_are_validated():
+    observation = load_fhir("alp-persistent-low.json")["entry"][0]["resource"]
+    observation["performer"] = [{"reference": 12}]  # invalid, and read by no rule
+    assert validate(observation).id == "alp-1"
 
 
 def test_repairs_never_change_the_callers_resource():

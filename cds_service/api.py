@@ -252,10 +252,10 @@ def _patient_scope(hook_request: Any) -> str:
 
 
 def _audience(public_base_url: str | None) -> str:
-    """Return the URL the caller must name in `aud`: this endpoint under the public base URL, when one is set."""
-    if public_base_url:
-        return public_base_url.rstrip("/") + request.path
-    return request.base_url
+    """Return the URL the caller must name in `aud`: this endpoint under the configured public base URL."""
+    # require_trust refuses jwt mode without it: the request's own URL would trust its Host header.
+    assert public_base_url, "jwt mode runs only with CDS_PUBLIC_BASE_URL"
+    return public_base_url.rstrip("/") + request.path
 
 
 def _fhir_server_allowed(server: str) -> bool:

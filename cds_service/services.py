@@ -9,31 +9,14 @@ from typing import Any, Callable, Mapping
 
 from cds_service.hook_request import BadHookRequest, HookRequest
 from cds_service.prefetch import DataUnavailable, FhirAccess, read_references, resolve_available
-from hooks.evidence import Evidence, evidence_from_resources
+from hooks.evidence import ALP_LABS, CONDITIONS_READ, LIVER_LABS, SAFETY_LABS, Evidence, evidence_from_resources
 from hooks.extract import index_medications, read_medication_requests, unresolved_medication_references
 from hooks.findings import Finding
 from hooks.orders import antiresorptive_drafts, evaluate_antiresorptive_orders
 from hooks.patient_view import evaluate_patient_view
 from hooks.policy import Policy
 from hooks.records import MedicationOrder
-from hooks.valuesets import (
-    ALP_BONE_SPECIFIC,
-    ALP_TOTAL,
-    ALT,
-    AST,
-    BILIRUBIN_TOTAL,
-    CALCIUM,
-    CREATININE_CLEARANCE,
-    EGFR,
-    HPP_CONDITION_ICD10CM_UNSPECIFIC,
-    HPP_CONDITION_SNOMED,
-    HPP_WORKUP,
-    INR,
-    VITAMIN_D_25OH,
-    WILSON_DISEASE_ICD10CM,
-    WILSON_DISEASE_SNOMED,
-    ValueSet,
-)
+from hooks.valuesets import HPP_WORKUP, ValueSet
 
 
 def _codes(system: str, codes: frozenset[str]) -> str:
@@ -48,16 +31,12 @@ def _observations(*value_sets: ValueSet, count: int) -> str:
 
 
 PATIENT = "Patient/{{context.patientId}}"
-# Bone-specific ALP rides along as supporting data; it is never counted.
-ALP = _observations(ALP_TOTAL, ALP_BONE_SPECIFIC, count=100)
-CONDITIONS = "Condition?patient={{context.patientId}}&code=" + ",".join(
-    _codes(v.system, v.codes)
-    for v in (HPP_CONDITION_SNOMED, HPP_CONDITION_ICD10CM_UNSPECIFIC, WILSON_DISEASE_SNOMED, WILSON_DISEASE_ICD10CM)
-)
+ALP = _observations(*ALP_LABS, count=100)
+CONDITIONS = "Condition?patient={{context.patientId}}&code=" + ",".join(_codes(v.system, v.codes) for v in CONDITIONS_READ)
 MEDICATIONS = "MedicationRequest?patient={{context.patientId}}&_count=100"
 HPP_WORKUP_RESULTS = _observations(HPP_WORKUP, count=50)
-SAFETY_LABS = _observations(CREATININE_CLEARANCE, EGFR, VITAMIN_D_25OH, CALCIUM, count=50)
-LIVER_PANEL = _observations(INR, BILIRUBIN_TOTAL, AST, ALT, count=50)
+SAFETY_LAB_RESULTS = _observations(*SAFETY_LABS, count=50)
+LIVER_PANEL = _observations(*LIVER_LABS, count=50)
 
 
 @dataclass(frozen=True)
@@ -188,7 +167,7 @@ def _server_reference(reference: str, server: str | None) -> str:
 CORE_KEYS = frozenset({"patient", "alp"})
 COMMON_PREFETCH = {"patient": PATIENT, "alp": ALP, "conditions": CONDITIONS, "medications": MEDICATIONS,
                    "hppWorkup": HPP_WORKUP_RESULTS}
-ORDER_PREFETCH = {**COMMON_PREFETCH, "safetyLabs": SAFETY_LABS}
+ORDER_PREFETCH = {**COMMON_PREFETCH, "safetyLabs": SAFETY_LAB_RESULTS}
 PATIENT_VIEW_PREFETCH = {**COMMON_PREFETCH, "liverPanel": LIVER_PANEL}
 ORDER_USAGE = (
     "Needs the patient's ALP, HPP work-up, renal, vitamin D and calcium results, conditions and medication "

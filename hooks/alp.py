@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Iterable, Sequence
 
 from hooks.findings import AlpAssessment, JudgedAlp, Pattern, UninterpretableAlp
+from hooks.labs import number_text
 from hooks.policy import CHILD_LOWER_LIMITS, Policy
 from hooks.records import LabResult, PatientFacts, ReferenceRange, Unreadable
 from hooks.units import alp_factor, to_u_per_l
@@ -92,9 +93,9 @@ def lower_limit(result: LabResult, patient: PatientFacts, policy: Policy) -> tup
         if lab_low is not None:
             cap = policy.adult_lab_limit_cap_u_per_l
             if lab_low > cap:
-                return cap, True, f"lab range low {_fmt(lab_low)}, capped at {_fmt(cap)}"
+                return cap, True, f"lab range low {number_text(lab_low)}, capped at {number_text(cap)}"
             return lab_low, True, "lab range low"
-        return policy.adult_low_limit_u_per_l, False, f"adult default, low if ≤ {_fmt(policy.adult_low_limit_u_per_l)}"
+        return policy.adult_low_limit_u_per_l, False, f"adult default, low if ≤ {number_text(policy.adult_low_limit_u_per_l)}"
     if lab_low is not None:
         return lab_low, True, "lab range low"
     age_days = (result.effective - born).days
@@ -212,8 +213,3 @@ def completed(unit: str, born: date, on: date) -> int:
 def completed_years(born: date, on: date) -> int:
     """Return the age in completed years on a given day (birthday to birthday)."""
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
-
-
-def _fmt(value: Decimal) -> str:
-    """Return a Decimal without trailing zeros."""
-    return format(value.normalize(), "f")

@@ -19,9 +19,19 @@ from hooks.extract import (
 )
 from hooks.findings import AlpAssessment, Measurement
 from hooks.hpp import hpp_on_record, workup_on_file
-from hooks.medications import antiresorptive_exposures, antiresorptive_ingredients, is_asfotase_alfa
+from hooks.medications import (
+    antiresorptive_exposures,
+    antiresorptive_ingredients,
+    is_asfotase_alfa,
+)
 from hooks.policy import Policy
-from hooks.records import ConditionRecord, LabResult, MedicationOrder, PatientFacts, Unreadable
+from hooks.records import (
+    ConditionRecord,
+    LabResult,
+    MedicationOrder,
+    PatientFacts,
+    Unreadable,
+)
 from hooks.substrates import elevated_substrates
 from hooks.valuesets import (
     ALP_BONE_SPECIFIC,
@@ -39,10 +49,18 @@ from hooks.valuesets import (
     VITAMIN_D_25OH,
     WILSON_DISEASE_ICD10CM,
     WILSON_DISEASE_SNOMED,
+    ValueSet,
 )
 
-SAFETY_LAB_CODES = CREATININE_CLEARANCE.codes | EGFR.codes | VITAMIN_D_25OH.codes | CALCIUM.codes
-LIVER_LAB_CODES = INR.codes | BILIRUBIN_TOTAL.codes | AST.codes | ALT.codes
+# What each kind of data holds, in one place: the services build their prefetch queries from these.
+ALP_LABS: tuple[ValueSet, ...] = (ALP_TOTAL, ALP_BONE_SPECIFIC)  # bone-specific ALP: supporting data only
+SAFETY_LABS: tuple[ValueSet, ...] = (CREATININE_CLEARANCE, EGFR, VITAMIN_D_25OH, CALCIUM)
+LIVER_LABS: tuple[ValueSet, ...] = (INR, BILIRUBIN_TOTAL, AST, ALT)
+# Only these diagnoses change a finding.
+CONDITIONS_READ: tuple[ValueSet, ...] = (
+    HPP_CONDITION_SNOMED, HPP_CONDITION_ICD10CM_UNSPECIFIC, WILSON_DISEASE_SNOMED, WILSON_DISEASE_ICD10CM)
+SAFETY_LAB_CODES = frozenset().union(*(v.codes for v in SAFETY_LABS))
+LIVER_LAB_CODES = frozenset().union(*(v.codes for v in LIVER_LABS))
 
 
 @dataclass(frozen=True)
@@ -112,8 +130,7 @@ def bone_specific_alp(results: Sequence[LabResult], since: date, policy: Policy)
     )
 
 
-# Only these orders and diagnoses change a finding: validating the rest would cost time and prove nothing.
-_CONDITIONS_READ = (HPP_CONDITION_SNOMED, HPP_CONDITION_ICD10CM_UNSPECIFIC, WILSON_DISEASE_SNOMED, WILSON_DISEASE_ICD10CM)
+# Only the orders and diagnoses a rule reads are validated: the rest would cost time and prove nothing.
 
 
 def may_matter_order(resource: Any, medications: Mapping[str, Mapping]) -> bool:
@@ -131,7 +148,7 @@ def may_matter_condition(resource: Any) -> bool:
     if not isinstance(resource, Mapping) or resource.get("resourceType") != "Condition":
         return False
     codes = raw_codes(resource.get("code"))
-    return not codes or any(code.system == vs.system and code.code in vs for code in codes for vs in _CONDITIONS_READ)
+    return not codes or any(code.system == vs.system and code.code in vs for code in codes for vs in CONDITIONS_READ)
 
 
 def read_with_placeholders(resources: Any, loincs: frozenset[str]) -> list[LabResult]:

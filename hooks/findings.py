@@ -39,6 +39,14 @@ class Indicator(str, Enum):
     WARNING = "warning"
     CRITICAL = "critical"
 
+    @property
+    def rank(self) -> int:
+        """Return the urgency as a number: info 0, warning 1, critical 2."""
+        return _RANKS[self]
+
+
+_RANKS = {Indicator.INFO: 0, Indicator.WARNING: 1, Indicator.CRITICAL: 2}
+
 
 @dataclass(frozen=True)
 class JudgedAlp:

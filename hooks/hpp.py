@@ -9,7 +9,13 @@ from hooks.extract import normalise_text
 from hooks.medications import is_asfotase_alfa
 from hooks.policy import Policy
 from hooks.records import Code, ConditionRecord, LabResult, MedicationOrder, Unreadable
-from hooks.valuesets import HPP_CONDITION_ICD10CM_UNSPECIFIC, HPP_CONDITION_SNOMED, HPP_WORKUP, ICD10CM, SNOMED
+from hooks.valuesets import (
+    HPP_CONDITION_ICD10CM_UNSPECIFIC,
+    HPP_CONDITION_SNOMED,
+    HPP_WORKUP,
+    ICD10CM,
+    SNOMED,
+)
 
 _DISCOUNTED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
 

@@ -9,7 +9,6 @@ from typing import Iterable
 from hooks.extract import normalise_text
 from hooks.records import Code, MedicationOrder
 from hooks.valuesets import (
-    Antiresorptive,
     ANTIRESORPTIVE_ATC_CODES,
     ANTIRESORPTIVE_ATC_PREFIXES,
     ANTIRESORPTIVES,
@@ -19,6 +18,7 @@ from hooks.valuesets import (
     RXNORM,
     ZOLEDRONIC_ACID_ONCOLOGY,
     ZOLEDRONIC_ACID_ONCOLOGY_NAMES,
+    Antiresorptive,
 )
 
 # A name matches at the start of a word: "alendron" finds "Alendronic acid" and "alendronate sodium",

@@ -8,9 +8,6 @@ from datetime import date
 from decimal import Decimal
 
 from hooks.findings import Finding, Indicator, Measurement, Topic
-from hooks.medications import antiresorptive_ingredients
-from hooks.policy import Policy
-from hooks.records import LabResult, MedicationOrder, Quantity, ReferenceRange
 from hooks.labs import (
     Reading,
     conversion_note,
@@ -25,6 +22,9 @@ from hooks.labs import (
     shown_limit,
     shown_value,
 )
+from hooks.medications import antiresorptive_ingredients
+from hooks.policy import Policy
+from hooks.records import LabResult, MedicationOrder, Quantity, ReferenceRange
 from hooks.units import to_mg_per_dl_calcium, to_ng_per_ml_vitamin_d
 from hooks.valuesets import CALCIUM, VITAMIN_D_25OH
 

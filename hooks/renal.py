@@ -33,7 +33,6 @@ EGFR_NOTE = (
     "Drug labels state their renal limits as creatinine clearance (Cockcroft-Gault); eGFR is used here as a"
     " proxy for it."
 )
-_SEVERITY = {Indicator.INFO: 0, Indicator.WARNING: 1, Indicator.CRITICAL: 2}
 
 
 @dataclass(frozen=True)
@@ -101,7 +100,7 @@ def renal_finding(order: MedicationOrder, breached: Sequence[RenalLimit], readin
     notes = (EGFR_NOTE if reading.result.loinc in EGFR else None, conversion_note(label, reading, unit))
     return Finding(
         Topic.RENAL_ANTIRESORPTIVE,
-        max((limit.indicator for limit in breached), key=_SEVERITY.__getitem__),
+        max((limit.indicator for limit in breached), key=lambda indicator: indicator.rank),
         patient_id,
         drugs=tuple(limit.ingredient for limit in breached),
         order=order,

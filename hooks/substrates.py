@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Iterable
 
 from hooks.alp import years_before
 from hooks.findings import Measurement
+from hooks.labs import number_text
 from hooks.policy import Policy
 from hooks.records import LabResult, Quantity
-from hooks.units import unit_key, to_nmol_per_l_plp
+from hooks.units import to_nmol_per_l_plp, unit_key
 from hooks.valuesets import PYRIDOXAL_PHOSPHATE, URINE_PHOSPHOETHANOLAMINE
 
 _PLP_LABEL = "Pyridoxal 5'-phosphate"
@@ -46,7 +46,7 @@ B6_CAVEAT = "Vitamin B6 supplements raise pyridoxal 5'-phosphate: ask about them
 
 def substrate_criteria(measurements: Iterable[Measurement]) -> tuple[str, ...]:
     """Return one readable line per elevated substrate, with the vitamin B6 caveat for PLP."""
-    lines = [f"{m.label} {_text(m.value)} {m.unit} on {m.effective.isoformat()} is above normal ({m.limit})"
+    lines = [f"{m.label} {number_text(m.value)} {m.unit} on {m.effective.isoformat()} is above normal ({m.limit})"
              for m in measurements]
     if any(m.loinc in PYRIDOXAL_PHOSPHATE for m in measurements):
         lines.append(B6_CAVEAT)
@@ -68,13 +68,13 @@ def _elevated_plp(result: LabResult, policy: Policy) -> Measurement | None:
     elif result.loinc == "30552-4":
         default = to_nmol_per_l_plp(policy.plp_high_ug_per_l, "ug/L")
         assert default is not None
-        limit, basis = default, f"{_text(policy.plp_high_ug_per_l)} ug/L default"
+        limit, basis = default, f"{number_text(policy.plp_high_ug_per_l)} ug/L default"
     else:
-        limit, basis = policy.plp_high_nmol_per_l, f"{_text(policy.plp_high_nmol_per_l)} nmol/L default"
+        limit, basis = policy.plp_high_nmol_per_l, f"{number_text(policy.plp_high_nmol_per_l)} nmol/L default"
     if value <= limit:
         return None
     return Measurement(_PLP_LABEL, result.loinc, result.effective, result.quantity.value,
-                       result.quantity.unit or "", result.quantity.comparator, f"> {_text(limit)} nmol/L ({basis})")
+                       result.quantity.unit or "", result.quantity.comparator, f"> {number_text(limit)} nmol/L ({basis})")
 
 
 def _elevated_pea(result: LabResult) -> Measurement | None:
@@ -89,14 +89,9 @@ def _elevated_pea(result: LabResult) -> Measurement | None:
         return None
     return Measurement(_PEA_LABEL, result.loinc, result.effective, result.quantity.value,
                        result.quantity.unit or "", result.quantity.comparator,
-                       f"> {_text(high.value)} {high.unit} (lab range high)")
+                       f"> {number_text(high.value)} {high.unit} (lab range high)")
 
 
 def _range_high(result: LabResult) -> Quantity | None:
     """Return the high of the result's first reference range that has one."""
     return next((r.high for r in result.reference_ranges if r.high is not None), None)
-
-
-def _text(value: Decimal) -> str:
-    """Return a Decimal without trailing zeros."""
-    return format(value.normalize(), "f")

@@ -24,9 +24,6 @@ class PastOverride:
     indicator: str | None = None
 
 
-_SEVERITY = {Indicator.INFO: 0, Indicator.WARNING: 1, Indicator.CRITICAL: 2}
-
-
 def fingerprint(finding: Finding) -> str:
     """Return a digest of what a finding rests on: new results, a new drug or new evidence change it."""
     alp = finding.alp
@@ -51,7 +48,7 @@ def is_suppressed(finding: Finding, hook: str, history: Iterable[PastOverride], 
             continue
         if hook == "patient-view" and past.hook == "patient-view":
             # A finding that has become more urgent than the card overridden is news: show it.
-            worse = _SEVERITY[finding.indicator] > _SEVERITY.get(Indicator(past.indicator or "info"), 0)
+            worse = finding.indicator.rank > Indicator(past.indicator or "info").rank
             if not worse and (today - past.overridden_on).days < policy.patient_view_snooze_days:
                 return True
         if hook == "order-sign" and past.hook == "order-select" and not policy.order_select_repeat_at_sign:

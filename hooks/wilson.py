@@ -7,9 +7,18 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Callable, Iterable, Sequence
 
+from hooks.alp import completed_years
 from hooks.findings import Finding, Indicator, Measurement, Topic
+from hooks.labs import number_text
 from hooks.policy import Policy
-from hooks.records import Code, ConditionRecord, LabResult, PatientFacts, Quantity, Unreadable
+from hooks.records import (
+    Code,
+    ConditionRecord,
+    LabResult,
+    PatientFacts,
+    Quantity,
+    Unreadable,
+)
 from hooks.units import is_inr_unit, to_mg_per_dl_bilirubin, to_u_per_l
 from hooks.valuesets import (
     ALP_TOTAL,
@@ -258,14 +267,14 @@ def criteria(panel: LiverPanel, indicator: Indicator, policy: Policy) -> tuple[s
     alp_tb_limit = policy.wilson_alp_bilirubin_ratio_max
     ast_alt_limit = policy.wilson_ast_alt_ratio_min
     stated = [
-        statement(f"ALP/bilirubin {ratio_text(panel.alp_bilirubin_ratio, alp_tb_limit)} < {number(alp_tb_limit)}",
+        statement(f"ALP/bilirubin {ratio_text(panel.alp_bilirubin_ratio, alp_tb_limit)} < {number_text(alp_tb_limit)}",
                   alp_bilirubin_met(panel, policy)),
-        statement(f"AST/ALT {ratio_text(panel.ast_alt_ratio, ast_alt_limit)} > {number(ast_alt_limit)}",
+        statement(f"AST/ALT {ratio_text(panel.ast_alt_ratio, ast_alt_limit)} > {number_text(ast_alt_limit)}",
                   ast_alt_met(panel, policy)),
     ]
     if indicator is Indicator.INFO:
         low = policy.wilson_low_alp_u_per_l
-        stated.append(statement(f"ALP {number(panel.alp.value)} U/L ≤ {number(low)} U/L", True))
+        stated.append(statement(f"ALP {number_text(panel.alp.value)} U/L ≤ {number_text(low)} U/L", True))
     return tuple(stated)
 
 
@@ -283,7 +292,7 @@ def met_criteria(finding: Finding) -> tuple[str, ...]:
 def measurements(inr: Reading, panel: LiverPanel, policy: Policy) -> tuple[Measurement, ...]:
     """Return the INR and the set, each in the unit the rule compared it in."""
     return (
-        measurement("INR", inr, "", limit=f"≥ {number(policy.wilson_inr_min)}"),
+        measurement("INR", inr, "", limit=f"≥ {number_text(policy.wilson_inr_min)}"),
         measurement("ALP", panel.alp, "U/L"),
         measurement("Total bilirubin", panel.bilirubin, "mg/dL"),
         measurement("AST", panel.ast, "U/L"),
@@ -303,14 +312,14 @@ def notes(panel: LiverPanel, patient: PatientFacts, policy: Policy) -> tuple[str
     sent = panel.bilirubin.result.quantity
     if sent is not None and sent.value != panel.bilirubin.value:
         found.append(
-            f"Total bilirubin {number(sent.value)} {sent.unit} was converted to {number(panel.bilirubin.value)}"
+            f"Total bilirubin {number_text(sent.value)} {sent.unit} was converted to {number_text(panel.bilirubin.value)}"
             " mg/dL (÷ 17.1): the ALP/bilirubin ratio is defined in mg/dL."
         )
-    if patient.birth_date and whole_years(patient.birth_date, panel.alp.effective) < policy.adult_age_years:
+    if patient.birth_date and completed_years(patient.birth_date, panel.alp.effective) < policy.adult_age_years:
         found.append(
             f"Under {policy.adult_age_years}: the ratios are less sensitive in children, whose ALP is"
             " physiologically high (ALP/bilirubin < 4: sensitivity 32.5% in a paediatric cohort, Indian J"
-            f" Gastroenterol 2022); an AST/ALT cut-off of {number(PAEDIATRIC_AST_ALT_CUTOFF)} has been proposed"
+            f" Gastroenterol 2022); an AST/ALT cut-off of {number_text(PAEDIATRIC_AST_ALT_CUTOFF)} has been proposed"
             f" (this patient: {ratio_text(panel.ast_alt_ratio, PAEDIATRIC_AST_ALT_CUTOFF)})."
         )
     found.append(CERULOPLASMIN_NOTE)
@@ -324,13 +333,3 @@ def ratio_text(ratio: Decimal, limit: Decimal) -> str:
         if (rounded < limit, rounded > limit) == (ratio < limit, ratio > limit):
             return format(rounded, "f")
     return format(ratio, "f")
-
-
-def number(value: Decimal) -> str:
-    """Write a decimal without trailing zeros: 40, 2.2, 11.99."""
-    return format(value.normalize(), "f")
-
-
-def whole_years(born: date, on: date) -> int:
-    """Return the age in completed years on a given day."""
-    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))

@@ -126,7 +126,7 @@ def test_the_cards_cite_the_results_read_from_the_server(client, fhir_server):
 
 
 def test_the_service_searches_are_answered_with_real_search_semantics(fhir_server):
-    from cds_service.services import ALP, SAFETY_LABS
+    from cds_service.services import ALP, SAFETY_LAB_RESULTS
 
     def search(template: str, patient: str) -> list[dict[str, Any]]:
         bundle = fhir_get(f"{fhir_server}/{template.replace('{{context.patientId}}', patient)}")
@@ -135,7 +135,7 @@ def test_the_service_searches_are_answered_with_real_search_semantics(fhir_serve
     alp = search(ALP, "demo-low-alp")
     assert [o["valueQuantity"]["value"] for o in alp] == [30, 27, 31, 33, 29, 46]  # _sort=-date, only ALP
     assert {o["subject"]["reference"] for o in alp} == {"Patient/demo-low-alp"}  # urn:uuid resolved on load
-    labs = [(o["code"]["coding"][0]["code"], o["valueQuantity"]["value"]) for o in search(SAFETY_LABS, "demo-renal")]
+    labs = [(o["code"]["coding"][0]["code"], o["valueQuantity"]["value"]) for o in search(SAFETY_LAB_RESULTS, "demo-renal")]
     assert sorted(labs[:3]) == [("17861-6", 9.1), ("62292-8", 31), ("98979-8", 28)]  # same draw, newest
     assert labs[3:] == [("98979-8", 31)]  # the older eGFR last; the ALP results are not in this search
     assert search(ALP.replace("_count=100", "_count=2"), "demo-low-alp")[:2] == alp[:2]

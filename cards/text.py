@@ -64,6 +64,8 @@ def join_names(names: Iterable[str]) -> str:
 
 def escape_markdown(text: str) -> str:
     """Make untrusted text render literally in GitHub Markdown, inside or outside a table."""
+    if not text:
+        return text
     text = single_line(text)
     text = "".join(_HTML.get(c, c) for c in text)
     text = _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from cds_service.schema_check import SchemaError, first_error
 from cds_service.schemas import COMPONENTS, MAX_ID_LENGTH, hook_request_schema

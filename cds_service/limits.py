@@ -6,12 +6,14 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from itertools import accumulate
 from typing import Any
 
-_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
-_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+# The depth check reads the UTF-8 bytes without decoding them again: escapes go first, then everything but quotes
+# and brackets (multi-byte UTF-8 never contains an ASCII byte), then the strings. Arrays and objects nest alike.
+_ESCAPE = re.compile(rb"\\.", re.DOTALL)
+_SKELETON = bytes.maketrans(b"[]", b"{}")
+_NOT_SKELETON = bytes(b for b in range(256) if b not in b'"{}[]')
+_STRING = re.compile(rb'"[^"]*"')
 
 
 class LimitExceeded(Exception):
@@ -25,12 +27,14 @@ class LimitExceeded(Exception):
 
 def load_json(raw: bytes, max_depth: int) -> Any:
     """Decode a JSON body and check its nesting depth; raise ValueError if malformed, LimitExceeded if too deep."""
-    text = raw.decode(json.detect_encoding(raw), "surrogatepass")  # as json.loads does for bytes
+    encoding = json.detect_encoding(raw)
+    text = raw.decode(encoding, "surrogatepass")  # as json.loads does for bytes
     try:
         document = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except RecursionError:
         raise LimitExceeded(400, "the request body is nested too deeply") from None
-    if nesting_depth(text) > max_depth:
+    utf8 = raw if encoding in ("utf-8", "utf-8-sig") else text.encode("utf-8", "surrogatepass")
+    if nesting_depth(utf8, max_depth) > max_depth:
         raise LimitExceeded(400, "the request body is nested too deeply")
     return document
 
@@ -48,10 +52,17 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def nesting_depth(valid_json: str) -> int:
-    """Return how deep objects and arrays nest in text already known to be valid JSON (no recursion, linear)."""
-    brackets = _NOT_BRACKET.sub("", _STRING.sub("", valid_json))
-    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
+def nesting_depth(valid_json: bytes, cap: int | None = None) -> int:
+    """Return how deeply arrays and objects nest in valid UTF-8 JSON, or cap + 1 once deeper than `cap`."""
+    skeleton = _ESCAPE.sub(b"", valid_json).translate(_SKELETON, _NOT_SKELETON)
+    # With escapes gone every quote opens or closes a string, and two adjacent quotes are an empty string or the
+    # end of one and the start of the next: dropping them keeps in-string brackets inside strings.
+    skeleton = _STRING.sub(b"", skeleton.replace(b'""', b""))
+    depth = 0
+    while skeleton and (cap is None or depth <= cap):
+        skeleton = skeleton.replace(b"{}", b"")  # one level of innermost pairs per pass
+        depth += 1
+    return depth
 
 
 def check_counts(body: Mapping[str, Any], max_prefetch_resources: int, max_draft_orders: int) -> None:

@@ -18,6 +18,7 @@ from typing import Callable, Sequence
 from sqlalchemy import (
     Column,
     DateTime,
+    Index,
     Integer,
     MetaData,
     String,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     func,
     inspect,
     select,
+    update,
 )
 from sqlalchemy.engine import Connection, Engine
 
@@ -104,9 +106,46 @@ def _version_1(conn: Connection) -> None:
     snapshot.create_all(conn, checkfirst=True)
 
 
+def _version_2(conn: Connection) -> None:
+    """Add feedback.patient_key, copied from each row's card and indexed, to find a patient's overrides directly.
+
+    Declares the columns it touches itself, like version 1. No existence checks: the framework runs a step once,
+    under its lock, and all or nothing (SQLite and PostgreSQL both roll DDL back).
+    """
+    snapshot = MetaData()
+    cards = Table(
+        "cards_served",
+        snapshot,
+        Column("card_uuid", String(100), primary_key=True),
+        Column("service_id", String(100), nullable=False),
+        Column("patient_key", String(64)),
+    )
+    feedback = Table(
+        "feedback",
+        snapshot,
+        Column("service_id", String(100), nullable=False),
+        Column("card_uuid", String(100), nullable=False),
+        Column("outcome", String(20), nullable=False),
+        Column("received_at", DateTime(timezone=True), nullable=False),
+        Column("patient_key", String(64)),
+    )
+    conn.exec_driver_sql("ALTER TABLE feedback ADD COLUMN patient_key VARCHAR(64)")
+    # Only the service that served a card can attribute feedback to its patient; other feedback stays NULL.
+    card_patient = (
+        select(cards.c.patient_key)
+        .where(cards.c.card_uuid == feedback.c.card_uuid, cards.c.service_id == feedback.c.service_id)
+        .scalar_subquery()
+    )
+    conn.execute(update(feedback).values(patient_key=card_patient))
+    Index("ix_feedback_patient_key_outcome_received_at", feedback.c.patient_key, feedback.c.outcome,
+          feedback.c.received_at).create(conn)
+
+
 # The steps, oldest first, numbered 1, 2, 3 … without gaps. Append only.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "card audit, feedback, installation, jti_seen, schema_version", _version_1),
+    Migration(2, "feedback.patient_key, backfilled from cards_served, indexed with outcome and received_at",
+              _version_2),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from cds_service.hook_request import BadHookRequest, HookRequest
 from cds_service.prefetch import DataUnavailable, FhirAccess, read_references, resolve_available

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from hooks.alp import assess_alp, years_before
 from hooks.extract import (
@@ -17,6 +18,7 @@ from hooks.extract import (
     read_medication_requests,
     read_patient,
 )
+from hooks.fhir_models import SharedElements
 from hooks.findings import AlpAssessment, Measurement
 from hooks.hpp import hpp_on_record, workup_on_file
 from hooks.medications import (
@@ -151,9 +153,11 @@ def may_matter_condition(resource: Any) -> bool:
     return not codes or any(code.system == vs.system and code.code in vs for code in codes for vs in CONDITIONS_READ)
 
 
-def read_with_placeholders(resources: Any, loincs: frozenset[str]) -> list[LabResult]:
+def read_with_placeholders(
+    resources: Any, loincs: frozenset[str], *, shared: SharedElements | None = None
+) -> list[LabResult]:
     """Return the results, with a value-less stand-in for each unreadable one, so it still counts as newest."""
-    results, unreadable = read_lab_results(resources, loincs)
+    results, unreadable = read_lab_results(resources, loincs, shared=shared)
     for resource in unreadable:
         loinc = next((c.code for c in resource.codes if c.code in loincs), None)
         if loinc is not None and resource.effective is not None:
@@ -173,17 +177,20 @@ def evidence_from_resources(
     unavailable: frozenset[str] = frozenset(),
 ) -> Evidence:
     """Return the Evidence from resolved prefetch data (keys as in the services' prefetch templates)."""
+    shared: SharedElements = {}  # codes and ranges that recur across this request's resources, validated once
     medication_resources = list(data.get("medications") or ())
     index = {**fetched_medications, **index_medications(medication_resources)}
-    medications, _ = read_medication_requests([r for r in medication_resources if may_matter_order(r, index)], index)
+    medications, _ = read_medication_requests([r for r in medication_resources if may_matter_order(r, index)], index,
+                                              shared=shared)
     alp_resources = list(data.get("alp") or ())
-    alp_results, alp_unreadable = read_lab_results(alp_resources, ALP_TOTAL.codes)
-    bone_specific, _ = read_lab_results(alp_resources, ALP_BONE_SPECIFIC.codes)
+    alp_results, alp_unreadable = read_lab_results(alp_resources, ALP_TOTAL.codes, shared=shared)
+    bone_specific, _ = read_lab_results(alp_resources, ALP_BONE_SPECIFIC.codes, shared=shared)
     conditions, unreadable_conditions = read_conditions(
-        [r for r in data.get("conditions") or () if may_matter_condition(r)])
-    workup_results, workup_unreadable = read_lab_results(data.get("hppWorkup") or (), HPP_WORKUP.codes)
-    safety_labs = read_with_placeholders(data.get("safetyLabs") or (), SAFETY_LAB_CODES)
-    liver_labs = read_with_placeholders(data.get("liverPanel") or (), LIVER_LAB_CODES)
+        [r for r in data.get("conditions") or () if may_matter_condition(r)], shared=shared)
+    workup_results, workup_unreadable = read_lab_results(data.get("hppWorkup") or (), HPP_WORKUP.codes,
+                                                         shared=shared)
+    safety_labs = read_with_placeholders(data.get("safetyLabs") or (), SAFETY_LAB_CODES, shared=shared)
+    liver_labs = read_with_placeholders(data.get("liverPanel") or (), LIVER_LAB_CODES, shared=shared)
     evidence = gather_evidence(
         patient=read_patient(data.get("patient"), patient_id),
         alp_results=alp_results,

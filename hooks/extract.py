@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Iterable, Mapping
+from typing import Any
 
-from hooks.fhir_models import UnreadableResource, validate
+from hooks.fhir_models import SharedElements, UnreadableResource, validate
 from hooks.records import (
     AgeBound,
     Code,
@@ -53,7 +54,7 @@ def read_patient(resource: Mapping | None, patient_id: str) -> PatientFacts:
 
 
 def read_lab_results(
-    resources: Iterable[Mapping], loincs: frozenset[str]
+    resources: Iterable[Mapping], loincs: frozenset[str], *, shared: SharedElements | None = None
 ) -> tuple[list[LabResult], list[Unreadable]]:
     """Return the Observations coded with one of `loincs`, and those of them that could not be read."""
     results: list[LabResult] = []
@@ -70,7 +71,7 @@ def read_lab_results(
         if loinc is None:
             continue  # only the results a rule reads are validated: the rest is not our evidence
         try:
-            observation = validate(dict(resource))
+            observation = validate(dict(resource), shared)
         except UnreadableResource as exc:
             unreadable.append(Unreadable("Observation", _raw_id(resource), str(exc), codes,
                                          effective=_raw_effective(resource), status=_raw_text(resource.get("status"))))
@@ -103,7 +104,7 @@ def _lab_result(observation: Any, loinc: str) -> LabResult:
 
 
 def read_medication_requests(
-    resources: Iterable[Mapping], medications: Mapping[str, Mapping]
+    resources: Iterable[Mapping], medications: Mapping[str, Mapping], *, shared: SharedElements | None = None
 ) -> tuple[list[MedicationOrder], list[Unreadable]]:
     """Return MedicationRequests with their medication's codes and names resolved."""
     orders: list[MedicationOrder] = []
@@ -112,13 +113,13 @@ def read_medication_requests(
         if not isinstance(resource, Mapping) or resource.get("resourceType") != "MedicationRequest":
             continue
         try:
-            request = validate(dict(resource))
+            request = validate(dict(resource), shared)
         except UnreadableResource as exc:
             unreadable.append(Unreadable("MedicationRequest", _raw_id(resource), str(exc)))
             # Still recognise the drug from what is legible: a missed warning is the worse error.
             orders.append(legible_order(resource, medications))
             continue
-        codes, names = _medication_identity(request, resource, medications)
+        codes, names = _medication_identity(request, resource, medications, shared)
         dispense = request.dispenseRequest
         orders.append(
             MedicationOrder(
@@ -162,7 +163,9 @@ def index_medications(entries: Iterable[Mapping]) -> dict[str, Mapping]:
     return index
 
 
-def read_conditions(resources: Iterable[Mapping]) -> tuple[list[ConditionRecord], list[Unreadable]]:
+def read_conditions(
+    resources: Iterable[Mapping], *, shared: SharedElements | None = None
+) -> tuple[list[ConditionRecord], list[Unreadable]]:
     """Return Conditions with their codes, names and verification status."""
     conditions: list[ConditionRecord] = []
     unreadable: list[Unreadable] = []
@@ -170,7 +173,7 @@ def read_conditions(resources: Iterable[Mapping]) -> tuple[list[ConditionRecord]
         if not isinstance(resource, Mapping) or resource.get("resourceType") != "Condition":
             continue
         try:
-            condition = validate(dict(resource))
+            condition = validate(dict(resource), shared)
         except UnreadableResource as exc:
             verification = raw_codes(resource.get("verificationStatus"))
             unreadable.append(Unreadable("Condition", _raw_id(resource), str(exc), raw_codes(resource.get("code")),
@@ -196,7 +199,7 @@ def legible_order(raw: Mapping, medications: Mapping[str, Mapping]) -> Medicatio
 
 
 def _medication_identity(
-    request: Any, raw: Mapping, medications: Mapping[str, Mapping]
+    request: Any, raw: Mapping, medications: Mapping[str, Mapping], shared: SharedElements | None
 ) -> tuple[tuple[Code, ...], tuple[str, ...]]:
     """Return the codes and names of the medication a MedicationRequest asks for."""
     if request.medicationCodeableConcept is not None:
@@ -207,7 +210,7 @@ def _medication_identity(
     if target is None:
         return (), names
     try:
-        medication = validate(dict(target))
+        medication = validate(dict(target), shared)
     except UnreadableResource:
         # Keep whatever codes are legible: missing a drug is worse than reading a sloppy resource.
         return raw_codes(target.get("code")), names + _raw_names(target.get("code"))

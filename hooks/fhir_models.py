@@ -12,10 +12,11 @@ import copy
 import re
 from typing import Any
 
+from fhir.resources.R4B.codeableconcept import CodeableConcept
 from fhir.resources.R4B.condition import Condition
 from fhir.resources.R4B.medication import Medication
 from fhir.resources.R4B.medicationrequest import MedicationRequest
-from fhir.resources.R4B.observation import Observation
+from fhir.resources.R4B.observation import Observation, ObservationReferenceRange
 from fhir.resources.R4B.patient import Patient
 from pydantic import ValidationError
 
@@ -44,6 +45,19 @@ _READ_ELEMENTS: dict[str, frozenset[str]] = {
     "Medication": frozenset({"resourceType", "id", "code"}),
 }
 _CHOICE_PREFIXES: dict[str, tuple[str, ...]] = {"Observation": ("value", "effective")}
+# Elements that recur verbatim across the resources of one request: one lab's LOINC code and reference range on each
+# of its results, one status concept on each diagnosis. Within a request, each distinct one is validated once, by
+# the same fhir.resources model the resource would use, and that validated element stands in for its copies.
+# (element model, whether R4 makes the element a list)
+_SHARED_ELEMENTS: dict[str, dict[str, tuple[Any, bool]]] = {
+    "Observation": {"code": (CodeableConcept, False), "referenceRange": (ObservationReferenceRange, True)},
+    "Condition": {"code": (CodeableConcept, False), "verificationStatus": (CodeableConcept, False),
+                  "clinicalStatus": (CodeableConcept, False)},
+    "MedicationRequest": {"medicationCodeableConcept": (CodeableConcept, False)},
+    "Medication": {"code": (CodeableConcept, False)},
+}
+_SHARED_KEY_LIMIT = 4096  # characters: a longer element is validated in place and not remembered
+SharedElements = dict[tuple[str, str], Any]  # (element model, repr of the raw element) -> validated element
 _ZONELESS_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
 
 
@@ -51,13 +65,18 @@ class UnreadableResource(ValueError):
     """A resource that failed validation even after repair; the message names no patient data."""
 
 
-def validate(resource: dict) -> Any:
-    """Return the R4B model of `resource`, repairing known client mistakes; raise UnreadableResource."""
+def validate(resource: dict, shared: SharedElements | None = None) -> Any:
+    """Return the R4B model of `resource`, repairing known client mistakes; raise UnreadableResource.
+
+    `shared` holds elements already validated in this request; pass the same dict for every resource of a request.
+    """
     resource_type = resource.get("resourceType") if isinstance(resource, dict) else None
     model = MODELS.get(resource_type) if isinstance(resource_type, str) else None
     if model is None:
         raise UnreadableResource(f"unsupported resource type {resource_type!r:.40}")
     candidate = _read_elements(resource, resource_type)
+    if shared is not None:
+        _use_shared_elements(candidate, resource_type, shared)
     for _ in range(_MAX_REPAIR_ROUNDS + 1):
         try:
             return model.model_validate(candidate)
@@ -76,6 +95,34 @@ def _read_elements(resource: dict, resource_type: str) -> dict:
     keep = _READ_ELEMENTS[resource_type]
     choices = _CHOICE_PREFIXES.get(resource_type, ())
     return {k: v for k, v in resource.items() if k in keep or k.startswith(choices)}
+
+
+def _use_shared_elements(candidate: dict, resource_type: str, shared: SharedElements) -> None:
+    """Replace recurring elements of `candidate` by their validated copies (in place; invalid ones stay raw)."""
+    for name, (element_model, many) in _SHARED_ELEMENTS.get(resource_type, {}).items():
+        value = candidate.get(name)
+        # A shape R4 does not allow (an object for a list) stays raw, for the resource's own repair to handle.
+        if many and isinstance(value, list):
+            candidate[name] = [_shared_element(element_model, item, shared) if isinstance(item, dict) else item
+                               for item in value]
+        elif not many and isinstance(value, dict):
+            candidate[name] = _shared_element(element_model, value, shared)
+
+
+def _shared_element(element_model: Any, value: dict, shared: SharedElements) -> Any:
+    """Return the validated element for `value`, validating it on first sight; the raw dict when it is invalid."""
+    text = repr(value)
+    if len(text) > _SHARED_KEY_LIMIT:
+        return value
+    key = (element_model.__name__, text)
+    found = shared.get(key)
+    if found is None:
+        try:
+            found = element_model.model_validate(value)
+        except ValidationError:
+            found = value  # left for the resource's own validation, which reports and repairs it in context
+        shared[key] = found
+    return found
 
 
 def _repaired(resource: dict, errors: list[dict], resource_type: str) -> dict | None:

@@ -27,6 +27,7 @@ _NAME_PATTERNS = tuple(
     (drug.ingredient, re.compile(r"\b(?:" + "|".join(map(re.escape, drug.names)) + r")"))
     for drug in ANTIRESORPTIVES
 )
+_ANY_NAME_PATTERN = re.compile(r"\b(?:" + "|".join(re.escape(n) for drug in ANTIRESORPTIVES for n in drug.names) + r")")
 _ASFOTASE_PATTERN = re.compile(r"\b(?:" + "|".join(ASFOTASE_NAMES) + r")")
 
 
@@ -37,7 +38,8 @@ def antiresorptive_ingredients(order: MedicationOrder) -> tuple[str, ...]:
         found.append("bisphosphonate")
     if not found:
         names = [normalise_text(name) for name in order.names]
-        found = [ingredient for ingredient, pattern in _NAME_PATTERNS if any(pattern.search(n) for n in names)]
+        if any(_ANY_NAME_PATTERN.search(n) for n in names):  # one pass for the many orders that name none
+            found = [ingredient for ingredient, pattern in _NAME_PATTERNS if any(pattern.search(n) for n in names)]
     return tuple(dict.fromkeys(found))
 
 

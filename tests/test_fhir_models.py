@@ -1,9 +1,16 @@
 """Tolerant validation: known client mistakes are repaired, anything else is reported, never guessed."""
 
+import copy
+import json
+from typing import Any
+
 import pytest
 
-from hooks.fhir_models import UnreadableResource, validate
+from hooks.fhir_models import MODELS, SharedElements, UnreadableResource, validate
+from tests.conftest import FIXTURES as FIXTURE_ROOT
 from tests.conftest import load_fhir
+
+FIXTURES = FIXTURE_ROOT / "fhir"
 
 SANDBOX_DRAFT = load_fhir("draft-orders-sandbox-alendronate.json")["entry"][0]["resource"]
 
@@ -73,3 +80,54 @@ def test_a_non_numeric_value_is_unreadable_and_the_message_has_no_patient_data()
 def test_unsupported_resources_are_refused(resource):
     with pytest.raises(UnreadableResource, match="unsupported"):
         validate(resource)
+
+
+def every_fixture_resource() -> list[dict]:
+    """Every resource of the FHIR fixtures (Bundles unpacked), with sloppy variants of the shared elements."""
+    resources = []
+    for path in sorted(FIXTURES.glob("*.json")):
+        document = json.loads(path.read_text())
+        entries = document.get("entry") if document.get("resourceType") == "Bundle" else None
+        resources += [e["resource"] for e in entries or () if isinstance(e.get("resource"), dict)] or [document]
+    variants = []
+    for resource in resources:
+        if isinstance(resource.get("referenceRange"), list) and resource["referenceRange"]:
+            variants.append({**resource, "referenceRange": resource["referenceRange"][0]})  # object for list
+        if isinstance(resource.get("code"), dict):
+            variants.append({**resource, "code": {**resource["code"], "coding": (resource["code"].get("coding")
+                                                                                  or [{}])[0]}})
+            variants.append({**resource, "code": {**resource["code"], "text": 7}})  # invalid, not repairable
+    return [r for r in resources + variants if r.get("resourceType") in MODELS]
+
+
+def outcome(resource: dict, shared: SharedElements | None) -> Any:
+    """The model's JSON, or the refusal's message."""
+    try:
+        return validate(copy.deepcopy(resource), shared).model_dump(mode="json")
+    except UnreadableResource as exc:
+        return f"unreadable: {exc}"
+
+
+def test_validating_recurring_elements_once_a_request_changes_no_result():
+    resources = every_fixture_resource()
+    shared: SharedElements = {}
+    # Twice over, so that the second pass reads only elements validated in the first.
+    for resource in resources + resources:
+        assert outcome(resource, shared) == outcome(resource, None)
+    assert len(resources) > 60 and any(isinstance(v, dict) for v in shared.values())  # invalid ones stay raw
+    assert sum(1 for v in shared.values() if not isinstance(v, dict)) > 20
+
+
+def test_a_validated_element_stands_in_for_each_of_its_copies():
+    observations = [r for r in load_fhir("alp-persistent-low.json")["entry"]]
+    shared: SharedElements = {}
+    models = [validate(e["resource"], shared) for e in observations]
+    assert len(models) > 2 and all(m.code is models[0].code for m in models)
+
+
+def test_an_element_too_large_to_remember_is_validated_in_place():
+    observation = load_fhir("alp-persistent-low.json")["entry"][0]["resource"]
+    observation["code"]["text"] = "x" * 5000
+    shared: SharedElements = {}
+    assert validate(observation, shared).code.text == "x" * 5000
+    assert not any(key[0] == "CodeableConcept" for key in shared)

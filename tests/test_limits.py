@@ -6,6 +6,8 @@ import json
 from typing import Any, Iterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cds_service import create_app
 from cds_service.limits import LimitExceeded, check_counts, load_json, nesting_depth
@@ -20,7 +22,44 @@ ORDER_SIGN = "/cds-services/low-alp-order-sign"
 ])
 def test_nesting_depth_counts_brackets_outside_strings(text, depth):
     json.loads(text)
-    assert nesting_depth(text) == depth
+    assert nesting_depth(text.encode()) == depth
+
+
+def reference_depth(value: Any) -> int:
+    """Nesting depth of a decoded JSON value, computed the obvious (recursive) way."""
+    if isinstance(value, dict):
+        return 1 + max(map(reference_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(reference_depth, value), default=0)
+    return 0
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ab\u00e9\n:,'),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(alphabet='[]{}"\\a:,'), inner, max_size=4),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON_VALUES, st.booleans())
+def test_nesting_depth_agrees_with_the_decoded_document(value, ascii_only):
+    raw = json.dumps(value, ensure_ascii=ascii_only).encode()
+    assert nesting_depth(raw) == reference_depth(value)
+
+
+def test_nesting_depth_stops_counting_past_the_cap():
+    raw = b"[" * 500 + b"]" * 500
+    assert nesting_depth(raw, cap=64) == 65
+    assert nesting_depth(raw, cap=499) == 500
+    assert nesting_depth(raw, cap=500) == 500
+
+
+def test_load_json_checks_depth_in_utf16_bodies_too():
+    deep = ("[" * 65 + "]" * 65).encode("utf-16")
+    with pytest.raises(LimitExceeded):
+        load_json(deep, 64)
+    assert load_json('{"a": ["é"]}'.encode("utf-16"), 64) == {"a": ["é"]}
 
 
 def test_load_json_refuses_deep_nesting_without_recursing():

@@ -9,16 +9,28 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, insert, inspect, text
 from sqlalchemy.engine import Connection, Engine
 
 from cds_service import migrations
 from cds_service.migrations import LATEST_VERSION, MIGRATIONS, Migration, SchemaTooNew, current_version, migrate
-from cds_service.store import SCHEMA_VERSION, ServedCard, Store, metadata
+from cds_service.store import (
+    SCHEMA_VERSION,
+    FeedbackEvent,
+    ServedCard,
+    Store,
+    _digest,
+    cards_served,
+    feedback,
+    metadata,
+)
 from tests.databases import fresh_database_url
 
 SERVED_AT = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+RECEIVED_AT = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
 TABLES = {"schema_version", "cards_served", "feedback", "installation", "jti_seen"}
+ALL_VERSIONS = list(range(1, LATEST_VERSION + 1))
+FEEDBACK_PATIENT_INDEX = "ix_feedback_patient_key_outcome_received_at"
 
 
 def card(card_uuid: str = "card-1") -> ServedCard:
@@ -50,6 +62,12 @@ def step(version: int, apply: Callable[[Connection], Any]) -> Migration:
     return Migration(version, f"test step {version}", lambda conn: apply(conn))
 
 
+def create_legacy_tables(engine: Engine) -> None:
+    """Create the tables as store.py's create_all did before migrations existed: the version-1 snapshot."""
+    with engine.begin() as conn:
+        migrations._version_1(conn)
+
+
 # --- fresh, legacy and older databases ---------------------------------------------------------------------------
 
 
@@ -76,7 +94,7 @@ def test_opening_again_changes_nothing(any_database_url: str) -> None:
     first.record_cards([card()])
     second = Store(any_database_url)
     try:
-        assert versions(second.engine) == [1]
+        assert versions(second.engine) == ALL_VERSIONS
         assert second.served_card("card-1") is not None
     finally:
         first.engine.dispose()
@@ -85,25 +103,26 @@ def test_opening_again_changes_nothing(any_database_url: str) -> None:
 
 def test_a_database_made_before_migrations_existed_is_taken_as_version_1(engine: Engine, any_database_url) -> None:
     # What store.py did before: create_all, then one schema_version row.
-    metadata.create_all(engine)
+    create_legacy_tables(engine)
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO schema_version (version) VALUES (1)"))
     Store(any_database_url).record_cards([card()])
     store = Store(any_database_url)
     try:
-        assert versions(store.engine) == [1]
+        assert versions(store.engine) == ALL_VERSIONS  # version 1 kept as it was, the later steps applied
+        assert "patient_key" in columns(store.engine, "feedback")
         assert store.served_card("card-1") is not None
     finally:
         store.engine.dispose()
 
 
 def test_a_half_made_legacy_database_without_its_version_row_is_completed(engine: Engine, any_database_url) -> None:
-    metadata.create_all(engine)  # the old code stopped between create_all and the version row
+    create_legacy_tables(engine)  # the old code stopped between create_all and the version row
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO installation (name, value) VALUES ('pseudonym_key', :v)"), {"v": "ab" * 32})
     store = Store(any_database_url)
     try:
-        assert versions(store.engine) == [1]
+        assert versions(store.engine) == ALL_VERSIONS
         assert store.patient_key("pat-1")  # the key already there is kept, not replaced
         with store.engine.connect() as conn:
             assert conn.execute(text("SELECT value FROM installation")).scalar_one() == "ab" * 32
@@ -166,6 +185,97 @@ def test_steps_must_be_numbered_from_1_without_gaps(engine: Engine) -> None:
     assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
 
 
+# --- step 2: feedback.patient_key ---------------------------------------------------------------------------------
+
+ORDER_SIGN, PATIENT_VIEW = "alp-guard-order-sign", "low-alp-patient-view"
+
+
+def served_to(card_uuid: str, service_id: str, patient_key: str | None, hook: str = "order-sign",
+              topic: str = "bisphosphonate-low-alp") -> dict[str, Any]:
+    return {"card_uuid": card_uuid, "service_id": service_id, "hook": hook, "hook_instance": "h1", "topic": topic,
+            "indicator": "warning", "served_at": SERVED_AT, "patient_key": patient_key}
+
+
+# Feedback stored by version 1 (service it was sent to, event), and the patient key the backfill must give it.
+VERSION_1_FEEDBACK = [
+    (ORDER_SIGN, FeedbackEvent("card-p1", "overridden", "2026-11-24T19:00:00Z"), "key-p1"),
+    (ORDER_SIGN, FeedbackEvent("card-p1", "accepted", "2026-11-24T19:05:00Z", ("s-1",)), "key-p1"),
+    (ORDER_SIGN, FeedbackEvent("card-p2", "overridden", "2026-11-24T19:10:00Z"), "key-p2"),
+    (ORDER_SIGN, FeedbackEvent("card-unknown", "overridden", "2026-11-24T19:15:00Z"), None),
+    # The card exists, but another service served it: its patient is not this feedback's.
+    (ORDER_SIGN, FeedbackEvent("card-pv", "overridden", "2026-11-24T19:20:00Z"), None),
+    (PATIENT_VIEW, FeedbackEvent("card-pv", "overridden", "2026-11-24T19:25:00Z"), "key-p1"),
+    (ORDER_SIGN, FeedbackEvent("card-no-patient", "overridden", "2026-11-24T19:30:00Z"), None),
+]
+
+
+def make_version_1_database(engine: Engine) -> None:
+    """Migrate to version 1 and store cards and feedback as version 1 did (no feedback.patient_key)."""
+    assert migrate(engine, MIGRATIONS[:1]) == 1
+    cards = [served_to("card-p1", ORDER_SIGN, "key-p1"), served_to("card-p2", ORDER_SIGN, "key-p2"),
+             served_to("card-pv", PATIENT_VIEW, "key-p1", "patient-view", "low-alp-unevaluated"),
+             served_to("card-no-patient", ORDER_SIGN, None)]
+    rows = [{"service_id": service_id, "card_uuid": e.card_uuid, "outcome": e.outcome,
+             "outcome_timestamp": e.outcome_timestamp, "received_at": RECEIVED_AT,
+             "event_digest": _digest(service_id, e)} for service_id, e, _ in VERSION_1_FEEDBACK]
+    with engine.begin() as conn:
+        conn.execute(insert(cards_served), cards)
+        conn.execute(insert(feedback), rows)
+
+
+def feedback_patients(engine: Engine) -> list[tuple[str, str, str, str | None]]:
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT service_id, card_uuid, outcome_timestamp, patient_key FROM feedback "
+                                 "ORDER BY id"))
+        return [tuple(r) for r in rows]
+
+
+def test_step_2_gives_existing_feedback_the_patient_of_its_card(engine: Engine) -> None:
+    make_version_1_database(engine)
+    assert "patient_key" not in columns(engine, "feedback")
+    assert migrate(engine, MIGRATIONS[:2]) == 2
+    assert versions(engine) == [1, 2]
+    assert feedback_patients(engine) == [(service_id, e.card_uuid, e.outcome_timestamp, key)
+                                         for service_id, e, key in VERSION_1_FEEDBACK]
+
+
+def test_step_2_indexes_feedback_by_patient_outcome_and_time(engine: Engine) -> None:
+    make_version_1_database(engine)
+    migrate(engine, MIGRATIONS[:2])
+    indexes = {i["name"]: (i["column_names"], i["unique"]) for i in inspect(engine).get_indexes("feedback")}
+    assert indexes[FEEDBACK_PATIENT_INDEX] == (["patient_key", "outcome", "received_at"], False)
+    # store.py declares the same index under the same name.
+    [declared] = [i for i in feedback.indexes if i.name == FEEDBACK_PATIENT_INDEX]
+    assert [c.name for c in declared.columns] == ["patient_key", "outcome", "received_at"]
+
+
+def test_migrating_again_after_step_2_changes_nothing(engine: Engine) -> None:
+    make_version_1_database(engine)
+    migrate(engine, MIGRATIONS[:2])
+    before = feedback_patients(engine)
+    with engine.begin() as conn:  # a row the backfill would change, were it run again
+        conn.execute(text("UPDATE feedback SET patient_key = 'left-alone' WHERE card_uuid = 'card-unknown'"))
+    assert migrate(engine, MIGRATIONS[:2]) == 2
+    assert versions(engine) == [1, 2]
+    assert feedback_patients(engine) == [
+        (*row[:3], "left-alone" if row[1] == "card-unknown" else row[3]) for row in before]
+
+
+def test_feedback_stored_before_step_2_is_still_recognised_and_counted(engine: Engine, any_database_url) -> None:
+    make_version_1_database(engine)
+    store = Store(any_database_url)
+    try:
+        assert store.record_feedback(ORDER_SIGN, [e for s, e, _ in VERSION_1_FEEDBACK if s == ORDER_SIGN],
+                                     RECEIVED_AT) == 0  # every one a repeat: the digest did not change
+        assert len(feedback_patients(engine)) == len(VERSION_1_FEEDBACK)
+        assert sorted((p.hook, p.topic, p.overridden_on) for p in store.overrides("key-p1", RECEIVED_AT)) == [
+            ("order-sign", "bisphosphonate-low-alp", RECEIVED_AT.date()),
+            ("patient-view", "low-alp-unevaluated", RECEIVED_AT.date())]
+        assert [p.topic for p in store.overrides("key-p2", RECEIVED_AT)] == ["bisphosphonate-low-alp"]
+    finally:
+        store.engine.dispose()
+
+
 # --- several workers -----------------------------------------------------------------------------------------------
 
 
@@ -193,7 +303,7 @@ def test_two_stores_starting_at_once_on_one_fresh_database(any_database_url: str
     stores = run_together(2, lambda i: Store(any_database_url))
     try:
         assert all(isinstance(s, Store) for s in stores), stores
-        assert versions(stores[0].engine) == [1]
+        assert versions(stores[0].engine) == ALL_VERSIONS
         stores[0].record_cards([card("card-1")])
         assert stores[1].served_card("card-1") is not None
         assert stores[0].patient_key("p") == stores[1].patient_key("p")
@@ -304,6 +414,7 @@ def test_the_migrated_schema_is_the_one_store_py_queries(any_database_url: str, 
             described = schema(migrated)
             assert described["feedback"]["unique"] == [("event_digest",)]
             assert (("patient_key",), False) in described["cards_served"]["indexes"]
+            assert (("patient_key", "outcome", "received_at"), False) in described["feedback"]["indexes"]
             assert (("expires_at",), False) in described["jti_seen"]["indexes"]
         finally:
             migrated.dispose()

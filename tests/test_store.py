@@ -5,26 +5,32 @@ Tests taking `store` or `url` run once per database (`any_database_url`); the fi
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import sqlite3
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import IntegrityError
 
+import cds_service.store as store_module
 from cds_service.store import (
     SCHEMA_VERSION,
     FeedbackEvent,
     ServedCard,
+    SqliteWriterGate,
     Store,
     cards_served,
     feedback,
     schema_version,
 )
+from hooks.suppression import PastOverride
 
 SERVED_AT = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 RECEIVED_AT = datetime(2026, 11, 24, 20, 17, 2, tzinfo=UTC)
@@ -86,18 +92,19 @@ def test_the_database_file_and_tables_are_created(sqlite_store: Store, db_path: 
     assert {"schema_version", "cards_served", "feedback"} <= names
 
 
-def test_schema_version_holds_one(store: Store) -> None:
+def test_schema_version_holds_every_step(store: Store) -> None:
     with store.engine.connect() as conn:
-        rows = conn.execute(select(schema_version.c.version)).all()
-    assert [tuple(r) for r in rows] == [(1,)]
-    assert SCHEMA_VERSION == 1
+        rows = conn.execute(select(schema_version.c.version).order_by(schema_version.c.version)).all()
+    assert [tuple(r) for r in rows] == [(1,), (2,)]
+    assert SCHEMA_VERSION == 2
 
 
 def test_schema_version_is_written_once_when_the_store_is_opened_again(url: str, store: Store) -> None:
     again = Store(url)
     try:
         with again.engine.connect() as conn:
-            assert conn.execute(select(schema_version.c.version)).scalars().all() == [1]
+            assert conn.execute(select(schema_version.c.version).order_by(schema_version.c.version)
+                                ).scalars().all() == [1, 2]
     finally:
         again.engine.dispose()
 
@@ -290,6 +297,172 @@ def test_record_feedback_is_atomic(store: Store) -> None:
     assert count(store, feedback) == 0
 
 
+# --- the override history ---------------------------------------------------------------------------------------
+
+ORDER_SIGN, PATIENT_VIEW = "alp-guard-order-sign", "alp-guard-patient-view"
+FEEDBACK_PATIENT_INDEX = "ix_feedback_patient_key_outcome_received_at"
+
+
+def card_uuid(n: int) -> str:
+    return f"00000000-0000-4000-8000-1{n:011d}"
+
+
+def overridden(card: str, minute: int = 0) -> FeedbackEvent:
+    return FeedbackEvent(card, "overridden", f"2026-11-24T20:{minute:02d}:00Z")
+
+
+def accepted(card: str) -> FeedbackEvent:
+    return FeedbackEvent(card, "accepted", "2026-11-24T20:00:00Z", (SUGGESTION,))
+
+
+def stored_patient_keys(store: Store) -> dict[tuple[str, str], str | None]:
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(feedback.c.service_id, feedback.c.card_uuid, feedback.c.patient_key))
+        return {(r.service_id, r.card_uuid): r.patient_key for r in rows}
+
+
+def test_record_feedback_gives_each_event_the_patient_of_the_card_this_service_served(store: Store) -> None:
+    p1, p2 = store.patient_key("pat-1"), store.patient_key("pat-2")
+    store.record_cards([served(CARD_A, patient_key=p1),
+                        served(CARD_B, service_id=PATIENT_VIEW, hook="patient-view", patient_key=p2),
+                        served(card_uuid(1))])  # served without a patient
+    events = [overridden(CARD_A), accepted(CARD_B), overridden(card_uuid(1)), overridden(card_uuid(2))]
+    assert store.record_feedback(ORDER_SIGN, events, RECEIVED_AT) == 4  # unknown cards' feedback is kept too
+    assert store.record_feedback(PATIENT_VIEW, [accepted(CARD_B)], RECEIVED_AT) == 1
+    assert stored_patient_keys(store) == {
+        (ORDER_SIGN, CARD_A): p1,
+        (ORDER_SIGN, CARD_B): None,  # served by the patient-view service, not this one
+        (ORDER_SIGN, card_uuid(1)): None,
+        (ORDER_SIGN, card_uuid(2)): None,  # never served
+        (PATIENT_VIEW, CARD_B): p2,
+    }
+
+
+def test_record_feedback_looks_up_a_batch_of_many_cards(store: Store) -> None:
+    key = store.patient_key("pat-1")
+    cards = [served(card_uuid(n), patient_key=key) for n in range(2500)]  # more than one lookup's worth
+    store.record_cards(cards)
+    assert store.record_feedback(ORDER_SIGN, [accepted(c.card_uuid) for c in cards], RECEIVED_AT) == 2500
+    assert set(stored_patient_keys(store).values()) == {key}
+
+
+@pytest.fixture
+def history(store: Store) -> dict[str, str]:
+    """Record cards and feedback of two patients across services and times; return the patients' keys."""
+    p1, p2 = store.patient_key("pat-1"), store.patient_key("pat-2")
+    store.record_cards([
+        served(card_uuid(1), patient_key=p1, order_ref="MedicationRequest/1", fingerprint="f1"),
+        served(card_uuid(2), patient_key=p1, topic="hpp-workup", indicator="info"),
+        served(card_uuid(3), patient_key=p1),
+        served(card_uuid(4), service_id=PATIENT_VIEW, hook="patient-view", topic="low-alp-unevaluated",
+               indicator="info", patient_key=p1),
+        served(card_uuid(5), patient_key=p2, order_ref="MedicationRequest/5"),
+        served(card_uuid(6)),
+    ])
+    earlier = RECEIVED_AT - timedelta(days=10)
+    store.record_feedback(ORDER_SIGN, [overridden(card_uuid(2))], earlier)
+    store.record_feedback(ORDER_SIGN, [overridden(card_uuid(1)), accepted(card_uuid(3)), overridden(card_uuid(4)),
+                                       overridden(card_uuid(5)), overridden(card_uuid(6)), overridden(card_uuid(7))],
+                          RECEIVED_AT)
+    store.record_feedback(ORDER_SIGN, [overridden(card_uuid(1), minute=5)], RECEIVED_AT + timedelta(days=1))
+    store.record_feedback(PATIENT_VIEW, [overridden(card_uuid(4))], RECEIVED_AT)
+    return {"pat-1": p1, "pat-2": p2}
+
+
+def listed(overrides: list[PastOverride]) -> list[tuple[Any, ...]]:
+    return sorted(dataclasses.astuple(o) for o in overrides)
+
+
+def test_overrides_are_the_patients_overridden_cards_since_the_time(store: Store, history: dict[str, str]) -> None:
+    today, tomorrow = RECEIVED_AT.date(), RECEIVED_AT.date() + timedelta(days=1)
+    assert listed(store.overrides(history["pat-1"], RECEIVED_AT)) == [  # received exactly at `since` counts
+        ("order-sign", "bisphosphonate-low-alp", "MedicationRequest/1", "f1", today, "warning"),
+        ("order-sign", "bisphosphonate-low-alp", "MedicationRequest/1", "f1", tomorrow, "warning"),
+        # card 4 once: its override sent to the order-sign service is not the patient-view service's
+        ("patient-view", "low-alp-unevaluated", None, None, today, "info"),
+    ]
+    assert listed(store.overrides(history["pat-2"], RECEIVED_AT)) == [
+        ("order-sign", "bisphosphonate-low-alp", "MedicationRequest/5", None, today, "warning")]
+
+
+def test_overrides_leave_out_earlier_feedback_and_acceptances(store: Store, history: dict[str, str]) -> None:
+    since = RECEIVED_AT - timedelta(days=30)
+    topics = sorted(o.topic for o in store.overrides(history["pat-1"], since))
+    assert topics == ["bisphosphonate-low-alp", "bisphosphonate-low-alp", "hpp-workup", "low-alp-unevaluated"]
+    assert store.overrides(history["pat-1"], RECEIVED_AT + timedelta(days=2)) == []
+    assert store.overrides(store.patient_key("pat-3"), since) == []
+
+
+def overrides_by_card_join(store: Store, patient_key: str, since: datetime) -> list[PastOverride]:
+    """Return the overrides as the store found them before migration 2: every card of the patient, joined."""
+    query = (
+        select(cards_served.c.hook, cards_served.c.topic, cards_served.c.order_ref, cards_served.c.fingerprint,
+               cards_served.c.indicator, feedback.c.received_at)
+        .join(feedback, (feedback.c.card_uuid == cards_served.c.card_uuid)
+              & (feedback.c.service_id == cards_served.c.service_id))
+        .where(cards_served.c.patient_key == patient_key, feedback.c.outcome == "overridden",
+               feedback.c.received_at >= since)
+    )
+    with store.engine.connect() as conn:
+        return [PastOverride(r.hook, r.topic, r.order_ref, r.fingerprint, r.received_at.date(), r.indicator)
+                for r in conn.execute(query)]
+
+
+@pytest.mark.parametrize("days_before", [30, 10, 0, -1, -2])
+def test_overrides_are_those_the_join_over_every_card_finds(store: Store, history: dict[str, str],
+                                                            days_before: int) -> None:
+    since = RECEIVED_AT - timedelta(days=days_before)
+    for key in history.values():
+        assert listed(store.overrides(key, since)) == listed(overrides_by_card_join(store, key, since))
+
+
+def statements_run(store: Store, call: Callable[[], Any]) -> list[tuple[str, Any]]:
+    """Return the SQL statements and parameters `call` sends to the database."""
+    sent: list[tuple[str, Any]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        sent.append((statement, parameters))
+
+    event.listen(store.engine, "before_cursor_execute", record)
+    try:
+        call()
+    finally:
+        event.remove(store.engine, "before_cursor_execute", record)
+    return sent
+
+
+def query_plan(store: Store, statement: str, parameters: Any) -> str:
+    """Return the database's plan for a statement, as text."""
+    with store.engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            return "\n".join(r.detail for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters))
+        conn.exec_driver_sql("ANALYZE cards_served")  # the statistics PostgreSQL plans by, fresh
+        conn.exec_driver_sql("ANALYZE feedback")
+        return "\n".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {statement}", parameters))
+
+
+def test_overrides_read_the_patients_feedback_by_index_not_every_card(store: Store) -> None:
+    key, other = store.patient_key("pat-1"), store.patient_key("pat-2")
+    cards = [served(card_uuid(n), patient_key=key if n % 10 else other) for n in range(2000)]
+    store.record_cards(cards)
+    store.record_feedback(ORDER_SIGN, [accepted(c.card_uuid) for c in cards], RECEIVED_AT)
+    store.record_feedback(ORDER_SIGN, [overridden(card_uuid(n)) for n in (1, 2, 3)], RECEIVED_AT)
+    since = RECEIVED_AT - timedelta(days=1)
+    [(statement, parameters)] = statements_run(store, lambda: store.overrides(key, since))
+    assert len(store.overrides(key, since)) == 3
+    plan = query_plan(store, statement, parameters)
+    # One range of the index, from the patient's key on, then each card by its primary key; no table read whole.
+    if store.engine.dialect.name == "sqlite":
+        assert plan.splitlines() == [
+            f"SEARCH feedback USING INDEX {FEEDBACK_PATIENT_INDEX} (patient_key=? AND outcome=? AND received_at>?)",
+            "SEARCH cards_served USING INDEX sqlite_autoindex_cards_served_1 (card_uuid=?)"], plan
+    else:
+        assert f"Index Scan using {FEEDBACK_PATIENT_INDEX} on feedback" in plan, plan
+        assert "Index Cond: (((patient_key)::text = " in plan, plan  # a range, not the whole index
+        assert "Index Scan using cards_served_pkey on cards_served" in plan, plan
+        assert "Seq Scan" not in plan, plan
+
+
 # --- several workers --------------------------------------------------------------------------------------------
 
 
@@ -344,3 +517,75 @@ def test_is_usable_is_false_when_the_directory_of_the_file_is_gone(tmp_path: Pat
         assert store.is_usable() is False
     finally:
         store.engine.dispose()
+
+
+# --- one SQLite writer at a time ----------------------------------------------------------------------------------
+
+
+def test_a_sqlite_store_keeps_its_writer_lock_beside_the_database(sqlite_store: Store, db_path: Path) -> None:
+    sqlite_store.record_cards([served(CARD_A)])
+    assert Path(f"{db_path}-writers.lock").exists()
+
+
+def test_writers_of_two_processes_take_turns_and_the_next_goes_as_soon_as_the_first_is_done(db_path: Path) -> None:
+    # Two gates on one file stand for two worker processes: flock locks belong to the open file.
+    first, second = SqliteWriterGate(f"{db_path}-writers.lock"), SqliteWriterGate(f"{db_path}-writers.lock")
+    wrote: list[str] = []
+    started = threading.Event()
+
+    def write_second() -> None:
+        started.set()
+        with second.held():
+            wrote.append("second")
+
+    with first.held():
+        writer = threading.Thread(target=write_second)
+        writer.start()
+        started.wait(5)
+        writer.join(0.2)
+        assert wrote == [] and writer.is_alive()  # waiting for the first
+        wrote.append("first")
+    writer.join(5)
+    assert wrote == ["first", "second"]
+
+
+def test_a_writer_goes_ahead_without_the_gate_once_the_wait_is_over(db_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(store_module, "WRITER_WAIT_SECONDS", 0.05)
+    store = Store(f"sqlite:///{db_path}")
+    try:
+        with SqliteWriterGate(f"{db_path}-writers.lock").held():  # another process stuck holding the gate
+            store.record_cards([served(CARD_A)])  # SQLite's own locking decides, and the file is free
+        assert store.served_card(CARD_A) is not None
+    finally:
+        store.engine.dispose()
+
+
+def test_a_gate_that_cannot_make_its_lock_file_never_fails_the_write(tmp_path: Path) -> None:
+    gate = SqliteWriterGate(str(tmp_path / "gone" / "db.sqlite3-writers.lock"))
+    with gate.held():
+        entered = True
+    assert entered
+
+
+def test_threads_of_one_worker_all_write(sqlite_store: Store) -> None:
+    def write(thread: int) -> None:
+        for i in range(25):
+            sqlite_store.record_cards([served(f"00000000-0000-4000-8000-{thread:04d}{i:08d}")])
+
+    threads = [threading.Thread(target=write, args=(t,)) for t in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert count(sqlite_store, cards_served) == 200
+
+
+def test_an_in_memory_sqlite_store_writes_without_a_lock_file(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    memory = Store("sqlite://")
+    try:
+        memory.record_cards([served(CARD_A)])
+        assert memory.served_card(CARD_A) is not None
+    finally:
+        memory.engine.dispose()
+    assert list(tmp_path.iterdir()) == []

@@ -24,7 +24,6 @@ run scaling        $PY bench/run_scaling.py
 run load-sqlite    $PY bench/run_load.py
 run load-postgresql $PY bench/run_load.py --start-postgres
 run profile        $PY bench/run_profile.py
-run whatif         $PY bench/whatif.py
 $PY bench/summarize.py "$RESULTS" | tee "$RESULTS/summary.md"
 if [ ${#failed[@]} -gt 0 ]; then echo "FAILED: ${failed[*]}"; exit 1; fi
 echo "all benchmarks ran"

@@ -137,16 +137,6 @@ def main() -> None:
     sources = sorted({(d or {}).get("machine", {}).get("source", "") for d in [ev, sc, *(fetches or [])] if d})
     print(f"\nMachine: {', '.join(machines)}; runs (UTC): {dates[0] if dates else '?'} to {dates[-1] if dates else '?'}; "
           f"source: {', '.join(sources)}")
-    wi = load("whatif")
-    if wi:
-        print("\nWhat-if (CPU ms per call in-process; ratio to as-is; same cards in every variant: "
-              + str(all(v["same_cards"] for c in wi["cases"].values() for v in c.values())) + ")\n")
-        variants = list(next(iter(wi["cases"].values())))
-        print("| payload | " + " | ".join(variants) + " |")
-        print("|---|" + "---|" * len(variants))
-        for name, case in wi["cases"].items():
-            print(f"| {name} | " + " | ".join(f"{case[v]['cpu_ms_per_request']:.1f} ms ({case[v]['ratio_to_as_is']:.2f}×)"
-                                           for v in variants) + " |")
     pr = load("profile")
     if pr:
         print("\nStages of one call, CPU time in-process (share of the call; ↳ = inside the stage above it: model "

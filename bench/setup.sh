@@ -11,7 +11,7 @@ if ! command -v hey >/dev/null || ! command -v wrk >/dev/null; then
 fi
 
 if [ ! -x .venv/bin/python ]; then
-  python3 -m venv .venv
+  python3 -m venv "$PWD/.venv"  # absolute, so that the scripts' shebangs work from any directory
 fi
-.venv/bin/pip install -q -r requirements.txt
+.venv/bin/python -m pip install -q -r requirements.txt
 echo "bench tools ready: $(command -v hey) $(command -v wrk) $(.venv/bin/py-spy --version)"

@@ -6,6 +6,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
+from itertools import accumulate
 from typing import Any
 
 # The depth check reads the UTF-8 bytes without decoding them again: escapes go first, then everything but quotes
@@ -14,6 +15,7 @@ _ESCAPE = re.compile(rb"\\.", re.DOTALL)
 _SKELETON = bytes.maketrans(b"[]", b"{}")
 _NOT_SKELETON = bytes(b for b in range(256) if b not in b'"{}[]')
 _STRING = re.compile(rb'"[^"]*"')
+_STEP = {ord("{"): 1, ord("}"): -1}
 
 
 class LimitExceeded(Exception):
@@ -58,11 +60,8 @@ def nesting_depth(valid_json: bytes, cap: int | None = None) -> int:
     # With escapes gone every quote opens or closes a string, and two adjacent quotes are an empty string or the
     # end of one and the start of the next: dropping them keeps in-string brackets inside strings.
     skeleton = _STRING.sub(b"", skeleton.replace(b'""', b""))
-    depth = 0
-    while skeleton and (cap is None or depth <= cap):
-        skeleton = skeleton.replace(b"{}", b"")  # one level of innermost pairs per pass
-        depth += 1
-    return depth
+    depth = max(accumulate(map(_STEP.__getitem__, skeleton)), default=0)  # one linear pass, whatever the shape
+    return depth if cap is None else min(depth, cap + 1)
 
 
 def check_counts(body: Mapping[str, Any], max_prefetch_resources: int, max_draft_orders: int) -> None:

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import hashlib
 import hmac
 import json
-import secrets
-import fcntl
 import os
+import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -196,23 +196,24 @@ class SqliteWriterGate:
             yield
             return
         try:
-            descriptor = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            descriptor: int | None = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError:
-            yield  # the gate only spares waiting: SQLite's own locking still keeps the file whole
-            return
+            descriptor = None  # the gate only spares waiting: SQLite's own locking still keeps the file whole
         try:
-            locked = False
-            while not locked:
+            while descriptor is not None:
                 try:
                     fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    locked = True
+                    break
                 except BlockingIOError:
                     if time.monotonic() >= deadline:
                         break
                     time.sleep(_WRITER_POLL_SECONDS)  # only one thread a process polls: it holds the thread lock
+                except OSError:
+                    break  # no locks on this file system (ENOLCK): go on as SQLite alone would
             yield  # the lock goes with the descriptor, closed below
         finally:
-            os.close(descriptor)
+            if descriptor is not None:
+                os.close(descriptor)
 
 
 class Store:

@@ -18,7 +18,7 @@ from fhir.resources.R4B.medication import Medication
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 from fhir.resources.R4B.observation import Observation, ObservationReferenceRange
 from fhir.resources.R4B.patient import Patient
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 MODELS: dict[str, Any] = {
     "Condition": Condition,
@@ -49,7 +49,7 @@ _CHOICE_PREFIXES: dict[str, tuple[str, ...]] = {"Observation": ("value", "effect
 # of its results, one status concept on each diagnosis. Within a request, each distinct one is validated once, by
 # the same fhir.resources model the resource would use, and that validated element stands in for its copies.
 # (element model, whether R4 makes the element a list)
-_SHARED_ELEMENTS: dict[str, dict[str, tuple[Any, bool]]] = {
+_SHARED_ELEMENTS: dict[str, dict[str, tuple[type[BaseModel], bool]]] = {
     "Observation": {"code": (CodeableConcept, False), "referenceRange": (ObservationReferenceRange, True)},
     "Condition": {"code": (CodeableConcept, False), "verificationStatus": (CodeableConcept, False),
                   "clinicalStatus": (CodeableConcept, False)},
@@ -109,7 +109,7 @@ def _use_shared_elements(candidate: dict, resource_type: str, shared: SharedElem
             candidate[name] = _shared_element(element_model, value, shared)
 
 
-def _shared_element(element_model: Any, value: dict, shared: SharedElements) -> Any:
+def _shared_element(element_model: type[BaseModel], value: dict, shared: SharedElements) -> Any:
     """Return the validated element for `value`, validating it on first sight; the raw dict when it is invalid."""
     text = repr(value)
     if len(text) > _SHARED_KEY_LIMIT:

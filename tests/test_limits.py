@@ -143,3 +143,25 @@ def test_deep_feedback_is_400_and_not_stored(limited):
     response = limited.test_client().post(f"{ORDER_SIGN}/feedback", json={"feedback": [item]})
     assert (response.status_code, response.get_json()) == (400, {"error": "the request body is nested too deeply"})
     assert limited.extensions["alp_guard"].store.feedback_for("c1") == []
+
+
+@pytest.mark.parametrize("text, depth", [
+    ('["\\u0022[[", 1]', 1),  # an escaped quote written as \u0022 neither opens nor closes a string
+    ('{"\\u005c": [[]]}', 3),  # nor does an escaped backslash written as \u005c
+    ('{"a\\\\": "\\\\", "b": [{"c": "]\\"["}]}', 3),
+    ('\n [ \t{ "k" : [ ] } ,\r\n "x" ]  ', 3),
+])
+def test_nesting_depth_reads_unicode_escapes_and_whitespace(text, depth):
+    assert reference_depth(json.loads(text)) == depth
+    assert nesting_depth(text.encode()) == depth
+
+
+@settings(max_examples=150, deadline=None)
+@given(JSON_VALUES)
+def test_nesting_depth_agrees_on_indented_documents(value):
+    assert nesting_depth(json.dumps(value, indent=2).encode()) == reference_depth(value)
+
+
+def test_nesting_depth_of_a_wide_body_nested_deep_is_its_true_depth():
+    raw = b"[" + b",".join([b"[" * 60 + b"]" * 60] * 20_000) + b"]"
+    assert nesting_depth(raw, cap=500) == 61

@@ -589,3 +589,16 @@ def test_an_in_memory_sqlite_store_writes_without_a_lock_file(tmp_path: Path, mo
     finally:
         memory.engine.dispose()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_system_without_locks_never_fails_the_write(db_path: Path, monkeypatch) -> None:
+    def no_locks(descriptor: int, operation: int) -> None:
+        raise OSError(37, "No locks available")  # ENOLCK, as on some network file systems
+
+    monkeypatch.setattr(store_module.fcntl, "flock", no_locks)
+    store = Store(f"sqlite:///{db_path}")
+    try:
+        store.record_cards([served(CARD_A)])
+        assert store.served_card(CARD_A) is not None
+    finally:
+        store.engine.dispose()

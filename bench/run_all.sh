@@ -18,6 +18,7 @@ run() {  # name, command...: a failure is reported at the end and does not stop 
 }
 run evaluation     $PY bench/run_evaluation.py
 run evaluation-threads2 $PY bench/run_evaluation.py --only order-sign-typical --threads 2 --tag=-threads2
+run evaluation-validating $PY bench/run_evaluation.py --only typical --validating --tag=-validating
 # The fetch-path ratio sits close to its target: three runs show the spread.
 for i in 1 2 3; do run fetch_path-$i $PY bench/run_fetch_path.py --tag=-$i; done
 run scaling        $PY bench/run_scaling.py

@@ -8,6 +8,9 @@ and server CPU per request (sum over the workers from /proc) for both.
 
 Targets (issue 5): typical patient throughput ratio >= 1/3 (stretch 1/2); p99 ratio <= 3.
 
+`--validating` adds, for information, a third contender in the same rotation: the baseline app's `/validating/…`
+route, which also parses every prefetch resource whole with fhir.resources (bench/baseline_app.py).
+
     .venv/bin/python bench/run_evaluation.py            # about 3 minutes
 """
 
@@ -51,6 +54,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--only", help="run only the payloads whose name contains this")
     parser.add_argument("--tag", default="", help="suffix of the result file name")
+    parser.add_argument("--validating", action="store_true",
+                        help="also measure the baseline that parses every prefetch resource with fhir.resources")
     args = parser.parse_args()
     c = args.concurrency
 
@@ -67,14 +72,18 @@ def main() -> None:
             body = payloads[name]
             urls = {"baseline": f"{base.url}/cds-services/{service_id}", "alp_guard": f"{svc.url}/cds-services/{service_id}"}
             servers = {"baseline": base, "alp_guard": svc}
+            if args.validating:
+                urls["validating"] = f"{base.url}/validating/cds-services/{service_id}"
+                servers["validating"] = base
+            contenders = list(urls)
             # Warm-up (imports, first validations, connection set-up) also sizes the runs.
             sizes = {}
-            for who in ("baseline", "alp_guard"):
+            for who in contenders:
                 warm = h.hey(urls[who], body, n=2 * c, c=c)
                 sizes[who] = size_n(warm.rps, args.seconds, c, lo=3 * c, hi=40 * c * 10)
-            runs: dict[str, list[dict]] = {"baseline": [], "alp_guard": []}
+            runs: dict[str, list[dict]] = {who: [] for who in contenders}
             for round_ in range(args.rounds):
-                order = ("baseline", "alp_guard") if round_ % 2 == 0 else ("alp_guard", "baseline")
+                order = contenders[round_ % len(contenders):] + contenders[:round_ % len(contenders)]  # each goes first in turn
                 for who in order:
                     runs[who].append(measured(servers[who], urls[who], body, sizes[who], c))
             med = {who: {
@@ -105,12 +114,23 @@ def main() -> None:
                 "p99_target": h.verdict(p99_ratio <= 3),
                 "runs": runs,
             }
+            if args.validating:
+                case["alp_guard_over_validating"] = {
+                    "throughput": med["alp_guard"]["rps"] / med["validating"]["rps"],
+                    "p99": med["alp_guard"]["p99_s"] / med["validating"]["p99_s"],
+                    "cpu": med["alp_guard"]["cpu_ms_per_request"] / med["validating"]["cpu_ms_per_request"],
+                }
             report["cases"][name] = case
             print(f"{name:22s} throughput {med['alp_guard']['rps']:8.1f} / {med['baseline']['rps']:8.1f} rps = "
                   f"{throughput_ratio:.3f} [{case['throughput_target']}]  p99 {med['alp_guard']['p99_s'] * 1000:7.1f} / "
                   f"{med['baseline']['p99_s'] * 1000:6.1f} ms = {p99_ratio:5.1f}x [{case['p99_target']}]  CPU/request "
                   f"{med['alp_guard']['cpu_ms_per_request']:.1f} / {med['baseline']['cpu_ms_per_request']:.2f} ms  "
                   f"non-200 {med['alp_guard']['non_200']}/{med['baseline']['non_200']}", flush=True)
+            if args.validating:
+                v, r = med["validating"], case["alp_guard_over_validating"]
+                print(f"{'':22s} against the validating baseline: {v['rps']:.1f} rps, p99 {v['p99_s'] * 1000:.1f} ms, "
+                      f"CPU {v['cpu_ms_per_request']:.1f} ms: throughput {r['throughput']:.2f}x, p99 {r['p99']:.2f}x, "
+                      f"CPU {r['cpu']:.2f}x  non-200 {v['non_200']}", flush=True)
     path = h.save_result("evaluation" + (f"-{args.only}" if args.only else "") + args.tag, report)
     print(f"results: {path}")
 

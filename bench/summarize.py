@@ -53,6 +53,16 @@ def main() -> None:
                      f"p99 {ms(m['alp_guard']['p99_s'])} / {ms(m['baseline']['p99_s'])}",
                      "bench/run_evaluation.py --only order-sign-typical --threads 2"))
 
+    va = load("evaluation-typical-validating")
+    for name, case in (va or {}).get("cases", {}).items():
+        v, r = case["median"]["validating"], case["alp_guard_over_validating"]
+        rows.append((f"Evaluation cost, {name}, against a baseline that also parses the prefetch with fhir.resources "
+                     "(informative)", "none", f"{r['throughput']:.2f}× throughput, {r['p99']:.2f}× p99", "-",
+                     f"{case['median']['alp_guard']['rps']:.1f} / {v['rps']:.1f} rps; p99 "
+                     f"{ms(case['median']['alp_guard']['p99_s'])} / {ms(v['p99_s'])}; CPU "
+                     f"{case['median']['alp_guard']['cpu_ms_per_request']:.1f} / {v['cpu_ms_per_request']:.1f} ms a call",
+                     "bench/run_evaluation.py --only typical --validating"))
+
     fetches = [f for f in (load(f"fetch_path-{i}") for i in (1, 2, 3)) if f] or [f for f in [load("fetch_path")] if f]
     if fetches:
         ratios = [f["order_sign_over_one_query"] for f in fetches]

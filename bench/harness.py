@@ -316,7 +316,12 @@ def save_result(name: str, result: dict) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(result, indent=2, default=lambda o: asdict(o) if hasattr(o, "__dataclass_fields__")
                                else str(o)) + "\n")
-    return path
+    return shown(path)
+
+
+def shown(path: Path) -> Path:
+    """Return `path` relative to the repository when inside it: results and logs are kept, machine paths are not."""
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
 
 
 def verdict(ok: bool) -> str:

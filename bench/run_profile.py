@@ -149,7 +149,7 @@ import shutil; shutil.rmtree(tmp, ignore_errors=True)
 """
         env = {**os.environ, "PYTHONPATH": h.extras_path("pyinstrument")}
         subprocess.run([str(h.PROJECT_VENV / "bin" / "python"), "-c", script], check=True, env=env, timeout=600)
-        paths[name] = str(target)
+        paths[name] = str(h.shown(target))
     return paths
 
 
@@ -237,7 +237,7 @@ def pyspy_profiles(payloads: dict[str, Path], repeat: dict[str, int], rate: int)
             "inclusive_share": shares,
             "top_self": [(frame, count / total) for frame, count in self_time.most_common(25)],
             "self_by_package": [(p, c / total) for p, c in by_package.most_common(15)],
-            "collapsed_stacks": str(packed),
+            "collapsed_stacks": str(h.shown(packed)),
         }
     return out
 

@@ -66,10 +66,8 @@ class UnreadableResource(ValueError):
 
 
 def validate(resource: dict, shared: SharedElements | None = None) -> Any:
-    """Return the R4B model of `resource`, repairing known client mistakes; raise UnreadableResource.
-
-    `shared` holds elements already validated in this request; pass the same dict for every resource of a request.
-    """
+    """Return the R4B model of `resource`, repairing known client mistakes; raise UnreadableResource."""
+    # `shared` holds the elements already validated in this request: the same dict for every resource of a request.
     resource_type = resource.get("resourceType") if isinstance(resource, dict) else None
     model = MODELS.get(resource_type) if isinstance(resource_type, str) else None
     if model is None:

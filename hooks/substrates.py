@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Iterable
@@ -20,6 +21,7 @@ ALPL_LABEL = "ALPL gene test"
 # LOINC answers and words that report no variant found (LA6577-6 Negative, LA9634-2 Absent).
 _NEGATIVE_ANSWERS = frozenset({"LA6577-6", "LA9634-2"})
 _NEGATIVE_INTERPRETATIONS = frozenset({"NEG", "N", "ND"})
+_POSITIVE_TEXT = re.compile(r"(?<!no )(?<!not )\b(?:likely )?pathogenic variant (?:was )?(?:detected|identified|found)")
 _NEGATIVE_WORDS = ("negative", "no pathogenic", "not detected", "no variant", "no mutation", "no clinically significant")
 
 
@@ -82,7 +84,7 @@ def is_negative_genetic_result(result: LabResult) -> bool:
     if any(code.upper() in _NEGATIVE_INTERPRETATIONS for code in result.interpretation):
         return True
     text = (result.text_value or "").casefold()
-    return any(word in text for word in _NEGATIVE_WORDS) and "pathogenic variant detected" not in text
+    return any(word in text for word in _NEGATIVE_WORDS) and not _POSITIVE_TEXT.search(text)
 
 
 def _group_of(loinc: str) -> str:

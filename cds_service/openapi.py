@@ -6,6 +6,7 @@ from typing import Any
 
 from cds_service.schemas import COMPONENTS, Schema, hook_request_schema, ref
 from cds_service.services import SERVICES, CdsService
+from hooks.findings import Topic
 
 OPENAPI_VERSION = "3.1.0"
 JSON = "application/json"
@@ -29,6 +30,11 @@ def openapi_document(*, authenticate: bool, protect_discovery: bool) -> dict[str
     paths["/metrics"] = {"get": _operation("metrics", "Expose metrics in the Prometheus text format.", {
         "200": {"description": "Prometheus text exposition format.",
                 "content": {"text/plain": {"schema": {"type": "string"}}}}})}
+    paths["/cards/{topic}"] = {"get": {**_operation("explainCard", "Explain a card topic (every card's source.url).", {
+        "200": {"description": "An HTML page.", "content": {"text/html": {"schema": {"type": "string"}}}},
+        "404": _error("No such card topic.")}), "parameters": [
+            {"name": "topic", "in": "path", "required": True,
+             "schema": {"type": "string", "enum": [topic.value for topic in Topic]}}]}}
     paths["/openapi.json"] = {"get": _operation("openapi", "Describe this API in OpenAPI 3.1.", {
         "200": {"description": "This document.", "content": {JSON: {"schema": {"type": "object"}}}}})}
     document: dict[str, Any] = {

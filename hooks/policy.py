@@ -75,6 +75,9 @@ class Policy:
     wilson_low_alp_u_per_l: Decimal = Decimal(40)
     wilson_min_bilirubin_mg_per_dl: Decimal = Decimal(3)
     wilson_min_aminotransferase_u_per_l: Decimal = Decimal(120)
+    wilson_typical_age_min_years: int = 3
+    wilson_typical_age_max_years: int = 55
+    wilson_recent_cirrhosis_weeks: int = 26
     # Respect for the prescriber
     patient_view_snooze_days: int = 90
     order_select_repeat_at_sign: bool = False
@@ -128,6 +131,14 @@ POLICY_SOURCES: Mapping[str, str] = {
     "AASLD ALF needs hepatic injury, clinical.md §7)",
     "wilson_min_aminotransferase_u_per_l": "or AST or ALT ≥ 120 U/L (3× a 40 U/L upper limit; implementation "
     "choice, same reason)",
+    "wilson_typical_age_min_years": "3 y: most Wilson disease is considered between ages 3 and 55 (AASLD 2008 "
+    "guideline, Roberts and Schilsky, via a secondary summary); outside that range the card is one level lower "
+    "(docs/evidence/wilson-alf.md)",
+    "wilson_typical_age_max_years": "55 y: same source; EASL 2012 guideline: most present between 5 and 35, about "
+    "3% beyond the fourth decade (docs/evidence/wilson-alf.md)",
+    "wilson_recent_cirrhosis_weeks": "26 weeks: cirrhosis or chronic liver disease first on record within this time "
+    "does not rule out the pattern, since acute liver failure admits undiagnosed Wilson disease with cirrhosis "
+    "recognised for < 26 weeks (AASLD ALF definition; docs/evidence/wilson-alf.md)",
     "patient_view_snooze_days": "after an override, the same patient-view card is not shown again for 90 days "
     "(clinical.md §10.2; CDC opioid CDS snooze semantics)",
     "order_select_repeat_at_sign": "false: a card overridden at order-select is not repeated at order-sign for "
@@ -183,6 +194,9 @@ _BOUNDS: Mapping[str, tuple[Decimal, Decimal]] = {
     "wilson_low_alp_u_per_l": (Decimal(1), Decimal(500)),
     "wilson_min_bilirubin_mg_per_dl": (Decimal(0), Decimal(50)),
     "wilson_min_aminotransferase_u_per_l": (Decimal(0), Decimal(10_000)),
+    "wilson_typical_age_min_years": (Decimal(0), Decimal(120)),
+    "wilson_typical_age_max_years": (Decimal(0), Decimal(120)),
+    "wilson_recent_cirrhosis_weeks": (Decimal(0), Decimal(520)),
     "patient_view_snooze_days": (Decimal(0), Decimal(3650)),
 }
 

@@ -47,9 +47,9 @@ WHAT_IT_MEANS = (
     " in only 4 of 5 transplanted patients with Wilson acute liver injury (Camarata 2020).",
     "Wilson disease presenting as acute liver failure is usually fatal without liver transplantation.",
     "The service sees the INR and the liver tests only. Acute liver failure also needs encephalopathy and no"
-    " pre-existing liver disease (AASLD position paper on acute liver failure, 2011 update): confirm both. The card is not shown when a current"
-    " cirrhosis, chronic liver disease or alcohol-related liver disease is on record, since the ratios were"
-    " validated in acute liver failure only.",
+    " pre-existing liver disease (AASLD position paper on acute liver failure, 2011 update): confirm both. The"
+    " card is not shown when a current cirrhosis, chronic liver disease or alcohol-related liver disease is on"
+    " record, since the ratios were validated in acute liver failure only.",
     "Most Wilson disease presents between ages 3 and 55 (AASLD 2008 Wilson disease guideline; EASL 2012"
     " guideline: mostly 5 to 35), but age alone does not exclude it: outside that range the card is one level"
     " lower.",

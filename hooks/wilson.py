@@ -243,11 +243,11 @@ def alf_picture(inr: Reading, panel: LiverPanel, policy: Policy) -> str:
     injuries = []
     if panel.bilirubin.value >= policy.wilson_min_bilirubin_mg_per_dl:
         injuries.append(f"total bilirubin {number_text(panel.bilirubin.value)} mg/dL"
-                        f" ≥ {number_text(policy.wilson_min_bilirubin_mg_per_dl)}")
+                        f" ≥ {number_text(policy.wilson_min_bilirubin_mg_per_dl)} mg/dL")
     worst = max((("AST", panel.ast), ("ALT", panel.alt)), key=lambda named: named[1].value)
     if worst[1].value >= policy.wilson_min_aminotransferase_u_per_l:
         injuries.append(f"{worst[0]} {number_text(worst[1].value)} U/L"
-                        f" ≥ {number_text(policy.wilson_min_aminotransferase_u_per_l)}")
+                        f" ≥ {number_text(policy.wilson_min_aminotransferase_u_per_l)} U/L")
     return (
         f"{ALF_PICTURE}: INR {number_text(inr.value)} ≥ {number_text(policy.wilson_inr_min)} with"
         f" {' and '.join(injuries)}, all within the last {policy.wilson_inr_window_days} days, and no current"

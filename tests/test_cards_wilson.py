@@ -130,7 +130,7 @@ def test_detail_tabulates_the_inr_and_the_set_with_bilirubin_in_mg_per_dl():
 
 def test_detail_states_the_acute_liver_failure_picture_then_each_criterion_and_its_verdict():
     detail = render(WARNING)["detail"]
-    assert ("- Acute liver failure picture: INR 3.1 ≥ 1.5 with AST 180 U/L ≥ 120, all within the last 7 days,"
+    assert ("- Acute liver failure picture: INR 3.1 ≥ 1.5 with AST 180 U/L ≥ 120 U/L, all within the last 7 days,"
             " and no current chronic or alcohol-related liver disease on record") in detail
     assert "- ALP/bilirubin 50.0 < 4: not met" in detail
     assert "- AST/ALT 3.0 > 2.2: met" in detail

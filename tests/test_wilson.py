@@ -487,13 +487,13 @@ def test_liver_injury_is_bilirubin_of_3_or_an_aminotransferase_of_120(tb, ast, a
 def test_the_picture_names_the_inr_and_every_injury_found():
     both = check([inr(), *panel()])
     assert both.criteria[0] == (
-        "Acute liver failure picture: INR 3.1 ≥ 1.5 with total bilirubin 12 mg/dL ≥ 3 and AST 180 U/L ≥ 120,"
-        " all within the last 7 days, and no current chronic or alcohol-related liver disease on record"
+        "Acute liver failure picture: INR 3.1 ≥ 1.5 with total bilirubin 12 mg/dL ≥ 3 mg/dL and AST 180 U/L"
+        " ≥ 120 U/L, all within the last 7 days, and no current chronic or alcohol-related liver disease on record"
     )
     bilirubin_only = check([inr(), *panel(ast="100", alt="40")])
-    assert "with total bilirubin 12 mg/dL ≥ 3, all within" in bilirubin_only.criteria[0]
+    assert "with total bilirubin 12 mg/dL ≥ 3 mg/dL, all within" in bilirubin_only.criteria[0]
     alt_only = check([inr(), *panel(alp="30", tb="2", ast="130", alt="400")])
-    assert "with ALT 400 U/L ≥ 120, all within" in alt_only.criteria[0]
+    assert "with ALT 400 U/L ≥ 120 U/L, all within" in alt_only.criteria[0]
 
 
 def test_the_picture_is_not_a_met_criterion_of_the_summary():
@@ -505,9 +505,9 @@ def test_the_picture_is_not_a_met_criterion_of_the_summary():
 LONG_AGO = date(2015, 6, 1)
 
 
-def liver_condition(system: str = SNOMED, code: str = "19943007", name: str = "", *, verification: str | None = "confirmed",
-              clinical: str | None = "active", onset: date | None = None,
-              recorded: date | None = LONG_AGO) -> ConditionRecord:
+def liver_condition(system: str = SNOMED, code: str = "19943007", name: str = "", *,
+                    verification: str | None = "confirmed", clinical: str | None = "active",
+                    onset: date | None = None, recorded: date | None = LONG_AGO) -> ConditionRecord:
     return ConditionRecord("c-liver", (Code(system, code),), (name,) if name else (), verification, clinical, onset,
                            recorded)
 

@@ -23,11 +23,8 @@ from hooks.extract import (
 from hooks.fhir_models import SharedElements
 from hooks.findings import AlpAssessment, Measurement
 from hooks.hpp import hpp_on_record, workup_on_file
-from hooks.medications import (
-    antiresorptive_exposures,
-    antiresorptive_ingredients,
-    is_asfotase_alfa,
-)
+from hooks.medications import antiresorptive_ingredients, is_asfotase_alfa
+from hooks.therapy import Therapy, antiresorptive_therapies
 from hooks.policy import Policy
 from hooks.records import (
     ConditionRecord,
@@ -87,6 +84,7 @@ class Evidence:
     unreadable_conditions: tuple[Unreadable, ...] = ()
     unavailable: frozenset[str] = frozenset()  # prefetch keys that could not be obtained in time
     encounters: tuple[EncounterRecord, ...] = ()
+    therapies: tuple[Therapy, ...] = ()  # antiresorptive therapy from every medication source, oldest first
 
     def knows(self, *keys: str) -> bool:
         """Return whether every one of these kinds of data was obtained."""
@@ -107,13 +105,15 @@ def gather_evidence(
     bone_specific: Sequence[LabResult] = (),
     safety_labs: Sequence[LabResult] = (),
     liver_labs: Sequence[LabResult] = (),
+    encounters: Sequence[EncounterRecord] = (),
     today: date,
     policy: Policy,
 ) -> Evidence:
     """Return the Evidence for one patient on `today`; an asfotase alfa draft order also shows HPP."""
     since = years_before(today, policy.lookback_years)
-    exposures = antiresorptive_exposures(medications, today)
-    alp = assess_alp(alp_results, alp_unreadable, patient, today, policy, exposures)
+    therapies = antiresorptive_therapies(medications, today, policy)
+    exposures = [(therapy.start, therapy.end) for therapy in therapies]
+    alp = assess_alp(alp_results, alp_unreadable, patient, today, policy, exposures, encounters)
     alp = dataclasses.replace(alp, bone_specific=bone_specific_alp(bone_specific, since, policy))
     return Evidence(
         patient=patient,
@@ -126,6 +126,8 @@ def gather_evidence(
         liver_labs=(*liver_labs, *alp_results),
         conditions=tuple(conditions),
         unreadable_conditions=tuple(unreadable_conditions),
+        encounters=tuple(encounters),
+        therapies=tuple(therapies),
     )
 
 
@@ -202,8 +204,8 @@ def evidence_from_resources(
         bone_specific=bone_specific,
         safety_labs=safety_labs,
         liver_labs=liver_labs,
+        encounters=read_encounters(data.get("encounters") or (), shared=shared),
         today=today,
         policy=policy,
     )
-    encounters = read_encounters(data.get("encounters") or (), shared=shared)
-    return dataclasses.replace(evidence, unavailable=unavailable, encounters=tuple(encounters))
+    return dataclasses.replace(evidence, unavailable=unavailable)

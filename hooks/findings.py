@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 
-from hooks.records import MedicationOrder
+from hooks.records import EncounterRecord, MedicationOrder
 
 
 class Pattern(str, Enum):
@@ -61,6 +61,8 @@ class JudgedAlp:
     loinc: str
     on_antiresorptive: bool = False  # drawn during antiresorptive therapy, which lowers ALP
     instant: datetime | None = None  # specimen time of day, when known: orders same-day results
+    encounter: str | None = None  # `Encounter/<id>` the specimen was drawn in, when stated
+    clearly_normal: bool = False  # above the limit by a margin (adults > 45 U/L): not a borderline normal
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,20 @@ class AlpAssessment:
     months_with_results: int = 0
     low_months: int = 0
     bone_specific: tuple[Measurement, ...] = ()  # supporting data only, never counted
+    pre_treatment: JudgedAlp | None = None  # the latest result before the first antiresorptive, at any date
+    later_normal: JudgedAlp | None = None  # a clearly normal result after the last low: the lows may be transient
+    acute_stay: EncounterRecord | None = None  # the one inpatient or emergency stay every low was drawn in
+
+    @property
+    def all_lows_on_therapy(self) -> bool:
+        """Tell whether every low result was drawn during antiresorptive therapy."""
+        return bool(self.lows) and all(r.on_antiresorptive for r in self.lows)
+
+    @property
+    def explained_by_therapy(self) -> bool:
+        """Tell whether the lows are expected from therapy: all drawn on it, and ALP was normal before it."""
+        before = self.pre_treatment
+        return self.all_lows_on_therapy and before is not None and before.low is False
 
     @property
     def lows(self) -> tuple[JudgedAlp, ...]:

@@ -34,7 +34,8 @@ from hooks.records import (
     PatientFacts,
     Unreadable,
 )
-from hooks.substrates import elevated_substrates
+from hooks.secondary_causes import SecondaryCause, drug_cause, secondary_causes
+from hooks.substrates import elevated_substrates, normal_workup, tests_done
 from hooks.valuesets import (
     ALP_BONE_SPECIFIC,
     ALP_TOTAL,
@@ -48,7 +49,9 @@ from hooks.valuesets import (
     HPP_CONDITION_SNOMED,
     HPP_WORKUP,
     INR,
+    MAGNESIUM,
     VITAMIN_D_25OH,
+    ZINC,
     WILSON_DISEASE_ICD10CM,
     WILSON_DISEASE_SNOMED,
     ValueSet,
@@ -64,6 +67,9 @@ CONDITIONS_READ: tuple[ValueSet, ...] = (
     HPP_CONDITION_SNOMED, HPP_CONDITION_ICD10CM_UNSPECIFIC, WILSON_DISEASE_SNOMED, WILSON_DISEASE_ICD10CM)
 # The prefetch keys whose resources say what medication the patient takes or took.
 MEDICATION_KEYS = ("medications", "medicationStatements", "medicationDispenses", "medicationAdministrations")
+# The HPP work-up, and magnesium and zinc, whose deficiency lowers ALP.
+WORKUP_LABS: tuple[ValueSet, ...] = (HPP_WORKUP, MAGNESIUM, ZINC)
+WORKUP_LAB_CODES = frozenset().union(*(v.codes for v in WORKUP_LABS))
 SAFETY_LAB_CODES = frozenset().union(*(v.codes for v in SAFETY_LABS))
 LIVER_LAB_CODES = frozenset().union(*(v.codes for v in LIVER_LABS))
 
@@ -85,6 +91,9 @@ class Evidence:
     unavailable: frozenset[str] = frozenset()  # prefetch keys that could not be obtained in time
     encounters: tuple[EncounterRecord, ...] = ()
     therapies: tuple[Therapy, ...] = ()  # antiresorptive therapy from every medication source, oldest first
+    normal_workup: tuple[Measurement, ...] = ()  # the latest PLP or PEA when normal, a negative ALPL test
+    tests_done: frozenset[str] = frozenset()  # work-up tests with a result in the window: "plp", "pea", "alpl"
+    secondary_causes: tuple[SecondaryCause, ...] = ()
 
     def knows(self, *keys: str) -> bool:
         """Return whether every one of these kinds of data was obtained."""
@@ -128,6 +137,9 @@ def gather_evidence(
         unreadable_conditions=tuple(unreadable_conditions),
         encounters=tuple(encounters),
         therapies=tuple(therapies),
+        normal_workup=normal_workup(workup_results, today, policy),
+        tests_done=tests_done(workup_results, today, policy),
+        secondary_causes=secondary_causes(conditions, medications, workup_results, today, policy),
     )
 
 
@@ -151,7 +163,7 @@ def may_matter_order(resource: Any, medications: Mapping[str, Mapping]) -> bool:
     order = legible_order(resource, medications)
     if not order.codes and not order.names:
         return True  # cannot tell what it is: read it properly
-    return bool(antiresorptive_ingredients(order)) or is_asfotase_alfa(order)
+    return bool(antiresorptive_ingredients(order)) or is_asfotase_alfa(order) or drug_cause(order) is not None
 
 
 def read_with_placeholders(
@@ -187,7 +199,7 @@ def evidence_from_resources(
     alp_results, alp_unreadable = read_lab_results(alp_resources, ALP_TOTAL.codes, shared=shared)
     bone_specific, _ = read_lab_results(alp_resources, ALP_BONE_SPECIFIC.codes, shared=shared)
     conditions, unreadable_conditions = read_conditions(data.get("conditions") or (), shared=shared)
-    workup_results, workup_unreadable = read_lab_results(data.get("hppWorkup") or (), HPP_WORKUP.codes,
+    workup_results, workup_unreadable = read_lab_results(data.get("hppWorkup") or (), WORKUP_LAB_CODES,
                                                          shared=shared)
     safety_labs = read_with_placeholders(data.get("safetyLabs") or (), SAFETY_LAB_CODES, shared=shared)
     liver_labs = read_with_placeholders(data.get("liverPanel") or (), LIVER_LAB_CODES, shared=shared)

@@ -6,8 +6,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from hooks.records import EncounterRecord, MedicationOrder
+
+if TYPE_CHECKING:
+    from hooks.secondary_causes import SecondaryCause
+    from hooks.therapy import Therapy
 
 
 class Pattern(str, Enum):
@@ -30,6 +35,8 @@ class Topic(str, Enum):
     RENAL_ANTIRESORPTIVE = "renal-antiresorptive"
     VITAMIN_D_CALCIUM_ANTIRESORPTIVE = "vitamin-d-calcium-antiresorptive"
     WILSON_ALF = "wilson-alf"
+    LOW_ALP_ON_THERAPY = "low-alp-on-therapy"
+    LOW_ALP_ACUTE_ILLNESS = "low-alp-acute-illness"
 
 
 class Indicator(str, Enum):
@@ -141,3 +148,10 @@ class Finding:
     measurements: tuple[Measurement, ...] = ()  # the values behind the finding (substrates, eGFR, INR ...)
     criteria: tuple[str, ...] = ()  # readable statements of what was met, e.g. "ALP/bilirubin 1.7 < 4"
     notes: tuple[str, ...] = ()  # caveats a prescriber must read, e.g. "eGFR used in place of CrCl"
+    therapies: tuple[Therapy, ...] = ()  # the antiresorptive therapy in use, with the record that shows it
+    continuing: bool = False  # the ordered drug has been given before: stopping it is not the same as not starting
+    normal_workup: tuple[Measurement, ...] = ()  # work-up results that speak against HPP (normal PLP/PEA, ALPL negative)
+    tests_done: frozenset[str] = frozenset()  # work-up tests already on file: "plp", "pea", "alpl"
+    secondary_causes: tuple[SecondaryCause, ...] = ()  # other causes of low ALP on the record
+    paediatric: bool = False  # the patient is a child: paediatric wording, no adult statistics
+    variant_figure_applies: bool = False  # the "about half carry an ALPL variant" criteria are met

@@ -105,3 +105,11 @@ def administration_interval_days(ingredient: str, policy: Policy) -> int:
         "ibandronate": policy.ibandronate_iv_interval_days,
         "romosozumab": policy.romosozumab_interval_days,
     }.get(ingredient, policy.dispense_default_supply_days)
+
+
+def taken_on(record: MedicationOrder, day: date, today: date, policy: Policy) -> bool:
+    """Tell whether any medication record shows the drug taken on `day` (a drug given in clinic covers a month)."""
+    if record.status in _NOT_TAKEN.get(record.source, frozenset()):
+        return False
+    period = _period(record, "", today, policy)
+    return period is not None and period[0] <= day <= period[1]

@@ -9,7 +9,7 @@ from cards.common import (
     sections,
 )
 from cards.spec import SUMMARY_MAX_CHARS, Json, action_create, card, suggestion
-from cards.text import bullets, decimal_text, escape_markdown, measurement_table
+from cards.text import bullets, decimal_text, measurement_table
 from cards.vocabulary import (
     INCORRECT_DATA,
     OverrideReason,
@@ -21,7 +21,7 @@ from cards.vocabulary import (
 from cards.workup import LabTest, service_request
 from hooks.findings import Finding, Indicator, Measurement, Topic
 from hooks.valuesets import ALP_TOTAL
-from hooks.wilson import met_criteria
+from hooks.wilson import korman_met, lowered_for_age
 
 KORMAN_2008 = Reference(
     "Korman 2008: screening for Wilson disease in acute liver failure (Hepatology 48:1167)",
@@ -34,8 +34,9 @@ SERUM_COPPER = LabTest("5631-7", "Copper [Mass/volume] in Serum or Plasma", "Ser
 CERULOPLASMIN = LabTest("2064-4", "Ceruloplasmin [Mass/volume] in Serum or Plasma", "Ceruloplasmin")
 WILSON_WORKUP = (SERUM_COPPER, CERULOPLASMIN)
 
-PATTERN = "Acute liver failure with the Wilson disease pattern"
-URGENT = "urgent work-up and transplant referral"
+URGENT = "Urgent Wilson work-up and transplant referral"
+CONSIDER_WORKUP = "Consider the Wilson disease work-up"
+CONSIDER = "Consider Wilson disease"
 
 WHAT_IT_MEANS = (
     "Korman 2008 (Hepatology 48:1167, doi:10.1002/hep.22446; 140 patients with acute liver failure, 16 with"
@@ -45,6 +46,13 @@ WHAT_IT_MEANS = (
     "The ratios screen, they do not diagnose: they failed in a small cohort (Eisenbach 2007), and both were met"
     " in only 4 of 5 transplanted patients with Wilson acute liver injury (Camarata 2020).",
     "Wilson disease presenting as acute liver failure is usually fatal without liver transplantation.",
+    "The service sees the INR and the liver tests only. Acute liver failure also needs encephalopathy and no"
+    " pre-existing liver disease (AASLD position paper on acute liver failure, 2011 update): confirm both. The"
+    " card is not shown when a current cirrhosis, chronic liver disease or alcohol-related liver disease is on"
+    " record, since the ratios were validated in acute liver failure only.",
+    "Most Wilson disease presents between ages 3 and 55 (AASLD 2008 Wilson disease guideline; EASL 2012"
+    " guideline: mostly 5 to 35), but age alone does not exclude it: outside that range the card is one level"
+    " lower.",
 )
 LOW_ALP_MEANING = (
     "A very low ALP is typical of Wilson disease presenting as acute liver failure, even when the ratios are"
@@ -72,10 +80,11 @@ def wilson_card(finding: Finding, new_uuid: NewUuid) -> Json:
         source=alp_guard_source(finding.topic),
         detail=sections(
             "**Results**\n\n" + measurement_table(finding.measurements),
-            "**Criteria**\n" + bullets(escape_markdown(c) for c in finding.criteria),
+            # Criteria and notes are the service's own sentences (numbers, dates and fixed words), not EHR text.
+            "**Criteria**\n" + bullets(finding.criteria),
             "**What it means**\n" + bullets(what_it_means(finding)),
             "**What to do**\n" + bullets(WHAT_TO_DO),
-            "**Notes**\n" + bullets(escape_markdown(n) for n in finding.notes) if finding.notes else "",
+            "**Notes**\n" + bullets(finding.notes) if finding.notes else "",
         ),
         suggestions=[workup_suggestion(finding, new_uuid)],
         override_reasons=override_reasons(WILSON_EXCLUDED, OTHER_CAUSE, INCORRECT_DATA),
@@ -84,20 +93,24 @@ def wilson_card(finding: Finding, new_uuid: NewUuid) -> Json:
 
 
 def wilson_summary(finding: Finding) -> str:
-    """Say how strong the pattern is and what to do, in fewer than 140 characters."""
-    met = ", ".join(met_criteria(finding))
+    """Say what to do, then how strong the pattern is, in fewer than 140 characters."""
+    met = ", ".join(korman_met(finding))
+    age = ", atypical age" if lowered_for_age(finding) else ""
     if finding.indicator is Indicator.CRITICAL:
-        return fitting(f"{PATTERN} ({met}): {URGENT}", f"{PATTERN}: {URGENT}")
+        return fitting(f"{URGENT}: acute liver failure with the Wilson pattern ({met})",
+                       f"{URGENT}: acute liver failure with the Wilson pattern")
+    if finding.indicator is Indicator.WARNING and age:
+        return fitting(f"{CONSIDER_WORKUP}: acute liver failure with the Wilson pattern ({met}){age}",
+                       f"{CONSIDER_WORKUP}: acute liver failure with the Wilson pattern{age}")
     if finding.indicator is Indicator.WARNING:
-        return fitting(
-            f"Acute liver failure, one of two Wilson disease criteria met ({met}): consider the Wilson work-up",
-            "Acute liver failure, one of two Wilson disease criteria met: consider the Wilson work-up",
-        )
+        return fitting(f"{CONSIDER_WORKUP}: acute liver failure, one of two Wilson criteria met ({met})",
+                       f"{CONSIDER_WORKUP}: acute liver failure, one of two Wilson criteria met")
+    if age:
+        return fitting(f"{CONSIDER}: acute liver failure, one of two Wilson criteria met ({met}){age}",
+                       f"{CONSIDER}: acute liver failure, one of two Wilson criteria met{age}")
     alp = alp_measurement(finding)
-    return fitting(
-        f"Acute liver failure with ALP {decimal_text(alp.value)} U/L: consider Wilson disease",
-        "Acute liver failure with a very low ALP: consider Wilson disease",
-    )
+    return fitting(f"{CONSIDER}: acute liver failure with ALP {decimal_text(alp.value)} U/L",
+                   f"{CONSIDER}: acute liver failure with a very low ALP")
 
 
 def fitting(*summaries: str) -> str:

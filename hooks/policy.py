@@ -75,6 +75,9 @@ class Policy:
     wilson_low_alp_u_per_l: Decimal = Decimal(40)
     wilson_min_bilirubin_mg_per_dl: Decimal = Decimal(3)
     wilson_min_aminotransferase_u_per_l: Decimal = Decimal(120)
+    wilson_typical_age_min_years: int = 3
+    wilson_typical_age_max_years: int = 55
+    wilson_recent_cirrhosis_weeks: int = 26
     # Antiresorptive therapy from every FHIR source
     dispense_default_supply_days: int = 30
     dispense_grace_days: int = 30
@@ -142,6 +145,14 @@ POLICY_SOURCES: Mapping[str, str] = {
     "AASLD ALF needs hepatic injury, clinical.md §7)",
     "wilson_min_aminotransferase_u_per_l": "or AST or ALT ≥ 120 U/L (3× a 40 U/L upper limit; implementation "
     "choice, same reason)",
+    "wilson_typical_age_min_years": "3 y: most Wilson disease is considered between ages 3 and 55 (AASLD 2008 "
+    "guideline, Roberts and Schilsky, via a secondary summary); outside that range the card is one level lower "
+    "(docs/evidence/wilson-alf.md)",
+    "wilson_typical_age_max_years": "55 y: same source; EASL 2012 guideline: most present between 5 and 35, about "
+    "3% beyond the fourth decade (docs/evidence/wilson-alf.md)",
+    "wilson_recent_cirrhosis_weeks": "26 weeks: cirrhosis or chronic liver disease first on record within this time "
+    "does not rule out the pattern, since acute liver failure admits undiagnosed Wilson disease with cirrhosis "
+    "recognised for < 26 weeks (AASLD ALF definition; docs/evidence/wilson-alf.md)",
     "dispense_default_supply_days": "a dispense without daysSupply covers 30 days: one 28-day cycle of weekly oral "
     "bisphosphonate dosing, rounded (implementation choice; docs/evidence/therapy.md)",
     "dispense_grace_days": "a dispense still counts for 30 days after its supply runs out: the permissible refill gap "
@@ -219,6 +230,9 @@ _BOUNDS: Mapping[str, tuple[Decimal, Decimal]] = {
     "wilson_low_alp_u_per_l": (Decimal(1), Decimal(500)),
     "wilson_min_bilirubin_mg_per_dl": (Decimal(0), Decimal(50)),
     "wilson_min_aminotransferase_u_per_l": (Decimal(0), Decimal(10_000)),
+    "wilson_typical_age_min_years": (Decimal(0), Decimal(120)),
+    "wilson_typical_age_max_years": (Decimal(0), Decimal(120)),
+    "wilson_recent_cirrhosis_weeks": (Decimal(0), Decimal(520)),
     "patient_view_snooze_days": (Decimal(0), Decimal(3650)),
     "dispense_default_supply_days": (Decimal(1), Decimal(366)),
     "dispense_grace_days": (Decimal(0), Decimal(366)),

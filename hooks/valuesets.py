@@ -187,6 +187,54 @@ WILSON_DISEASE_ICD10CM = ValueSet(
     codes=frozenset({"E83.01"}),
 )
 
+# A chronic liver disease on record means a raised INR with liver injury is acute-on-chronic, not acute liver
+# failure, and Korman's ratios were not validated there (docs/evidence/wilson-alf.md). Sources: research-10 §11.
+CHRONIC_LIVER_DISEASE_SNOMED = ValueSet(
+    name="chronic-liver-disease-snomed",
+    version="2026.12",
+    expansion_date="2026-12-04",
+    source="SNOMED CT 19943007 Cirrhosis of liver, 328383001 Chronic liver disease, 76783007 Chronic hepatitis "
+    "(public FHIR value sets and ConceptMaps, research-10 §11). Descendants are not expanded: only codes seen "
+    "in a public source are listed; the text fallback covers the rest.",
+    system=SNOMED,
+    codes=frozenset({"19943007", "328383001", "76783007"}),
+)
+ALCOHOLIC_LIVER_DISEASE_SNOMED = ValueSet(
+    name="alcoholic-liver-disease-snomed",
+    version="2026.12",
+    expansion_date="2026-12-04",
+    source="SNOMED CT 41309000 Alcoholic liver damage (FSN) and 420054005 Alcoholic cirrhosis (mapped from "
+    "ICD-10 K70.3 in a public ConceptMap); research-10 §11.",
+    system=SNOMED,
+    codes=frozenset({"41309000", "420054005"}),
+)
+# ICD-10-CM categories, matched with every code beneath them (K74 matches K74.60, K7460 and K74.6).
+CHRONIC_LIVER_DISEASE_ICD10CM = ValueSet(
+    name="chronic-liver-disease-icd10cm-categories",
+    version="2026.12",
+    expansion_date="2026-12-04",
+    source="ICD-10(-CM) K72.1 Chronic hepatic failure, K73 Chronic hepatitis NEC, K74 Fibrosis and cirrhosis of "
+    "liver (category titles as listed in public ICD-10 tables; research-10 §11).",
+    system=ICD10CM,
+    codes=frozenset({"K72.1", "K73", "K74"}),
+)
+ALCOHOLIC_LIVER_DISEASE_ICD10CM = ValueSet(
+    name="alcoholic-liver-disease-icd10cm-categories",
+    version="2026.12",
+    expansion_date="2026-12-04",
+    source="ICD-10(-CM) K70 Alcoholic liver disease, every subcategory (K70.0-K70.9); research-10 §11.",
+    system=ICD10CM,
+    codes=frozenset({"K70"}),
+)
+# Lower-case words that name the same diseases in a Condition's text or display, for local codes.
+CHRONIC_LIVER_DISEASE_WORDS: tuple[str, ...] = (
+    "cirrhosis", "chronic liver disease", "chronic hepatitis", "chronic hepatic failure", "chronic liver failure",
+)
+ALCOHOLIC_LIVER_DISEASE_WORDS: tuple[str, ...] = (
+    "alcoholic liver", "alcohol-related liver", "alcohol related liver", "alcohol-associated liver",
+    "alcoholic hepatitis", "alcoholic cirrhosis",
+)
+
 ASFOTASE_ALFA_ATC = ValueSet(
     name="asfotase-alfa-atc",
     version="2026.11",

@@ -21,10 +21,17 @@ from hooks.records import (
 )
 from hooks.units import is_inr_unit, to_mg_per_dl_bilirubin, to_u_per_l
 from hooks.valuesets import (
+    ALCOHOLIC_LIVER_DISEASE_ICD10CM,
+    ALCOHOLIC_LIVER_DISEASE_SNOMED,
+    ALCOHOLIC_LIVER_DISEASE_WORDS,
     ALP_TOTAL,
     ALT,
     AST,
     BILIRUBIN_TOTAL,
+    CHRONIC_LIVER_DISEASE_ICD10CM,
+    CHRONIC_LIVER_DISEASE_SNOMED,
+    CHRONIC_LIVER_DISEASE_WORDS,
+    ICD10CM,
     INR,
     WILSON_DISEASE_ICD10CM,
     WILSON_DISEASE_SNOMED,
@@ -41,6 +48,11 @@ CERULOPLASMIN_NOTE = (
 )
 
 _DISCOUNTED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
+# An inactive, remitted or resolved chronic liver disease does not explain the picture; any other status (active,
+# recurrence, relapse, none, or one not in FHIR's list) does, as the brief's conservative reading asks.
+_PAST_CLINICAL = frozenset({"inactive", "remission", "resolved"})
+ALF_PICTURE = "Acute liver failure picture"
+_KORMAN_RATIOS = ("ALP/bilirubin ", "AST/ALT ")
 _WILSON_DIAGNOSES = (WILSON_DISEASE_SNOMED, WILSON_DISEASE_ICD10CM)
 # A bilirubin converted from µmol/L is kept to 0.01 mg/dL: finer than any lab reports it, short enough to show.
 _BILIRUBIN_STEP = Decimal("0.01")
@@ -108,7 +120,14 @@ def check_wilson_pattern(
     panel = latest_liver_panel(current, policy) if inr else None
     if inr is None or panel is None or not shows_liver_injury(panel, policy):
         return None  # an INR alone (warfarin, say) with a quiet liver is not acute liver failure
-    indicator = wilson_indicator(panel, policy)
+    history = liver_history(conditions, unreadable_conditions, today, policy)
+    if history.explained:
+        return None  # acute-on-chronic liver disease: the ratios were validated in acute liver failure only
+    pattern = wilson_indicator(panel, policy)
+    if pattern is None:
+        return None
+    age = atypical_age(patient, panel.alp.effective, policy)
+    indicator = pattern if age is None else lowered(pattern)
     if indicator is None:
         return None
     return Finding(
@@ -116,8 +135,123 @@ def check_wilson_pattern(
         indicator,
         patient.id,
         measurements=measurements(inr, panel, policy),
-        criteria=criteria(panel, indicator, policy),
-        notes=notes(panel, patient, policy),
+        criteria=(alf_picture(inr, panel, policy), *criteria(panel, pattern, policy)),
+        notes=(*age_notes(age, policy), *history.notes, *notes(panel, patient, policy)),
+    )
+
+
+@dataclass(frozen=True)
+class LiverHistory:
+    """What the patient's Conditions say about liver disease before this illness."""
+
+    explained: bool  # a current chronic or alcohol-related liver disease on record accounts for the picture
+    notes: tuple[str, ...] = ()
+
+
+def liver_history(
+    conditions: Iterable[ConditionRecord], unreadable_conditions: Iterable[Unreadable], today: date, policy: Policy
+) -> LiverHistory:
+    """Tell whether a chronic or alcohol-related liver disease on record explains the picture, with caveats."""
+    found: list[str] = []
+    recent_since = today - timedelta(weeks=policy.wilson_recent_cirrhosis_weeks)
+    for condition in conditions:
+        kind = liver_disease_kind(condition.codes, condition.names)
+        if kind is None or condition.verification_status in _DISCOUNTED_VERIFICATION:
+            continue
+        if condition.clinical_status in _PAST_CLINICAL:
+            found.append(
+                f"A chronic or alcohol-related liver disease is on record as {condition.clinical_status}: it was"
+                " not taken to explain this picture."
+            )
+            continue
+        first = min((d for d in (condition.onset, condition.recorded) if d is not None), default=None)
+        if kind == "chronic" and first is not None and first >= recent_since:
+            # AASLD: undiagnosed Wilson disease with cirrhosis recognised for < 26 weeks still counts as ALF.
+            found.append(
+                f"Cirrhosis or chronic liver disease first on record {first.isoformat()}, within"
+                f" {policy.wilson_recent_cirrhosis_weeks} weeks: Wilson disease often presents as acute liver"
+                " failure on a cirrhosis not known before, so this does not rule the pattern out."
+            )
+            continue
+        return LiverHistory(explained=True)
+    if any(u.status not in _DISCOUNTED_VERIFICATION and liver_disease_kind(u.codes, ()) for u in unreadable_conditions):
+        found.append(
+            "A Condition that could not be read carries a chronic or alcohol-related liver disease code: if it"
+            " is current, this is acute-on-chronic liver disease, where the ratios were not validated."
+        )
+    return LiverHistory(explained=False, notes=tuple(dict.fromkeys(found)))
+
+
+def liver_disease_kind(codes: Iterable[Code], names: Iterable[str]) -> str | None:
+    """Return "alcohol" or "chronic" when codes or names show that liver disease, else None."""
+    codes = tuple(codes)
+    text = " ".join(names).casefold()
+    if (has_code(codes, ALCOHOLIC_LIVER_DISEASE_SNOMED, ALCOHOLIC_LIVER_DISEASE_ICD10CM)
+            or any(word in text for word in ALCOHOLIC_LIVER_DISEASE_WORDS)):
+        return "alcohol"
+    if (has_code(codes, CHRONIC_LIVER_DISEASE_SNOMED, CHRONIC_LIVER_DISEASE_ICD10CM)
+            or any(word in text for word in CHRONIC_LIVER_DISEASE_WORDS)):
+        return "chronic"
+    return None
+
+
+def has_code(codes: Iterable[Code], snomed: ValueSet, icd10cm_categories: ValueSet) -> bool:
+    """Tell whether a code is in the SNOMED set or falls under one of the ICD-10-CM categories."""
+    for code in codes:
+        if code.system == snomed.system and code.code in snomed:
+            return True
+        if code.system == ICD10CM and code.code and under_category(code.code, icd10cm_categories):
+            return True
+    return False
+
+
+def under_category(code: str, categories: ValueSet) -> bool:
+    """Tell whether an ICD-10-CM code, dotted or not, is one of the categories or beneath one."""
+    bare = code.strip().upper().replace(".", "")
+    return any(bare.startswith(category.replace(".", "")) for category in categories.codes)
+
+
+def atypical_age(patient: PatientFacts, on: date, policy: Policy) -> int | None:
+    """Return the patient's age when the set was drawn if it lies outside the usual Wilson ages, else None."""
+    if patient.birth_date is None:
+        return None
+    age = completed_years(patient.birth_date, on)
+    if policy.wilson_typical_age_min_years <= age <= policy.wilson_typical_age_max_years:
+        return None
+    return age
+
+
+def lowered(indicator: Indicator) -> Indicator | None:
+    """Return the indicator one level lower: critical to warning, warning to info, info to none."""
+    return {Indicator.CRITICAL: Indicator.WARNING, Indicator.WARNING: Indicator.INFO}.get(indicator)
+
+
+def age_notes(age: int | None, policy: Policy) -> tuple[str, ...]:
+    """Explain a card lowered for the patient's age, if it was."""
+    if age is None:
+        return ()
+    low, high = policy.wilson_typical_age_min_years, policy.wilson_typical_age_max_years
+    return (
+        f"Age {age}, outside {low}-{high} years, where most Wilson disease presents (AASLD 2008; EASL 2012: mostly"
+        " 5-35, about 3% after the fourth decade): this card is one level lower than the pattern alone. Age"
+        " alone does not exclude Wilson disease.",
+    )
+
+
+def alf_picture(inr: Reading, panel: LiverPanel, policy: Policy) -> str:
+    """State the acute liver failure picture: the INR and the liver injury of the same current episode."""
+    injuries = []
+    if panel.bilirubin.value >= policy.wilson_min_bilirubin_mg_per_dl:
+        injuries.append(f"total bilirubin {number_text(panel.bilirubin.value)} mg/dL"
+                        f" ≥ {number_text(policy.wilson_min_bilirubin_mg_per_dl)} mg/dL")
+    worst = max((("AST", panel.ast), ("ALT", panel.alt)), key=lambda named: named[1].value)
+    if worst[1].value >= policy.wilson_min_aminotransferase_u_per_l:
+        injuries.append(f"{worst[0]} {number_text(worst[1].value)} U/L"
+                        f" ≥ {number_text(policy.wilson_min_aminotransferase_u_per_l)} U/L")
+    return (
+        f"{ALF_PICTURE}: INR {number_text(inr.value)} ≥ {number_text(policy.wilson_inr_min)} with"
+        f" {' and '.join(injuries)}, all within the last {policy.wilson_inr_window_days} days, and no current"
+        " chronic or alcohol-related liver disease on record"
     )
 
 
@@ -289,6 +423,17 @@ def met_criteria(finding: Finding) -> tuple[str, ...]:
     return tuple(c[: -len(suffix)] for c in finding.criteria if c.endswith(suffix))
 
 
+def korman_met(finding: Finding) -> tuple[str, ...]:
+    """Return the Korman ratio criteria the finding met, e.g. ('AST/ALT 3.0 > 2.2',)."""
+    return tuple(c for c in met_criteria(finding) if c.startswith(_KORMAN_RATIOS))
+
+
+def lowered_for_age(finding: Finding) -> bool:
+    """Tell whether the finding stands one level below its ratios, which only the patient's age does."""
+    met = len(korman_met(finding))
+    return (met, finding.indicator) in {(2, Indicator.WARNING), (1, Indicator.INFO)}
+
+
 def measurements(inr: Reading, panel: LiverPanel, policy: Policy) -> tuple[Measurement, ...]:
     """Return the INR and the set, each in the unit the rule compared it in."""
     return (
@@ -311,8 +456,9 @@ def notes(panel: LiverPanel, patient: PatientFacts, policy: Policy) -> tuple[str
     found = []
     sent = panel.bilirubin.result.quantity
     if sent is not None and sent.value != panel.bilirubin.value:
+        # Only µmol/L is converted, so it is named here rather than echoing the lab's spelling.
         found.append(
-            f"Total bilirubin {number_text(sent.value)} {sent.unit} was converted to {number_text(panel.bilirubin.value)}"
+            f"Total bilirubin {number_text(sent.value)} µmol/L was converted to {number_text(panel.bilirubin.value)}"
             " mg/dL (÷ 17.1): the ALP/bilirubin ratio is defined in mg/dL."
         )
     if patient.birth_date and completed_years(patient.birth_date, panel.alp.effective) < policy.adult_age_years:

@@ -20,6 +20,7 @@ from tests.cds_checks import assert_spec_exact
 
 DAY = date(2026, 11, 23)
 ADULT = PatientFacts("pat-1", date(1996, 5, 1), "female")
+AGE_60 = PatientFacts("pat-60", date(1966, 5, 1), "female")
 
 
 def uuids() -> Callable[[], str]:
@@ -54,36 +55,58 @@ def render(f: Finding) -> dict:
 
 # --- summaries ----------------------------------------------------------------------------------------------
 
-def test_critical_summary_names_both_ratios_and_the_urgency():
+def test_critical_summary_puts_the_urgent_action_first_then_both_ratios():
     assert render(CRITICAL)["summary"] == (
-        "Acute liver failure with the Wilson disease pattern (ALP/bilirubin 1.7 < 4, AST/ALT 3.0 > 2.2):"
-        " urgent work-up and transplant referral"
+        "Urgent Wilson work-up and transplant referral: acute liver failure with the Wilson pattern"
+        " (ALP/bilirubin 1.7 < 4, AST/ALT 3.0 > 2.2)"
     )
     assert render(CRITICAL)["indicator"] == "critical"
 
 
-def test_warning_summary_names_the_one_criterion_met():
+def test_warning_summary_puts_the_work_up_first_and_names_the_one_criterion_met():
     card = render(WARNING)
     assert card["summary"] == (
-        "Acute liver failure, one of two Wilson disease criteria met (AST/ALT 3.0 > 2.2): consider the Wilson work-up"
+        "Consider the Wilson disease work-up: acute liver failure, one of two Wilson criteria met (AST/ALT 3.0 > 2.2)"
     )
     assert card["indicator"] == "warning"
 
 
 def test_info_summary_gives_the_alp():
     card = render(INFO)
-    assert card["summary"] == "Acute liver failure with ALP 32 U/L: consider Wilson disease"
+    assert card["summary"] == "Consider Wilson disease: acute liver failure with ALP 32 U/L"
     assert card["indicator"] == "info"
 
 
-@pytest.mark.parametrize("f", [CRITICAL, WARNING])
+def test_a_pattern_lowered_for_age_says_so_in_the_summary():
+    critical_at_60 = render(finding(patient=AGE_60))
+    assert critical_at_60["indicator"] == "warning"
+    assert critical_at_60["summary"] == (
+        "Consider the Wilson disease work-up: acute liver failure with the Wilson pattern"
+        " (ALP/bilirubin 1.7 < 4, AST/ALT 3.0 > 2.2), atypical age"
+    )
+    warning_at_60 = render(finding(alp="100", tb="2", patient=AGE_60))
+    assert warning_at_60["indicator"] == "info"
+    assert warning_at_60["summary"] == (
+        "Consider Wilson disease: acute liver failure, one of two Wilson criteria met (AST/ALT 3.0 > 2.2), atypical age"
+    )
+
+
+def test_a_lowered_card_explains_why_in_its_notes():
+    detail = render(finding(patient=AGE_60))["detail"]
+    assert "Age 60, outside 3-55 years" in detail
+    assert "AASLD 2008" in detail and "EASL 2012" in detail
+    assert "Age alone does not exclude Wilson disease" in detail
+
+
+@pytest.mark.parametrize("f", [CRITICAL, WARNING, finding(patient=AGE_60), finding(alp="100", tb="2", patient=AGE_60)])
 def test_a_summary_too_long_for_its_ratios_drops_them_rather_than_the_advice(f):
     long = replace(f, criteria=tuple(c.replace(" <", "0" * 60 + " <").replace(" >", "1" * 60 + " >")
                                      for c in f.criteria))
     summary = render(long)["summary"]
     assert len(summary) < 140 and "…" not in summary
-    assert summary.endswith(("transplant referral", "the Wilson work-up"))
+    assert summary.startswith(("Urgent Wilson work-up", "Consider the Wilson disease work-up", "Consider Wilson"))
     assert "(" not in summary
+    assert summary.endswith(", atypical age") is (f.notes[0].startswith("Age 60"))
 
 
 @pytest.mark.parametrize("f", [CRITICAL, WARNING, INFO, finding(tb="205", tb_unit="umol/L"),
@@ -105,10 +128,25 @@ def test_detail_tabulates_the_inr_and_the_set_with_bilirubin_in_mg_per_dl():
     assert "| ALT | 2026-11-23 | 60 U/L |  |" in detail
 
 
-def test_detail_states_each_criterion_and_its_verdict():
+def test_detail_states_the_acute_liver_failure_picture_then_each_criterion_and_its_verdict():
     detail = render(WARNING)["detail"]
+    assert ("- Acute liver failure picture: INR 3.1 ≥ 1.5 with AST 180 U/L ≥ 120 U/L, all within the last 7 days,"
+            " and no current chronic or alcohol-related liver disease on record") in detail
     assert "- ALP/bilirubin 50.0 < 4: not met" in detail
     assert "- AST/ALT 3.0 > 2.2: met" in detail
+
+
+@pytest.mark.parametrize("f", [CRITICAL, WARNING, INFO, finding(tb="205", tb_unit="umol/L"), finding(patient=AGE_60),
+                               finding(patient=PatientFacts("child", date(2015, 1, 1)))])
+def test_detail_is_plain_markdown_without_entities_or_backslashes(f):
+    detail = render(f)["detail"]
+    assert "&lt;" not in detail and "&gt;" not in detail and "&amp;" not in detail and "\\" not in detail
+
+
+def test_detail_asks_to_confirm_encephalopathy_and_no_pre_existing_liver_disease():
+    detail = render(CRITICAL)["detail"]
+    assert "Acute liver failure also needs encephalopathy and no pre-existing liver disease" in detail
+    assert "alcohol-related liver disease is on record" in detail
 
 
 def test_detail_explains_korman_2008():

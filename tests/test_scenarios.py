@@ -61,3 +61,26 @@ def test_patient_view_in_acute_liver_failure_puts_wilson_first_and_low_alp_secon
 def test_patient_view_with_likely_hpp_on_no_antiresorptive(client):
     cards = answer(client, "patient-view", "low-alp-patient-view", **CKD_PATIENT)
     assert summary_of(cards) == [("hpp-likely", "warning")]
+
+
+def alf_patient_view(client, **prefetch) -> list[dict]:
+    """Return the patient-view cards for patient pat-alf-1 in acute liver failure (INR 3.1, the Wilson set)."""
+    body = hook_request("patient-view", patient_id="pat-alf-1",
+                        prefetch=full_prefetch(alp="alp-wilson-low.json", liver="liver-panel-wilson.json", **prefetch))
+    response = client.post("/cds-services/low-alp-patient-view", json=body)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert_response_spec_exact(response.get_json())
+    return response.get_json()["cards"]
+
+
+def test_patient_view_in_liver_failure_with_cirrhosis_on_record_gives_no_wilson_card(client):
+    cards = alf_patient_view(client, patient="patient-young-female.json", conditions="conditions-cirrhosis.json")
+    assert "wilson-alf" not in [code for code, _ in summary_of(cards)]
+
+
+def test_patient_view_in_liver_failure_at_60_gives_a_wilson_warning_not_critical(client):
+    cards = alf_patient_view(client, patient="patient-older-female-alf.json")
+    (wilson,) = [c for c in cards if c["source"]["topic"]["code"] == "wilson-alf"]
+    assert wilson["indicator"] == "warning"
+    assert wilson["summary"].startswith("Consider the Wilson disease work-up") and "atypical age" in wilson["summary"]
+    assert "Age 60, outside 3-55 years" in wilson["detail"]

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from hooks.findings import Finding, Indicator, Measurement, Topic
-from hooks.policy import Policy
+from hooks.policy import Policy, PolicyError, policy_from_overrides
 from hooks.records import Code, ConditionRecord, LabResult, PatientFacts, Quantity, Unreadable
 from hooks.valuesets import ICD10CM, SNOMED
 from hooks.wilson import check_wilson_pattern, met_criteria, ratio_text
@@ -56,6 +56,12 @@ def indicator(labs, **kwargs) -> Indicator | None:
     return finding.indicator if finding else None
 
 
+def korman(finding: Finding) -> tuple[str, ...]:
+    """Return the criteria after the acute liver failure picture, which always comes first."""
+    assert finding.criteria[0].startswith("Acute liver failure picture: ")
+    return finding.criteria[1:]
+
+
 def measured(finding: Finding, label: str) -> Measurement:
     return next(m for m in finding.measurements if m.label == label)
 
@@ -66,7 +72,7 @@ def test_korman_case_is_critical_with_both_criteria_stated():
     finding = check([inr(), *panel()])
     assert finding is not None
     assert (finding.topic, finding.indicator, finding.patient_id) == (Topic.WILSON_ALF, Indicator.CRITICAL, "pat-1")
-    assert finding.criteria == ("ALP/bilirubin 1.7 < 4: met", "AST/ALT 3.0 > 2.2: met")
+    assert korman(finding) == ("ALP/bilirubin 1.7 < 4: met", "AST/ALT 3.0 > 2.2: met")
     assert met_criteria(finding) == ("ALP/bilirubin 1.7 < 4", "AST/ALT 3.0 > 2.2")
 
 
@@ -87,7 +93,7 @@ def test_one_criterion_is_a_warning_and_says_which():
     only_alp_tb = check([inr(), *panel(ast="60", alt="60")])
     assert only_ast_alt.indicator is only_alp_tb.indicator is Indicator.WARNING
     assert met_criteria(only_ast_alt) == ("AST/ALT 3.0 > 2.2",)
-    assert only_ast_alt.criteria[0] == "ALP/bilirubin 50.0 < 4: not met"
+    assert korman(only_ast_alt)[0] == "ALP/bilirubin 50.0 < 4: not met"
     assert met_criteria(only_alp_tb) == ("ALP/bilirubin 1.7 < 4",)
 
 
@@ -117,7 +123,7 @@ def test_neither_ratio_but_alp_at_most_40_is_info(alp, expected):
 
 def test_the_info_finding_states_the_low_alp_criterion():
     finding = check([inr(), *panel(alp="32", tb="1", ast="150", alt="150")])
-    assert finding.criteria == ("ALP/bilirubin 32.0 < 4: not met", "AST/ALT 1.0 > 2.2: not met",
+    assert korman(finding) == ("ALP/bilirubin 32.0 < 4: not met", "AST/ALT 1.0 > 2.2: not met",
                                 "ALP 32 U/L ≤ 40 U/L: met")
     assert met_criteria(finding) == ("ALP 32 U/L ≤ 40 U/L",)
 
@@ -127,7 +133,7 @@ def test_thresholds_come_from_the_policy():
                                   wilson_ast_alt_ratio_min=Decimal(4), wilson_low_alp_u_per_l=Decimal(10))
     finding = check([inr(), *panel()], policy=lenient)
     assert finding.indicator is Indicator.WARNING
-    assert finding.criteria == ("ALP/bilirubin 1.7 < 2: met", "AST/ALT 3.0 > 4: not met")
+    assert korman(finding) == ("ALP/bilirubin 1.7 < 2: met", "AST/ALT 3.0 > 4: not met")
 
 
 # --- the acute liver failure gate ---------------------------------------------------------------------------
@@ -197,7 +203,7 @@ def test_205_umol_per_l_gives_the_same_verdict_as_12_mg_per_dl(unit):
     si = check([inr(), *panel(tb="205", tb_unit=unit, tb_loinc=BILIRUBIN_SI)])
     conventional = check([inr(), *panel(tb="12")])
     assert si.indicator is conventional.indicator is Indicator.CRITICAL
-    assert si.criteria == conventional.criteria
+    assert korman(si) == korman(conventional)
     assert measured(si, "Total bilirubin").value == Decimal("11.99")
     assert measured(si, "Total bilirubin").unit == "mg/dL"
 
@@ -206,12 +212,12 @@ def test_umol_per_l_is_never_used_in_the_ratio():
     # ALP 100 / 25.65 would be 3.9 (< 4, falsely met); in mg/dL it is 100 / 1.5 = 66.7 (not met).
     finding = check([inr(), *panel(alp="100", tb="25.65", tb_unit="umol/L")])
     assert finding.indicator is Indicator.WARNING
-    assert finding.criteria[0] == "ALP/bilirubin 66.7 < 4: not met"
+    assert korman(finding)[0] == "ALP/bilirubin 66.7 < 4: not met"
 
 
 def test_a_converted_bilirubin_is_noted():
     finding = check([inr(), *panel(tb="205", tb_unit="umol/L")])
-    assert "Total bilirubin 205 umol/L was converted to 11.99 mg/dL (÷ 17.1)" in finding.notes[0]
+    assert "Total bilirubin 205 µmol/L was converted to 11.99 mg/dL (÷ 17.1)" in finding.notes[0]
     assert not any("converted" in n for n in check([inr(), *panel()]).notes)
 
 
@@ -474,3 +480,220 @@ def test_a_raised_inr_with_a_quiet_liver_is_not_acute_liver_failure():
 ])
 def test_liver_injury_is_bilirubin_of_3_or_an_aminotransferase_of_120(tb, ast, alt, fires):
     assert (check([inr(), *panel(alp="20", tb=tb, ast=ast, alt=alt)]) is not None) is fires
+
+
+# --- the acute liver failure picture on the finding ---------------------------------------------------------
+
+def test_the_picture_names_the_inr_and_every_injury_found():
+    both = check([inr(), *panel()])
+    assert both.criteria[0] == (
+        "Acute liver failure picture: INR 3.1 ≥ 1.5 with total bilirubin 12 mg/dL ≥ 3 mg/dL and AST 180 U/L"
+        " ≥ 120 U/L, all within the last 7 days, and no current chronic or alcohol-related liver disease on record"
+    )
+    bilirubin_only = check([inr(), *panel(ast="100", alt="40")])
+    assert "with total bilirubin 12 mg/dL ≥ 3 mg/dL, all within" in bilirubin_only.criteria[0]
+    alt_only = check([inr(), *panel(alp="30", tb="2", ast="130", alt="400")])
+    assert "with ALT 400 U/L ≥ 120 U/L, all within" in alt_only.criteria[0]
+
+
+def test_the_picture_is_not_a_met_criterion_of_the_summary():
+    assert all(not c.startswith("Acute liver failure") for c in met_criteria(check([inr(), *panel()])))
+
+
+# --- chronic or alcohol-related liver disease on record -----------------------------------------------------
+
+LONG_AGO = date(2015, 6, 1)
+
+
+def liver_condition(system: str = SNOMED, code: str = "19943007", name: str = "", *,
+                    verification: str | None = "confirmed", clinical: str | None = "active",
+                    onset: date | None = None, recorded: date | None = LONG_AGO) -> ConditionRecord:
+    return ConditionRecord("c-liver", (Code(system, code),), (name,) if name else (), verification, clinical, onset,
+                           recorded)
+
+
+@pytest.mark.parametrize("system, code", [
+    (SNOMED, "19943007"),  # cirrhosis of liver
+    (SNOMED, "328383001"),  # chronic liver disease
+    (SNOMED, "76783007"),  # chronic hepatitis
+    (SNOMED, "41309000"),  # alcoholic liver damage
+    (SNOMED, "420054005"),  # alcoholic cirrhosis
+    (ICD10CM, "K74.60"), (ICD10CM, "K7460"), (ICD10CM, "K74.0"), (ICD10CM, "K74.3"), (ICD10CM, "K74"),
+    (ICD10CM, "K70.30"), (ICD10CM, "K70.0"), (ICD10CM, "k70.9"),
+    (ICD10CM, "K72.10"), (ICD10CM, "K72.11"), (ICD10CM, "K73.9"),
+])
+def test_chronic_or_alcoholic_liver_disease_on_record_gives_no_card(system, code):
+    assert check([inr(), *panel()], conditions=[liver_condition(system, code)]) is None
+
+
+@pytest.mark.parametrize("system, code", [
+    (ICD10CM, "K72.00"),  # acute and subacute hepatic failure: the illness itself
+    (ICD10CM, "K72.90"),  # hepatic failure, unspecified
+    (ICD10CM, "K71.6"),  # toxic liver disease
+    (ICD10CM, "K75.4"),  # autoimmune hepatitis: may present as acute liver failure
+    (ICD10CM, "K7"), (ICD10CM, ""),
+    (SNOMED, "197321007"),  # steatosis of liver, not chronic hepatitis
+    (SNOMED, "K74.60"), ("http://example.org/local", "19943007"),
+])
+def test_other_liver_codes_do_not_suppress(system, code):
+    assert indicator([inr(), *panel()], conditions=[liver_condition(system, code)]) is Indicator.CRITICAL
+
+
+@pytest.mark.parametrize("name", ["Cirrhosis of liver", "Chronic liver disease", "Alcohol-related liver disease",
+                                  "ALCOHOLIC LIVER DISEASE", "Chronic hepatitis C", "Alcohol-associated liver disease"])
+def test_a_locally_coded_condition_is_matched_by_its_text(name):
+    local = liver_condition("http://example.org/local", "L-123", name)
+    assert check([inr(), *panel()], conditions=[local]) is None
+
+
+@pytest.mark.parametrize("name", ["Acute liver failure", "Acute hepatitis A", "Paracetamol overdose"])
+def test_other_texts_do_not_suppress(name):
+    local = liver_condition("http://example.org/local", "L-123", name)
+    assert indicator([inr(), *panel()], conditions=[local]) is Indicator.CRITICAL
+
+
+@pytest.mark.parametrize("verification", ["refuted", "entered-in-error"])
+def test_a_refuted_or_erroneous_chronic_diagnosis_does_not_suppress(verification):
+    assert indicator([inr(), *panel()], conditions=[liver_condition(verification=verification)]) is Indicator.CRITICAL
+
+
+@pytest.mark.parametrize("verification", ["confirmed", "unconfirmed", "provisional", "differential", None])
+def test_any_other_verification_status_suppresses(verification):
+    assert check([inr(), *panel()], conditions=[liver_condition(verification=verification)]) is None
+
+
+@pytest.mark.parametrize("clinical", ["active", "recurrence", "relapse", None, "unexpected"])
+def test_a_current_or_status_less_chronic_disease_suppresses(clinical):
+    assert check([inr(), *panel()], conditions=[liver_condition(clinical=clinical)]) is None
+
+
+@pytest.mark.parametrize("clinical", ["inactive", "remission", "resolved"])
+def test_a_past_chronic_disease_does_not_suppress_and_is_noted(clinical):
+    finding = check([inr(), *panel()], conditions=[liver_condition(ICD10CM, "K73.2", clinical=clinical)])
+    assert finding.indicator is Indicator.CRITICAL
+    assert (f"A chronic or alcohol-related liver disease is on record as {clinical}: it was not taken to explain"
+            " this picture.") in finding.notes
+
+
+@pytest.mark.parametrize("first, fires", [
+    (TODAY - timedelta(weeks=26), True),  # recognised for 26 weeks at most: may be Wilson disease's own cirrhosis
+    (TODAY - timedelta(weeks=26, days=1), False),
+    (DAY, True),
+])
+def test_a_cirrhosis_first_on_record_within_26_weeks_does_not_rule_the_pattern_out(first, fires):
+    finding = check([inr(), *panel()], conditions=[liver_condition(recorded=first)])
+    assert (finding is not None) is fires
+    if fires:
+        assert finding.indicator is Indicator.CRITICAL
+        assert any(n.startswith(f"Cirrhosis or chronic liver disease first on record {first.isoformat()}, within 26"
+                                " weeks: Wilson disease often presents") for n in finding.notes)
+
+
+def test_the_earlier_of_onset_and_recorded_date_counts():
+    old_onset = liver_condition(onset=LONG_AGO, recorded=DAY)
+    recent_onset = liver_condition(onset=DAY, recorded=None)
+    assert check([inr(), *panel()], conditions=[old_onset]) is None
+    assert indicator([inr(), *panel()], conditions=[recent_onset]) is Indicator.CRITICAL
+
+
+def test_a_chronic_disease_without_dates_is_taken_as_pre_existing():
+    assert check([inr(), *panel()], conditions=[liver_condition(onset=None, recorded=None)]) is None
+
+
+@pytest.mark.parametrize("code", ["K70.30", "K70.10"])
+def test_alcohol_related_liver_disease_suppresses_however_recent(code):
+    # Severe alcohol-associated hepatitis is acute-on-chronic liver failure even when recognised for < 26 weeks.
+    assert check([inr(), *panel()], conditions=[liver_condition(ICD10CM, code, recorded=DAY)]) is None
+
+
+def test_the_recency_window_comes_from_the_policy():
+    recent = liver_condition(recorded=TODAY - timedelta(weeks=10))
+    assert check([inr(), *panel()], conditions=[recent], policy=dataclasses.replace(POLICY,
+                 wilson_recent_cirrhosis_weeks=8)) is None
+    assert check([inr(), *panel()], conditions=[recent]) is not None
+
+
+def test_one_current_chronic_disease_suppresses_among_past_ones():
+    past = liver_condition(ICD10CM, "K73.9", clinical="resolved")
+    assert check([inr(), *panel()], conditions=[past, liver_condition()]) is None
+
+
+def test_an_unreadable_chronic_liver_condition_is_noted_but_does_not_suppress():
+    unreadable = Unreadable("Condition", "c-bad", "invalid", (Code(ICD10CM, "K74.60"),), status="confirmed")
+    finding = check([inr(), *panel()], unreadable=[unreadable])
+    assert finding.indicator is Indicator.CRITICAL
+    assert any(n.startswith("A Condition that could not be read carries a chronic or alcohol-related liver disease")
+               for n in finding.notes)
+    refuted = Unreadable("Condition", "c-bad", "invalid", (Code(ICD10CM, "K74.60"),), status="refuted")
+    assert not any("could not be read" in n for n in check([inr(), *panel()], unreadable=[refuted]).notes)
+
+
+# --- age ----------------------------------------------------------------------------------------------------
+
+def born_years_before_the_set(years: int, days: int = 0) -> PatientFacts:
+    """Return a patient whose age on the set's date (DAY) is `years`, born `days` later than that birthday."""
+    return PatientFacts("pat-age", DAY.replace(year=DAY.year - years) + timedelta(days=days), "female")
+
+
+@pytest.mark.parametrize("years, days, expected", [
+    (2, 0, Indicator.WARNING), (3, 0, Indicator.CRITICAL),  # 3rd birthday on the day of the set
+    (3, 1, Indicator.WARNING),  # 3rd birthday the day after: still 2
+    (55, 0, Indicator.CRITICAL), (56, 1, Indicator.CRITICAL),  # 56th birthday tomorrow: still 55
+    (56, 0, Indicator.WARNING), (60, 0, Indicator.WARNING), (85, 0, Indicator.WARNING),
+])
+def test_outside_ages_3_to_55_the_classic_pattern_is_a_warning(years, days, expected):
+    assert indicator([inr(), *panel()], patient=born_years_before_the_set(years, days)) is expected
+
+
+@pytest.mark.parametrize("years, expected", [(2, Indicator.INFO), (3, Indicator.WARNING), (55, Indicator.WARNING),
+                                             (56, Indicator.INFO)])
+def test_outside_ages_3_to_55_one_criterion_is_info(years, expected):
+    one = [inr(), *panel(alp="100", tb="2")]
+    assert indicator(one, patient=born_years_before_the_set(years)) is expected
+
+
+@pytest.mark.parametrize("years, fires", [(55, True), (56, False)])
+def test_outside_ages_3_to_55_a_low_alp_alone_gives_no_card(years, fires):
+    low_alp_only = [inr(), *panel(alp="32", tb="1", ast="150", alt="150")]
+    assert (check(low_alp_only, patient=born_years_before_the_set(years)) is not None) is fires
+
+
+def test_age_is_taken_on_the_day_of_the_set_not_today():
+    # 56 today (24 Nov) but 55 when the set was drawn (23 Nov).
+    patient = PatientFacts("pat-age", date(1970, 11, 24), "female")
+    assert indicator([inr(), *panel()], patient=patient) is Indicator.CRITICAL
+
+
+def test_unknown_age_changes_nothing():
+    assert indicator([inr(), *panel()], patient=PatientFacts("pat-x")) is Indicator.CRITICAL
+
+
+def test_a_lowered_finding_keeps_its_criteria_and_says_why():
+    finding = check([inr(), *panel()], patient=born_years_before_the_set(60))
+    assert korman(finding) == ("ALP/bilirubin 1.7 < 4: met", "AST/ALT 3.0 > 2.2: met")
+    assert finding.notes[0] == (
+        "Age 60, outside 3-55 years, where most Wilson disease presents (AASLD 2008; EASL 2012: mostly 5-35, about"
+        " 3% after the fourth decade): this card is one level lower than the pattern alone. Age alone does not"
+        " exclude Wilson disease."
+    )
+    assert not any(n.startswith("Age") for n in check([inr(), *panel()]).notes)
+
+
+def test_a_toddler_gets_the_age_note_and_the_paediatric_note():
+    notes = check([inr(), *panel()], patient=born_years_before_the_set(2)).notes
+    assert notes[0].startswith("Age 2, outside 3-55 years")
+    assert any(n.startswith("Under 18") for n in notes)
+
+
+def test_the_age_range_comes_from_the_policy():
+    wide = dataclasses.replace(POLICY, wilson_typical_age_min_years=0, wilson_typical_age_max_years=70)
+    assert indicator([inr(), *panel()], patient=born_years_before_the_set(60), policy=wide) is Indicator.CRITICAL
+    assert indicator([inr(), *panel()], patient=born_years_before_the_set(2), policy=wide) is Indicator.CRITICAL
+
+
+@pytest.mark.parametrize("name, value", [("wilson_typical_age_min_years", "-1"),
+                                         ("wilson_typical_age_max_years", "121"),
+                                         ("wilson_recent_cirrhosis_weeks", "521")])
+def test_the_new_parameters_are_bounded(name, value):
+    with pytest.raises(PolicyError, match=name):
+        policy_from_overrides({name: value})

@@ -20,6 +20,9 @@ TOPIC_DISPLAYS: dict[Topic, str] = {
     Topic.RENAL_ANTIRESORPTIVE: "Antiresorptive ordered with renal function below its labelled limit",
     Topic.VITAMIN_D_CALCIUM_ANTIRESORPTIVE: "Antiresorptive ordered with low vitamin D or calcium",
     Topic.WILSON_ALF: "Acute liver failure with the Wilson disease pattern",
+    Topic.ZOLEDRONIC_ACID_DOSE_ADJUSTMENT: "Zoledronic acid 4 mg ordered above its renal dose step",
+    Topic.ROMOSOZUMAB_CARDIOVASCULAR: "Romosozumab ordered within a year of myocardial infarction or stroke",
+    Topic.DUPLICATE_ANTIRESORPTIVE: "Two different antiresorptives at once",
 }
 
 
@@ -36,6 +39,9 @@ SECONDARY_CAUSE = OverrideReason("secondary-cause", "Low ALP explained by a seco
 SPECIALIST_ADVISED = OverrideReason("specialist-advised", "Benefit outweighs risk (specialist advised)")
 REPEAT_NORMAL = OverrideReason("repeat-normal", "Repeat ALP was normal")
 INCORRECT_DATA = OverrideReason("incorrect-data", "Data incorrect or not applicable")
+DOSE_ALREADY_ADJUSTED = OverrideReason("dose-already-adjusted", "Dose already adjusted for creatinine clearance")
+EVENT_OLDER = OverrideReason("event-older", "Event more than a year ago (date on record is wrong)")
+PLANNED_TRANSITION = OverrideReason("planned-transition", "Planned switch: the other antiresorptive is stopped")
 
 
 @dataclass(frozen=True)

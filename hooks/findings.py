@@ -30,6 +30,9 @@ class Topic(str, Enum):
     RENAL_ANTIRESORPTIVE = "renal-antiresorptive"
     VITAMIN_D_CALCIUM_ANTIRESORPTIVE = "vitamin-d-calcium-antiresorptive"
     WILSON_ALF = "wilson-alf"
+    ZOLEDRONIC_ACID_DOSE_ADJUSTMENT = "zoledronic-acid-dose-adjustment"
+    ROMOSOZUMAB_CARDIOVASCULAR = "romosozumab-cardiovascular"
+    DUPLICATE_ANTIRESORPTIVE = "duplicate-antiresorptive"
 
 
 class Indicator(str, Enum):

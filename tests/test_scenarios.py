@@ -61,3 +61,36 @@ def test_patient_view_in_acute_liver_failure_puts_wilson_first_and_low_alp_secon
 def test_patient_view_with_likely_hpp_on_no_antiresorptive(client):
     cards = answer(client, "patient-view", "low-alp-patient-view", **CKD_PATIENT)
     assert summary_of(cards) == [("hpp-likely", "warning")]
+
+
+# --- order-time safety checks, end to end over HTTP ---------------------------------------------------------
+
+def order_sign(client, drafts: str, **prefetch) -> list[dict]:
+    body = hook_request("order-sign", patient_id="pat-hpp-1", prefetch=full_prefetch(alp="alp-normal.json", **prefetch),
+                        draft_orders=load_fhir(drafts))
+    response = client.post("/cds-services/low-alp-order-sign", json=body)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert_response_spec_exact(response.get_json())
+    return response.get_json()["cards"]
+
+
+def test_a_4_mg_zoledronic_acid_order_with_crcl_45_gets_the_dose_step_card(client):
+    cards = order_sign(client, "draft-orders-zometa-4mg.json", safety="safety-labs-crcl-45.json")
+    assert summary_of(cards) == [("zoledronic-acid-dose-adjustment", "warning")]
+    assert cards[0]["summary"].startswith("Reduce zoledronic acid to 3.3 mg: Creatinine clearance 45 mL/min")
+    assert "Ordered dose 4 mg is above 3.3 mg" in cards[0]["detail"]
+
+
+def test_romosozumab_six_months_after_a_myocardial_infarction_gets_a_warning(client):
+    cards = order_sign(client, "draft-orders-romosozumab.json", conditions="conditions-mi-6-months.json")
+    assert summary_of(cards) == [("romosozumab-cardiovascular", "warning")]
+    assert cards[0]["summary"] == ("Do not start romosozumab: Myocardial infarction 184 days ago"
+                                   " (Evenity boxed warning)")
+    assert removals(cards) == {"MedicationRequest/draft-romo"}
+
+
+def test_alendronate_with_low_calcium_gets_a_warning_citing_fosamax(client):
+    cards = order_sign(client, "draft-orders-sandbox-alendronate.json", safety="safety-labs-low-calcium.json")
+    assert summary_of(cards) == [("vitamin-d-calcium-antiresorptive", "warning")]
+    assert "Calcium 7.9 mg/dL" in cards[0]["summary"]
+    assert "Fosamax and Fosamax Plus D" in cards[0]["detail"]

@@ -52,7 +52,8 @@ BEING_CORRECTED = OverrideReason("being-corrected", "Vitamin D or calcium alread
 
 NOT_RECOMMENDED = "not recommended"
 # Zoledronic acid is "contraindicated" only when the finding is critical (Reclast), which renal_verdict adds.
-RENAL_VERDICTS = {"denosumab": "severe hypocalcaemia risk", "romosozumab": "hypocalcaemia risk, monitor calcium"}
+RENAL_VERDICTS = {"denosumab": "severe hypocalcaemia risk", "romosozumab": "hypocalcaemia risk, monitor calcium",
+                  Regimen.DENOSUMAB_120MG: "hypocalcaemia risk, monitor calcium"}
 # What each label says about renal function (docs/evidence/antiresorptive-safety.md), by ingredient or regimen.
 RECLAST_RENAL = (
     "Zoledronic acid 5 mg (Reclast; label updated 2023-11-30): contraindicated if creatinine clearance is below"
@@ -213,7 +214,7 @@ def dose_adjustment_card(finding: Finding, new_uuid: NewUuid) -> Json:
     dose = (measurement.limit or "").rpartition(": ")[2].removesuffix(" mg") or "the reduced"
     return card(
         uuid=new_uuid(),
-        summary=f"Reduce zoledronic acid to {dose} mg: {measured(measurement)} (Zometa dose table)",
+        summary=f"Reduce zoledronic acid to {dose} mg: {measured(measurement)}, Zometa dose table",
         indicator=finding.indicator,
         source=alp_guard_source(finding.topic),
         detail=sections(
@@ -231,7 +232,7 @@ def cardiovascular_card(finding: Finding, new_uuid: NewUuid) -> Json:
     """Warn that romosozumab is ordered within a year of a myocardial infarction or stroke."""
     if not finding.criteria:
         raise ValueError("a romosozumab cardiovascular card needs the event on record")
-    event = finding.criteria[0].partition(" (")[0]
+    event = finding.criteria[0].partition(":")[0]
     return card(
         uuid=new_uuid(),
         summary=f"Do not start romosozumab: {event} (Evenity boxed warning)",
@@ -303,8 +304,8 @@ def limit_value(measurement: Measurement) -> str:
 def renal_verdict(finding: Finding) -> str:
     """Say what the label makes of the drug at this renal function: contraindicated, not recommended ..."""
     critical = finding.indicator is Indicator.CRITICAL
-    verdicts = dict.fromkeys(RENAL_VERDICTS.get(drug, NOT_RECOMMENDED) for drug in finding.drugs
-                             if not (critical and drug == "zoledronic acid"))
+    verdicts = dict.fromkeys(RENAL_VERDICTS.get(label_key(finding, drug), RENAL_VERDICTS.get(drug, NOT_RECOMMENDED))
+                             for drug in finding.drugs if not (critical and drug == "zoledronic acid"))
     if critical:
         verdicts = {"contraindicated": None, **verdicts}
     return "; ".join(verdicts) or NOT_RECOMMENDED
@@ -334,7 +335,7 @@ def renal_steps(finding: Finding) -> list[str]:
     """List what to do about renal function below the drug's limit."""
     drugs = set(finding.drugs)
     bisphosphonates = [d for d in finding.drugs if d not in ("denosumab", "romosozumab")]
-    steps = [RECHECK_RENAL]
+    steps = [RECHECK_RENAL] if finding.measurements else []
     if "zoledronic acid" in drugs:
         steps.append("Do not give zoledronic acid while creatinine clearance is below the limit; rule out acute"
                      " renal impairment.")

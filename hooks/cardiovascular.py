@@ -54,11 +54,11 @@ def recent_events(conditions: Sequence[ConditionRecord], today: date, policy: Po
         day, dated_by = (condition.onset, "onset") if condition.onset else (condition.recorded, "recorded")
         if day is None:
             if condition.clinical_status is None or condition.clinical_status in _CURRENT:
-                found.append(f"{kind.capitalize()}, date unknown (current on the problem list): {what}")
+                found.append(f"{kind.capitalize()}, date unknown: current on the problem list as {what}")
             continue
         days = (today - day).days
         if days <= policy.romosozumab_cv_event_window_days:  # a date ahead of today counts as recent
-            found.append(f"{kind.capitalize()} {max(days, 0)} days ago ({dated_by} {day.isoformat()}): {what}")
+            found.append(f"{kind.capitalize()} {max(days, 0)} days ago: {dated_by} {day.isoformat()}, {what}")
     return tuple(dict.fromkeys(found))
 
 
@@ -73,7 +73,7 @@ def check_recent_cardiovascular_event(
     events = recent_events(conditions, today, policy)
     if not events:
         return []
-    undated = any(", date unknown (" in event for event in events)
+    undated = any(", date unknown: " in event for event in events)
     return [
         Finding(
             Topic.ROMOSOZUMAB_CARDIOVASCULAR,

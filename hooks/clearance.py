@@ -32,7 +32,7 @@ CG_AGE_FROM = 140
 CG_DIVISOR = Decimal(72)
 CG_FEMALE_FACTOR = Decimal("0.85")
 COCKCROFT_GAULT_LOINC = "35591-7"
-CG_LABEL = "Creatinine clearance (Cockcroft-Gault)"
+CG_LABEL = "Cockcroft-Gault CrCl"
 CRCL_LABEL = "Creatinine clearance"
 EGFR_LABEL = "eGFR"
 REPORTED_NOTE = "Creatinine clearance as reported by the laboratory."
@@ -103,8 +103,8 @@ def computed_clearance(labs: Sequence[LabResult], patient: PatientFacts | None, 
     weight = least_alarming(readings)
     value = exact(cockcroft_gault(age, weight.value, creatinine.value, patient.sex))
     inputs = (
-        f"creatinine {number_text(shown_value(creatinine.value))} mg/dL ({day.isoformat()}),"
-        f" weight {number_text(shown_value(weight.value))} kg ({specimen_day(weight.result).isoformat()}),"
+        f"creatinine {number_text(shown_value(creatinine.value))} mg/dL on {day.isoformat()},"
+        f" weight {number_text(shown_value(weight.value))} kg on {specimen_day(weight.result).isoformat()},"
         f" age {age}, {patient.sex}"
     )
     return RenalMeasure("computed", CG_LABEL, COCKCROFT_GAULT_LOINC, day, value, "mL/min",

@@ -26,7 +26,7 @@ def check_duplicate_antiresorptives(
         criteria = [f"Also in this order: {drug}" for drug in ingredients[1:]
                     if all(different(drug, first) for first in ingredients[:1])]
         criteria += [f"Already in use: {seen}" for drug, seen in in_use.items() if differs(drug, ingredients)]
-        criteria += [f"Also being ordered: {drug}" + (f" ({other.id})" if other.id else "")
+        criteria += [f"Also being ordered: {drug}" + (f", order {other.id}" if other.id else "")
                      for drug, other in earlier if differs(drug, ingredients)]
         earlier += [(drug, order) for drug in ingredients]
         if criteria:

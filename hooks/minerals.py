@@ -34,21 +34,21 @@ CALCIUM_LABEL = "Calcium"
 CORRECT_FIRST = "hypocalcaemia is a contraindication; correct it before starting"
 # What each label says about hypocalcaemia (docs/evidence/antiresorptive-safety.md), by ingredient or regimen.
 CALCIUM_LABELS: dict[str, str] = {
-    "alendronate": f"Fosamax and Fosamax Plus D (alendronate; labels revised 2/2026): {CORRECT_FIRST}.",
-    "risedronate": f"Actonel and Atelvia (risedronate): {CORRECT_FIRST}.",
-    "ibandronate": f"Boniva tablets and Boniva Injection (ibandronate): {CORRECT_FIRST}.",
-    Regimen.ZOLEDRONIC_ACID_5MG: f"Reclast (zoledronic acid 5 mg; label updated 2023-11-30): {CORRECT_FIRST}.",
-    Regimen.ZOLEDRONIC_ACID_4MG: "Zometa (zoledronic acid 4 mg): hypocalcaemia is not a contraindication, but"
+    "alendronate": f"Fosamax and Fosamax Plus D, alendronate, labels revised 2/2026: {CORRECT_FIRST}.",
+    "risedronate": f"Actonel and Atelvia, risedronate: {CORRECT_FIRST}.",
+    "ibandronate": f"Boniva tablets and Boniva Injection, ibandronate: {CORRECT_FIRST}.",
+    Regimen.ZOLEDRONIC_ACID_5MG: f"Reclast, zoledronic acid 5 mg, label updated 2023-11-30: {CORRECT_FIRST}.",
+    Regimen.ZOLEDRONIC_ACID_4MG: "Zometa, zoledronic acid 4 mg: hypocalcaemia is not a contraindication, but"
     " the label's warnings ask to monitor calcium, phosphate and magnesium and to treat hypocalcaemia.",
-    Regimen.ZOLEDRONIC_ACID_UNKNOWN: "Zoledronic acid, dose not known: for Reclast (5 mg) hypocalcaemia is a"
-    " contraindication; for Zometa (4 mg) a warning (monitor and treat it).",
-    Regimen.DENOSUMAB_60MG: "Prolia and its biosimilars (denosumab 60 mg): hypocalcaemia is a contraindication;"
+    Regimen.ZOLEDRONIC_ACID_UNKNOWN: "Zoledronic acid, dose not known: for Reclast, 5 mg, hypocalcaemia is a"
+    " contraindication; for Zometa, 4 mg, a warning: monitor and treat it.",
+    Regimen.DENOSUMAB_60MG: "Prolia and its biosimilars, denosumab 60 mg: hypocalcaemia is a contraindication;"
     " pre-existing hypocalcaemia must be corrected before starting.",
-    Regimen.DENOSUMAB_120MG: "Xgeva and its biosimilars (denosumab 120 mg; contraindication since 2013):"
+    Regimen.DENOSUMAB_120MG: "Xgeva and its biosimilars, denosumab 120 mg, a contraindication since 2013:"
     " pre-existing hypocalcaemia must be corrected before starting.",
-    Regimen.DENOSUMAB_UNKNOWN: "Denosumab (Prolia, Xgeva and their biosimilars): pre-existing hypocalcaemia"
+    Regimen.DENOSUMAB_UNKNOWN: "Denosumab, Prolia, Xgeva and their biosimilars: pre-existing hypocalcaemia"
     " must be corrected before starting.",
-    "romosozumab": f"Evenity (romosozumab; US label 2019): {CORRECT_FIRST}.",
+    "romosozumab": f"Evenity, romosozumab, US label 2019: {CORRECT_FIRST}.",
 }
 OTHER_CALCIUM = "{drug}: correct hypocalcaemia before starting; antiresorptives lower calcium further."
 ALBUMIN_NOTE = "Total calcium is not corrected for albumin: confirm with albumin-corrected or ionised calcium."

@@ -58,9 +58,21 @@ def zometa_dose_steps(policy: Policy) -> tuple[DoseStep, ...]:
     three = policy.renal_limit_zoledronic_acid_oncology
     return (
         DoseStep(one, policy.zometa_step_1_dose_mg, f"{number_text(one)}-{number_text(top)} mL/min"),
-        DoseStep(two, policy.zometa_step_2_dose_mg, f"{number_text(two)} to below {number_text(one)} mL/min"),
-        DoseStep(three, policy.zometa_step_3_dose_mg, f"{number_text(three)} to below {number_text(two)} mL/min"),
+        DoseStep(two, policy.zometa_step_2_dose_mg, band(two, one)),
+        DoseStep(three, policy.zometa_step_3_dose_mg, band(three, two)),
     )
+
+
+def band(low: Decimal, below: Decimal) -> str:
+    """Write a band as the label does, "40-49 mL/min", when its limits are whole numbers."""
+    if low == low.to_integral_value() and below == below.to_integral_value():
+        return f"{number_text(low)}-{number_text(below - 1)} mL/min"
+    return f"{number_text(low)} to below {number_text(below)} mL/min"
+
+
+def mg_text(dose: Decimal) -> str:
+    """Write a dose as the label does, with one decimal: 3.0 mg, 3.3 mg."""
+    return f"{dose:.1f}"
 
 
 def check_renal_function(
@@ -128,7 +140,7 @@ def dialysis_conditions(conditions: Sequence[ConditionRecord]) -> tuple[str, ...
         worded = any(word in text for text in texts for word in DIALYSIS_WORDS)
         if coded or worded:
             name = condition.names[0] if condition.names else (coded.display if coded and coded.display else "")
-            code = f" ({_system_name(coded.system)} {coded.code})" if coded else " (by its text)"
+            code = f", {_system_name(coded.system)} {coded.code}," if coded else ", by its text,"
             found.append(f"{name or 'Dialysis or end-stage renal disease'}{code} on the problem list")
     return tuple(dict.fromkeys(found))
 
@@ -191,9 +203,9 @@ def renal_finding(order: MedicationOrder, breached: Sequence[RenalLimit], measur
             criterion = (f"{value_text(measure)} is below the labelled limit of"
                          f" {number_text(limit.limit_ml_per_min)} mL/min for {limit.ingredient}")
             if limit.ingredient == "romosozumab":
-                criterion += (" (below 15: kidney failure, beyond the label's data)"
+                criterion += ("; below 15: kidney failure, beyond the label's data"
                               if measure.is_below(policy.romosozumab_renal_floor)
-                              else " (15-29: the label's severe renal impairment)")
+                              else "; 15-29 is the label's severe renal impairment")
             criteria.append(criterion)
     return Finding(
         Topic.RENAL_ANTIRESORPTIVE,
@@ -218,7 +230,7 @@ def dose_adjustment_finding(order: MedicationOrder, measure: RenalMeasure, patie
     ordered = ordered_dose_mg(order)
     if ordered is not None and ordered <= step.dose_mg:
         return None
-    dose_text = (f"Ordered dose {number_text(ordered)} mg is above {number_text(step.dose_mg)} mg"
+    dose_text = (f"Ordered dose {number_text(ordered)} mg is above {mg_text(step.dose_mg)} mg"
                  if ordered is not None else "The order states no dose in mg")
     egfr_note = (EGFR_NOTE,) if measure.kind == "egfr" else ()
     return Finding(
@@ -227,10 +239,10 @@ def dose_adjustment_finding(order: MedicationOrder, measure: RenalMeasure, patie
         patient_id,
         drugs=("zoledronic acid",),
         order=order,
-        measurements=(measurement_of(measure, f"{step.band}: {number_text(step.dose_mg)} mg"),),
+        measurements=(measurement_of(measure, f"{step.band}: {mg_text(step.dose_mg)} mg"),),
         criteria=(
             f"{value_text(measure)} is in the {step.band} step of the Zometa renal dose table:"
-            f" {number_text(step.dose_mg)} mg",
+            f" {mg_text(step.dose_mg)} mg",
             dose_text,
         ),
         notes=(*((measure.description,) if measure.description else ()), *egfr_note, *notes),

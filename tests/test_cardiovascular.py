@@ -52,7 +52,7 @@ def test_the_one_year_window_on_both_sides(days, warns):
             Topic.ROMOSOZUMAB_CARDIOVASCULAR, Indicator.WARNING, ("romosozumab",), EVENITY)
         onset = (TODAY - timedelta(days=days)).isoformat()
         assert finding.criteria == (
-            f"Myocardial infarction {days} days ago (onset {onset}): Myocardial infarction, SNOMED CT 22298006",)
+            f"Myocardial infarction {days} days ago: onset {onset}, Myocardial infarction, SNOMED CT 22298006",)
 
 
 def test_the_window_is_a_policy_parameter():
@@ -63,13 +63,13 @@ def test_the_window_is_a_policy_parameter():
 
 def test_a_stroke_six_months_ago_warns():
     [finding] = check(condition(ICD, "I63.9", days_ago=182, name="Cerebral infarction"))
-    assert finding.criteria[0].startswith("Stroke 182 days ago (onset")
+    assert finding.criteria[0].startswith("Stroke 182 days ago: onset")
 
 
 def test_onset_outranks_the_recorded_date():
     assert not check(condition(days_ago=800, recorded_days_ago=20))  # an old MI entered recently
     [finding] = check(condition(days_ago=None, recorded_days_ago=20))
-    assert "(recorded " in finding.criteria[0]
+    assert " ago: recorded " in finding.criteria[0]
 
 
 @pytest.mark.parametrize("clinical, warns", [("active", True), (None, True), ("recurrence", True),

@@ -407,8 +407,8 @@ def test_every_new_card_survives_a_hostile_drug_name(finding):
 
 def test_the_dose_card_states_the_reduced_dose_first_then_the_value():
     card = render(dose_finding("45"))
-    assert card["summary"] == ("Reduce zoledronic acid to 3.3 mg: Creatinine clearance 45 mL/min (2026-10-02)"
-                               " (Zometa dose table)")
+    assert card["summary"] == ("Reduce zoledronic acid to 3.3 mg: Creatinine clearance 45 mL/min (2026-10-02),"
+                               " Zometa dose table")
     detail = card["detail"]
     assert "Ordered dose 4 mg is above 3.3 mg" in detail
     assert "30-39 mL/min 3.0 mg; below 30 mL/min not recommended. A dose adjustment, not a contraindication." in detail
@@ -454,7 +454,8 @@ def test_the_dialysis_renal_card_has_no_table_but_names_the_condition():
     card = render(finding)
     assert_spec_exact(card)
     assert card["summary"] == "Dialysis or kidney failure on record: denosumab: severe hypocalcaemia risk"
-    assert "Dependence on renal dialysis \\(ICD-10-CM Z99.2\\) on the problem list" in card["detail"]
+    assert "Dependence on renal dialysis, ICD-10-CM Z99.2, on the problem list" in card["detail"]
+    assert "Recheck renal function" not in card["detail"]
     assert "boxed warning of severe hypocalcaemia" in card["detail"]
 
 
@@ -467,6 +468,12 @@ def test_the_renal_card_quotes_the_denosumab_label_that_applies(name, present, a
     finding = replace(DENOSUMAB, order=draft(name=name))
     detail = render(finding)["detail"]
     assert present in detail and absent not in detail
+
+
+def test_the_xgeva_renal_summary_does_not_borrow_prolia_s_severe_hypocalcaemia_verdict():
+    summary = render(replace(DENOSUMAB, order=draft(name="Xgeva 120 mg/1.7 mL")))["summary"]
+    assert summary.endswith("for denosumab: hypocalcaemia risk, monitor calcium")
+    assert render(DENOSUMAB)["summary"].endswith("for denosumab: severe hypocalcaemia risk")
 
 
 def test_the_romosozumab_renal_card_quotes_evenity():

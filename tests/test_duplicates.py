@@ -42,7 +42,7 @@ def test_nothing_in_use_and_one_draft_gives_nothing():
 def test_two_different_drafts_are_reported_once_on_the_later_one():
     [finding] = check([PROLIA, ZOLEDRONIC])
     assert finding.order == ZOLEDRONIC
-    assert finding.criteria == ("Also being ordered: denosumab (mr-p)",)
+    assert finding.criteria == ("Also being ordered: denosumab, order mr-p",)
     assert finding.drugs == ("zoledronic acid", "denosumab")
 
 
@@ -59,7 +59,7 @@ def test_in_use_and_drafted_together_are_both_listed():
     findings = check([PROLIA, ZOLEDRONIC], {"alendronate": "alendronate (dispensed 2026-10-01)"})
     assert [f.order for f in findings] == [PROLIA, ZOLEDRONIC]
     assert findings[1].criteria == ("Already in use: alendronate (dispensed 2026-10-01)",
-                                    "Also being ordered: denosumab (mr-p)")
+                                    "Also being ordered: denosumab, order mr-p")
 
 
 def test_an_unnamed_bisphosphonate_is_not_called_a_duplicate_of_a_named_one():

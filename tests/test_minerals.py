@@ -310,24 +310,24 @@ def dosed(name: str, mg: str | None = None, id: str = "mr-5") -> MedicationOrder
 
 
 @pytest.mark.parametrize("drug, label", [
-    (ALENDRONATE, "Fosamax and Fosamax Plus D (alendronate; labels revised 2/2026): hypocalcaemia is a"
+    (ALENDRONATE, "Fosamax and Fosamax Plus D, alendronate, labels revised 2/2026: hypocalcaemia is a"
                   " contraindication; correct it before starting."),
     (order("Alendronate 70 mg / cholecalciferol 2800 IU (Fosamax Plus D)"), "Fosamax and Fosamax Plus D"),
-    (order("Risedronate 35 mg tablet"), "Actonel and Atelvia (risedronate): hypocalcaemia is a contraindication"),
-    (order("Ibandronate 150 mg tablet"), "Boniva tablets and Boniva Injection (ibandronate)"),
-    (order("Ibandronate 3 mg/3 mL injection"), "Boniva tablets and Boniva Injection (ibandronate)"),
-    (order("Reclast 5 mg/100 mL (zoledronic acid)", "mr-4"), "Reclast (zoledronic acid 5 mg; label updated"
-                                                              " 2023-11-30): hypocalcaemia is a contraindication"),
-    (order("Zometa 4 mg/5 mL"), "Zometa (zoledronic acid 4 mg): hypocalcaemia is not a contraindication"),
-    (order("Zoledronic acid injection"), "Zoledronic acid, dose not known: for Reclast (5 mg) hypocalcaemia is a"
-                                         " contraindication; for Zometa (4 mg) a warning"),
-    (DENOSUMAB, "Prolia and its biosimilars (denosumab 60 mg): hypocalcaemia is a contraindication"),
+    (order("Risedronate 35 mg tablet"), "Actonel and Atelvia, risedronate: hypocalcaemia is a contraindication"),
+    (order("Ibandronate 150 mg tablet"), "Boniva tablets and Boniva Injection, ibandronate"),
+    (order("Ibandronate 3 mg/3 mL injection"), "Boniva tablets and Boniva Injection, ibandronate"),
+    (order("Reclast 5 mg/100 mL (zoledronic acid)", "mr-4"), "Reclast, zoledronic acid 5 mg, label updated"
+                                                              " 2023-11-30: hypocalcaemia is a contraindication"),
+    (order("Zometa 4 mg/5 mL"), "Zometa, zoledronic acid 4 mg: hypocalcaemia is not a contraindication"),
+    (order("Zoledronic acid injection"), "Zoledronic acid, dose not known: for Reclast, 5 mg, hypocalcaemia is a"
+                                         " contraindication; for Zometa, 4 mg, a warning"),
+    (DENOSUMAB, "Prolia and its biosimilars, denosumab 60 mg: hypocalcaemia is a contraindication"),
     (order("Jubbonti (denosumab-bbdz) 60 mg/mL"), "Prolia and its biosimilars"),
-    (order("Xgeva 120 mg/1.7 mL (denosumab)"), "Xgeva and its biosimilars (denosumab 120 mg; contraindication"
-                                               " since 2013): pre-existing hypocalcaemia must be corrected"),
+    (order("Xgeva 120 mg/1.7 mL (denosumab)"), "Xgeva and its biosimilars, denosumab 120 mg, a contraindication"
+                                               " since 2013: pre-existing hypocalcaemia must be corrected"),
     (dosed("Denosumab injection", "120"), "Xgeva and its biosimilars"),
-    (order("Denosumab injection"), "Denosumab (Prolia, Xgeva and their biosimilars): pre-existing"),
-    (order("Evenity 105 mg/1.17 mL (romosozumab)"), "Evenity (romosozumab; US label 2019): hypocalcaemia is a"
+    (order("Denosumab injection"), "Denosumab, Prolia, Xgeva and their biosimilars: pre-existing"),
+    (order("Evenity 105 mg/1.17 mL (romosozumab)"), "Evenity, romosozumab, US label 2019: hypocalcaemia is a"
                                                     " contraindication"),
     (order("Pamidronate 90 mg"), "Pamidronate: correct hypocalcaemia before starting"),
 ], ids=["alendronate", "alendronate with cholecalciferol", "risedronate", "ibandronate oral", "ibandronate IV",

@@ -366,8 +366,8 @@ def test_cockcroft_gault_is_computed_from_creatinine_weight_age_and_sex():
     assert finding is not None
     measurement = finding.measurements[0]
     assert (measurement.label, measurement.value, measurement.unit) == (CG_LABEL, Decimal("33.05"), "mL/min")
-    assert finding.notes[0] == ("Computed here by Cockcroft-Gault from creatinine 1.5 mg/dL (2026-10-02),"
-                                " weight 60 kg (2026-10-01), age 70, female.")
+    assert finding.notes[0] == ("Computed here by Cockcroft-Gault from creatinine 1.5 mg/dL on 2026-10-02,"
+                                " weight 60 kg on 2026-10-01, age 70, female.")
     assert cg_check(ALENDRONATE, creatinine("2026-10-02", "1.5"), weight("2026-10-01", "60"), patient=MAN_70) is None
 
 
@@ -466,7 +466,7 @@ ZOMETA_4 = zoledronic("Zometa", mg="4")
 
 
 @pytest.mark.parametrize("crcl, step_dose", [
-    ("60.1", None), ("60", "3.5"), ("50", "3.5"), ("49.9", "3.3"), ("40", "3.3"), ("39.9", "3"), ("30", "3"),
+    ("60.1", None), ("60", "3.5"), ("50", "3.5"), ("49.9", "3.3"), ("40", "3.3"), ("39.9", "3.0"), ("30", "3.0"),
 ])
 def test_zometa_dose_steps_on_both_sides_of_each_threshold(crcl, step_dose):
     finding = check(ZOMETA_4, lab("2026-10-02", crcl))
@@ -513,7 +513,7 @@ ROMOSOZUMAB = order("Evenity 105 mg/1.17 mL (romosozumab)")
 
 
 @pytest.mark.parametrize("egfr, card, wording", [
-    ("14.9", True, "below 15: kidney failure"), ("15", True, "15-29: the label's severe renal impairment"),
+    ("14.9", True, "below 15: kidney failure"), ("15", True, "15-29 is the label's severe renal impairment"),
     ("29.9", True, "15-29"), ("30", False, None),
 ])
 def test_romosozumab_warns_of_hypocalcaemia_below_egfr_30(egfr, card, wording):

@@ -130,11 +130,9 @@ def reported(labs: Sequence[LabResult], codes: frozenset[str], today: date, poli
 
 def renal_measure(labs: Sequence[LabResult], patient: PatientFacts | None, today: date, policy: Policy, *,
                   prefer_egfr: bool = False) -> tuple[RenalMeasure | None, str | None]:
-    """Return the measure to judge by and, when Cockcroft-Gault could not be computed, why not.
-
-    Creatinine clearance (the newest of computed and reported) comes first, eGFR only when there is none; a label
-    written in eGFR (`prefer_egfr`) reverses the order.
-    """
+    """Return the measure to judge by and, when Cockcroft-Gault could not be computed, why not."""
+    # Creatinine clearance (the newer of computed and reported) comes first, eGFR only when there is none; a label
+    # written in eGFR (`prefer_egfr`) reverses the order.
     computed, why_not = computed_clearance(labs, patient, today, policy)
     lab_crcl = reported(labs, CREATININE_CLEARANCE.codes, today, policy)
     clearances = [m for m in (computed, lab_crcl) if m is not None]

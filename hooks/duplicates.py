@@ -12,11 +12,9 @@ from hooks.records import MedicationOrder
 def check_duplicate_antiresorptives(
     orders: Sequence[MedicationOrder], in_use: Mapping[str, str], patient_id: str
 ) -> list[Finding]:
-    """Return a warning per order that adds an antiresorptive to a different one in use or drafted with it.
-
-    `in_use` maps each antiresorptive ingredient the patient is taking to where it was seen, e.g.
-    {"denosumab": "denosumab (administered 2026-09-01)"}. A pair of drafts is reported once, on the later one.
-    """
+    """Return a warning per order that adds an antiresorptive to a different one in use or drafted with it."""
+    # `in_use` maps each antiresorptive ingredient the patient takes to where it was seen, e.g.
+    # {"denosumab": "denosumab (administered 2026-09-01)"}. A pair of drafts is reported once, on the later one.
     findings = []
     earlier: list[tuple[str, MedicationOrder]] = []
     for order in orders:

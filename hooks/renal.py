@@ -121,9 +121,10 @@ def labelled_limits(order: MedicationOrder, policy: Policy) -> tuple[list[RenalL
                 if classified.regimen is Regimen.ZOLEDRONIC_ACID_UNKNOWN:
                     notes.append(UNKNOWN_ZOLEDRONIC_NOTE.format(basis=classified.basis))
         elif ingredient == "denosumab":
-            # Prolia: a boxed warning (severe hypocalcaemia below eGFR 30 or on dialysis); Xgeva: a warning.
-            limits.append(RenalLimit(ingredient, policy.renal_limit_denosumab, Indicator.WARNING,
-                                     denosumab_regimen(order).regimen, egfr_label=True))
+            # Prolia: a boxed warning written in eGFR (below 30 or on dialysis); Xgeva: a warning written in CrCl.
+            regimen = denosumab_regimen(order).regimen
+            limits.append(RenalLimit(ingredient, policy.renal_limit_denosumab, Indicator.WARNING, regimen,
+                                     egfr_label=regimen is not Regimen.DENOSUMAB_120MG))
         elif ingredient == "romosozumab":
             limits.append(RenalLimit(ingredient, policy.renal_limit_romosozumab, Indicator.WARNING, egfr_label=True))
     return limits, tuple(notes)

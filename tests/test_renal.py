@@ -619,3 +619,10 @@ def test_the_formula_refuses_an_unknown_sex(sex):
 def test_a_worked_example():
     # (140 - 60) x 72 / (72 x 1.0) = 80 mL/min for a man of 60, 72 kg, creatinine 1.0 mg/dL
     assert cockcroft_gault(60, Decimal(72), Decimal(1), "male") == Decimal(80)
+
+
+def test_for_xgeva_the_clearance_comes_first_as_its_label_is_written_in_crcl():
+    labs = (lab("2026-10-02", 25, EGFR_UNIT, loinc=EGFR), lab("2026-10-02", 40))
+    assert check(order("Xgeva 120 mg/1.7 mL (denosumab)"), *labs) is None
+    finding = check(order("Xgeva 120 mg/1.7 mL (denosumab)"), lab("2026-10-02", 25))
+    assert finding is not None and finding.notes == (REPORTED_NOTE,)

@@ -94,3 +94,13 @@ def test_alendronate_with_low_calcium_gets_a_warning_citing_fosamax(client):
     assert summary_of(cards) == [("vitamin-d-calcium-antiresorptive", "warning")]
     assert "Calcium 7.9 mg/dL" in cards[0]["summary"]
     assert "Fosamax and Fosamax Plus D" in cards[0]["detail"]
+
+
+def test_a_cockcroft_gault_clearance_from_fhir_creatinine_and_weight_decides_the_zometa_dose(client):
+    # Born 1961-04-12, female: 65 y; creatinine 115 umol/L (1.30 mg/dL); weight 143 lb (64.86 kg) -> 44.14 mL/min.
+    cards = order_sign(client, "draft-orders-zometa-4mg.json", safety="safety-labs-creatinine-weight.json")
+    assert summary_of(cards) == [("zoledronic-acid-dose-adjustment", "warning")]
+    assert cards[0]["summary"].startswith("Reduce zoledronic acid to 3.3 mg: Cockcroft-Gault CrCl 44.14 mL/min"
+                                          " (2026-11-02)")
+    assert "weight 64.86 kg on 2026-10-15, age 65, female" in cards[0]["detail"]
+    assert "eGFR" not in cards[0]["summary"]

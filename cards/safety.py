@@ -52,8 +52,8 @@ BEING_CORRECTED = OverrideReason("being-corrected", "Vitamin D or calcium alread
 
 NOT_RECOMMENDED = "not recommended"
 # Zoledronic acid is "contraindicated" only when the finding is critical (Reclast), which renal_verdict adds.
-RENAL_VERDICTS = {"denosumab": "severe hypocalcaemia risk", "romosozumab": "hypocalcaemia risk, monitor calcium",
-                  Regimen.DENOSUMAB_120MG: "hypocalcaemia risk, monitor calcium"}
+RENAL_VERDICTS = {"denosumab": "severe hypocalcaemia risk", "romosozumab": "hypocalcaemia risk",
+                  Regimen.DENOSUMAB_120MG: "hypocalcaemia risk"}
 # What each label says about renal function (docs/evidence/antiresorptive-safety.md), by ingredient or regimen.
 RECLAST_RENAL = (
     "Zoledronic acid 5 mg (Reclast; label updated 2023-11-30): contraindicated if creatinine clearance is below"
@@ -124,9 +124,10 @@ def renal_card(finding: Finding, new_uuid: NewUuid) -> Json:
         raise ValueError("a renal card needs a measurement or a dialysis condition")
     if finding.measurements:
         measurement = finding.measurements[0]
-        template = f"{measured(measurement)} is below {limit_value(measurement)} for {{name}}: {renal_verdict(finding)}"
+        template = (f"{renal_action(finding)} {{name}}: {measured(measurement)} is below"
+                    f" {limit_value(measurement)}, {renal_verdict(finding)}")
     else:
-        template = f"Dialysis or kidney failure on record: {{name}}: {renal_verdict(finding)}"
+        template = f"{renal_action(finding)} {{name}}: dialysis or kidney failure on record, {renal_verdict(finding)}"
     return card(
         uuid=new_uuid(),
         summary=fill_name(template, drug_names(finding), SUMMARY_MAX_CHARS),
@@ -158,8 +159,8 @@ def vitamin_d_calcium_card(finding: Finding, new_uuid: NewUuid) -> Json:
     low = ", ".join(measured(m) for m in measurements_of(finding))
     return card(
         uuid=new_uuid(),
-        summary=fill_name(f"{low}: {correction(finding)} before starting {{name}}", drug_names(finding),
-                          SUMMARY_MAX_CHARS),
+        summary=fill_name(f"{sentence_case(correction(finding))} before starting {{name}}: {low}",
+                          drug_names(finding), SUMMARY_MAX_CHARS),
         indicator=finding.indicator,
         source=alp_guard_source(finding.topic),
         detail=sections(
@@ -309,6 +310,29 @@ def renal_verdict(finding: Finding) -> str:
     if critical:
         verdicts = {"contraindicated": None, **verdicts}
     return "; ".join(verdicts) or NOT_RECOMMENDED
+
+
+def renal_action(finding: Finding) -> str:
+    """Say what to do first, as the label puts it: do not give, avoid, check calcium; "Review" when they differ."""
+    actions = {drug_action(finding, drug) for drug in finding.drugs}
+    return actions.pop() if len(actions) == 1 else "Review"
+
+
+def drug_action(finding: Finding, drug: str) -> str:
+    """Say what a drug's label asks for below its renal limit."""
+    if drug == "zoledronic acid" and finding.indicator is Indicator.CRITICAL:
+        return "Do not give"
+    if drug == "denosumab":
+        prolia = label_key(finding, drug) is not Regimen.DENOSUMAB_120MG
+        return "Check calcium and CKD-MBD before" if prolia else "Check calcium before"
+    if drug == "romosozumab":
+        return "Monitor calcium with"
+    return "Avoid"
+
+
+def sentence_case(text: str) -> str:
+    """Capitalise the first letter only."""
+    return text[:1].upper() + text[1:]
 
 
 def correction(finding: Finding) -> str:

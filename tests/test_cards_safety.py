@@ -158,24 +158,26 @@ def test_a_finding_without_a_measurement_or_a_dialysis_condition_is_refused(fact
 # --- the renal card -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("finding, summary", [
-    (ZOLEDRONIC, "eGFR 28 mL/min/1.73 m² (2026-10-02) is below 35 mL/min for zoledronic acid: contraindicated"),
-    (ALENDRONATE, "eGFR 28 mL/min/1.73 m² (2026-10-02) is below 35 mL/min for alendronate: not recommended"),
-    (DENOSUMAB, "Creatinine clearance 25 mL/min (2026-10-02) is below 30 mL/min for denosumab:"
-                " severe hypocalcaemia risk"),
+    (ZOLEDRONIC, "Do not give zoledronic acid: eGFR 28 mL/min/1.73 m² (2026-10-02) is below 35 mL/min,"
+                 " contraindicated"),
+    (ALENDRONATE, "Avoid alendronate: eGFR 28 mL/min/1.73 m² (2026-10-02) is below 35 mL/min, not recommended"),
+    (DENOSUMAB, "Check calcium and CKD-MBD before denosumab: Creatinine clearance 25 mL/min (2026-10-02) is below"
+                " 30 mL/min, severe hypocalcaemia risk"),
 ], ids=["zoledronic", "alendronate", "denosumab"])
-def test_the_renal_summary_gives_the_value_date_limit_drug_and_verdict(finding, summary):
+def test_the_renal_summary_gives_the_action_then_the_value_date_limit_and_verdict(finding, summary):
     assert render(finding)["summary"] == summary
 
 
 def test_the_renal_summary_keeps_a_comparator():
     finding = renal(measurement=replace(EGFR_28, value=Decimal(15), comparator="<"))
-    assert render(finding)["summary"].startswith("eGFR <15 mL/min/1.73 m² (2026-10-02) is below 35 mL/min")
+    assert "eGFR <15 mL/min/1.73 m² (2026-10-02) is below 35 mL/min" in render(finding)["summary"]
 
 
 def test_several_drugs_give_each_verdict_and_a_critical_one_leads():
     finding = replace(ZOLEDRONIC, drugs=("denosumab", "zoledronic acid"))
-    assert render(finding)["summary"].endswith(
-        "for denosumab and zoledronic acid: contraindicated; severe hypocalcaemia risk")
+    summary = render(finding)["summary"]
+    assert summary.startswith("Review denosumab and zoledronic acid: ")
+    assert summary.endswith(", contraindicated; severe hypocalcaemia risk")
 
 
 def test_the_renal_detail_has_the_table_the_label_the_proxy_note_and_what_to_do():
@@ -255,18 +257,18 @@ def test_the_renal_card_links_to_the_label_on_dailymed():
 # --- the vitamin D and calcium card -------------------------------------------------------------------
 
 @pytest.mark.parametrize("finding, summary", [
-    (VITAMIN_D_LOW, "25-OH vitamin D 14 ng/mL (2026-09-01): replete vitamin D before starting alendronate"),
-    (CALCIUM_LOW, "Calcium 8.1 mg/dL (2026-09-02): correct low calcium before starting alendronate"),
-    (BOTH_LOW, "25-OH vitamin D 14 ng/mL (2026-09-01), Calcium 8.1 mg/dL (2026-09-02): correct vitamin D and"
-               " calcium before starting alendronate"),
+    (VITAMIN_D_LOW, "Replete vitamin D before starting alendronate: 25-OH vitamin D 14 ng/mL (2026-09-01)"),
+    (CALCIUM_LOW, "Correct low calcium before starting alendronate: Calcium 8.1 mg/dL (2026-09-02)"),
+    (BOTH_LOW, "Correct vitamin D and calcium before starting alendronate: 25-OH vitamin D 14 ng/mL (2026-09-01),"
+               " Calcium 8.1 mg/dL (2026-09-02)"),
 ], ids=["vitamin D", "calcium", "both"])
-def test_the_mineral_summary_gives_the_values_dates_and_what_to_correct(finding, summary):
+def test_the_mineral_summary_gives_what_to_correct_then_the_values_and_dates(finding, summary):
     assert render(finding)["summary"] == summary
 
 
 def test_the_mineral_summary_names_every_drug():
     finding = minerals(VITAMIN_D_14, drugs=("alendronate", "denosumab"))
-    assert render(finding)["summary"].endswith("before starting alendronate and denosumab")
+    assert render(finding)["summary"].startswith("Replete vitamin D before starting alendronate and denosumab: ")
 
 
 def test_the_mineral_card_is_info():
@@ -318,7 +320,7 @@ def test_a_renal_finding_from_the_rule_renders_a_spec_exact_card():
     card = render(finding)
     assert_spec_exact(card)
     assert card["summary"] == (
-        "eGFR 27 mL/min/1.73 m² (2026-10-02) is below 35 mL/min for zoledronic acid: contraindicated")
+        "Do not give zoledronic acid: eGFR 27 mL/min/1.73 m² (2026-10-02) is below 35 mL/min, contraindicated")
     assert "reported as 0.45 mL/s/\\{1.73\\_m2\\}" in card["detail"]
 
 
@@ -332,8 +334,8 @@ def test_a_mineral_finding_from_the_rule_renders_a_spec_exact_card():
     assert finding is not None
     card = render(finding)
     assert_spec_exact(card)
-    assert card["summary"] == ("25-OH vitamin D 14.02 ng/mL (2026-09-01), Calcium 8.21 mg/dL (2026-09-01):"
-                               " correct vitamin D and calcium before starting denosumab")
+    assert card["summary"] == ("Correct vitamin D and calcium before starting denosumab: 25-OH vitamin D 14.02 ng/mL"
+                               " (2026-09-01), Calcium 8.21 mg/dL (2026-09-01)")
 
 
 # --- the new safety cards: from the rules, spec-exact, action first ------------------------------------------
@@ -453,7 +455,8 @@ def test_the_dialysis_renal_card_has_no_table_but_names_the_condition():
                                    patient=PatientFacts(PATIENT), conditions=[condition])
     card = render(finding)
     assert_spec_exact(card)
-    assert card["summary"] == "Dialysis or kidney failure on record: denosumab: severe hypocalcaemia risk"
+    assert card["summary"] == ("Check calcium and CKD-MBD before denosumab: dialysis or kidney failure on record,"
+                               " severe hypocalcaemia risk")
     assert "Dependence on renal dialysis, ICD-10-CM Z99.2, on the problem list" in card["detail"]
     assert "Recheck renal function" not in card["detail"]
     assert "boxed warning of severe hypocalcaemia" in card["detail"]
@@ -472,13 +475,15 @@ def test_the_renal_card_quotes_the_denosumab_label_that_applies(name, present, a
 
 def test_the_xgeva_renal_summary_does_not_borrow_prolia_s_severe_hypocalcaemia_verdict():
     summary = render(replace(DENOSUMAB, order=draft(name="Xgeva 120 mg/1.7 mL")))["summary"]
-    assert summary.endswith("for denosumab: hypocalcaemia risk, monitor calcium")
-    assert render(DENOSUMAB)["summary"].endswith("for denosumab: severe hypocalcaemia risk")
+    assert summary.startswith("Check calcium before denosumab: ") and summary.endswith(", hypocalcaemia risk")
+    assert "CKD-MBD" not in summary and "severe" not in summary
+    assert render(DENOSUMAB)["summary"].endswith(", severe hypocalcaemia risk")
 
 
 def test_the_romosozumab_renal_card_quotes_evenity():
     result = LabResult("o1", "98979-8", "final", date(2026, 10, 2), Quantity(Decimal(22), "mL/min/{1.73_m2}"))
     finding = check_renal_function(evenity(), [result], PATIENT, TODAY, Policy())
     card = render(finding)
-    assert card["summary"].endswith("for romosozumab: hypocalcaemia risk, monitor calcium")
+    assert card["summary"] == ("Monitor calcium with romosozumab: eGFR 22 mL/min/1.73 m² (2026-10-02) is below"
+                               " 30 mL/min, hypocalcaemia risk")
     assert "Romosozumab (Evenity, US label 2019): with eGFR 15-29" in card["detail"]

@@ -10,7 +10,7 @@ from typing import Any
 
 from cds_service.hook_request import BadHookRequest, HookRequest
 from cds_service.prefetch import DataUnavailable, FhirAccess, read_references, resolve_available
-from hooks.evidence import ALP_LABS, LIVER_LABS, MEDICATION_KEYS, SAFETY_LABS, Evidence, evidence_from_resources
+from hooks.evidence import ALP_LABS, LIVER_LABS, MEDICATION_KEYS, WORKUP_LABS, SAFETY_LABS, Evidence, evidence_from_resources
 from hooks.extract import index_medications, read_medication_requests, unresolved_medication_references
 from hooks.findings import Finding
 from hooks.orders import antiresorptive_drafts, evaluate_antiresorptive_orders
@@ -42,7 +42,7 @@ MEDICATION_STATEMENTS = "MedicationStatement?patient={{context.patientId}}&_coun
 MEDICATION_DISPENSES = "MedicationDispense?patient={{context.patientId}}&_count=100"
 MEDICATION_ADMINISTRATIONS = "MedicationAdministration?patient={{context.patientId}}&_count=100"
 ENCOUNTERS = "Encounter?patient={{context.patientId}}&_sort=-date&_count=50"
-HPP_WORKUP_RESULTS = _observations(HPP_WORKUP, count=50)
+HPP_WORKUP_RESULTS = _observations(*WORKUP_LABS, count=50)
 SAFETY_LAB_RESULTS = _observations(*SAFETY_LABS, count=50)
 LIVER_PANEL = _observations(*LIVER_LABS, count=50)
 

@@ -23,11 +23,8 @@ from hooks.extract import (
 from hooks.fhir_models import SharedElements
 from hooks.findings import AlpAssessment, Measurement
 from hooks.hpp import hpp_on_record, workup_on_file
-from hooks.medications import (
-    antiresorptive_exposures,
-    antiresorptive_ingredients,
-    is_asfotase_alfa,
-)
+from hooks.medications import antiresorptive_ingredients, is_asfotase_alfa
+from hooks.therapy import Therapy, antiresorptive_therapies
 from hooks.policy import Policy
 from hooks.records import (
     ConditionRecord,
@@ -37,7 +34,8 @@ from hooks.records import (
     PatientFacts,
     Unreadable,
 )
-from hooks.substrates import elevated_substrates
+from hooks.secondary_causes import SecondaryCause, drug_cause, secondary_causes
+from hooks.substrates import elevated_substrates, normal_workup, tests_done
 from hooks.valuesets import BODY_WEIGHT, SERUM_CREATININE
 from hooks.valuesets import (
     ALP_BONE_SPECIFIC,
@@ -52,7 +50,9 @@ from hooks.valuesets import (
     HPP_CONDITION_SNOMED,
     HPP_WORKUP,
     INR,
+    MAGNESIUM,
     VITAMIN_D_25OH,
+    ZINC,
     WILSON_DISEASE_ICD10CM,
     WILSON_DISEASE_SNOMED,
     ValueSet,
@@ -69,6 +69,9 @@ CONDITIONS_READ: tuple[ValueSet, ...] = (
     HPP_CONDITION_SNOMED, HPP_CONDITION_ICD10CM_UNSPECIFIC, WILSON_DISEASE_SNOMED, WILSON_DISEASE_ICD10CM)
 # The prefetch keys whose resources say what medication the patient takes or took.
 MEDICATION_KEYS = ("medications", "medicationStatements", "medicationDispenses", "medicationAdministrations")
+# The HPP work-up, and magnesium and zinc, whose deficiency lowers ALP.
+WORKUP_LABS: tuple[ValueSet, ...] = (HPP_WORKUP, MAGNESIUM, ZINC)
+WORKUP_LAB_CODES = frozenset().union(*(v.codes for v in WORKUP_LABS))
 SAFETY_LAB_CODES = frozenset().union(*(v.codes for v in SAFETY_LABS))
 LIVER_LAB_CODES = frozenset().union(*(v.codes for v in LIVER_LABS))
 
@@ -89,6 +92,10 @@ class Evidence:
     unreadable_conditions: tuple[Unreadable, ...] = ()
     unavailable: frozenset[str] = frozenset()  # prefetch keys that could not be obtained in time
     encounters: tuple[EncounterRecord, ...] = ()
+    therapies: tuple[Therapy, ...] = ()  # antiresorptive therapy from every medication source, oldest first
+    normal_workup: tuple[Measurement, ...] = ()  # the latest PLP or PEA when normal, a negative ALPL test
+    tests_done: frozenset[str] = frozenset()  # work-up tests with a result in the window: "plp", "pea", "alpl"
+    secondary_causes: tuple[SecondaryCause, ...] = ()
 
     def knows(self, *keys: str) -> bool:
         """Return whether every one of these kinds of data was obtained."""
@@ -109,13 +116,15 @@ def gather_evidence(
     bone_specific: Sequence[LabResult] = (),
     safety_labs: Sequence[LabResult] = (),
     liver_labs: Sequence[LabResult] = (),
+    encounters: Sequence[EncounterRecord] = (),
     today: date,
     policy: Policy,
 ) -> Evidence:
     """Return the Evidence for one patient on `today`; an asfotase alfa draft order also shows HPP."""
     since = years_before(today, policy.lookback_years)
-    exposures = antiresorptive_exposures(medications, today)
-    alp = assess_alp(alp_results, alp_unreadable, patient, today, policy, exposures)
+    therapies = antiresorptive_therapies(medications, today, policy)
+    exposures = [(therapy.start, therapy.end) for therapy in therapies]
+    alp = assess_alp(alp_results, alp_unreadable, patient, today, policy, exposures, encounters)
     alp = dataclasses.replace(alp, bone_specific=bone_specific_alp(bone_specific, since, policy))
     return Evidence(
         patient=patient,
@@ -128,6 +137,11 @@ def gather_evidence(
         liver_labs=(*liver_labs, *alp_results),
         conditions=tuple(conditions),
         unreadable_conditions=tuple(unreadable_conditions),
+        encounters=tuple(encounters),
+        therapies=tuple(therapies),
+        normal_workup=normal_workup(workup_results, today, policy),
+        tests_done=tests_done(workup_results, today, policy),
+        secondary_causes=secondary_causes(conditions, medications, workup_results, today, policy),
     )
 
 
@@ -151,7 +165,7 @@ def may_matter_order(resource: Any, medications: Mapping[str, Mapping]) -> bool:
     order = legible_order(resource, medications)
     if not order.codes and not order.names:
         return True  # cannot tell what it is: read it properly
-    return bool(antiresorptive_ingredients(order)) or is_asfotase_alfa(order)
+    return bool(antiresorptive_ingredients(order)) or is_asfotase_alfa(order) or drug_cause(order) is not None
 
 
 def read_with_placeholders(
@@ -187,7 +201,7 @@ def evidence_from_resources(
     alp_results, alp_unreadable = read_lab_results(alp_resources, ALP_TOTAL.codes, shared=shared)
     bone_specific, _ = read_lab_results(alp_resources, ALP_BONE_SPECIFIC.codes, shared=shared)
     conditions, unreadable_conditions = read_conditions(data.get("conditions") or (), shared=shared)
-    workup_results, workup_unreadable = read_lab_results(data.get("hppWorkup") or (), HPP_WORKUP.codes,
+    workup_results, workup_unreadable = read_lab_results(data.get("hppWorkup") or (), WORKUP_LAB_CODES,
                                                          shared=shared)
     safety_labs = read_with_placeholders(data.get("safetyLabs") or (), SAFETY_LAB_CODES, shared=shared)
     liver_labs = read_with_placeholders(data.get("liverPanel") or (), LIVER_LAB_CODES, shared=shared)
@@ -204,8 +218,8 @@ def evidence_from_resources(
         bone_specific=bone_specific,
         safety_labs=safety_labs,
         liver_labs=liver_labs,
+        encounters=read_encounters(data.get("encounters") or (), shared=shared),
         today=today,
         policy=policy,
     )
-    encounters = read_encounters(data.get("encounters") or (), shared=shared)
-    return dataclasses.replace(evidence, unavailable=unavailable, encounters=tuple(encounters))
+    return dataclasses.replace(evidence, unavailable=unavailable)

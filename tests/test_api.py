@@ -68,7 +68,7 @@ def test_order_sign_for_another_drug_answers_no_cards_and_fetches_nothing(client
 
 
 @pytest.mark.parametrize("prefetch, expected", [
-    (dict(alp="alp-recurrent-low.json"), [("low-alp-antiresorptive", "warning")]),
+    (dict(alp="alp-recurrent-low.json"), [("low-alp-antiresorptive", "info")]),  # recurrent alone is info
     (dict(alp="alp-single-low.json"), [("single-low-alp-antiresorptive", "info")]),
     (dict(alp="alp-normal.json"), []),
     (dict(alp="alp-ukat.json"), [("low-alp-antiresorptive", "warning")]),

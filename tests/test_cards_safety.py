@@ -182,9 +182,9 @@ def test_several_drugs_give_each_verdict_and_a_critical_one_leads():
 
 def test_the_renal_detail_has_the_table_the_label_the_proxy_note_and_what_to_do():
     detail = render(ZOLEDRONIC)["detail"]
-    assert "| eGFR | 2026-10-02 | 28 mL/min/1.73 m² | &lt; 35 mL/min |" in detail
+    assert "| eGFR | 2026-10-02 | 28 mL/min/1.73 m² | < 35 mL/min |" in detail
     assert "eGFR 28 is below the labelled limit of 35 mL/min for zoledronic acid" in detail
-    assert "Cockcroft-Gault\\); eGFR is used here as a proxy" in detail
+    assert "Cockcroft-Gault); eGFR is used here as a proxy" in detail
     assert ("Zoledronic acid 5 mg (Reclast; label updated 2023-11-30): contraindicated if creatinine clearance is"
             " below 35 mL/min") in detail
     assert "calculate creatinine clearance by Cockcroft-Gault" in detail
@@ -277,8 +277,8 @@ def test_the_mineral_card_is_info():
 
 def test_the_mineral_detail_has_the_table_the_notes_and_the_advice():
     detail = render(BOTH_LOW)["detail"]
-    assert "| 25-OH vitamin D | 2026-09-01 | 14 ng/mL | &lt; 20 ng/mL |" in detail
-    assert "| Calcium | 2026-09-02 | 8.1 mg/dL | &lt; 8.6 mg/dL \\(lab range low\\) |" in detail
+    assert "| 25-OH vitamin D | 2026-09-01 | 14 ng/mL | < 20 ng/mL |" in detail
+    assert "| Calcium | 2026-09-02 | 8.1 mg/dL | < 8.6 mg/dL (lab range low) |" in detail
     assert "Total calcium is not corrected for albumin." in detail
     assert "Replete vitamin D to at least 20 ng/mL before starting alendronate." in detail
     assert "Correct hypocalcaemia before starting alendronate" in detail
@@ -321,7 +321,7 @@ def test_a_renal_finding_from_the_rule_renders_a_spec_exact_card():
     assert_spec_exact(card)
     assert card["summary"] == (
         "Do not give zoledronic acid: eGFR 27 mL/min/1.73 m² (2026-10-02) is below 35 mL/min, contraindicated")
-    assert "reported as 0.45 mL/s/\\{1.73\\_m2\\}" in card["detail"]
+    assert "reported as 0.45 mL/s/{1.73 m2}" in card["detail"]
 
 
 def test_a_mineral_finding_from_the_rule_renders_a_spec_exact_card():
@@ -426,7 +426,6 @@ def test_the_dose_card_says_when_the_order_has_no_dose():
 def test_the_cardiovascular_card_names_the_event_and_its_age():
     card = render(cv_finding(mi(180)))
     assert card["summary"] == "Do not start romosozumab: Myocardial infarction 180 days ago (Evenity boxed warning)"
-    assert "Evenity \\(romosozumab\\) boxed warning" not in card["detail"]  # own text is not escaped
     assert "Evenity (romosozumab) boxed warning, US label 2019" in card["detail"]
     [suggestion] = card["suggestions"]
     assert suggestion["actions"][0]["resourceId"] == "MedicationRequest/mr-e" and "isRecommended" not in suggestion
@@ -442,7 +441,7 @@ def test_the_duplicate_card_names_both_and_the_risk_of_stopping_denosumab():
     card = render(duplicate_finding())
     assert card["summary"] == "Keep one antiresorptive: alendronate and denosumab at once"
     detail = card["detail"]
-    assert "Already in use: denosumab \\(administered 2026-09-01\\)" in detail
+    assert "Already in use: denosumab (administered 2026-09-01)" in detail
     assert "planned switch (for example from denosumab to a bisphosphonate)" in detail
     assert "multiple vertebral fractures (Prolia label; MHRA 2020)" in detail
     assert [r["code"] for r in card["overrideReasons"]][0] == "planned-transition"

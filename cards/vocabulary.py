@@ -22,6 +22,9 @@ TOPIC_DISPLAYS: dict[Topic, str] = {
     Topic.WILSON_ALF: "Acute liver failure with the Wilson disease pattern",
     Topic.LOW_ALP_ON_THERAPY: "Low ALP drawn on antiresorptive therapy after a normal pre-treatment ALP",
     Topic.LOW_ALP_ACUTE_ILLNESS: "Low ALP confined to one acute hospital stay",
+    Topic.ZOLEDRONIC_ACID_DOSE_ADJUSTMENT: "Zoledronic acid 4 mg ordered above its renal dose step",
+    Topic.ROMOSOZUMAB_CARDIOVASCULAR: "Romosozumab ordered within a year of myocardial infarction or stroke",
+    Topic.DUPLICATE_ANTIRESORPTIVE: "Two different antiresorptives at once",
 }
 
 
@@ -38,6 +41,9 @@ SECONDARY_CAUSE = OverrideReason("secondary-cause", "Low ALP explained by a seco
 SPECIALIST_ADVISED = OverrideReason("specialist-advised", "Benefit outweighs risk (specialist advised)")
 REPEAT_NORMAL = OverrideReason("repeat-normal", "Repeat ALP was normal")
 INCORRECT_DATA = OverrideReason("incorrect-data", "Data incorrect or not applicable")
+DOSE_ALREADY_ADJUSTED = OverrideReason("dose-already-adjusted", "Dose already adjusted for creatinine clearance")
+EVENT_OLDER = OverrideReason("event-older", "Event more than a year ago (date on record is wrong)")
+PLANNED_TRANSITION = OverrideReason("planned-transition", "Planned switch: the other antiresorptive is stopped")
 
 
 @dataclass(frozen=True)

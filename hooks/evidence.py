@@ -36,6 +36,7 @@ from hooks.records import (
 )
 from hooks.secondary_causes import SecondaryCause, drug_cause, secondary_causes
 from hooks.substrates import elevated_substrates, normal_workup, tests_done
+from hooks.valuesets import BODY_WEIGHT, SERUM_CREATININE
 from hooks.valuesets import (
     ALP_BONE_SPECIFIC,
     ALP_TOTAL,
@@ -59,7 +60,8 @@ from hooks.valuesets import (
 
 # What each kind of data holds, in one place: the services build their prefetch queries from these.
 ALP_LABS: tuple[ValueSet, ...] = (ALP_TOTAL, ALP_BONE_SPECIFIC)  # bone-specific ALP: supporting data only
-SAFETY_LABS: tuple[ValueSet, ...] = (CREATININE_CLEARANCE, EGFR, VITAMIN_D_25OH, CALCIUM)
+SAFETY_LABS: tuple[ValueSet, ...] = (CREATININE_CLEARANCE, EGFR, VITAMIN_D_25OH, CALCIUM,
+                                     SERUM_CREATININE, BODY_WEIGHT)
 LIVER_LABS: tuple[ValueSet, ...] = (INR, BILIRUBIN_TOTAL, AST, ALT)
 # Diagnoses that change a finding by code; the conditions query reads every Condition, since a locally coded
 # hypophosphatasia, a secondary cause of low ALP or a chronic liver disease may carry any code.

@@ -37,6 +37,9 @@ class Topic(str, Enum):
     WILSON_ALF = "wilson-alf"
     LOW_ALP_ON_THERAPY = "low-alp-on-therapy"
     LOW_ALP_ACUTE_ILLNESS = "low-alp-acute-illness"
+    ZOLEDRONIC_ACID_DOSE_ADJUSTMENT = "zoledronic-acid-dose-adjustment"
+    ROMOSOZUMAB_CARDIOVASCULAR = "romosozumab-cardiovascular"
+    DUPLICATE_ANTIRESORPTIVE = "duplicate-antiresorptive"
 
 
 class Indicator(str, Enum):

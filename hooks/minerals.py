@@ -25,11 +25,32 @@ from hooks.labs import (
 from hooks.medications import antiresorptive_ingredients
 from hooks.policy import Policy
 from hooks.records import LabResult, MedicationOrder, Quantity, ReferenceRange
+from hooks.regimens import Regimen, denosumab_regimen, zoledronic_acid_regimen
 from hooks.units import to_mg_per_dl_calcium, to_ng_per_ml_vitamin_d
 from hooks.valuesets import CALCIUM, VITAMIN_D_25OH
 
 VITAMIN_D_LABEL = "25-OH vitamin D"
 CALCIUM_LABEL = "Calcium"
+CORRECT_FIRST = "hypocalcaemia is a contraindication; correct it before starting"
+# What each label says about hypocalcaemia (docs/evidence/antiresorptive-safety.md), by ingredient or regimen.
+CALCIUM_LABELS: dict[str, str] = {
+    "alendronate": f"Fosamax and Fosamax Plus D, alendronate, labels revised 2/2026: {CORRECT_FIRST}.",
+    "risedronate": f"Actonel and Atelvia, risedronate: {CORRECT_FIRST}.",
+    "ibandronate": f"Boniva tablets and Boniva Injection, ibandronate: {CORRECT_FIRST}.",
+    Regimen.ZOLEDRONIC_ACID_5MG: f"Reclast, zoledronic acid 5 mg, label updated 2023-11-30: {CORRECT_FIRST}.",
+    Regimen.ZOLEDRONIC_ACID_4MG: "Zometa, zoledronic acid 4 mg: hypocalcaemia is not a contraindication, but"
+    " the label's warnings ask to monitor calcium, phosphate and magnesium and to treat hypocalcaemia.",
+    Regimen.ZOLEDRONIC_ACID_UNKNOWN: "Zoledronic acid, dose not known: for Reclast, 5 mg, hypocalcaemia is a"
+    " contraindication; for Zometa, 4 mg, a warning: monitor and treat it.",
+    Regimen.DENOSUMAB_60MG: "Prolia and its biosimilars, denosumab 60 mg: hypocalcaemia is a contraindication;"
+    " pre-existing hypocalcaemia must be corrected before starting.",
+    Regimen.DENOSUMAB_120MG: "Xgeva and its biosimilars, denosumab 120 mg, a contraindication since 2013:"
+    " pre-existing hypocalcaemia must be corrected before starting.",
+    Regimen.DENOSUMAB_UNKNOWN: "Denosumab, Prolia, Xgeva and their biosimilars: pre-existing hypocalcaemia"
+    " must be corrected before starting.",
+    "romosozumab": f"Evenity, romosozumab, US label 2019: {CORRECT_FIRST}.",
+}
+OTHER_CALCIUM = "{drug}: correct hypocalcaemia before starting; antiresorptives lower calcium further."
 ALBUMIN_NOTE = "Total calcium is not corrected for albumin: confirm with albumin-corrected or ionised calcium."
 
 
@@ -62,19 +83,33 @@ def check_vitamin_d_and_calcium(
     if not lows:
         return None
     drugs = tuple(dict.fromkeys(d for order in antiresorptive_orders for d in antiresorptive_ingredients(order)))
-    # Hypocalcaemia is a labelled contraindication of denosumab (Prolia) and zoledronic acid (Reclast).
-    contraindicated = any(low.measurement.loinc in CALCIUM for low in lows) and bool(
-        {"denosumab", "zoledronic acid"} & set(drugs))
+    # Every antiresorptive can deepen hypocalcaemia; most labels make it a contraindication (calcium_label_lines).
+    calcium_low = any(low.measurement.loinc in CALCIUM for low in lows)
+    labels = calcium_label_lines(antiresorptive_orders) if calcium_low else ()
     return Finding(
         Topic.VITAMIN_D_CALCIUM_ANTIRESORPTIVE,
-        Indicator.WARNING if contraindicated else Indicator.INFO,
+        Indicator.WARNING if calcium_low else Indicator.INFO,
         patient_id,
         drugs=drugs,
         order=antiresorptive_orders[0],
         measurements=tuple(low.measurement for low in lows),
-        criteria=tuple(low.criterion for low in lows),
+        criteria=(*(low.criterion for low in lows), *labels),
         notes=tuple(note for low in lows for note in low.notes),
     )
+
+
+def calcium_label_lines(orders: Sequence[MedicationOrder]) -> tuple[str, ...]:
+    """Quote what the label of each antiresorptive ordered says about hypocalcaemia."""
+    lines = []
+    for order in orders:
+        for drug in antiresorptive_ingredients(order):
+            key: str = drug
+            if drug == "zoledronic acid":
+                key = zoledronic_acid_regimen(order).regimen
+            elif drug == "denosumab":
+                key = denosumab_regimen(order).regimen
+            lines.append(CALCIUM_LABELS.get(key) or OTHER_CALCIUM.format(drug=drug.capitalize()))
+    return tuple(dict.fromkeys(lines))
 
 
 def low_vitamin_d(labs: Sequence[LabResult], since: date, policy: Policy) -> LowValue | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Iterable, Sequence
 
+from hooks.cardiovascular import check_recent_cardiovascular_event
 from hooks.evidence import Evidence
 from hooks.findings import Finding
 from hooks.low_alp import finding_for_order
@@ -28,8 +29,10 @@ def evaluate_antiresorptive_orders(
     findings: list[Finding] = []
     for order in targets:
         for finding in (finding_for_order(order, evidence, today, policy),
-                        check_renal_function(order, evidence.safety_labs, evidence.patient.id, today, policy)):
+                        check_renal_function(order, evidence.safety_labs, evidence.patient.id, today, policy,
+                                             patient=evidence.patient, conditions=evidence.conditions)):
             if finding is not None:
                 findings.append(finding)
     minerals = check_vitamin_d_and_calcium(targets, evidence.safety_labs, evidence.patient.id, today, policy)
+    findings += check_recent_cardiovascular_event(targets, evidence.conditions, evidence.patient.id, today, policy)
     return findings + ([minerals] if minerals else [])

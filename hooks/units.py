@@ -120,6 +120,33 @@ def is_inr_unit(unit: str | None) -> bool:
     return unit is None or unit_key(unit) in _INR_UNITS
 
 
+# Serum creatinine: 1 mg/dL = 88.4 umol/L (molar mass 113.12 g/mol), the factor the Cockcroft-Gault formula's
+# users and the drug labels assume.
+CREATININE_UMOL_PER_MG_DL = Decimal("88.4")
+_CREATININE_TO_MG_PER_DL: dict[str, Decimal] = {
+    "mg/dl": Decimal(1),
+    "umol/l": 1 / CREATININE_UMOL_PER_MG_DL,
+    "mmol/l": 1000 / CREATININE_UMOL_PER_MG_DL,
+}
+# Body weight: UCUM kg, g and the international avoirdupois pound (exactly 0.45359237 kg).
+POUND_KG = Decimal("0.45359237")
+_WEIGHT_TO_KG: dict[str, Decimal] = {
+    "kg": Decimal(1),
+    "g": Decimal("0.001"),
+    "[lb_av]": POUND_KG,
+    "lb": POUND_KG,
+    "lbs": POUND_KG,
+}
+
+
+def to_mg_per_dl_creatinine(value: Decimal, unit: str | None) -> Decimal | None:
+    """Return a serum creatinine in mg/dL, or None."""
+    return _convert(value, unit, _CREATININE_TO_MG_PER_DL)
+
+
+def to_kg(value: Decimal, unit: str | None) -> Decimal | None:
+    """Return a body weight in kg, or None."""
+    return _convert(value, unit, _WEIGHT_TO_KG)
 # Magnesium: 1 mmol/L = 2.431 mg/dL = 2 mEq/L. Zinc: 1 umol/L = 6.538 ug/dL (65.38 g/mol).
 _MAGNESIUM_TO_MG_PER_DL: dict[str, Decimal] = {
     "mg/dl": Decimal(1),

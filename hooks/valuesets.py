@@ -311,11 +311,12 @@ ANTIRESORPTIVES: tuple[Antiresorptive, ...] = (
     ),
     Antiresorptive(
         "denosumab",
-        frozenset({"993449", "993452", "993456", "1046398", "2717866"}),
+        frozenset({"993449", "993452", "993456", "1046398", "2717866", "2715513", "2715520", "2723350", "2723357",
+                   "2747255", "2747262"}),
         frozenset({"M05BX04"}),
         # Biosimilars have their own RxNorm ingredients ("denosumab-bbdz" ...): the stem catches them.
         ("denosumab", "prolia", "xgeva", "jubbonti", "wyost", "ospomyv", "xbryk", "stoboclo", "osenvelt",
-         "conexxence", "bomyntra", "obodence", "xtrenbo", "bildyos", "bilprevda"),
+         "conexxence", "bomyntra", "obodence", "xtrenbo", "bildyos", "bilprevda", "bosaya", "osvyrti", "jubereq"),
     ),
     Antiresorptive(
         "romosozumab",
@@ -353,6 +354,82 @@ ANTIRESORPTIVE_VALUE_SET = ValueSet(
 ANTIRESORPTIVE_ATC_PREFIXES: tuple[str, ...] = ("M05BA", "M05BB")
 ANTIRESORPTIVE_ATC_CODES: frozenset[str] = frozenset({"M05BX04", "M05BX06"})
 
+# --- Order-time safety checks (docs/evidence/antiresorptive-safety.md) -------------------------------------------
+
+SERUM_CREATININE = ValueSet(
+    name="creatinine-serum",
+    version="2026.12",
+    expansion_date="2026-12-04",
+    source="LOINC 2160-0 creatinine [mass/volume] in serum or plasma (mg/dL), 14682-9 [moles/volume] (umol/L); "
+    "read only to compute a Cockcroft-Gault creatinine clearance.",
+    system=LOINC,
+    codes=frozenset({"2160-0", "14682-9"}),
+)
+
+BODY_WEIGHT = ValueSet(
+    name="body-weight",
+    version="2026.12",
+    expansion_date="2026-12-04",
+    source="LOINC 29463-7 body weight (the FHIR vital-signs and US Core body weight code).",
+    system=LOINC,
+    codes=frozenset({"29463-7"}),
+)
+
+DIALYSIS_ESRD_SNOMED = ValueSet(
+    name="dialysis-or-esrd-snomed",
+    version="2026.12",
+    expansion_date="2026-12-04",
+    source="SNOMED CT 46177005 End-stage renal disease (disorder), 105502003 Dependence on renal dialysis "
+    "(finding); displays checked in several public value sets (docs/evidence/antiresorptive-safety.md).",
+    system=SNOMED,
+    codes=frozenset({"46177005", "105502003"}),
+)
+DIALYSIS_ESRD_ICD10CM = ValueSet(
+    name="dialysis-or-esrd-icd10cm",
+    version="2026.12",
+    expansion_date="2026-12-04",
+    source="ICD-10-CM N18.6 End stage renal disease, Z99.2 Dependence on renal dialysis.",
+    system=ICD10CM,
+    codes=frozenset({"N18.6", "Z99.2"}),
+)
+# A Condition whose own text names dialysis counts too, for sites that code it locally.
+DIALYSIS_WORDS: tuple[str, ...] = ("dialysis", "haemodialysis", "hemodialysis")
+
+MYOCARDIAL_INFARCTION_SNOMED = ValueSet(
+    name="myocardial-infarction-snomed",
+    version="2026.12",
+    expansion_date="2026-12-04",
+    source="SNOMED CT 22298006 Myocardial infarction (disorder) and its descendant 57054005 Acute myocardial "
+    "infarction. 164867002 Old myocardial infarction is deliberately left out: it records a past event.",
+    system=SNOMED,
+    codes=frozenset({"22298006", "57054005"}),
+)
+STROKE_SNOMED = ValueSet(
+    name="stroke-snomed",
+    version="2026.12",
+    expansion_date="2026-12-04",
+    source="SNOMED CT 230690007 Cerebrovascular accident (disorder).",
+    system=SNOMED,
+    codes=frozenset({"230690007"}),
+)
+# ICD-10-CM categories, matched as prefixes: I21 acute and I22 subsequent myocardial infarction; I63 cerebral
+# infarction and I61 intracerebral haemorrhage.
+MYOCARDIAL_INFARCTION_ICD10CM_PREFIXES: tuple[str, ...] = ("I21", "I22")
+STROKE_ICD10CM_PREFIXES: tuple[str, ...] = ("I63", "I61")
+
+# Denosumab and zoledronic acid each come in two regimens with different labels (research notes, openFDA NDC
+# directory records of 2026-09/10). Prolia and its biosimilars: 60 mg every 6 months for osteoporosis; Xgeva
+# and its biosimilars: 120 mg for bone metastases. Zometa: 4 mg for oncology; Reclast/Aclasta: 5 mg.
+DENOSUMAB_60_RXNORM = frozenset({"993452", "993456", "2715513", "2715520", "2723350", "2723357"})
+DENOSUMAB_120_RXNORM = frozenset({"1046398", "2717866", "2747255", "2747262"})
+DENOSUMAB_60_NAMES: tuple[str, ...] = ("prolia", "jubbonti", "ospomyv", "stoboclo", "conexxence", "bildyos",
+                                       "obodence", "bosaya", "osvyrti")
+DENOSUMAB_120_NAMES: tuple[str, ...] = ("xgeva", "wyost", "xbryk", "osenvelt", "bomyntra", "bilprevda",
+                                        "xtrenbo", "jubereq")
+ZOLEDRONIC_ACID_4MG_RXNORM = frozenset({"351114", "1114085"})
+ZOLEDRONIC_ACID_5MG_RXNORM = frozenset({"705824", "705875"})
+ZOLEDRONIC_ACID_4MG_NAMES: tuple[str, ...] = ("zometa",)
+ZOLEDRONIC_ACID_5MG_NAMES: tuple[str, ...] = ("reclast", "aclasta")
 
 # Secondary causes of low ALP named on the card when they are on record (issue 10 item 8; docs/evidence/alp.md).
 # Conditions are matched by code, else by the words of their text, since many are coded locally.

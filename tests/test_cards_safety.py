@@ -12,7 +12,14 @@ from decimal import Decimal
 
 import pytest
 
-from cards.safety import CARD_FOR_TOPIC, renal_card, vitamin_d_calcium_card
+from cards.safety import (
+    CARD_FOR_TOPIC,
+    cardiovascular_card,
+    dose_adjustment_card,
+    duplicate_card,
+    renal_card,
+    vitamin_d_calcium_card,
+)
 from hooks.findings import Finding, Indicator, Measurement, Topic
 from hooks.minerals import check_vitamin_d_and_calcium
 from hooks.policy import Policy
@@ -66,7 +73,7 @@ def minerals(*measurements: Measurement, drugs: tuple[str, ...] = ("alendronate"
 
 ZOLEDRONIC = renal()
 ALENDRONATE = renal("alendronate", Indicator.WARNING)
-DENOSUMAB = renal("denosumab", Indicator.WARNING, measurement=CRCL_25, notes=())
+DENOSUMAB = renal("denosumab", Indicator.WARNING, measurement=CRCL_25, notes=(), order=draft(name="Prolia 60 mg"))
 VITAMIN_D_LOW = minerals(VITAMIN_D_14)
 CALCIUM_LOW = minerals(CALCIUM_8)
 BOTH_LOW = minerals(VITAMIN_D_14, CALCIUM_8)
@@ -84,9 +91,12 @@ def with_drug(finding: Finding, drug: str) -> Finding:
 
 # --- every card ---------------------------------------------------------------------------------------
 
-def test_the_dispatch_covers_exactly_the_two_safety_topics():
+def test_the_dispatch_covers_exactly_the_safety_topics():
     assert CARD_FOR_TOPIC == {Topic.RENAL_ANTIRESORPTIVE: renal_card,
-                              Topic.VITAMIN_D_CALCIUM_ANTIRESORPTIVE: vitamin_d_calcium_card}
+                              Topic.VITAMIN_D_CALCIUM_ANTIRESORPTIVE: vitamin_d_calcium_card,
+                              Topic.ZOLEDRONIC_ACID_DOSE_ADJUSTMENT: dose_adjustment_card,
+                              Topic.ROMOSOZUMAB_CARDIOVASCULAR: cardiovascular_card,
+                              Topic.DUPLICATE_ANTIRESORPTIVE: duplicate_card}
 
 
 @pytest.mark.parametrize("finding", ALL_FINDINGS, ids=IDS)
@@ -140,32 +150,34 @@ def test_the_detail_escapes_the_drug_name(finding):
 
 
 @pytest.mark.parametrize("factory", [renal_card, vitamin_d_calcium_card])
-def test_a_finding_without_a_measurement_is_refused(factory):
+def test_a_finding_without_a_measurement_or_a_dialysis_condition_is_refused(factory):
     with pytest.raises(ValueError):
-        factory(replace(ZOLEDRONIC, measurements=()), uuids())
+        factory(replace(ZOLEDRONIC, measurements=(), criteria=()), uuids())
 
 
 # --- the renal card -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("finding, summary", [
-    (ZOLEDRONIC, "eGFR 28 mL/min/1.73 m² (2026-10-02) is below 35 mL/min for zoledronic acid: contraindicated"),
-    (ALENDRONATE, "eGFR 28 mL/min/1.73 m² (2026-10-02) is below 35 mL/min for alendronate: not recommended"),
-    (DENOSUMAB, "Creatinine clearance 25 mL/min (2026-10-02) is below 30 mL/min for denosumab:"
-                " severe hypocalcaemia risk"),
+    (ZOLEDRONIC, "Do not give zoledronic acid: eGFR 28 mL/min/1.73 m² (2026-10-02) is below 35 mL/min,"
+                 " contraindicated"),
+    (ALENDRONATE, "Avoid alendronate: eGFR 28 mL/min/1.73 m² (2026-10-02) is below 35 mL/min, not recommended"),
+    (DENOSUMAB, "Check calcium and CKD-MBD before denosumab: Creatinine clearance 25 mL/min (2026-10-02) is below"
+                " 30 mL/min, severe hypocalcaemia risk"),
 ], ids=["zoledronic", "alendronate", "denosumab"])
-def test_the_renal_summary_gives_the_value_date_limit_drug_and_verdict(finding, summary):
+def test_the_renal_summary_gives_the_action_then_the_value_date_limit_and_verdict(finding, summary):
     assert render(finding)["summary"] == summary
 
 
 def test_the_renal_summary_keeps_a_comparator():
     finding = renal(measurement=replace(EGFR_28, value=Decimal(15), comparator="<"))
-    assert render(finding)["summary"].startswith("eGFR <15 mL/min/1.73 m² (2026-10-02) is below 35 mL/min")
+    assert "eGFR <15 mL/min/1.73 m² (2026-10-02) is below 35 mL/min" in render(finding)["summary"]
 
 
 def test_several_drugs_give_each_verdict_and_a_critical_one_leads():
     finding = replace(ZOLEDRONIC, drugs=("denosumab", "zoledronic acid"))
-    assert render(finding)["summary"].endswith(
-        "for denosumab and zoledronic acid: contraindicated; severe hypocalcaemia risk")
+    summary = render(finding)["summary"]
+    assert summary.startswith("Review denosumab and zoledronic acid: ")
+    assert summary.endswith(", contraindicated; severe hypocalcaemia risk")
 
 
 def test_the_renal_detail_has_the_table_the_label_the_proxy_note_and_what_to_do():
@@ -173,7 +185,8 @@ def test_the_renal_detail_has_the_table_the_label_the_proxy_note_and_what_to_do(
     assert "| eGFR | 2026-10-02 | 28 mL/min/1.73 m² | < 35 mL/min |" in detail
     assert "eGFR 28 is below the labelled limit of 35 mL/min for zoledronic acid" in detail
     assert "Cockcroft-Gault); eGFR is used here as a proxy" in detail
-    assert "Zoledronic acid 5 mg (Reclast): contraindicated if creatinine clearance is below 35 mL/min" in detail
+    assert ("Zoledronic acid 5 mg (Reclast; label updated 2023-11-30): contraindicated if creatinine clearance is"
+            " below 35 mL/min") in detail
     assert "calculate creatinine clearance by Cockcroft-Gault" in detail
     assert "Do not give zoledronic acid" in detail
     assert "nephrology or a metabolic bone specialist" in detail
@@ -244,18 +257,18 @@ def test_the_renal_card_links_to_the_label_on_dailymed():
 # --- the vitamin D and calcium card -------------------------------------------------------------------
 
 @pytest.mark.parametrize("finding, summary", [
-    (VITAMIN_D_LOW, "25-OH vitamin D 14 ng/mL (2026-09-01): replete vitamin D before starting alendronate"),
-    (CALCIUM_LOW, "Calcium 8.1 mg/dL (2026-09-02): correct low calcium before starting alendronate"),
-    (BOTH_LOW, "25-OH vitamin D 14 ng/mL (2026-09-01), Calcium 8.1 mg/dL (2026-09-02): correct vitamin D and"
-               " calcium before starting alendronate"),
+    (VITAMIN_D_LOW, "Replete vitamin D before starting alendronate: 25-OH vitamin D 14 ng/mL (2026-09-01)"),
+    (CALCIUM_LOW, "Correct low calcium before starting alendronate: Calcium 8.1 mg/dL (2026-09-02)"),
+    (BOTH_LOW, "Correct vitamin D and calcium before starting alendronate: 25-OH vitamin D 14 ng/mL (2026-09-01),"
+               " Calcium 8.1 mg/dL (2026-09-02)"),
 ], ids=["vitamin D", "calcium", "both"])
-def test_the_mineral_summary_gives_the_values_dates_and_what_to_correct(finding, summary):
+def test_the_mineral_summary_gives_what_to_correct_then_the_values_and_dates(finding, summary):
     assert render(finding)["summary"] == summary
 
 
 def test_the_mineral_summary_names_every_drug():
     finding = minerals(VITAMIN_D_14, drugs=("alendronate", "denosumab"))
-    assert render(finding)["summary"].endswith("before starting alendronate and denosumab")
+    assert render(finding)["summary"].startswith("Replete vitamin D before starting alendronate and denosumab: ")
 
 
 def test_the_mineral_card_is_info():
@@ -307,7 +320,7 @@ def test_a_renal_finding_from_the_rule_renders_a_spec_exact_card():
     card = render(finding)
     assert_spec_exact(card)
     assert card["summary"] == (
-        "eGFR 27 mL/min/1.73 m² (2026-10-02) is below 35 mL/min for zoledronic acid: contraindicated")
+        "Do not give zoledronic acid: eGFR 27 mL/min/1.73 m² (2026-10-02) is below 35 mL/min, contraindicated")
     assert "reported as 0.45 mL/s/{1.73 m2}" in card["detail"]
 
 
@@ -321,5 +334,155 @@ def test_a_mineral_finding_from_the_rule_renders_a_spec_exact_card():
     assert finding is not None
     card = render(finding)
     assert_spec_exact(card)
-    assert card["summary"] == ("25-OH vitamin D 14.02 ng/mL (2026-09-01), Calcium 8.21 mg/dL (2026-09-01):"
-                               " correct vitamin D and calcium before starting denosumab")
+    assert card["summary"] == ("Correct vitamin D and calcium before starting denosumab: 25-OH vitamin D 14.02 ng/mL"
+                               " (2026-09-01), Calcium 8.21 mg/dL (2026-09-01)")
+
+
+# --- the new safety cards: from the rules, spec-exact, action first ------------------------------------------
+
+from datetime import timedelta  # noqa: E402
+
+from hooks.cardiovascular import check_recent_cardiovascular_event  # noqa: E402
+from hooks.duplicates import check_duplicate_antiresorptives  # noqa: E402
+from hooks.records import Code, ConditionRecord, PatientFacts  # noqa: E402
+
+TODAY = date(2026, 11, 24)
+PLAIN_MARKDOWN_CLUTTER = re.compile(r"&[a-z]+;|\\\\")
+
+
+def zometa(mg: str | None = "4", id: str = "mr-z") -> MedicationOrder:
+    return MedicationOrder(id, "draft", (), ("Zometa 4 mg/5 mL",), dose=Quantity(Decimal(mg), "mg") if mg else None)
+
+
+def crcl(value: str) -> LabResult:
+    return LabResult("o-crcl", "2164-2", "final", date(2026, 10, 2), Quantity(Decimal(value), "mL/min"))
+
+
+def dose_finding(value: str = "45", mg: str | None = "4") -> Finding:
+    finding = check_renal_function(zometa(mg), [crcl(value)], PATIENT, TODAY, Policy())
+    assert finding is not None and finding.topic is Topic.ZOLEDRONIC_ACID_DOSE_ADJUSTMENT
+    return finding
+
+
+def evenity(id: str = "mr-e") -> MedicationOrder:
+    return MedicationOrder(id, "draft", (), ("Evenity 105 mg/1.17 mL (romosozumab)",))
+
+
+def mi(days_ago: int | None, name: str = "Acute myocardial infarction") -> ConditionRecord:
+    onset = TODAY - timedelta(days=days_ago) if days_ago is not None else None
+    return ConditionRecord("c-mi", (Code("http://snomed.info/sct", "57054005"),), (name,), "confirmed", "active",
+                           onset)
+
+
+def cv_finding(*conditions: ConditionRecord) -> Finding:
+    [finding] = check_recent_cardiovascular_event([evenity()], conditions, PATIENT, TODAY, Policy())
+    return finding
+
+
+def duplicate_finding() -> Finding:
+    [finding] = check_duplicate_antiresorptives(
+        [draft("mr-a", "Alendronate 70 mg tablet")], {"denosumab": "denosumab (administered 2026-09-01)"}, PATIENT)
+    return finding
+
+
+NEW_CARDS = [dose_finding(), dose_finding(mg=None), cv_finding(mi(180)), cv_finding(mi(None)), duplicate_finding()]
+NEW_IDS = ["dose step", "dose unknown", "MI 180 days", "MI undated", "duplicate"]
+
+
+@pytest.mark.parametrize("finding", NEW_CARDS, ids=NEW_IDS)
+def test_every_new_card_is_spec_exact_and_plain(finding):
+    card = render(finding)
+    assert_spec_exact(card)
+    assert len(card["summary"]) < 140
+    assert card["indicator"] == "warning" and card["source"]["topic"]["code"] == finding.topic.value
+    own_text = [line for line in card["detail"].splitlines() if not line.startswith("|")]
+    assert not any("&amp;" in line or "&lt;" in line for line in own_text)
+    assert all(r["display"] for r in card["overrideReasons"])
+
+
+@pytest.mark.parametrize("finding", NEW_CARDS, ids=NEW_IDS)
+def test_every_new_card_survives_a_hostile_drug_name(finding):
+    card = render(replace(finding, drugs=(HOSTILE_DRUG,), criteria=tuple(c + " <b>|x|</b>" for c in finding.criteria)))
+    assert_spec_exact(card)
+    assert "<b>" not in card["detail"]
+
+
+def test_the_dose_card_states_the_reduced_dose_first_then_the_value():
+    card = render(dose_finding("45"))
+    assert card["summary"] == ("Reduce zoledronic acid to 3.3 mg: Creatinine clearance 45 mL/min (2026-10-02),"
+                               " Zometa dose table")
+    detail = card["detail"]
+    assert "Ordered dose 4 mg is above 3.3 mg" in detail
+    assert "30-39 mL/min 3.0 mg; below 30 mL/min not recommended. A dose adjustment, not a contraindication." in detail
+    assert "hypercalcaemia of malignancy" in detail
+    assert "suggestions" not in card
+    assert [r["code"] for r in card["overrideReasons"]] == ["dose-already-adjusted", "crcl-adequate", "incorrect-data"]
+
+
+def test_the_dose_card_says_when_the_order_has_no_dose():
+    assert "The order states no dose in mg" in render(dose_finding(mg=None))["detail"]
+
+
+def test_the_cardiovascular_card_names_the_event_and_its_age():
+    card = render(cv_finding(mi(180)))
+    assert card["summary"] == "Do not start romosozumab: Myocardial infarction 180 days ago (Evenity boxed warning)"
+    assert "Evenity (romosozumab) boxed warning, US label 2019" in card["detail"]
+    [suggestion] = card["suggestions"]
+    assert suggestion["actions"][0]["resourceId"] == "MedicationRequest/mr-e" and "isRecommended" not in suggestion
+
+
+def test_the_cardiovascular_card_says_when_the_date_is_unknown():
+    card = render(cv_finding(mi(None)))
+    assert card["summary"] == "Do not start romosozumab: Myocardial infarction, date unknown (Evenity boxed warning)"
+    assert "The date of the event is not recorded" in card["detail"]
+
+
+def test_the_duplicate_card_names_both_and_the_risk_of_stopping_denosumab():
+    card = render(duplicate_finding())
+    assert card["summary"] == "Keep one antiresorptive: alendronate and denosumab at once"
+    detail = card["detail"]
+    assert "Already in use: denosumab (administered 2026-09-01)" in detail
+    assert "planned switch (for example from denosumab to a bisphosphonate)" in detail
+    assert "multiple vertebral fractures (Prolia label; MHRA 2020)" in detail
+    assert [r["code"] for r in card["overrideReasons"]][0] == "planned-transition"
+
+
+def test_the_dialysis_renal_card_has_no_table_but_names_the_condition():
+    condition = ConditionRecord("c-d", (Code("http://hl7.org/fhir/sid/icd-10-cm", "Z99.2"),),
+                                ("Dependence on renal dialysis",), "confirmed", "active")
+    finding = check_renal_function(draft(name="Prolia 60 mg"), [], PATIENT, TODAY, Policy(),
+                                   patient=PatientFacts(PATIENT), conditions=[condition])
+    card = render(finding)
+    assert_spec_exact(card)
+    assert card["summary"] == ("Check calcium and CKD-MBD before denosumab: dialysis or kidney failure on record,"
+                               " severe hypocalcaemia risk")
+    assert "Dependence on renal dialysis, ICD-10-CM Z99.2, on the problem list" in card["detail"]
+    assert "Recheck renal function" not in card["detail"]
+    assert "boxed warning of severe hypocalcaemia" in card["detail"]
+
+
+@pytest.mark.parametrize("name, present, absent", [
+    ("Xgeva 120 mg/1.7 mL", "Denosumab 120 mg (Xgeva and its biosimilars)", "boxed"),
+    ("Prolia 60 mg/mL", "boxed warning of severe hypocalcaemia", "Xgeva and its biosimilars"),
+    ("Denosumab injection", "Denosumab, dose not known", "Denosumab 60 mg (Prolia"),
+])
+def test_the_renal_card_quotes_the_denosumab_label_that_applies(name, present, absent):
+    finding = replace(DENOSUMAB, order=draft(name=name))
+    detail = render(finding)["detail"]
+    assert present in detail and absent not in detail
+
+
+def test_the_xgeva_renal_summary_does_not_borrow_prolia_s_severe_hypocalcaemia_verdict():
+    summary = render(replace(DENOSUMAB, order=draft(name="Xgeva 120 mg/1.7 mL")))["summary"]
+    assert summary.startswith("Check calcium before denosumab: ") and summary.endswith(", hypocalcaemia risk")
+    assert "CKD-MBD" not in summary and "severe" not in summary
+    assert render(DENOSUMAB)["summary"].endswith(", severe hypocalcaemia risk")
+
+
+def test_the_romosozumab_renal_card_quotes_evenity():
+    result = LabResult("o1", "98979-8", "final", date(2026, 10, 2), Quantity(Decimal(22), "mL/min/{1.73_m2}"))
+    finding = check_renal_function(evenity(), [result], PATIENT, TODAY, Policy())
+    card = render(finding)
+    assert card["summary"] == ("Monitor calcium with romosozumab: eGFR 22 mL/min/1.73 m² (2026-10-02) is below"
+                               " 30 mL/min, hypocalcaemia risk")
+    assert "Romosozumab (Evenity, US label 2019): with eGFR 15-29" in card["detail"]

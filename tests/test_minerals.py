@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from hooks.findings import Indicator, Measurement, Topic
-from hooks.minerals import ALBUMIN_NOTE, check_vitamin_d_and_calcium, range_low
+from hooks.minerals import ALBUMIN_NOTE, CALCIUM_LABELS, check_vitamin_d_and_calcium, range_low
 from hooks.policy import Policy
 from hooks.records import AgeBound, LabResult, MedicationOrder, Quantity, ReferenceRange
 
@@ -140,7 +140,8 @@ def test_a_range_in_mmol_per_l_is_converted_and_shown_with_the_lab_s_own_figure(
     assert finding.measurements == (
         Measurement("Calcium", CALCIUM, date(2026, 9, 1), Decimal("8.61"), "mg/dL", None,
                     "< 8.62 mg/dL (lab range low 2.15 mmol/L)"),)
-    assert finding.criteria == ("Calcium 8.61 mg/dL is below the lab's reference range (low 8.62 mg/dL)",)
+    assert finding.criteria == ("Calcium 8.61 mg/dL is below the lab's reference range (low 8.62 mg/dL)",
+                                CALCIUM_LABELS["alendronate"])
     assert finding.notes == (ALBUMIN_NOTE,)
 
 
@@ -199,7 +200,7 @@ def test_both_low_give_one_finding_with_both_measurements():
     finding = check(calcium("2026-09-01", "8.1"), vitamin_d("2026-09-01", 14))
     assert finding is not None
     assert [m.label for m in finding.measurements] == ["25-OH vitamin D", "Calcium"]
-    assert len(finding.criteria) == 2
+    assert len(finding.criteria) == 3 and finding.criteria[2] == CALCIUM_LABELS["alendronate"]
 
 
 def test_neither_low_gives_no_finding():
@@ -302,15 +303,56 @@ def test_an_unverified_or_absent_newer_result_does_not_hide_a_verified_older_one
     assert is_low(older_low, vitamin_d("2026-10-01", 40, absent=True))
 
 
-# --- hypocalcaemia is a labelled contraindication of denosumab and zoledronic acid ------------------------
+# --- low calcium is a warning for every antiresorptive, worded by each label ------------------------------
 
-@pytest.mark.parametrize("drug, indicator", [
-    (DENOSUMAB, Indicator.WARNING),
-    (order("Reclast 5 mg/100 mL (zoledronic acid)", "mr-4"), Indicator.WARNING),
-    (ALENDRONATE, Indicator.INFO),
-])
-def test_low_calcium_with_denosumab_or_zoledronic_acid_is_a_warning(drug, indicator):
-    assert check(calcium("2026-10-01", "8.1"), orders=(drug,)).indicator is indicator
+def dosed(name: str, mg: str | None = None, id: str = "mr-5") -> MedicationOrder:
+    return MedicationOrder(id, "draft", (), (name,), dose=Quantity(Decimal(mg), "mg") if mg else None)
+
+
+@pytest.mark.parametrize("drug, label", [
+    (ALENDRONATE, "Fosamax and Fosamax Plus D, alendronate, labels revised 2/2026: hypocalcaemia is a"
+                  " contraindication; correct it before starting."),
+    (order("Alendronate 70 mg / cholecalciferol 2800 IU (Fosamax Plus D)"), "Fosamax and Fosamax Plus D"),
+    (order("Risedronate 35 mg tablet"), "Actonel and Atelvia, risedronate: hypocalcaemia is a contraindication"),
+    (order("Ibandronate 150 mg tablet"), "Boniva tablets and Boniva Injection, ibandronate"),
+    (order("Ibandronate 3 mg/3 mL injection"), "Boniva tablets and Boniva Injection, ibandronate"),
+    (order("Reclast 5 mg/100 mL (zoledronic acid)", "mr-4"), "Reclast, zoledronic acid 5 mg, label updated"
+                                                              " 2023-11-30: hypocalcaemia is a contraindication"),
+    (order("Zometa 4 mg/5 mL"), "Zometa, zoledronic acid 4 mg: hypocalcaemia is not a contraindication"),
+    (order("Zoledronic acid injection"), "Zoledronic acid, dose not known: for Reclast, 5 mg, hypocalcaemia is a"
+                                         " contraindication; for Zometa, 4 mg, a warning"),
+    (DENOSUMAB, "Prolia and its biosimilars, denosumab 60 mg: hypocalcaemia is a contraindication"),
+    (order("Jubbonti (denosumab-bbdz) 60 mg/mL"), "Prolia and its biosimilars"),
+    (order("Xgeva 120 mg/1.7 mL (denosumab)"), "Xgeva and its biosimilars, denosumab 120 mg, a contraindication"
+                                               " since 2013: pre-existing hypocalcaemia must be corrected"),
+    (dosed("Denosumab injection", "120"), "Xgeva and its biosimilars"),
+    (order("Denosumab injection"), "Denosumab, Prolia, Xgeva and their biosimilars: pre-existing"),
+    (order("Evenity 105 mg/1.17 mL (romosozumab)"), "Evenity, romosozumab, US label 2019: hypocalcaemia is a"
+                                                    " contraindication"),
+    (order("Pamidronate 90 mg"), "Pamidronate: correct hypocalcaemia before starting"),
+], ids=["alendronate", "alendronate with cholecalciferol", "risedronate", "ibandronate oral", "ibandronate IV",
+        "Reclast", "Zometa", "zoledronic unknown", "Prolia", "Prolia biosimilar", "Xgeva", "denosumab 120 mg dose",
+        "denosumab unknown", "romosozumab", "pamidronate"])
+def test_low_calcium_is_a_warning_for_every_antiresorptive_citing_its_label(drug, label):
+    finding = check(calcium("2026-10-01", "8.1"), orders=(drug,))
+    assert finding.indicator is Indicator.WARNING
+    assert any(c.startswith(label) for c in finding.criteria), finding.criteria
+
+
+def test_xgeva_wording_never_cites_the_prolia_boxed_warning():
+    finding = check(calcium("2026-10-01", "8.1"), orders=(order("Xgeva 120 mg/1.7 mL (denosumab)"),))
+    assert not any("Prolia" in c or "boxed" in c for c in finding.criteria)
+
+
+def test_each_order_s_label_is_quoted_once():
+    finding = check(calcium("2026-10-01", "8.1"), orders=(ALENDRONATE, DENOSUMAB, order("Alendronate 10 mg")))
+    assert finding.criteria[1:] == (CALCIUM_LABELS["alendronate"], CALCIUM_LABELS["denosumab 60 mg (Prolia or a"
+                                                                                   " biosimilar)"])
+
+
+def test_a_normal_calcium_with_low_vitamin_d_quotes_no_calcium_label():
+    finding = check(calcium("2026-10-01", "9.1"), vitamin_d("2026-10-01", "14"), orders=(DENOSUMAB,))
+    assert finding.indicator is Indicator.INFO and len(finding.criteria) == 1
 
 
 def test_low_vitamin_d_alone_stays_info_even_with_denosumab():

@@ -45,3 +45,27 @@ def test_child_bands_are_contiguous_from_birth_to_19_years():
     bands = CHILD_LOWER_LIMITS
     assert bands[0].from_years == 0 and bands[-1].to_years == 19
     assert all(a.to_years == b.from_years for a, b in zip(bands, bands[1:]))
+
+
+def test_the_safety_parameters_have_their_label_defaults_and_cite_the_evidence_note():
+    policy = Policy()
+    assert (policy.zometa_full_dose_above_crcl, policy.zometa_step_1_min_crcl, policy.zometa_step_2_min_crcl,
+            policy.renal_limit_zoledronic_acid_oncology) == (60, 50, 40, 30)
+    assert (policy.zometa_full_dose_mg, policy.zometa_step_1_dose_mg, policy.zometa_step_2_dose_mg,
+            policy.zometa_step_3_dose_mg) == (4, Decimal("3.5"), Decimal("3.3"), Decimal("3.0"))
+    assert (policy.renal_limit_romosozumab, policy.romosozumab_renal_floor) == (30, 15)
+    assert (policy.romosozumab_cv_event_window_days, policy.weight_max_age_days) == (365, 90)
+    for name in ("weight_max_age_days", "zometa_step_1_dose_mg", "renal_limit_romosozumab",
+                 "romosozumab_cv_event_window_days"):
+        assert "docs/evidence/antiresorptive-safety.md" in POLICY_SOURCES[name]
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"weight_max_age_days": "0"}, "must be between 1 and 3650"),
+    ({"romosozumab_cv_event_window_days": "0"}, "must be between 1 and 3650"),
+    ({"zometa_step_2_dose_mg": "11"}, "must be between 0 and 10"),
+    ({"renal_limit_romosozumab": "-1"}, "must be between 0 and 200"),
+])
+def test_the_safety_parameters_are_bounded(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        policy_from_overrides(overrides)

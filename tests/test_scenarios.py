@@ -73,6 +73,17 @@ def alf_patient_view(client, **prefetch) -> list[dict]:
     return response.get_json()["cards"]
 
 
+# --- order-time safety checks, end to end over HTTP ---------------------------------------------------------
+
+def order_sign(client, drafts: str, **prefetch) -> list[dict]:
+    body = hook_request("order-sign", patient_id="pat-hpp-1", prefetch=full_prefetch(alp="alp-normal.json", **prefetch),
+                        draft_orders=load_fhir(drafts))
+    response = client.post("/cds-services/low-alp-order-sign", json=body)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert_response_spec_exact(response.get_json())
+    return response.get_json()["cards"]
+
+
 def test_patient_view_in_liver_failure_with_cirrhosis_on_record_gives_no_wilson_card(client):
     cards = alf_patient_view(client, patient="patient-young-female.json", conditions="conditions-cirrhosis.json")
     assert "wilson-alf" not in [code for code, _ in summary_of(cards)]
@@ -84,3 +95,35 @@ def test_patient_view_in_liver_failure_at_60_gives_a_wilson_warning_not_critical
     assert wilson["indicator"] == "warning"
     assert wilson["summary"].startswith("Consider the Wilson disease work-up") and "atypical age" in wilson["summary"]
     assert "Age 60, outside 3-55 years" in wilson["detail"]
+
+
+def test_a_4_mg_zoledronic_acid_order_with_crcl_45_gets_the_dose_step_card(client):
+    cards = order_sign(client, "draft-orders-zometa-4mg.json", safety="safety-labs-crcl-45.json")
+    assert summary_of(cards) == [("zoledronic-acid-dose-adjustment", "warning")]
+    assert cards[0]["summary"].startswith("Reduce zoledronic acid to 3.3 mg: Creatinine clearance 45 mL/min")
+    assert "Ordered dose 4 mg is above 3.3 mg" in cards[0]["detail"]
+
+
+def test_romosozumab_six_months_after_a_myocardial_infarction_gets_a_warning(client):
+    cards = order_sign(client, "draft-orders-romosozumab.json", conditions="conditions-mi-6-months.json")
+    assert summary_of(cards) == [("romosozumab-cardiovascular", "warning")]
+    assert cards[0]["summary"] == ("Do not start romosozumab: Myocardial infarction 184 days ago"
+                                   " (Evenity boxed warning)")
+    assert removals(cards) == {"MedicationRequest/draft-romo"}
+
+
+def test_alendronate_with_low_calcium_gets_a_warning_citing_fosamax(client):
+    cards = order_sign(client, "draft-orders-sandbox-alendronate.json", safety="safety-labs-low-calcium.json")
+    assert summary_of(cards) == [("vitamin-d-calcium-antiresorptive", "warning")]
+    assert "Calcium 7.9 mg/dL" in cards[0]["summary"]
+    assert "Fosamax and Fosamax Plus D" in cards[0]["detail"]
+
+
+def test_a_cockcroft_gault_clearance_from_fhir_creatinine_and_weight_decides_the_zometa_dose(client):
+    # Born 1961-04-12, female: 65 y; creatinine 115 umol/L (1.30 mg/dL); weight 143 lb (64.86 kg) -> 44.14 mL/min.
+    cards = order_sign(client, "draft-orders-zometa-4mg.json", safety="safety-labs-creatinine-weight.json")
+    assert summary_of(cards) == [("zoledronic-acid-dose-adjustment", "warning")]
+    assert cards[0]["summary"].startswith("Reduce zoledronic acid to 3.3 mg: Cockcroft-Gault CrCl 44.14 mL/min"
+                                          " (2026-11-02)")
+    assert "weight 64.86 kg on 2026-10-15, age 65, female" in cards[0]["detail"]
+    assert "eGFR" not in cards[0]["summary"]

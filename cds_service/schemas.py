@@ -21,6 +21,8 @@ def _nullable(schema: Schema) -> Schema:
 NON_BLANK = {"type": "string", "pattern": r"\S"}  # the service needs a value, not just whitespace
 # The audit stores hookInstance and card uuids in columns of this width; a UUID needs 36.
 MAX_ID_LENGTH = 100
+# Items per feedback request: an EHR reports on the cards of one hook call, a handful at most (413 above).
+MAX_FEEDBACK_ITEMS = 100
 # An absolute http(s) URL with a host; ECMA-262 has no inline flags, hence the spelled-out cases.
 HTTP_URL = r"^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\s]"
 URI = {"type": "string", "format": "uri"}
@@ -155,7 +157,9 @@ RESPONSE_COMPONENTS: dict[str, Schema] = {
         "type": "object",
         "required": ["received", "stored"],
         "properties": {"received": {"type": "integer", "minimum": 1},
-                       "stored": {"type": "integer", "minimum": 0, "description": "New items, not exact repeats."}},
+                       "stored": {"type": "integer", "minimum": 0, "description": "New items, not exact repeats."},
+                       "ignored": {"type": "integer", "minimum": 1, "description":
+                                   "Items on cards this service did not issue to this caller: not stored."}},
     },
     "Health": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},

@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from cds_service import report
 from cds_service.store import Store
-from tests.conftest import NOW, full_prefetch, hook_request, load_fhir, on_both_databases
+from tests.conftest import NOW, full_prefetch, hook_request, load_fhir, made_out_for, on_both_databases
 
 ROOT = Path(__file__).resolve().parent.parent
 VIEW = "/cds-services/low-alp-patient-view"
@@ -32,7 +32,7 @@ PATIENTS = [f"pat-{name}" for name in ("old", "a", "b", "c", "d", "e", "f")]
 # reasons, and per week (served, accepted, overridden, no feedback).
 EXPECTED = {
     ("hpp-antiresorptive", "critical"): (1, 0, 1, 0, 1.0, {None: 1}, {"2026-W48": (1, 0, 1, 0)}),
-    ("low-alp-antiresorptive", "warning"): (2, 1, 1, 0, 0.5, {"benefit-outweighs-risk": 1},
+    ("low-alp-antiresorptive", "warning"): (2, 1, 1, 0, 0.5, {"specialist-advised": 1},
                                             {"2026-W47": (1, 0, 1, 0), "2026-W48": (1, 1, 0, 0)}),
     ("low-alp-unevaluated", "info"): (3, 1, 1, 1, 0.5, {"secondary-cause": 1},
                                       {"2026-W46": (2, 1, 1, 0), "2026-W47": (1, 0, 0, 1)}),
@@ -42,11 +42,12 @@ EXPECTED = {
 def serve(app, client, when: datetime, path: str, patient: str, **prefetch) -> dict:
     """Serve one hook call at `when` and return its single card."""
     app.extensions["alp_guard"].clock = lambda: when
+    data = made_out_for(full_prefetch(**prefetch), patient)
     if path == VIEW:
-        body = hook_request("patient-view", patient_id=patient, prefetch=full_prefetch(**prefetch))
+        body = hook_request("patient-view", patient_id=patient, prefetch=data)
     else:
-        body = hook_request("order-sign", patient_id=patient, prefetch=full_prefetch(**prefetch),
-                            draft_orders=load_fhir("draft-orders-sandbox-alendronate.json"))
+        body = hook_request("order-sign", patient_id=patient, prefetch=data,
+                            draft_orders=made_out_for(load_fhir("draft-orders-sandbox-alendronate.json"), patient))
     response = client.post(path, json=body)
     assert response.status_code == 200, response.get_data(as_text=True)
     (card,) = response.get_json()["cards"]
@@ -75,7 +76,7 @@ def fill(app, client) -> None:
     serve(app, client, W47, VIEW, "pat-c")  # no feedback
     d = serve(app, client, W47, SIGN, "pat-d")
     send_feedback(client, SIGN, d, "overridden")  # first without a reason, then the reason: the reason counts
-    send_feedback(client, SIGN, d, "overridden", "benefit-outweighs-risk")
+    send_feedback(client, SIGN, d, "overridden", "specialist-advised")
     e = serve(app, client, NOW, SIGN, "pat-e", conditions="conditions-hpp.json")
     send_feedback(client, SIGN, e, "overridden")  # no reason at all
     f = serve(app, client, NOW, SIGN, "pat-f")
@@ -149,12 +150,12 @@ def test_the_latest_feedback_decides_a_cards_outcome(filled: Store, client) -> N
         card_uuid = conn.execute(text(
             "SELECT c.card_uuid FROM cards_served c JOIN feedback f ON f.card_uuid = c.card_uuid "
             "WHERE c.topic = 'low-alp-antiresorptive' AND f.outcome = 'accepted'")).scalar_one()
-    send_feedback(client, SIGN, {"uuid": card_uuid}, "overridden", "benefit-outweighs-risk")
+    send_feedback(client, SIGN, {"uuid": card_uuid}, "overridden", "specialist-advised")
     data = report.build_report(filled.engine, SINCE, NOW)
     group = next(g for g in data["by_topic"] if g["topic"] == "low-alp-antiresorptive")
     assert as_tuple(group) == (2, 0, 2, 0)
     assert group["override_reasons"] == [
-        {"system": "http://alp-guard.org/override-reason", "code": "benefit-outweighs-risk", "count": 2}]
+        {"system": "http://alp-guard.org/override-reason", "code": "specialist-advised", "count": 2}]
 
 
 # --- renderings -----------------------------------------------------------------------------------------------------

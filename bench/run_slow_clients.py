@@ -82,12 +82,12 @@ def request_ok(port: int, method: str, path: str) -> bool:
         return False
 
 
-def timed(port: int, method: str, path: str) -> float | None:
+def timed(port: int, method: str, path: str, body: bytes | None = None) -> float | None:
     """Return the seconds one request took on a new connection, or None when it failed or timed out."""
     started = time.perf_counter()
     connection = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT)
     try:
-        body = HOOK_BODY if method == "POST" else None
+        body = body or (HOOK_BODY if method == "POST" else None)
         headers = {"Content-Type": "application/json"} if body else {}
         connection.request(method, path, body=body, headers=headers)
         response = connection.getresponse()

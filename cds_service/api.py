@@ -22,6 +22,7 @@ from cds_service.network import is_listed
 from cds_service.openapi import openapi_document
 from cds_service.prefetch import DataUnavailable, FhirAccess
 from cds_service.runtime import Runtime
+from cds_service.schemas import MAX_FEEDBACK_BYTES
 from cds_service.services import SERVICES_BY_ID, CdsService, HookCall, discovery_document
 
 bp = Blueprint("cds", __name__)
@@ -109,7 +110,7 @@ def record_feedback(service_id: str) -> Response:
     service = _service(service_id)
     rt = runtime()
     with answered("feedback", service=service.id, items=0, new=0, ignored=0) as record:
-        events = parse_feedback(_json_body())
+        events = parse_feedback(_json_body(MAX_FEEDBACK_BYTES))
         record["items"] = len(events)
         caller: Caller | None = g.get("caller")
         try:
@@ -125,7 +126,7 @@ def record_feedback(service_id: str) -> Response:
                 from None
         record["new"], record["ignored"] = stored, len(events) - len(kept)
         if stored:  # an exact repeat of feedback already counted is not counted again
-            metrics.count_feedback(service.id, kept, rt.store.served_card)
+            metrics.count_feedback(service.id, kept, issued.get)  # the topic, already read: no query per item
         answer = {"received": len(events), "stored": stored}
         if len(kept) < len(events):
             answer["ignored"] = len(events) - len(kept)  # feedback on cards not issued here, to this caller
@@ -249,7 +250,7 @@ def _service(service_id: str) -> CdsService:
     return service
 
 
-def _json_body() -> Any:
+def _json_body(max_bytes: int | None = None) -> Any:
     """Return the decoded JSON body, or answer 415 (not JSON), 400 (malformed or nested too deeply) or 413 (too large)."""
     if request.mimetype != "application/json":
         raise ApiError(415, "the request body must be sent as Content-Type: application/json")
@@ -257,7 +258,8 @@ def _json_body() -> Any:
     stream = request.environ["wsgi.input"] if request.content_length is None else request.stream
     if request.content_length is None and "wsgi.input_terminated" not in request.environ:
         stream = None  # a server that does not end the stream: an unbounded body cannot be read safely
-    raw = read_body(stream, request.content_length, runtime().settings.max_request_bytes) if stream else b""
+    limit = min(runtime().settings.max_request_bytes, max_bytes or runtime().settings.max_request_bytes)
+    raw = read_body(stream, request.content_length, limit) if stream else b""
     try:
         return load_json(raw, runtime().settings.max_json_depth)
     except ValueError:

@@ -8,7 +8,7 @@ from typing import Any
 
 from cds_service.limits import LimitExceeded
 from cds_service.schema_check import SchemaError, first_error
-from cds_service.schemas import COMPONENTS, MAX_FEEDBACK_ITEMS, MAX_ID_LENGTH, ref
+from cds_service.schemas import COMPONENTS, MAX_COMMENT_LENGTH, MAX_FEEDBACK_ITEMS, MAX_ID_LENGTH, ref
 from cds_service.store import FeedbackEvent, IssuedCard
 
 # The code an override reason is stored under when the card did not offer the code sent.
@@ -84,7 +84,8 @@ def _override_reason(inner: tuple[str | int, ...], keyword: str, where: str) -> 
         return f"{where}.overrideReason needs a reason or a userComment" if keyword == "anyOf" else (
             f"{where}.overrideReason must be an object")
     if inner[0] == "userComment":
-        return f"{where}.overrideReason.userComment must be a string"
+        return f"{where}.overrideReason.userComment is longer than {MAX_COMMENT_LENGTH} characters" if (
+            keyword == "maxLength") else f"{where}.overrideReason.userComment must be a string"
     # The store keeps codes and systems in columns of bounded width.
     return f"{where}.overrideReason.reason is too long" if keyword == "maxLength" else (
         f"{where}.overrideReason.reason must be a Coding with a code")

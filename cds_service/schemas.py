@@ -23,6 +23,10 @@ NON_BLANK = {"type": "string", "pattern": r"\S"}  # the service needs a value, n
 MAX_ID_LENGTH = 100
 # Items per feedback request: an EHR reports on the cards of one hook call, a handful at most (413 above).
 MAX_FEEDBACK_ITEMS = 100
+# A prescriber's comment on an override; with the item cap it bounds the work one feedback request can cause.
+MAX_COMMENT_LENGTH = 2000
+# The largest feedback body (413 beyond): 100 items with full comments fit; the 5 MB a hook request may need do not.
+MAX_FEEDBACK_BYTES = 512_000
 # An absolute http(s) URL with a host; ECMA-262 has no inline flags, hence the spelled-out cases.
 HTTP_URL = r"^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\s]"
 URI = {"type": "string", "format": "uri"}
@@ -81,7 +85,8 @@ REQUEST_COMPONENTS: dict[str, Schema] = {
     },
     "OverrideReason": {
         "type": "object",
-        "properties": {"reason": _nullable(ref("ReasonCoding")), "userComment": {"type": ["string", "null"]}},
+        "properties": {"reason": _nullable(ref("ReasonCoding")),
+                       "userComment": {"type": ["string", "null"], "maxLength": MAX_COMMENT_LENGTH}},
         "anyOf": [
             {"required": ["reason"], "properties": {"reason": {"type": "object"}}},
             {"required": ["userComment"], "properties": {"userComment": {"type": "string", "minLength": 1}}},

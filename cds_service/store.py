@@ -160,6 +160,7 @@ class IssuedCard:
 
     patient_key: str | None
     override_codes: frozenset[str] | None  # None: served before the codes were recorded
+    topic: str = ""
 
 
 @dataclass(frozen=True)
@@ -288,8 +289,24 @@ class Store:
                 patients = _card_patients(conn, service_id, {e.card_uuid for e in batch})
         rows = list({row["event_digest"]: row for row in (
             _feedback_row(service_id, e, received_at, patients.get(e.card_uuid)) for e in batch)}.values())
-        with self._writing() as conn:
-            return sum(conn.execute(self._insert_new_feedback(), row).rowcount for row in rows)
+        with self._writing() as conn:  # one executemany: the lock is held for the insert alone
+            stored = conn.execute(self._insert_new_feedback(), rows).rowcount
+        self._checkpoint()
+        return stored
+
+    def _checkpoint(self) -> None:
+        """Copy the SQLite write-ahead log into the database now, outside the write lock (PASSIVE: never waits).
+
+        Feedback writes most of the log's pages; left to SQLite, the checkpoint runs at the commit that crosses its
+        threshold, often a hook call's card audit, which then waits for the copy. Failure here loses nothing.
+        """
+        if self._writers is None:
+            return
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        except SQLAlchemyError:
+            pass
 
     def issued_cards(
         self, service_id: str, card_uuids: Iterable[str], issuer: str | None, tenant: str | None
@@ -300,14 +317,14 @@ class Store:
         with self.engine.connect() as conn:
             for start in range(0, len(uuids), _LOOKUP_CHUNK):
                 query = select(cards_served.c.card_uuid, cards_served.c.patient_key, cards_served.c.override_codes,
-                               cards_served.c.issuer, cards_served.c.tenant).where(
+                               cards_served.c.issuer, cards_served.c.tenant, cards_served.c.topic).where(
                     cards_served.c.card_uuid.in_(uuids[start:start + _LOOKUP_CHUNK]),
                     cards_served.c.service_id == service_id)
                 for row in conn.execute(query):
                     if (row.issuer, row.tenant) != (issuer, tenant):
                         continue
                     codes = None if row.override_codes is None else frozenset(filter(None, row.override_codes.split(",")))
-                    found[row.card_uuid] = IssuedCard(row.patient_key, codes)
+                    found[row.card_uuid] = IssuedCard(row.patient_key, codes, row.topic)
         return found
 
     def remember_jti(self, iss: str, jti: str, expires_at: datetime, now: datetime) -> bool:
@@ -447,12 +464,13 @@ def _overrides_query(patient_key: str, since: datetime) -> Select:
 
 
 def _digest(service_id: str, event: FeedbackEvent) -> str:
-    """Return a digest of what a feedback item says about its card, to recognise a repeat.
+    """Return a digest of what a feedback item decides about its card, to recognise a repeat.
 
-    The outcome timestamp is left out: the same card with the same outcome and details is one event however often,
-    and whenever, a client says so (otherwise each re-send with a new timestamp would be another row).
+    The card, the outcome, the suggestions accepted and the override reason code decide; the timestamp and the
+    comment do not. The same decision sent again, at another time or with other words, is one event: otherwise
+    anyone could grow a patient's override history, which every hook call for that patient reads, without bound.
     """
-    said = dataclasses.replace(event, outcome_timestamp="")
+    said = dataclasses.replace(event, outcome_timestamp="", user_comment=None)
     return hashlib.sha256(json.dumps([service_id, *dataclasses.astuple(said)]).encode()).hexdigest()
 
 

@@ -562,7 +562,8 @@ def test_a_surrogate_pair_is_ordinary_text(app, client):
 
 def test_more_than_100_feedback_items_is_413_and_nothing_is_stored(app, client):
     (card,) = cards_of(client.post(ORDER_SIGN, json=valid_body()))
-    items = [override(card["uuid"], comment=f"c{i}") for i in range(101)]
+    items = [{"card": card["uuid"], "outcome": "accepted", "outcomeTimestamp": "2026-11-24T12:01:00Z",
+              "acceptedSuggestions": [{"id": f"s{i}"}]} for i in range(101)]
     response = client.post(f"{ORDER_SIGN}/feedback", json={"feedback": items})
     assert (response.status_code, response.get_json()) == (413, {"error": "more than 100 feedback items in one request"})
     assert app.extensions["alp_guard"].store.feedback_for(card["uuid"]) == []
@@ -598,8 +599,25 @@ def test_the_same_card_and_outcome_sent_again_later_is_a_duplicate(app, client):
     (card,) = cards_of(client.post(ORDER_SIGN, json=valid_body()))
     first = client.post(f"{ORDER_SIGN}/feedback", json={"feedback": [override(card["uuid"], when="2026-11-24T12:01:00Z")]})
     later = client.post(f"{ORDER_SIGN}/feedback", json={"feedback": [override(card["uuid"], when="2026-11-24T12:09:00Z")]})
-    assert (first.get_json()["stored"], later.get_json()["stored"]) == (1, 0)
+    reworded = [override(card["uuid"], comment=f"comment {i}") for i in range(50)]  # other words, same decision
+    again = client.post(f"{ORDER_SIGN}/feedback", json={"feedback": reworded})
+    assert (first.get_json()["stored"], later.get_json()["stored"], again.get_json()["stored"]) == (1, 0, 0)
     assert len(app.extensions["alp_guard"].store.feedback_for(card["uuid"])) == 1
+    reason = client.post(f"{ORDER_SIGN}/feedback", json={"feedback": [override(card["uuid"], "hpp-excluded")]})
+    assert reason.get_json()["stored"] == 1  # a reason sent later is another decision, kept
+
+
+def test_a_comment_longer_than_2000_characters_is_400(client):
+    (card,) = cards_of(client.post(ORDER_SIGN, json=valid_body()))
+    response = client.post(f"{ORDER_SIGN}/feedback", json={"feedback": [override(card["uuid"], comment="x" * 2001)]})
+    assert (response.status_code, response.get_json()) == (
+        400, {"error": "feedback[0].overrideReason.userComment is longer than 2000 characters"})
+
+
+def test_a_feedback_body_over_512_kb_is_413(client):
+    body = json.dumps({"feedback": [override("c", comment="x" * 1000)], "padding": "y" * 512_000})
+    response = client.post(f"{ORDER_SIGN}/feedback", data=body, headers={"Content-Type": "application/json"})
+    assert (response.status_code, response.get_json()) == (413, {"error": "the request body is too large"})
 
 
 def test_a_storage_failure_on_feedback_is_503_with_a_reason(app, client, monkeypatch):

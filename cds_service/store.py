@@ -290,23 +290,7 @@ class Store:
         rows = list({row["event_digest"]: row for row in (
             _feedback_row(service_id, e, received_at, patients.get(e.card_uuid)) for e in batch)}.values())
         with self._writing() as conn:  # one executemany: the lock is held for the insert alone
-            stored = conn.execute(self._insert_new_feedback(), rows).rowcount
-        self._checkpoint()
-        return stored
-
-    def _checkpoint(self) -> None:
-        """Copy the SQLite write-ahead log into the database now, outside the write lock (PASSIVE: never waits).
-
-        Feedback writes most of the log's pages; left to SQLite, the checkpoint runs at the commit that crosses its
-        threshold, often a hook call's card audit, which then waits for the copy. Failure here loses nothing.
-        """
-        if self._writers is None:
-            return
-        try:
-            with self.engine.connect() as conn:
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
-        except SQLAlchemyError:
-            pass
+            return conn.execute(self._insert_new_feedback(), rows).rowcount
 
     def issued_cards(
         self, service_id: str, card_uuids: Iterable[str], issuer: str | None, tenant: str | None

@@ -12,6 +12,11 @@ threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 timeout = 30
 graceful_timeout = 20
 keepalive = 5
+# gthread has no read timeout: a thread that has begun to read a request waits as long as its client dribbles. Put a
+# buffering proxy in front (nginx/alp-guard.conf.template, as docker-compose.yml does; README, Deployment); these
+# bounds only cap what one slow request can send (a CDS Hooks call needs a dozen headers).
+limit_request_fields = 50
+limit_request_field_size = 8190
 # No preload: each worker opens its own database pool and thread pool after the fork.
 accesslog = None  # the service writes its own JSON log line per hook call, without patient data
 

@@ -10,7 +10,10 @@ import argparse
 import sys
 
 from cds_service import create_app
+from sqlalchemy.exc import SQLAlchemyError
+
 from cds_service.migrations import SchemaError
+from cds_service.store import database_reason
 from cds_service.settings import SettingsError, require_trust, settings_from_env
 
 
@@ -38,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
         app = create_app(settings)
     except SchemaError as exc:
         print(f"database error: {exc}", file=sys.stderr)
+        return 2
+    except (SQLAlchemyError, OSError) as exc:  # unreachable, read-only or not a database: a setting to fix
+        print(f"configuration error: CDS_DATABASE_URL: {database_reason(exc)}", file=sys.stderr)
         return 2
     app.run(host=settings.host, port=settings.port, threaded=True)
     return 0

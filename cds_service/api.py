@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from cards import render_cards
@@ -14,14 +15,15 @@ from cards.explanations import explanation_page
 from cds_service import metrics
 from cds_service.auth import Caller, Unauthorized, Verifier
 from cds_service.audit import record_served, respect_overrides
-from cds_service.feedback import BadFeedback, parse_feedback
+from cds_service.feedback import BadFeedback, parse_feedback, screen
 from cds_service.hook_request import BadHookRequest, parse_hook_request
-from cds_service.limits import LimitExceeded, check_counts, load_json
+from cds_service.limits import LimitExceeded, check_counts, load_json, read_body
 from cds_service.logs import get_logger
 from cds_service.network import is_listed
 from cds_service.openapi import openapi_document
 from cds_service.prefetch import DataUnavailable, FhirAccess
 from cds_service.runtime import Runtime
+from cds_service.schemas import MAX_FEEDBACK_BYTES
 from cds_service.services import SERVICES_BY_ID, CdsService, HookCall, discovery_document
 from hooks.findings import Topic
 
@@ -98,7 +100,7 @@ def call_service(service_id: str) -> Response:
         cards = render_cards(findings, rt.new_uuid, _explain_url(rt.settings.public_base_url))
         record_served(rt.store, findings, cards, service_id=service.id, hook=service.hook,
                       hook_instance=hook_request.hook_instance, now=now, patient_key=patient_key,
-                      policy=rt.settings.policy)
+                      policy=rt.settings.policy, caller=g.get("caller"))
         metrics.count_cards(service.id, cards)
         record["cards"] = len(cards)
         return jsonify({"cards": cards})
@@ -109,14 +111,28 @@ def record_feedback(service_id: str) -> Response:
     """Store feedback on cards this service returned."""
     service = _service(service_id)
     rt = runtime()
-    with answered("feedback", service=service.id, items=0, new=0) as record:
-        events = parse_feedback(_json_body())
+    with answered("feedback", service=service.id, items=0, new=0, ignored=0) as record:
+        events = parse_feedback(_json_body(MAX_FEEDBACK_BYTES))
         record["items"] = len(events)
-        stored = rt.store.record_feedback(service.id, events, rt.clock())
-        record["new"] = stored
+        caller: Caller | None = g.get("caller")
+        try:
+            # Only cards this service issued to this caller (issuer and tenant in jwt mode) take feedback.
+            issued = rt.store.issued_cards(service.id, (e.card_uuid for e in events),
+                                           caller.iss if caller else None, caller.tenant if caller else None)
+            kept = screen(events, issued)
+            stored = rt.store.record_feedback(service.id, kept, rt.clock(),
+                                              {uuid: card.patient_key for uuid, card in issued.items()})
+        except SQLAlchemyError as exc:
+            log.error("feedback not stored", extra={"fields": {"exception": type(exc).__name__}})
+            raise ApiError(503, "feedback could not be stored: the database is unavailable; send it again later") \
+                from None
+        record["new"], record["ignored"] = stored, len(events) - len(kept)
         if stored:  # an exact repeat of feedback already counted is not counted again
-            metrics.count_feedback(service.id, events, rt.store.served_card)
-        return jsonify({"received": len(events), "stored": stored})
+            metrics.count_feedback(service.id, kept, issued.get)  # the topic, already read: no query per item
+        answer = {"received": len(events), "stored": stored}
+        if len(kept) < len(events):
+            answer["ignored"] = len(events) - len(kept)  # feedback on cards not issued here, to this caller
+        return jsonify(answer)
 
 
 class _Record(dict):
@@ -252,9 +268,16 @@ def _service(service_id: str) -> CdsService:
     return service
 
 
-def _json_body() -> Any:
-    """Return the decoded JSON body, or answer 400 (malformed or nested too deeply) or 413 (too large)."""
-    raw = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH
+def _json_body(max_bytes: int | None = None) -> Any:
+    """Return the decoded JSON body, or answer 415 (not JSON), 400 (malformed or nested too deeply) or 413 (too large)."""
+    if request.mimetype != "application/json":
+        raise ApiError(415, "the request body must be sent as Content-Type: application/json")
+    # Read here rather than by request.get_data: past the limit, a chunked body would be cut short, not refused.
+    stream = request.environ["wsgi.input"] if request.content_length is None else request.stream
+    if request.content_length is None and "wsgi.input_terminated" not in request.environ:
+        stream = None  # a server that does not end the stream: an unbounded body cannot be read safely
+    limit = min(runtime().settings.max_request_bytes, max_bytes or runtime().settings.max_request_bytes)
+    raw = read_body(stream, request.content_length, limit) if stream else b""
     try:
         return load_json(raw, runtime().settings.max_json_depth)
     except ValueError:

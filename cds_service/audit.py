@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Sequence
+from typing import Any, Sequence
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -43,8 +43,11 @@ def record_served(
     now: datetime,
     patient_key: str | None,
     policy: Policy,
+    caller: Any = None,
 ) -> None:
-    """Record each card served; a database failure loses the audit line, never the card."""
+    """Record each card served, and to whom (the caller's iss and tenant); a database failure never costs the card."""
+    issuer = getattr(caller, "iss", None)
+    tenant = getattr(caller, "tenant", None)
     rows = [
         ServedCard(
             card_uuid=card["uuid"],
@@ -58,6 +61,9 @@ def record_served(
             order_ref=finding.order.reference if finding.order else None,
             fingerprint=fingerprint(finding),
             policy_version=policy.version,
+            issuer=issuer,
+            tenant=tenant,
+            override_codes=offered_codes(card),
         )
         for finding, card in zip(findings, cards)
     ]
@@ -65,3 +71,9 @@ def record_served(
         store.record_cards(rows)
     except SQLAlchemyError as exc:
         log.error("card audit not written", extra={"fields": {"exception": type(exc).__name__, "cards": len(rows)}})
+
+
+def offered_codes(card: dict) -> str | None:
+    """Return the card's override reason codes, comma-separated, or None when it offers none."""
+    codes = [reason.get("code") for reason in card.get("overrideReasons") or () if isinstance(reason, dict)]
+    return ",".join(code.replace(",", "") for code in codes if isinstance(code, str)) or None

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
+from cds_service.limits import LimitExceeded
 from cds_service.schema_check import SchemaError, first_error
-from cds_service.schemas import COMPONENTS, MAX_ID_LENGTH, ref
-from cds_service.store import FeedbackEvent
+from cds_service.schemas import COMPONENTS, MAX_COMMENT_LENGTH, MAX_FEEDBACK_ITEMS, MAX_ID_LENGTH, ref
+from cds_service.store import FeedbackEvent, IssuedCard
 
+# The code an override reason is stored under when the card did not offer the code sent.
+OTHER_REASON = "other"
 OUTCOMES = frozenset(COMPONENTS["Feedback"]["properties"]["outcome"]["enum"])
 
 
@@ -16,11 +21,29 @@ class BadFeedback(ValueError):
 
 
 def parse_feedback(body: Any) -> list[FeedbackEvent]:
-    """Return the events of a feedback request, or raise BadFeedback naming the first problem."""
+    """Return the events of a feedback request, or raise BadFeedback naming the first problem (413: too many)."""
+    items = body.get("feedback") if isinstance(body, dict) else None
+    if isinstance(items, list) and len(items) > MAX_FEEDBACK_ITEMS:
+        raise LimitExceeded(413, f"more than {MAX_FEEDBACK_ITEMS} feedback items in one request")
     error = first_error(ref("FeedbackRequest"), body, COMPONENTS)
     if error is not None:
         raise BadFeedback(_reason(error))
     return [_event(item) for item in body["feedback"]]
+
+
+def screen(events: list[FeedbackEvent], issued: Mapping[str, IssuedCard]) -> list[FeedbackEvent]:
+    """Keep the events on cards issued to this caller; an override code the card did not offer becomes "other"."""
+    return [_offered_only(event, issued[event.card_uuid].override_codes) for event in events
+            if event.card_uuid in issued]
+
+
+def _offered_only(event: FeedbackEvent, offered: frozenset[str] | None) -> FeedbackEvent:
+    """Return the event with its override code kept only if the card offered it; else "other", the code as text."""
+    code = event.override_code
+    if code is None or offered is None or code in offered:
+        return event
+    comment = ": ".join(text for text in (code, event.user_comment) if text)
+    return dataclasses.replace(event, override_code=OTHER_REASON, override_system=None, user_comment=comment)
 
 
 def _event(item: dict[str, Any]) -> FeedbackEvent:
@@ -61,7 +84,8 @@ def _override_reason(inner: tuple[str | int, ...], keyword: str, where: str) -> 
         return f"{where}.overrideReason needs a reason or a userComment" if keyword == "anyOf" else (
             f"{where}.overrideReason must be an object")
     if inner[0] == "userComment":
-        return f"{where}.overrideReason.userComment must be a string"
+        return f"{where}.overrideReason.userComment is longer than {MAX_COMMENT_LENGTH} characters" if (
+            keyword == "maxLength") else f"{where}.overrideReason.userComment must be a string"
     # The store keeps codes and systems in columns of bounded width.
     return f"{where}.overrideReason.reason is too long" if keyword == "maxLength" else (
         f"{where}.overrideReason.reason must be a Coding with a code")

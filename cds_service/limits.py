@@ -7,7 +7,7 @@ import math
 import re
 from collections.abc import Mapping
 from itertools import accumulate
-from typing import Any
+from typing import Any, BinaryIO
 
 # The depth check reads the UTF-8 bytes without decoding them again: escapes go first, then everything but quotes
 # and brackets (multi-byte UTF-8 never contains an ASCII byte), then the strings. Arrays and objects nest alike.
@@ -16,6 +16,11 @@ _SKELETON = bytes.maketrans(b"[]", b"{}")
 _NOT_SKELETON = bytes(b for b in range(256) if b not in b'"{}[]')
 _STRING = re.compile(rb'"[^"]*"')
 _STEP = {ord("{"): 1, ord("}"): -1}
+# Text no database column can hold: NUL (PostgreSQL refuses it) and unpaired UTF-16 surrogates (no UTF-8 encoding).
+# JSON escapes are read one at a time, a surrogate pair as one; raw surrogates come from `surrogatepass` decoding.
+_JSON_ESCAPE = re.compile(r"\\(?:u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})|u([0-9a-f]{4})|.)", re.DOTALL | re.I)
+_RAW_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE = "the request body holds text that cannot be stored (NUL or an unpaired surrogate)"
 
 
 class LimitExceeded(Exception):
@@ -35,10 +40,43 @@ def load_json(raw: bytes, max_depth: int) -> Any:
         document = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except RecursionError:
         raise LimitExceeded(400, "the request body is nested too deeply") from None
+    if has_unstorable_text(text):
+        raise LimitExceeded(400, UNSTORABLE)
     utf8 = raw if encoding in ("utf-8", "utf-8-sig") else text.encode("utf-8", "surrogatepass")
     if nesting_depth(utf8, max_depth) > max_depth:
         raise LimitExceeded(400, "the request body is nested too deeply")
     return document
+
+
+def has_unstorable_text(json_text: str) -> bool:
+    """Tell whether a JSON text holds, raw or escaped, a NUL or an unpaired surrogate."""
+    if _RAW_UNSTORABLE.search(json_text):
+        return True
+    if "\\u" not in json_text:
+        return False
+    for match in _JSON_ESCAPE.finditer(json_text):
+        single = match.group(3)
+        if single is not None and (int(single, 16) == 0 or 0xD800 <= int(single, 16) <= 0xDFFF):
+            return True
+    return False
+
+
+def read_body(stream: BinaryIO, content_length: int | None, max_bytes: int) -> bytes:
+    """Return a request body of at most max_bytes; a longer one, chunked or not, is 413 rather than cut short."""
+    if content_length is not None:
+        if content_length > max_bytes:
+            raise LimitExceeded(413, "the request body is too large")
+        return stream.read(content_length)
+    parts, size = [], 0
+    while size <= max_bytes:
+        part = stream.read(min(65536, max_bytes + 1 - size))
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    if size > max_bytes:
+        raise LimitExceeded(413, "the request body is too large")
+    return b"".join(parts)
 
 
 def _refuse_constant(name: str) -> Any:

@@ -141,11 +141,23 @@ def _version_2(conn: Connection) -> None:
           feedback.c.received_at).create(conn)
 
 
+def _version_3(conn: Connection) -> None:
+    """Add to cards_served the issuer and tenant the card was issued to, and the override reason codes it offered.
+
+    All three are nullable: cards served before this step keep NULL (issued without a caller identity on record, any
+    override code accepted), so feedback on them is screened as before.
+    """
+    for column in ("issuer VARCHAR(500)", "tenant VARCHAR(200)", "override_codes TEXT"):
+        conn.exec_driver_sql(f"ALTER TABLE cards_served ADD COLUMN {column}")
+
+
 # The steps, oldest first, numbered 1, 2, 3 … without gaps. Append only.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "card audit, feedback, installation, jti_seen, schema_version", _version_1),
     Migration(2, "feedback.patient_key, backfilled from cards_served, indexed with outcome and received_at",
               _version_2),
+    Migration(3, "cards_served.issuer, .tenant and .override_codes: whom a card was issued to, the reasons offered",
+              _version_3),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

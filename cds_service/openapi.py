@@ -62,6 +62,7 @@ def _hook_operation(service: CdsService, authenticate: bool) -> dict[str, Any]:
         "400": _error("Malformed JSON, or a request that breaks the schema or names another hook."),
         "412": _error("The data the rule needs could not be obtained from prefetch or the FHIR server."),
         "413": _error("The body, prefetch or draft order list is over its limit."),
+        "415": _error("The body is not sent as Content-Type: application/json."),
     }
     operation = _operation(f"call_{service.id.replace('-', '_')}", service.title, responses, secured=authenticate)
     operation["description"] = service.description
@@ -85,7 +86,9 @@ def _feedback_operation(authenticate: bool) -> dict[str, Any]:
         "200": _json("How many items were received and how many were new.", "FeedbackReceipt"),
         "400": _error("Malformed JSON, or feedback that breaks the schema."),
         "404": _error("No such CDS service."),
-        "413": _error("The body is over its limit."),
+        "413": _error("The body or its number of items is over its limit."),
+        "415": _error("The body is not sent as Content-Type: application/json."),
+        "503": _error("The database cannot store the feedback now; send it again later."),
     }
     operation = _operation("record_feedback", "Store feedback on cards the service returned.", responses,
                            secured=authenticate)

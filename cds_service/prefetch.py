@@ -110,8 +110,13 @@ def resolve_available(
         except DataUnavailable as exc:
             failures[key] = str(exc)
     fetched, failed = _run(fetches, access.deadline, executor)
+    for key, value in fetched.items():
+        if value is None and key in core and is_read(templates[key]):  # a 404 on the patient: no such patient
+            failed[key] = f"prefetch {key!r} unavailable: FHIR server has no such resource"
     results.update(fetched)
     failures.update(failed)
+    for key in failures:
+        results.pop(key, None)
     for key in templates:
         if key in failures and key in core:
             raise DataUnavailable(failures[key])

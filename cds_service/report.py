@@ -1,6 +1,6 @@
 """The CDS governance report: per topic and indicator, cards served, accepted, overridden, why, and the weekly trend.
 
-`python -m cds_service report --since 2026-01-01 --format html|csv|json [--output FILE]` reads the store named by
+`python -m cds_service report --since 2026-01-01 --format html|csv|json [--output FILE|-]` reads the store named by
 CDS_DATABASE_URL (default: the service's SQLite file) and writes one of three renderings of the same numbers:
 JSON, CSV (one row per topic, indicator and period) or a self-contained HTML page with an inline SVG chart (no
 script, stylesheet, font or image is fetched).
@@ -34,6 +34,7 @@ from typing import Any, Iterable, Sequence
 from sqlalchemy import make_url, select
 from sqlalchemy.engine import Connection, Engine
 
+from cards import vocabulary
 from cds_service.migrations import SchemaError
 from cds_service.settings import SettingsError, settings_from_env
 from cds_service.store import Store, cards_served, feedback
@@ -54,6 +55,14 @@ DEFINITIONS = {
 CSV_COLUMNS = ("topic", "indicator", "period", "served", "accepted", "overridden", "no_feedback", "override_rate",
                "override_reasons")
 ALL = "(all)"
+# The display text of each override reason a card offers, and of "other", what feedback stores for a reason the card
+# did not offer (cds_service/feedback.py).
+REASON_DISPLAYS = {
+    **{r.code: r.display for r in vars(vocabulary).values() if isinstance(r, vocabulary.OverrideReason)},
+    "other": "Other (a reason the card did not offer)",
+}
+# A spreadsheet runs a cell beginning with one of these as a formula: such cells get a leading apostrophe (OWASP).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -90,7 +99,8 @@ class Tally:
             "no_feedback": self.no_feedback,
             "override_rate": self.override_rate,
             "override_reasons": [
-                {"system": system, "code": code, "count": n}
+                {"system": system, "code": code, **({"display": REASON_DISPLAYS[code]} if code in REASON_DISPLAYS else {}),
+                 "count": n}
                 for (system, code), n in sorted(self.reasons.items(), key=lambda kv: (-kv[1], _reason_label(kv[0])))
             ],
         }
@@ -130,8 +140,8 @@ def build_report(source: Engine | Connection, since: date | None, now: datetime)
                 tally.add(outcome, reason)
             first_served = row.served_at if first_served is None else min(first_served, row.served_at)
     ordered = sorted(groups, key=lambda k: (k[0], INDICATOR_ORDER.get(k[1], 9), k[1]))
-    series_start = start or first_served
-    series = week_range(series_start, max([now, *(_week_start(w) for w in weeks)])) if series_start else []
+    # From the first week with a card (on or after --since): weeks before any card was served are no trend.
+    series = week_range(first_served, max([now, *(_week_start(w) for w in weeks)])) if first_served else []
     return {
         "title": TITLE,
         "generated_at": now.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
@@ -181,15 +191,15 @@ def render(report: dict[str, Any], fmt: str) -> str:
 def render_csv(report: dict[str, Any]) -> str:
     """Return one CSV row per topic and indicator for the whole period ('(all)'), then one per week; totals last."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180; a CR or LF in a cell then quotes it
     writer.writerow(CSV_COLUMNS)
 
     def row(topic: str, indicator: str, period: str, counts: dict[str, Any]) -> None:
         rate = counts["override_rate"]
-        writer.writerow([topic, indicator, period, counts["served"], counts["accepted"], counts["overridden"],
+        writer.writerow([neutralised(cell) for cell in [topic, indicator, period, counts["served"], counts["accepted"], counts["overridden"],
                          counts["no_feedback"], "" if rate is None else f"{rate:.4f}",
                          "; ".join(f"{_reason_label((r['system'], r['code']))}={r['count']}"
-                                   for r in counts["override_reasons"])])
+                                   for r in counts["override_reasons"])]])
 
     for group in report["by_topic"]:
         row(group["topic"], group["indicator"], ALL, group)
@@ -329,7 +339,16 @@ def _nice_step(peak: int) -> int:
 
 
 def _reason_label(reason: tuple[str | None, str | None]) -> str:
-    return reason[1] or NO_REASON
+    """Return a reason as shown: its display text and code, the code alone when unknown, or "(no reason given)"."""
+    code = reason[1]
+    if not code:
+        return NO_REASON
+    return f"{REASON_DISPLAYS[code]} ({code})" if code in REASON_DISPLAYS else code
+
+
+def neutralised(cell: Any) -> Any:
+    """Return a CSV cell a spreadsheet will show as text: a leading apostrophe before a formula's first character."""
+    return f"'{cell}" if isinstance(cell, str) and cell.startswith(_FORMULA_START) else cell
 
 
 def _week_start(week: str) -> datetime:
@@ -367,12 +386,13 @@ def main(argv: Iterable[str] | None = None, *, now: datetime | None = None) -> i
     parser.add_argument("--since", type=_date, help="count cards served on or after this date (YYYY-MM-DD, UTC); "
                                                     "default: every card recorded")
     parser.add_argument("--format", choices=FORMATS, default="html", help="html (default), csv or json")
-    parser.add_argument("--output", help="file to write (default: standard output)")
+    parser.add_argument("--output", help="file to write, - for standard output (default: "
+                                         "alp-guard-report-<date>.<format> in your home directory)")
     args = parser.parse_args(list(argv) if argv is not None else None)
     try:
         url = settings_from_env().database_url or _default_database_url()
         _require_existing(url)
-        store = Store(url)
+        store = Store(url, check_writable=False)  # reading only
     except (SettingsError, SchemaError, FileNotFoundError) as exc:
         print(f"report: {exc}", file=sys.stderr)
         return 2
@@ -380,11 +400,15 @@ def main(argv: Iterable[str] | None = None, *, now: datetime | None = None) -> i
         text = render(build_report(store.engine, args.since, now or datetime.now(timezone.utc)), args.format)
     finally:
         store.engine.dispose()
-    if args.output:
-        with open(args.output, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-    else:
+    if args.output == "-":
         sys.stdout.write(text)
+        return 0
+    # By default outside the working copy: a report left in the repository would be one `git add -A` from committed.
+    path = args.output or os.path.join(
+        os.path.expanduser("~"), f"alp-guard-report-{(now or datetime.now(timezone.utc)).date().isoformat()}.{args.format}")
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+    print(f"report: written to {path}", file=sys.stderr)
     return 0
 
 

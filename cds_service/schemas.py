@@ -21,6 +21,12 @@ def _nullable(schema: Schema) -> Schema:
 NON_BLANK = {"type": "string", "pattern": r"\S"}  # the service needs a value, not just whitespace
 # The audit stores hookInstance and card uuids in columns of this width; a UUID needs 36.
 MAX_ID_LENGTH = 100
+# Items per feedback request: an EHR reports on the cards of one hook call, a handful at most (413 above).
+MAX_FEEDBACK_ITEMS = 100
+# A prescriber's comment on an override; with the item cap it bounds the work one feedback request can cause.
+MAX_COMMENT_LENGTH = 2000
+# The largest feedback body (413 beyond): 100 items with full comments fit; the 5 MB a hook request may need do not.
+MAX_FEEDBACK_BYTES = 512_000
 # An absolute http(s) URL with a host; ECMA-262 has no inline flags, hence the spelled-out cases.
 HTTP_URL = r"^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\s]"
 URI = {"type": "string", "format": "uri"}
@@ -79,7 +85,8 @@ REQUEST_COMPONENTS: dict[str, Schema] = {
     },
     "OverrideReason": {
         "type": "object",
-        "properties": {"reason": _nullable(ref("ReasonCoding")), "userComment": {"type": ["string", "null"]}},
+        "properties": {"reason": _nullable(ref("ReasonCoding")),
+                       "userComment": {"type": ["string", "null"], "maxLength": MAX_COMMENT_LENGTH}},
         "anyOf": [
             {"required": ["reason"], "properties": {"reason": {"type": "object"}}},
             {"required": ["userComment"], "properties": {"userComment": {"type": "string", "minLength": 1}}},
@@ -155,7 +162,9 @@ RESPONSE_COMPONENTS: dict[str, Schema] = {
         "type": "object",
         "required": ["received", "stored"],
         "properties": {"received": {"type": "integer", "minimum": 1},
-                       "stored": {"type": "integer", "minimum": 0, "description": "New items, not exact repeats."}},
+                       "stored": {"type": "integer", "minimum": 0, "description": "New items, not exact repeats."},
+                       "ignored": {"type": "integer", "minimum": 1, "description":
+                                   "Items on cards this service did not issue to this caller: not stored."}},
     },
     "Health": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},

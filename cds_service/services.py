@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from cds_service.hook_request import BadHookRequest, HookRequest
+from cds_service.patient_scope import only_this_patient, require_this_patient
 from cds_service.prefetch import DataUnavailable, FhirAccess, read_references, resolve_available
 from hooks.evidence import ALP_LABS, LIVER_LABS, MEDICATION_KEYS, WORKUP_LABS, SAFETY_LABS, Evidence, evidence_from_resources
 from hooks.extract import index_medications, read_medication_requests, unresolved_medication_references
@@ -121,6 +122,7 @@ def draft_medication_orders(call: HookCall) -> list[MedicationOrder]:
         raise BadHookRequest("context.draftOrders.entry must be a list")
     entries = [e for e in raw_entries or () if isinstance(e, dict)]
     resources = [e["resource"] for e in entries if isinstance(e.get("resource"), dict)]
+    require_this_patient(resources, call.request.patient_id)  # 400: an order for another patient
     medications = resolve_medications(resources, index_medications(entries), call, required=True)
     orders, _ = read_medication_requests(resources, medications)
     return orders
@@ -134,6 +136,7 @@ def patient_evidence(
     # Without the patient (age) and the ALP results nothing can be said; the rest may be missing.
     data, unavailable = resolve_available(templates, request.prefetch, request.context, call.access, call.executor,
                                           core=CORE_KEYS)
+    data = only_this_patient(data, request.patient_id)  # another patient's resources are never evidence
     requests = [r for key in MEDICATION_KEYS for r in data.get(key) or [] if isinstance(r, dict)]
     # A draft order's drug must be known; for the rest of the record, a name is enough when the server fails.
     medications = resolve_medications(requests, index_medications(requests), call, required=False)

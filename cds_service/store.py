@@ -88,6 +88,11 @@ cards_served = Table(
     Column("order_ref", String(200)),
     Column("fingerprint", String(64)),
     Column("policy_version", String(40)),
+    # Added by migration 3: the caller the card was issued to (jwt mode; NULL without authentication) and the
+    # override reason codes the card offered, comma-separated, so that feedback can be held to them.
+    Column("issuer", String(500)),
+    Column("tenant", String(200)),
+    Column("override_codes", Text),
 )
 
 feedback = Table(
@@ -144,6 +149,18 @@ class ServedCard:
     order_ref: str | None = None
     fingerprint: str | None = None
     policy_version: str | None = None
+    issuer: str | None = None
+    tenant: str | None = None
+    override_codes: str | None = None  # comma-separated codes of the card's overrideReasons
+
+
+@dataclass(frozen=True)
+class IssuedCard:
+    """What feedback needs to know of a card this service issued: its patient and the override codes it offered."""
+
+    patient_key: str | None
+    override_codes: frozenset[str] | None  # None: served before the codes were recorded
+    topic: str = ""
 
 
 @dataclass(frozen=True)
@@ -219,7 +236,7 @@ class SqliteWriterGate:
 class Store:
     """The service's database: created or migrated on first use, shared by every worker through the URL."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, *, check_writable: bool = True) -> None:
         self.engine: Engine = create_engine(database_url, future=True)
         self._key: bytes | None = None
         self._writers: SqliteWriterGate | None = None
@@ -231,6 +248,8 @@ class Store:
         try:
             # Raises migrations.SchemaTooNew for a database migrated by a newer release.
             migrate(self.engine)
+            if check_writable:  # a read-only database would otherwise fail only at the first card served
+                self._probe_write()
         except BaseException:
             self.engine.dispose()
             raise
@@ -252,15 +271,45 @@ class Store:
             with self._writing() as conn:
                 conn.execute(insert(cards_served), rows)
 
-    def record_feedback(self, service_id: str, events: Iterable[FeedbackEvent], received_at: datetime) -> int:
-        """Store feedback events in one transaction, ignoring exact repeats; return how many were new."""
+    def record_feedback(
+        self, service_id: str, events: Iterable[FeedbackEvent], received_at: datetime,
+        patients: dict[str, str | None] | None = None,
+    ) -> int:
+        """Store feedback events in one transaction, ignoring repeats; return how many were new.
+
+        `patients` gives each card's patient key (from `issued_cards`); without it they are looked up here. The
+        lookup runs before the write transaction, and the rows go in as one statement, so the write lock is held
+        only as long as the insert itself: a large post does not hold up the hook calls that record their cards.
+        """
         batch = list(events)
         if not batch:
             return 0
-        with self._writing() as conn:
-            patients = _card_patients(conn, service_id, {e.card_uuid for e in batch})
-            rows = [_feedback_row(service_id, e, received_at, patients.get(e.card_uuid)) for e in batch]
-            return sum(conn.execute(self._insert_new_feedback(), row).rowcount for row in rows)
+        if patients is None:
+            with self.engine.connect() as conn:
+                patients = _card_patients(conn, service_id, {e.card_uuid for e in batch})
+        rows = list({row["event_digest"]: row for row in (
+            _feedback_row(service_id, e, received_at, patients.get(e.card_uuid)) for e in batch)}.values())
+        with self._writing() as conn:  # one executemany: the lock is held for the insert alone
+            return conn.execute(self._insert_new_feedback(), rows).rowcount
+
+    def issued_cards(
+        self, service_id: str, card_uuids: Iterable[str], issuer: str | None, tenant: str | None
+    ) -> dict[str, IssuedCard]:
+        """Return the cards among these that this service issued to this issuer and tenant (None: no caller)."""
+        uuids = sorted(set(card_uuids))
+        found: dict[str, IssuedCard] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(uuids), _LOOKUP_CHUNK):
+                query = select(cards_served.c.card_uuid, cards_served.c.patient_key, cards_served.c.override_codes,
+                               cards_served.c.issuer, cards_served.c.tenant, cards_served.c.topic).where(
+                    cards_served.c.card_uuid.in_(uuids[start:start + _LOOKUP_CHUNK]),
+                    cards_served.c.service_id == service_id)
+                for row in conn.execute(query):
+                    if (row.issuer, row.tenant) != (issuer, tenant):
+                        continue
+                    codes = None if row.override_codes is None else frozenset(filter(None, row.override_codes.split(",")))
+                    found[row.card_uuid] = IssuedCard(row.patient_key, codes, row.topic)
+        return found
 
     def remember_jti(self, iss: str, jti: str, expires_at: datetime, now: datetime) -> bool:
         """Record a token id until it expires; return False when it was already recorded (a replay)."""
@@ -305,13 +354,21 @@ class Store:
         return self._key
 
     def is_usable(self) -> bool:
-        """Return whether the database answers a query."""
+        """Return whether the database answers a query and accepts a write."""
         try:
-            with self.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
+            self._probe_write()
             return True
         except SQLAlchemyError:
             return False
+
+    def _probe_write(self) -> None:
+        """Write a row and roll it back; raise SQLAlchemyError when the database cannot be written."""
+        with self._writers.held() if self._writers else _nothing():
+            with self.engine.connect() as conn:
+                try:
+                    conn.execute(insert(installation).values(name=_PROBE, value=""))
+                finally:
+                    conn.rollback()
 
     def _insert_new_feedback(self):  # type: ignore[no-untyped-def]
         """Return an INSERT that skips a row equal to one already stored; its rowcount says whether it added one."""
@@ -324,6 +381,23 @@ class Store:
         if dialect is None:
             raise RuntimeError(f"unsupported database {self.engine.dialect.name}")
         return dialect
+
+
+def database_reason(exc: BaseException) -> str:
+    """Return why the database cannot be used, in one line: the driver's first line, never the URL's password."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
+    first = lines[0].strip() if lines else ""
+    return f"{first} ({type(cause).__name__})" if first else type(cause).__name__
+
+
+_PROBE = "write-probe"  # an installation row that is never committed
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    """Hold nothing (PostgreSQL needs no writer gate)."""
+    yield
 
 
 # Bound parameters per lookup: far below SQLite's (32,766) and PostgreSQL's (65,535) limits on one statement.
@@ -374,8 +448,14 @@ def _overrides_query(patient_key: str, since: datetime) -> Select:
 
 
 def _digest(service_id: str, event: FeedbackEvent) -> str:
-    """Return a digest of everything a feedback item says, to recognise an exact repeat."""
-    return hashlib.sha256(json.dumps([service_id, *dataclasses.astuple(event)]).encode()).hexdigest()
+    """Return a digest of what a feedback item decides about its card, to recognise a repeat.
+
+    The card, the outcome, the suggestions accepted and the override reason code decide; the timestamp and the
+    comment do not. The same decision sent again, at another time or with other words, is one event: otherwise
+    anyone could grow a patient's override history, which every hook call for that patient reads, without bound.
+    """
+    said = dataclasses.replace(event, outcome_timestamp="", user_comment=None)
+    return hashlib.sha256(json.dumps([service_id, *dataclasses.astuple(said)]).encode()).hexdigest()
 
 
 def _tune_sqlite(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

@@ -137,3 +137,21 @@ def full_prefetch(
 
 __all__ = ["FHIR_SERVER", "NOW", "TODAY", "full_prefetch", "hook_request", "load_fhir", "on_both_databases",
            "settings_from_env"]
+
+
+def made_out_for(value: Any, patient_id: str) -> Any:
+    """Return prefetch data or draft orders as if about this patient: the Patient's id and every patient reference."""
+    value = copy.deepcopy(value)
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            if item.get("resourceType") == "Patient":
+                item["id"] = patient_id
+            for member in ("subject", "patient"):
+                if isinstance(item.get(member), dict) and str(item[member].get("reference", "")).startswith("Patient/"):
+                    item[member] = {**item[member], "reference": f"Patient/{patient_id}"}
+            stack.extend(item.values())
+    return value

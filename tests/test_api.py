@@ -23,6 +23,14 @@ def order_sign(client, prefetch=None, drafts=SANDBOX_DRAFT, **kwargs) -> Any:
     return client.post(ORDER_SIGN, json=body)
 
 
+def drafts_for(patient_id: str, name: str = SANDBOX_DRAFT) -> dict:
+    """Return the draft orders of a fixture, made out for this patient."""
+    drafts = load_fhir(name)
+    for entry in drafts["entry"]:
+        entry["resource"]["subject"] = {"reference": f"Patient/{patient_id}"}
+    return drafts
+
+
 def cards_of(response) -> list[dict]:
     assert response.status_code == 200, response.get_data(as_text=True)
     body = response.get_json()
@@ -79,7 +87,10 @@ def test_order_sign_for_another_drug_answers_no_cards_and_fetches_nothing(client
     (dict(patient="patient-child-male.json", alp="alp-child-low.json"), [("low-alp-antiresorptive", "warning")]),
 ])
 def test_order_sign_findings(client, prefetch, expected):
-    assert topics(order_sign(client, full_prefetch(**prefetch))) == expected
+    data = full_prefetch(**prefetch)
+    patient_id = data["patient"]["id"]  # the child fixtures are another patient's: the call must be about them
+    body = hook_request("order-sign", patient_id=patient_id, prefetch=data, draft_orders=drafts_for(patient_id))
+    assert topics(client.post(ORDER_SIGN, json=body)) == expected
 
 
 def test_order_sign_gives_one_card_per_antiresorptive_draft(client):
@@ -393,7 +404,7 @@ def test_logs_carry_no_token_and_no_patient_data(client, caplog):
     del prefetch["alp"]
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         mock.get(f"{FHIR_SERVER}/Observation", status=500, body=f"error for {marker_patient}")
-        body = hook_request("order-sign", prefetch=prefetch, draft_orders=load_fhir(SANDBOX_DRAFT),
+        body = hook_request("order-sign", prefetch=prefetch, draft_orders=drafts_for(marker_patient),
                             patient_id=marker_patient, fhir_server=FHIR_SERVER, token=marker_token)
         response = client.post(ORDER_SIGN, json=body)
     assert response.status_code == 412
@@ -485,3 +496,165 @@ def test_draft_orders_without_a_resource_type_still_count_against_the_limit(app_
     del drafts["resourceType"]
     body = hook_request("order-sign", prefetch=full_prefetch(), draft_orders=drafts)
     assert app.test_client().post(ORDER_SIGN, json=body).status_code == 413
+
+
+# --- hardening: content type, chunked bodies, unstorable text, feedback abuse, storage failures (issue 14) ------
+
+def override(card_uuid: str, code: str | None = None, comment: str | None = None, when: str = "2026-11-24T12:01:00Z"):
+    reason: dict[str, Any] = {}
+    if code:
+        reason["reason"] = {"code": code, "system": "http://alp-guard.org/fhir/CodeSystem/override-reason"}
+    if comment:
+        reason["userComment"] = comment
+    return {"card": card_uuid, "outcome": "overridden", "outcomeTimestamp": when, **({"overrideReason": reason} if reason else {})}
+
+
+@pytest.mark.parametrize("path", [ORDER_SIGN, f"{ORDER_SIGN}/feedback"])
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
+def test_a_post_that_is_not_application_json_is_415(client, path, content_type):
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = client.post(path, data=json.dumps(valid_body()), headers=headers)
+    assert response.status_code == 415
+    assert response.get_json() == {"error": "the request body must be sent as Content-Type: application/json"}
+
+
+def test_json_with_a_charset_is_accepted(client):
+    response = client.post(ORDER_SIGN, data=json.dumps(valid_body()),
+                           headers={"Content-Type": "application/json; charset=utf-8"})
+    assert response.status_code == 200
+
+
+def test_an_oversized_chunked_body_is_413_not_cut_short(app_config):
+    from cds_service import create_app
+
+    app = create_app({**app_config, "max_request_bytes": 4096})
+    raw = json.dumps({"feedback": [override("c", comment="x" * 5000)]}).encode()
+    environ = {"wsgi.input_terminated": True}  # as gunicorn sets it for a chunked body (no Content-Length)
+    response = app.test_client().post(f"{ORDER_SIGN}/feedback", input_stream=__import__("io").BytesIO(raw),
+                                      headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+                                      environ_overrides=environ)
+    assert (response.status_code, response.get_json()) == (413, {"error": "the request body is too large"})
+    small = json.dumps({"feedback": [override("c")]}).encode()
+    response = app.test_client().post(f"{ORDER_SIGN}/feedback", input_stream=__import__("io").BytesIO(small),
+                                      headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+                                      environ_overrides=environ)
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("text", ["\\ud800", "a\\udc00b", "\\u0000", "x\\u0000"])
+def test_text_the_database_cannot_store_is_400_and_the_card_audit_keeps_working(app, client, text):
+    body = valid_body()
+    raw = json.dumps(body).replace(body["hookInstance"], body["hookInstance"][:8] + text)
+    response = client.post(ORDER_SIGN, data=raw, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert "cannot be stored" in response.get_json()["error"]
+    (card,) = cards_of(client.post(ORDER_SIGN, json=valid_body()))
+    assert app.extensions["alp_guard"].store.served_card(card["uuid"]) is not None  # the audit row is written
+    item = json.dumps({"feedback": [override(card["uuid"], comment="placeholder")]}).replace("placeholder", text)
+    response = client.post(f"{ORDER_SIGN}/feedback", data=item, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert app.extensions["alp_guard"].store.feedback_for(card["uuid"]) == []
+
+
+def test_a_surrogate_pair_is_ordinary_text(app, client):
+    (card,) = cards_of(client.post(ORDER_SIGN, json=valid_body()))
+    item = json.dumps({"feedback": [override(card["uuid"], comment="placeholder")]}).replace(
+        "placeholder", "\\ud83d\\ude00")
+    response = client.post(f"{ORDER_SIGN}/feedback", data=item, headers={"Content-Type": "application/json"})
+    assert response.get_json() == {"received": 1, "stored": 1}
+    assert app.extensions["alp_guard"].store.feedback_for(card["uuid"])[0]["user_comment"] == "\U0001f600"
+
+
+def test_more_than_100_feedback_items_is_413_and_nothing_is_stored(app, client):
+    (card,) = cards_of(client.post(ORDER_SIGN, json=valid_body()))
+    items = [{"card": card["uuid"], "outcome": "accepted", "outcomeTimestamp": "2026-11-24T12:01:00Z",
+              "acceptedSuggestions": [{"id": f"s{i}"}]} for i in range(101)]
+    response = client.post(f"{ORDER_SIGN}/feedback", json={"feedback": items})
+    assert (response.status_code, response.get_json()) == (413, {"error": "more than 100 feedback items in one request"})
+    assert app.extensions["alp_guard"].store.feedback_for(card["uuid"]) == []
+    assert client.post(f"{ORDER_SIGN}/feedback", json={"feedback": items[:100]}).get_json() == {
+        "received": 100, "stored": 100}
+
+
+def test_feedback_only_counts_for_cards_this_service_issued(app, client):
+    (card,) = cards_of(client.post(ORDER_SIGN, json=valid_body()))
+    body = {"feedback": [override(card["uuid"]), override("never-issued")]}
+    assert client.post(f"{ORDER_SIGN}/feedback", json=body).get_json() == {"received": 2, "stored": 1, "ignored": 1}
+    assert app.extensions["alp_guard"].store.feedback_for("never-issued") == []
+    # The card was issued by order-sign: the patient-view endpoint takes no feedback on it.
+    other = client.post(f"{PATIENT_VIEW}/feedback", json={"feedback": [override(card["uuid"], comment="x")]})
+    assert other.get_json() == {"received": 1, "stored": 0, "ignored": 1}
+
+
+def test_an_override_code_the_card_did_not_offer_is_stored_as_other_with_the_text(app, client):
+    (card,) = cards_of(client.post(ORDER_SIGN, json=valid_body()))
+    offered = [r["code"] for r in card["overrideReasons"]]
+    body = {"feedback": [override(card["uuid"], "hpp-excluded"),
+                         override(card["uuid"], "=HYPERLINK(\"x\")", comment="not on the card")]}
+    assert "hpp-excluded" in offered
+    assert client.post(f"{ORDER_SIGN}/feedback", json=body).get_json() == {"received": 2, "stored": 2}
+    rows = app.extensions["alp_guard"].store.feedback_for(card["uuid"])
+    assert [(r["override_code"], r["user_comment"]) for r in rows] == [
+        ("hpp-excluded", None), ("other", "=HYPERLINK(\"x\"): not on the card")]
+    served = app.extensions["alp_guard"].store.served_card(card["uuid"])
+    assert served.override_codes == ",".join(offered)
+
+
+def test_the_same_card_and_outcome_sent_again_later_is_a_duplicate(app, client):
+    (card,) = cards_of(client.post(ORDER_SIGN, json=valid_body()))
+    first = client.post(f"{ORDER_SIGN}/feedback", json={"feedback": [override(card["uuid"], when="2026-11-24T12:01:00Z")]})
+    later = client.post(f"{ORDER_SIGN}/feedback", json={"feedback": [override(card["uuid"], when="2026-11-24T12:09:00Z")]})
+    reworded = [override(card["uuid"], comment=f"comment {i}") for i in range(50)]  # other words, same decision
+    again = client.post(f"{ORDER_SIGN}/feedback", json={"feedback": reworded})
+    assert (first.get_json()["stored"], later.get_json()["stored"], again.get_json()["stored"]) == (1, 0, 0)
+    assert len(app.extensions["alp_guard"].store.feedback_for(card["uuid"])) == 1
+    reason = client.post(f"{ORDER_SIGN}/feedback", json={"feedback": [override(card["uuid"], "hpp-excluded")]})
+    assert reason.get_json()["stored"] == 1  # a reason sent later is another decision, kept
+
+
+def test_a_comment_longer_than_2000_characters_is_400(client):
+    (card,) = cards_of(client.post(ORDER_SIGN, json=valid_body()))
+    response = client.post(f"{ORDER_SIGN}/feedback", json={"feedback": [override(card["uuid"], comment="x" * 2001)]})
+    assert (response.status_code, response.get_json()) == (
+        400, {"error": "feedback[0].overrideReason.userComment is longer than 2000 characters"})
+
+
+def test_a_feedback_body_over_512_kb_is_413(client):
+    body = json.dumps({"feedback": [override("c", comment="x" * 1000)], "padding": "y" * 512_000})
+    response = client.post(f"{ORDER_SIGN}/feedback", data=body, headers={"Content-Type": "application/json"})
+    assert (response.status_code, response.get_json()) == (413, {"error": "the request body is too large"})
+
+
+def test_a_storage_failure_on_feedback_is_503_with_a_reason(app, client, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    (card,) = cards_of(client.post(ORDER_SIGN, json=valid_body()))
+
+    def fail(*args, **kwargs):
+        raise OperationalError("INSERT", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(app.extensions["alp_guard"].store, "record_feedback", fail)
+    response = client.post(f"{ORDER_SIGN}/feedback", json={"feedback": [override(card["uuid"])]})
+    assert response.status_code == 503
+    assert response.get_json() == {
+        "error": "feedback could not be stored: the database is unavailable; send it again later"}
+
+
+def test_health_is_503_when_the_database_cannot_be_written(app, client, tmp_path):
+    from sqlalchemy import create_engine
+
+    store = app.extensions["alp_guard"].store
+    path = store.engine.url.database
+    store.engine = create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")  # the same file, read-only
+    response = client.get("/healthz")
+    assert (response.status_code, response.get_json()) == (503, {"status": "database unavailable"})
+
+
+def test_an_unknown_patient_is_412(client):
+    prefetch = full_prefetch()
+    del prefetch["patient"]
+    with responses.RequestsMock() as mock:
+        mock.get(f"{FHIR_SERVER}/Patient/pat-hpp-1", status=404, json={"resourceType": "OperationOutcome"})
+        response = order_sign(client, prefetch, fhir_server=FHIR_SERVER)
+    assert response.status_code == 412
+    assert response.get_json() == {"error": "prefetch 'patient' unavailable: FHIR server has no such resource"}

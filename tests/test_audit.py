@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import full_prefetch, hook_request, load_fhir, on_both_databases
+from tests.conftest import full_prefetch, hook_request, load_fhir, made_out_for, on_both_databases
 
 # Every test here runs on SQLite and on PostgreSQL (the override history and the feedback are in the store).
 pytestmark = on_both_databases
@@ -27,7 +27,8 @@ def override(client, service: str, card: dict) -> None:
 
 
 def patient_view(client, patient_id="pat-hpp-1", **prefetch):
-    return client.post(VIEW, json=hook_request("patient-view", patient_id=patient_id, prefetch=full_prefetch(**prefetch)))
+    prefetch_data = made_out_for(full_prefetch(**prefetch), patient_id)
+    return client.post(VIEW, json=hook_request("patient-view", patient_id=patient_id, prefetch=prefetch_data))
 
 
 def order(client, path, **prefetch):

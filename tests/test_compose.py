@@ -51,13 +51,29 @@ def test_docker_compose_config_accepts_the_file():
     assert result.returncode == 0, result.stderr
 
 
-def test_the_stack_is_alp_guard_postgres_hapi_and_the_demo_loader():
-    assert set(SERVICES) == {"alp-guard", "postgres", "hapi", "demo-loader"}
+def test_the_stack_is_nginx_alp_guard_postgres_hapi_and_the_demo_loader():
+    assert set(SERVICES) == {"proxy", "alp-guard", "postgres", "hapi", "demo-loader"}
+
+
+def test_only_nginx_is_published_and_it_passes_whole_requests_to_alp_guard():
+    proxy, alp_guard = SERVICES["proxy"], SERVICES["alp-guard"]
+    image, digest = proxy["image"].split("@")
+    assert image.startswith("nginx:") and re.fullmatch(r"sha256:[0-9a-f]{64}", digest)
+    assert proxy["ports"] == ["8080:8080"] and "ports" not in alp_guard and alp_guard["expose"] == ["8080"]
+    assert proxy["environment"] == {"ALP_GUARD_UPSTREAM": "alp-guard:8080", "NGINX_PORT": "8080"}
+    assert proxy["volumes"] == ["./nginx/alp-guard.conf.template:/etc/nginx/templates/default.conf.template:ro"]
+    template = (ROOT / "nginx" / "alp-guard.conf.template").read_text()
+    directives = dict(re.findall(r"^\s*([a-z_]+) (.+);$", template, re.M))
+    assert directives["proxy_request_buffering"] == "on" and directives["proxy_pass"] == "http://alp_guard"
+    assert directives["client_header_timeout"] == "10s" and directives["client_body_timeout"] == "10s"
+    assert directives["client_max_body_size"] == f"{Settings.model_fields['max_request_bytes'].default // 1_000_000}m"
+    # Only the variables the compose file sets are template variables; the rest are nginx's own ($host …).
+    assert set(re.findall(r"\$\{(\w+)\}", template)) == set(proxy["environment"])
 
 
 def test_alp_guard_is_built_here_and_uses_postgres_once_it_is_healthy():
     alp_guard, postgres = SERVICES["alp-guard"], SERVICES["postgres"]
-    assert alp_guard["build"] == "." and alp_guard["ports"] == ["8080:8080"]
+    assert alp_guard["build"] == "."
     environment = alp_guard["environment"]
     assert environment["CDS_AUTH_MODE"] == "none"  # the demo; the compose file says so in a comment
     pg = postgres["environment"]
@@ -84,7 +100,7 @@ def test_hapi_is_the_official_r4_image_pinned_and_published_on_8090():
 
 def test_the_loader_waits_for_hapi_and_loads_the_examples_it_mounts():
     loader = SERVICES["demo-loader"]
-    assert loader["image"] == "python:3.11-slim"
+    assert loader["image"].split("@")[0] == "python:3.11-slim"
     assert loader["depends_on"] == {"hapi": {"condition": "service_started"}}
     assert loader["volumes"] == ["./examples:/demo:ro"]
     command = loader["command"]
@@ -104,7 +120,9 @@ def test_the_loader_needs_only_the_standard_library():
 
 
 def test_the_image_is_slim_python_non_root_with_a_health_check():
-    assert instructions("FROM") == ["python:3.11-slim"]
+    (base,) = instructions("FROM")
+    image, digest = base.split("@")
+    assert image == "python:3.11-slim" and re.fullmatch(r"sha256:[0-9a-f]{64}", digest)
     (user,) = instructions("USER")
     assert user not in {"root", "0"}
     (health,) = instructions("HEALTHCHECK")
@@ -112,12 +130,33 @@ def test_the_image_is_slim_python_non_root_with_a_health_check():
     assert instructions("CMD") == ['["gunicorn", "--config", "gunicorn.conf.py", "cds_service.wsgi:app"]']
 
 
+def test_the_image_installs_exactly_the_locked_packages_with_hashes():
+    (install,) = [run for run in instructions("RUN") if "pip install" in run]
+    assert "--require-hashes" in install and "--no-deps" in install and "-r requirements.lock" in install
+    def normal(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", re.sub(r"\[.*\]", "", name)).lower()
+
+    locked = {normal(line.split("==")[0]): line for line in (ROOT / "requirements.lock").read_text().splitlines()
+              if line and not line.startswith("#")}
+    assert all(re.fullmatch(r"[a-z0-9._-]+==\S+ --hash=sha256:[0-9a-f]{64}", line) for line in locked.values())
+    for requirement in (ROOT / "requirements.txt").read_text().splitlines():
+        requirement = requirement.split("#")[0].strip()
+        if requirement:  # each direct requirement is locked at the version requirements.txt pins
+            name, version = requirement.split("==")
+            assert locked[normal(name)].split(" ")[0].split("==")[1] == version, name
+
+
+def test_the_build_context_leaves_out_local_state():
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".venv", "**/node_modules", "instance/"} <= set(ignored)
+
+
 def test_the_image_command_serves_the_app_from_the_copied_files_alone(tmp_path):
     app = tmp_path / "app"
     app.mkdir()
     for copy in instructions("COPY"):
         source, target = shlex.split(copy)
-        if source == "requirements.txt":
+        if source in ("requirements.txt", "requirements.lock"):
             continue  # installed into the image's Python, as requirements.txt is into this one
         destination = app / target.removeprefix("./").rstrip("/")
         if (ROOT / source).is_dir():

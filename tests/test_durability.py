@@ -70,8 +70,9 @@ def test_every_concurrent_feedback_post_is_stored_exactly_once(server):
                         draft_orders=load_fhir("draft-orders-sandbox-alendronate.json"))
     status, answer = post(f"{base}/cds-services/low-alp-order-sign", body)
     (card,) = answer["cards"]
-    items = [{"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": f"2026-11-24T12:00:{i // 60:02d}.{i % 60:03d}Z"}
-             for i in range(FEEDBACK_POSTS)]
+    # Distinct events (other suggestions accepted): the same decision again, whatever its timestamp, is a repeat.
+    items = [{"card": card["uuid"], "outcome": "accepted", "outcomeTimestamp": f"2026-11-24T12:00:{i // 60:02d}.{i % 60:03d}Z",
+              "acceptedSuggestions": [{"id": f"suggestion-{i}"}]} for i in range(FEEDBACK_POSTS)]
     with ThreadPoolExecutor(CONCURRENCY) as pool:
         answers = list(pool.map(lambda item: post(f"{base}/cds-services/low-alp-order-sign/feedback",
                                                   {"feedback": [item]}), items))

@@ -165,3 +165,37 @@ def test_nesting_depth_agrees_on_indented_documents(value):
 def test_nesting_depth_of_a_wide_body_nested_deep_is_its_true_depth():
     raw = b"[" + b",".join([b"[" * 60 + b"]" * 60] * 20_000) + b"]"
     assert nesting_depth(raw, cap=500) == 61
+
+
+# --- text no database can store (issue 14) -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, unstorable", [
+    (r'"\ud800"', True), (r'"\udfff x"', True), (r'"a\u0000"', True), (r'"\ud83d\ude00"', False),
+    (r'"\\ud800"', False), (r'"\u00e9\u20ac"', False), ('"\ud800"', True), ('"plain"', False),
+    (r'"\ud83d\ud83d\ude00"', True),
+])
+def test_nul_and_unpaired_surrogates_are_found_raw_or_escaped(text, unstorable):
+    from cds_service.limits import has_unstorable_text
+
+    assert has_unstorable_text(text) is unstorable
+
+
+def test_load_json_refuses_unstorable_text_with_400():
+    with pytest.raises(LimitExceeded) as info:
+        load_json(b'{"a": "\\ud800"}', 10)
+    assert info.value.status == 400
+    with pytest.raises(LimitExceeded):
+        load_json('{"a": "\ud800"}'.encode("utf-8", "surrogatepass"), 10)  # raw, not escaped
+
+
+def test_read_body_refuses_a_stream_past_the_limit_instead_of_cutting_it():
+    import io
+
+    from cds_service.limits import read_body
+
+    assert read_body(io.BytesIO(b"x" * 100), None, 100) == b"x" * 100
+    with pytest.raises(LimitExceeded) as info:
+        read_body(io.BytesIO(b"x" * 101), None, 100)
+    assert info.value.status == 413
+    with pytest.raises(LimitExceeded):
+        read_body(io.BytesIO(b"x" * 10), 101, 100)

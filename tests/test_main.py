@@ -125,3 +125,26 @@ def test_jwt_mode_serves_public_discovery_and_refuses_anonymous_hook_calls(tmp_p
             assert (error.code, error.headers["WWW-Authenticate"]) == (401, "Bearer")
     finally:
         stop(process)
+
+
+def test_a_read_only_database_stops_start_up_with_the_setting_named(tmp_path):
+    from cds_service.store import Store
+
+    Store(f"sqlite:///{tmp_path / 'ro.sqlite3'}").engine.dispose()  # an existing, migrated database
+    url = f"sqlite:///file:{tmp_path / 'ro.sqlite3'}?mode=ro&uri=true"
+    done = subprocess.run([sys.executable, "-m", "cds_service", "--port", str(free_port())], cwd=ROOT,
+                          env=clean_env(tmp_path, CDS_DATABASE_URL=url), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (
+        "configuration error: CDS_DATABASE_URL: attempt to write a readonly database (OperationalError)")
+    assert "Traceback" not in done.stderr
+
+
+def test_an_unreachable_database_stops_start_up_with_the_setting_named(tmp_path):
+    url = f"postgresql+psycopg://alp:secret-password@127.0.0.1:{free_port()}/alp"
+    done = subprocess.run([sys.executable, "-m", "cds_service", "--port", str(free_port())], cwd=ROOT,
+                          env=clean_env(tmp_path, CDS_DATABASE_URL=url), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("configuration error: CDS_DATABASE_URL: ") and "refused" in last
+    assert "Traceback" not in done.stderr and "secret-password" not in done.stderr

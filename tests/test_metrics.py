@@ -60,13 +60,14 @@ def test_feedback_counts_by_the_cards_topic_and_outcome_once(client) -> None:
     assert sample("alp_guard_feedback_total", **labels) - before == 1
 
 
-def test_feedback_on_a_card_never_served_counts_under_unknown(client) -> None:
+def test_feedback_on_a_card_never_served_is_ignored_and_not_counted(client) -> None:
     labels = {"service": "low-alp-order-sign", "topic": "unknown", "outcome": "accepted"}
     before = sample("alp_guard_feedback_total", **labels)
     feedback = {"feedback": [{"card": "not-a-served-card", "outcome": "accepted", "acceptedSuggestions": [{"id": "s"}],
                               "outcomeTimestamp": "2026-11-24T12:01:00Z"}]}
-    assert client.post(f"{ORDER_SIGN}/feedback", json=feedback).status_code == 200
-    assert sample("alp_guard_feedback_total", **labels) - before == 1
+    response = client.post(f"{ORDER_SIGN}/feedback", json=feedback)
+    assert response.get_json() == {"received": 1, "stored": 0, "ignored": 1}
+    assert sample("alp_guard_feedback_total", **labels) - before == 0
 
 
 def test_fhir_calls_count_by_outcome(client) -> None:

@@ -423,3 +423,18 @@ def test_the_migrated_schema_is_the_one_store_py_queries(any_database_url: str, 
 
 def test_the_postgresql_lock_is_an_advisory_lock_held_for_the_step() -> None:
     assert 0 < migrations.ADVISORY_LOCK_KEY < 2**63
+
+
+# --- step 3: cards_served.issuer, .tenant, .override_codes ----------------------------------------------------------
+
+
+def test_step_3_adds_whom_a_card_was_issued_to_and_keeps_older_cards(engine: Engine) -> None:
+    make_version_1_database(engine)
+    migrate(engine, MIGRATIONS[:2])
+    assert not {"issuer", "tenant", "override_codes"} & columns(engine, "cards_served")
+    assert migrate(engine, MIGRATIONS[:3]) == 3
+    assert {"issuer", "tenant", "override_codes"} <= columns(engine, "cards_served")
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT card_uuid, issuer, tenant, override_codes FROM cards_served ORDER BY card_uuid"))
+        assert [tuple(r) for r in rows] == [(u, None, None, None) for u in
+                                            ("card-no-patient", "card-p1", "card-p2", "card-pv")]

@@ -304,11 +304,21 @@ def test_a_read_prefetch_of_the_wrong_type_without_a_server_is_data_unavailable(
 
 
 @responses.activate(assert_all_requests_are_fired=True)
-def test_a_read_of_a_missing_resource_gives_none(executor):
+def test_a_read_of_a_missing_resource_gives_none_unless_the_rule_needs_it(executor):
     responses.get(PATIENT_URL, status=404)
     prefetch = {k: v for k, v in full_prefetch().items() if k != "patient"}
 
-    assert resolve(TEMPLATES, prefetch, CONTEXT, access(), executor)["patient"] is None
+    data, unavailable = resolve_available(TEMPLATES, prefetch, CONTEXT, access(), executor, core={"alp"})
+    assert data["patient"] is None and unavailable == frozenset()
+
+
+@responses.activate
+def test_an_unknown_patient_is_unavailable_when_the_rule_needs_it(executor):
+    responses.get(PATIENT_URL, status=404)
+    prefetch = {k: v for k, v in full_prefetch().items() if k != "patient"}
+
+    with pytest.raises(DataUnavailable, match="^prefetch 'patient' unavailable: FHIR server has no such resource$"):
+        resolve(TEMPLATES, prefetch, CONTEXT, access(), executor)
 
 
 @pytest.mark.parametrize(

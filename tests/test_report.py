@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import os
@@ -17,8 +18,8 @@ import pytest
 from sqlalchemy import text
 
 from cds_service import report
-from cds_service.store import Store
-from tests.conftest import NOW, full_prefetch, hook_request, load_fhir, on_both_databases
+from cds_service.store import Store, cards_served, feedback
+from tests.conftest import NOW, full_prefetch, hook_request, load_fhir, made_out_for, on_both_databases
 
 ROOT = Path(__file__).resolve().parent.parent
 VIEW = "/cds-services/low-alp-patient-view"
@@ -32,7 +33,7 @@ PATIENTS = [f"pat-{name}" for name in ("old", "a", "b", "c", "d", "e", "f")]
 # reasons, and per week (served, accepted, overridden, no feedback).
 EXPECTED = {
     ("hpp-antiresorptive", "critical"): (1, 0, 1, 0, 1.0, {None: 1}, {"2026-W48": (1, 0, 1, 0)}),
-    ("low-alp-antiresorptive", "warning"): (2, 1, 1, 0, 0.5, {"benefit-outweighs-risk": 1},
+    ("low-alp-antiresorptive", "warning"): (2, 1, 1, 0, 0.5, {"specialist-advised": 1},
                                             {"2026-W47": (1, 0, 1, 0), "2026-W48": (1, 1, 0, 0)}),
     ("low-alp-unevaluated", "info"): (3, 1, 1, 1, 0.5, {"secondary-cause": 1},
                                       {"2026-W46": (2, 1, 1, 0), "2026-W47": (1, 0, 0, 1)}),
@@ -42,11 +43,12 @@ EXPECTED = {
 def serve(app, client, when: datetime, path: str, patient: str, **prefetch) -> dict:
     """Serve one hook call at `when` and return its single card."""
     app.extensions["alp_guard"].clock = lambda: when
+    data = made_out_for(full_prefetch(**prefetch), patient)
     if path == VIEW:
-        body = hook_request("patient-view", patient_id=patient, prefetch=full_prefetch(**prefetch))
+        body = hook_request("patient-view", patient_id=patient, prefetch=data)
     else:
-        body = hook_request("order-sign", patient_id=patient, prefetch=full_prefetch(**prefetch),
-                            draft_orders=load_fhir("draft-orders-sandbox-alendronate.json"))
+        body = hook_request("order-sign", patient_id=patient, prefetch=data,
+                            draft_orders=made_out_for(load_fhir("draft-orders-sandbox-alendronate.json"), patient))
     response = client.post(path, json=body)
     assert response.status_code == 200, response.get_data(as_text=True)
     (card,) = response.get_json()["cards"]
@@ -75,7 +77,7 @@ def fill(app, client) -> None:
     serve(app, client, W47, VIEW, "pat-c")  # no feedback
     d = serve(app, client, W47, SIGN, "pat-d")
     send_feedback(client, SIGN, d, "overridden")  # first without a reason, then the reason: the reason counts
-    send_feedback(client, SIGN, d, "overridden", "benefit-outweighs-risk")
+    send_feedback(client, SIGN, d, "overridden", "specialist-advised")
     e = serve(app, client, NOW, SIGN, "pat-e", conditions="conditions-hpp.json")
     send_feedback(client, SIGN, e, "overridden")  # no reason at all
     f = serve(app, client, NOW, SIGN, "pat-f")
@@ -112,16 +114,16 @@ def test_json_counts_per_topic_and_indicator(filled: Store) -> None:
 
 
 @on_both_databases
-def test_json_weekly_trend_runs_from_since_to_now_with_empty_weeks(filled: Store) -> None:
+def test_json_weekly_trend_runs_from_the_first_week_with_cards_to_now(filled: Store) -> None:
     data = report.build_report(filled.engine, SINCE, NOW)
     weeks = [w["week"] for w in data["weeks"]]
-    assert weeks[0] == "2026-W01" and weeks[-1] == "2026-W48" and len(weeks) == 48
+    # --since is 2026-01-01, but the first card after it was served in week 46: the chart starts there.
+    assert weeks == ["2026-W46", "2026-W47", "2026-W48"]
     by_week = {w["week"]: as_tuple(w) for w in data["weeks"]}
     assert by_week["2026-W46"] == (2, 1, 1, 0)
     assert by_week["2026-W47"] == (2, 0, 1, 1)
     assert by_week["2026-W48"] == (2, 1, 1, 0)
     assert sum(w["served"] for w in data["weeks"]) == 6
-    assert by_week["2026-W10"] == (0, 0, 0, 0)
 
 
 def test_without_since_every_card_counts(filled: Store) -> None:
@@ -149,15 +151,48 @@ def test_the_latest_feedback_decides_a_cards_outcome(filled: Store, client) -> N
         card_uuid = conn.execute(text(
             "SELECT c.card_uuid FROM cards_served c JOIN feedback f ON f.card_uuid = c.card_uuid "
             "WHERE c.topic = 'low-alp-antiresorptive' AND f.outcome = 'accepted'")).scalar_one()
-    send_feedback(client, SIGN, {"uuid": card_uuid}, "overridden", "benefit-outweighs-risk")
+    send_feedback(client, SIGN, {"uuid": card_uuid}, "overridden", "specialist-advised")
     data = report.build_report(filled.engine, SINCE, NOW)
     group = next(g for g in data["by_topic"] if g["topic"] == "low-alp-antiresorptive")
     assert as_tuple(group) == (2, 0, 2, 0)
     assert group["override_reasons"] == [
-        {"system": "http://alp-guard.org/override-reason", "code": "benefit-outweighs-risk", "count": 2}]
+        {"system": "http://alp-guard.org/override-reason", "code": "specialist-advised",
+         "display": "Benefit outweighs risk (specialist advised)", "count": 2}]
 
 
 # --- renderings -----------------------------------------------------------------------------------------------------
+
+
+def label(code: str | None) -> str:
+    """Return how the report shows a reason code: the card's display text, then the code."""
+    return f"{report.REASON_DISPLAYS[code]} ({code})" if code else report.NO_REASON
+
+
+def test_override_reasons_carry_their_display_text(filled: Store) -> None:
+    data = report.build_report(filled.engine, SINCE, NOW)
+    reasons = [r for g in data["by_topic"] for r in g["override_reasons"] if r["code"] == "secondary-cause"]
+    assert reasons and all(r["display"] == "Low ALP explained by a secondary cause" for r in reasons)
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_are_neutralised(tmp_path: Path, start: str) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'formula.sqlite3'}")
+    try:
+        code = f'{start}HYPERLINK("https://evil.example","x")'
+        with store.engine.begin() as conn:  # rows as an older release or another writer may have left them
+            conn.execute(cards_served.insert().values(
+                card_uuid="c1", service_id="s", hook="order-sign", hook_instance="h", topic=f"{start}SUM(1+1)",
+                indicator="warning", served_at=NOW))
+            conn.execute(feedback.insert().values(
+                service_id="s", card_uuid="c1", outcome="overridden", outcome_timestamp="2026-11-24T12:00:00Z",
+                override_code=code, received_at=NOW, event_digest="d1"))
+        rendered = report.render(report.build_report(store.engine, None, NOW), "csv")
+        rows = list(csv.reader(io.StringIO(rendered, newline="")))
+    finally:
+        store.engine.dispose()
+    cells = [cell for row in rows[1:] for cell in row]
+    assert f"'{start}SUM(1+1)" in cells and f"'{code}=1" in cells
+    assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in cells)
 
 
 def test_csv_rows_hold_the_same_numbers(filled: Store) -> None:
@@ -169,7 +204,7 @@ def test_csv_rows_hold_the_same_numbers(filled: Store) -> None:
         assert (int(row["served"]), int(row["accepted"]), int(row["overridden"]), int(row["no_feedback"])) == (
             served, accepted, overridden, no_feedback)
         assert float(row["override_rate"]) == rate
-        expected_reasons = "; ".join(f"{code or report.NO_REASON}={n}" for code, n in reasons.items())
+        expected_reasons = "; ".join(f"{label(code)}={n}" for code, n in reasons.items())
         assert row["override_reasons"] == expected_reasons
         for week, counts in weeks.items():
             w = index[(topic, indicator, week)]
@@ -177,8 +212,7 @@ def test_csv_rows_hold_the_same_numbers(filled: Store) -> None:
     total = index[("(all)", "(all)", "(all)")]
     assert (total["served"], total["accepted"], total["overridden"], total["override_rate"]) == ("6", "2", "3",
                                                                                                  "0.6000")
-    assert index[("(all)", "(all)", "2026-W10")]["served"] == "0"
-    assert index[("(all)", "(all)", "2026-W10")]["override_rate"] == ""
+    assert ("(all)", "(all)", "2026-W10") not in index  # before the first week with a card
 
 
 def test_html_is_one_self_contained_file_with_the_numbers_and_a_chart(filled: Store) -> None:
@@ -194,10 +228,10 @@ def test_html_is_one_self_contained_file_with_the_numbers_and_a_chart(filled: St
         assert cells == {"served": str(served), "accepted": str(accepted), "overridden": str(overridden),
                          "no-feedback": str(no_feedback), "rate": f"{rate * 100:.1f}%"}
         for code, n in reasons.items():
-            assert f"{code or report.NO_REASON}</span> × {n}" in row.replace("&nbsp;", " ")
+            assert f"{html.escape(label(code))}</span> × {n}" in row.replace("&nbsp;", " ")
     svg = re.search(r"<svg .*?</svg>", page, re.S).group(0)
     bars = dict(re.findall(r'<g data-week="([^"]+)" data-served="(\d+)">', svg))
-    assert len(bars) == 48 and bars["2026-W46"] == bars["2026-W47"] == bars["2026-W48"] == "2"
+    assert len(bars) == 3 and bars["2026-W46"] == bars["2026-W47"] == bars["2026-W48"] == "2"
     assert sum(map(int, bars.values())) == 6
     assert svg.count('class="overridden"') == 3  # one stacked segment per week with an override
 
@@ -216,8 +250,8 @@ def test_no_patient_data_in_any_format(filled: Store, fmt: str) -> None:
 # --- command line ---------------------------------------------------------------------------------------------------
 
 
-def run_cli(tmp_path: Path, *args: str, database: Path | None = None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CDS_")}
+def run_cli(tmp_path: Path, *args: str, database: Path | None = None, **extra_env: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CDS_")} | extra_env
     if database is not None:
         env["CDS_DATABASE_URL"] = f"sqlite:///{database}"
     return subprocess.run([sys.executable, "-m", "cds_service", "report", *args], cwd=ROOT, env=env,
@@ -233,8 +267,16 @@ def test_cli_end_to_end_on_a_sqlite_file(filled: Store, tmp_path: Path) -> None:
                          database=database)
         assert result.returncode == 0, result.stderr
         assert result.stdout == ""
-    # Without --output the report goes to standard output.
-    result = run_cli(tmp_path, "--since", "2026-01-01", "--format", "json", database=database)
+    # Without --output it goes to a dated file in the home directory, outside the working copy.
+    home = tmp_path / "home"
+    home.mkdir()
+    result = run_cli(tmp_path, "--format", "csv", database=database, HOME=str(home))
+    assert result.returncode == 0, result.stderr
+    (written,) = home.iterdir()
+    assert re.fullmatch(r"alp-guard-report-\d{4}-\d{2}-\d{2}\.csv", written.name)
+    assert result.stderr.strip() == f"report: written to {written}" and result.stdout == ""
+    # With --output - the report goes to standard output.
+    result = run_cli(tmp_path, "--since", "2026-01-01", "--format", "json", "--output", "-", database=database)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert as_tuple(data["totals"]) == (6, 2, 3, 1)
@@ -277,5 +319,5 @@ def test_report_is_dispatched_without_touching_the_server_options(monkeypatch, t
     store = Store(f"sqlite:///{tmp_path / 'r.sqlite3'}")
     store.engine.dispose()
     monkeypatch.setenv("CDS_DATABASE_URL", f"sqlite:///{tmp_path / 'r.sqlite3'}")
-    assert main(["report", "--format", "csv"]) == 0
+    assert main(["report", "--format", "csv", "--output", "-"]) == 0
     assert capsys.readouterr().out.splitlines()[0] == ",".join(report.CSV_COLUMNS)

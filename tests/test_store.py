@@ -95,8 +95,8 @@ def test_the_database_file_and_tables_are_created(sqlite_store: Store, db_path: 
 def test_schema_version_holds_every_step(store: Store) -> None:
     with store.engine.connect() as conn:
         rows = conn.execute(select(schema_version.c.version).order_by(schema_version.c.version)).all()
-    assert [tuple(r) for r in rows] == [(1,), (2,)]
-    assert SCHEMA_VERSION == 2
+    assert [tuple(r) for r in rows] == [(1,), (2,), (3,)]
+    assert SCHEMA_VERSION == 3
 
 
 def test_schema_version_is_written_once_when_the_store_is_opened_again(url: str, store: Store) -> None:
@@ -104,7 +104,7 @@ def test_schema_version_is_written_once_when_the_store_is_opened_again(url: str,
     try:
         with again.engine.connect() as conn:
             assert conn.execute(select(schema_version.c.version).order_by(schema_version.c.version)
-                                ).scalars().all() == [1, 2]
+                                ).scalars().all() == [1, 2, 3]
     finally:
         again.engine.dispose()
 
@@ -238,13 +238,20 @@ def test_overrides_of_a_patients_cards_are_listed_since_a_time(store: Store) -> 
     assert store.overrides(store.patient_key("pat-2"), RECEIVED_AT - timedelta(days=1)) == []
 
 
+def test_the_same_card_and_outcome_at_another_time_is_a_repeat(store: Store) -> None:
+    assert store.record_feedback("alp-guard-order-sign", [ACCEPTED], RECEIVED_AT) == 1
+    later = dataclasses.replace(ACCEPTED, outcome_timestamp="2021-12-11T10:06:00Z")
+    assert store.record_feedback("alp-guard-order-sign", [later], RECEIVED_AT + timedelta(hours=1)) == 0
+    assert [r["outcome_timestamp"] for r in store.feedback_for(CARD_A)] == ["2021-12-11T10:05:31Z"]
+
+
 @pytest.mark.parametrize(
     "other",
     [
-        FeedbackEvent(CARD_A, "accepted", "2021-12-11T10:06:00Z", (SUGGESTION,)),  # later timestamp
+        FeedbackEvent(CARD_A, "accepted", "2021-12-11T10:06:00Z", ("another-suggestion",)),  # other suggestion
         FeedbackEvent(CARD_A, "overridden", "2021-12-11T10:05:31Z", (), None, None, "changed my mind"),  # outcome
     ],
-    ids=["other-timestamp", "other-outcome"],
+    ids=["other-suggestion", "other-outcome"],
 )
 def test_a_different_event_for_the_same_card_is_stored(store: Store, other: FeedbackEvent) -> None:
     assert store.record_feedback("alp-guard-order-sign", [ACCEPTED], RECEIVED_AT) == 1
@@ -364,7 +371,9 @@ def history(store: Store) -> dict[str, str]:
     store.record_feedback(ORDER_SIGN, [overridden(card_uuid(1)), accepted(card_uuid(3)), overridden(card_uuid(4)),
                                        overridden(card_uuid(5)), overridden(card_uuid(6)), overridden(card_uuid(7))],
                           RECEIVED_AT)
-    store.record_feedback(ORDER_SIGN, [overridden(card_uuid(1), minute=5)], RECEIVED_AT + timedelta(days=1))
+    # Sent again the next day with a reason: another event (the same override again would be a repeat).
+    store.record_feedback(ORDER_SIGN, [dataclasses.replace(overridden(card_uuid(1), minute=5), override_code="r1")],
+                          RECEIVED_AT + timedelta(days=1))
     store.record_feedback(PATIENT_VIEW, [overridden(card_uuid(4))], RECEIVED_AT)
     return {"pat-1": p1, "pat-2": p2}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
@@ -20,6 +21,7 @@ from cds_service.limits import LimitExceeded, check_counts, load_json
 from cds_service.logs import get_logger
 from cds_service.network import is_listed
 from cds_service.openapi import openapi_document
+from cds_service.outcome import operation_outcome
 from cds_service.prefetch import DataUnavailable, FhirAccess
 from cds_service.runtime import Runtime
 from cds_service.services import SERVICES_BY_ID, CdsService, HookCall, discovery_document
@@ -71,8 +73,12 @@ def authenticate() -> None:
 
 @bp.get("/cds-services")
 def discovery() -> Response:
-    """List the services."""
-    return jsonify(discovery_document())
+    """List the services, with an ETag of the document (it follows the configuration) and 304 when unchanged."""
+    response = jsonify(discovery_document())
+    response.set_etag(hashlib.sha256(response.get_data()).hexdigest()[:32])
+    # Revalidate every time: a restart with a new site configuration changes the document, and a 304 is cheap.
+    response.headers["Cache-Control"] = "private, no-cache" if runtime().settings.protect_discovery else "no-cache"
+    return response.make_conditional(request)
 
 
 @bp.post("/cds-services/<service_id>")
@@ -192,8 +198,8 @@ def prometheus_metrics() -> Response:
 
 @bp.app_errorhandler(ApiError)
 def api_error(exc: ApiError) -> tuple[Response, int]:
-    """Answer with the status and reason of an ApiError."""
-    response = jsonify({"error": exc.reason})
+    """Answer with the status of an ApiError and an OperationOutcome naming its reason."""
+    response = jsonify(operation_outcome(exc.status, exc.reason))
     if exc.status == 401:
         response.headers["WWW-Authenticate"] = "Bearer"
     return response, exc.status
@@ -201,8 +207,8 @@ def api_error(exc: ApiError) -> tuple[Response, int]:
 
 @bp.app_errorhandler(HTTPException)
 def http_error(exc: HTTPException) -> tuple[Response, int]:
-    """Answer Werkzeug's HTTP errors (404, 405, 413 ...) as JSON, keeping their headers (a 405's Allow)."""
-    response = jsonify({"error": exc.description or exc.name})
+    """Answer Werkzeug's HTTP errors (404, 405, 413 ...) as OperationOutcomes, keeping their headers (a 405's Allow)."""
+    response = jsonify(operation_outcome(exc.code or 500, exc.description or exc.name))
     for name, value in exc.get_headers():
         if name.lower() != "content-type":
             response.headers[name] = value
@@ -213,7 +219,7 @@ def http_error(exc: HTTPException) -> tuple[Response, int]:
 def unexpected_error(exc: Exception) -> tuple[Response, int]:
     """Answer 500 without detail; log the exception type only (messages may carry patient data)."""
     log.error("unexpected error", extra={"fields": {"exception": type(exc).__name__, "path": request.path}})
-    return jsonify({"error": "internal error"}), 500
+    return jsonify(operation_outcome(500, "internal error")), 500
 
 
 @bp.after_app_request

@@ -30,6 +30,8 @@ _JSON_TYPES = {dict: "object", list: "array", str: "string"}
 _CONTEXT_MEMBERS: Mapping[str, Schema] = {
     "draftOrders": {"description": "A FHIR Bundle of the orders being drafted.",
                     "properties": {"entry": {"type": "array"}}},
+    "medications": {"description": "A FHIR Bundle of the MedicationRequests being refilled (medication-refill).",
+                    "properties": {"entry": {"type": "array"}}},
     "selections": {"description": "References (`MedicationRequest/id`) of the orders just selected.",
                    "items": {"type": "string"}},
 }
@@ -158,7 +160,20 @@ RESPONSE_COMPONENTS: dict[str, Schema] = {
                        "stored": {"type": "integer", "minimum": 0, "description": "New items, not exact repeats."}},
     },
     "Health": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},
-    "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+    "OperationOutcome": {
+        "type": "object",
+        "description": "A FHIR R4 OperationOutcome: one issue whose diagnostics is the short reason (no patient data).",
+        "required": ["resourceType", "issue"],
+        "properties": {
+            "resourceType": {"const": "OperationOutcome"},
+            "issue": {"type": "array", "minItems": 1, "items": {
+                "type": "object",
+                "required": ["severity", "code"],
+                "properties": {"severity": {"enum": ["fatal", "error", "warning", "information"]},
+                               "code": {"type": "string"}, "diagnostics": {"type": "string"}},
+            }},
+        },
+    },
 }
 
 COMPONENTS: dict[str, Schema] = {**REQUEST_COMPONENTS, **RESPONSE_COMPONENTS}

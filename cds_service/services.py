@@ -113,12 +113,18 @@ def check_patient_view(call: HookCall) -> list[Finding]:
     return evaluate_patient_view(patient_evidence(call, PATIENT_VIEW_PREFETCH), call.today, call.policy)
 
 
-def draft_medication_orders(call: HookCall) -> list[MedicationOrder]:
-    """Return the MedicationRequests of context.draftOrders with their medications resolved."""
-    bundle = call.request.context["draftOrders"]
+def check_medication_refill(call: HookCall) -> list[Finding]:
+    """Check every antiresorptive being refilled exactly as if it were being ordered."""
+    refills = draft_medication_orders(call, "medications")
+    return check_antiresorptive_orders(call, antiresorptive_drafts(refills), refills)
+
+
+def draft_medication_orders(call: HookCall, member: str = "draftOrders") -> list[MedicationOrder]:
+    """Return the MedicationRequests of a context Bundle (draftOrders, medications) with their medications resolved."""
+    bundle = call.request.context[member]
     raw_entries = bundle.get("entry")
     if raw_entries is not None and not isinstance(raw_entries, list):
-        raise BadHookRequest("context.draftOrders.entry must be a list")
+        raise BadHookRequest(f"context.{member}.entry must be a list")
     entries = [e for e in raw_entries or () if isinstance(e, dict)]
     resources = [e["resource"] for e in entries if isinstance(e.get("resource"), dict)]
     medications = resolve_medications(resources, index_medications(entries), call, required=True)
@@ -208,6 +214,17 @@ SERVICES: tuple[CdsService, ...] = (
         prefetch=ORDER_PREFETCH,
         evaluate=check_order_select,
         required_context={"draftOrders": dict, "selections": list},
+        usage_requirements=ORDER_USAGE,
+    ),
+    CdsService(
+        id="low-alp-medication-refill",
+        hook="medication-refill",
+        title="ALP Guard: antiresorptive refill safety (HPP, low ALP, renal, vitamin D)",
+        description=ORDER_DESCRIPTION + " Checks each prescription being refilled (medication-refill 0.1.0), "
+        "with or without a user in the loop.",
+        prefetch=ORDER_PREFETCH,
+        evaluate=check_medication_refill,
+        required_context={"medications": dict},
         usage_requirements=ORDER_USAGE,
     ),
     CdsService(

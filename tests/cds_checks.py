@@ -6,6 +6,7 @@ import re
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
+from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from hooks.findings import Topic
@@ -77,3 +78,12 @@ def assert_response_spec_exact(body: dict) -> None:
     ids = [card["uuid"] for card in body["cards"]]
     ids += [s["uuid"] for card in body["cards"] for s in card.get("suggestions", [])]
     assert len(ids) == len(set(ids)), "uuids must be unique within a response"
+
+
+def error_reason(response: Any) -> str:
+    """Return the reason of an error answer, checking that its body is a valid FHIR OperationOutcome."""
+    body = response.get_json()
+    OperationOutcome.model_validate(body)
+    (issue,) = body["issue"]
+    assert issue["severity"] == "error" and issue["code"]
+    return issue["diagnostics"]

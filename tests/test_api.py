@@ -10,8 +10,9 @@ import pytest
 import responses
 from responses import matchers
 
-from tests.cds_checks import assert_response_spec_exact
+from tests.cds_checks import assert_response_spec_exact, error_reason
 from tests.conftest import FHIR_SERVER, full_prefetch, hook_request, load_fhir
+from cds_service.services import SERVICES_BY_ID
 
 ORDER_SIGN = "/cds-services/low-alp-order-sign"
 PATIENT_VIEW = "/cds-services/low-alp-patient-view"
@@ -42,7 +43,7 @@ def test_discovery_lists_both_services(client):
     services = {s["id"]: s for s in response.get_json()["services"]}
     assert {i: s["hook"] for i, s in services.items()} == {
         "low-alp-order-sign": "order-sign", "low-alp-order-select": "order-select",
-        "low-alp-patient-view": "patient-view"}
+        "low-alp-medication-refill": "medication-refill", "low-alp-patient-view": "patient-view"}
     assert all(s["title"] and s["description"] and s["prefetch"] for s in services.values())
 
 
@@ -167,7 +168,7 @@ def test_only_the_missing_keys_are_fetched(client):
 def test_missing_prefetch_without_a_fhir_server_is_412(client):
     response = order_sign(client)
     assert response.status_code == 412
-    assert "prefetch" in response.get_json()["error"]
+    assert "prefetch" in error_reason(response)
 
 
 @pytest.mark.parametrize("status", [401, 403, 500, 503])
@@ -275,20 +276,20 @@ def test_incomplete_requests_are_400_with_a_reason(client, mutate, reason):
     mutate(body)
     response = client.post(ORDER_SIGN, json=body)
     assert response.status_code == 400
-    assert reason in response.get_json()["error"]
+    assert reason in error_reason(response)
 
 
 @pytest.mark.parametrize("raw", [b"{not json", b"", b"[1, 2", "{\"hook\": \"\u00e9\"".encode("latin-1"),
                                  b'{"hook": NaN}', b'{"x": Infinity}', b'{"x": -Infinity}', b'{"x": 1e400}'])
 def test_malformed_json_is_400(client, raw):
     response = client.post(ORDER_SIGN, data=raw, content_type="application/json")
-    assert (response.status_code, response.get_json()) == (400, {"error": "the request body is not valid JSON"})
+    assert (response.status_code, error_reason(response)) == (400, "the request body is not valid JSON")
 
 
 def test_unknown_services_are_404(client):
     for path in ("/cds-services/no-such-service", "/cds-services/no-such-service/feedback"):
         response = client.post(path, json=valid_body())
-        assert (response.status_code, response.get_json()) == (404, {"error": "no such CDS service"})
+        assert (response.status_code, error_reason(response)) == (404, "no such CDS service")
 
 
 def test_a_body_over_the_limit_is_413(app_config):
@@ -296,12 +297,12 @@ def test_a_body_over_the_limit_is_413(app_config):
 
     app = create_app({**app_config, "max_request_bytes": 2048})
     response = app.test_client().post(ORDER_SIGN, json=valid_body())
-    assert response.status_code == 413 and "error" in response.get_json()
+    assert response.status_code == 413 and error_reason(response)
 
 
 def test_wrong_methods_are_405_in_json(client):
     response = client.get(ORDER_SIGN)
-    assert response.status_code == 405 and "error" in response.get_json()
+    assert response.status_code == 405 and error_reason(response)
 
 
 # --- CORS -------------------------------------------------------------------------------------------------
@@ -370,7 +371,7 @@ def test_invalid_feedback_is_400_and_nothing_is_stored(app, client):
     good = {"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-11-24T12:01:00Z"}
     bad = {"card": card["uuid"], "outcome": "accepted", "outcomeTimestamp": "2026-11-24T12:02:00Z"}
     response = client.post(f"{ORDER_SIGN}/feedback", json={"feedback": [good, bad]})
-    assert response.status_code == 400 and "acceptedSuggestions" in response.get_json()["error"]
+    assert response.status_code == 400 and "acceptedSuggestions" in error_reason(response)
     assert app.extensions["alp_guard"].store.feedback_for(card["uuid"]) == []
 
 
@@ -464,7 +465,7 @@ def test_order_select_ignores_antiresorptives_that_are_not_selected(client):
 def test_order_select_needs_selections(client):
     body = hook_request("order-select", prefetch=full_prefetch(), draft_orders=load_fhir(SANDBOX_DRAFT))
     response = client.post(ORDER_SELECT, json=body)
-    assert response.status_code == 400 and "context.selections is required" in response.get_json()["error"]
+    assert response.status_code == 400 and "context.selections is required" in error_reason(response)
 
 
 
@@ -473,7 +474,7 @@ def test_non_string_selections_are_400(client):
     for selections in ([{"a": 1}], [["MedicationRequest/request-123"]]):
         body["context"]["selections"] = selections
         response = client.post(ORDER_SELECT, json=body)
-        assert response.status_code == 400 and "context.selections" in response.get_json()["error"]
+        assert response.status_code == 400 and "context.selections" in error_reason(response)
 
 
 def test_draft_orders_without_a_resource_type_still_count_against_the_limit(app_config):
@@ -485,3 +486,107 @@ def test_draft_orders_without_a_resource_type_still_count_against_the_limit(app_
     del drafts["resourceType"]
     body = hook_request("order-sign", prefetch=full_prefetch(), draft_orders=drafts)
     assert app.test_client().post(ORDER_SIGN, json=body).status_code == 413
+
+
+# --- medication-refill ------------------------------------------------------------------------------------
+
+MEDICATION_REFILL = "/cds-services/low-alp-medication-refill"
+
+
+def refill_request(medications: str = "refill-medications-alendronate.json", *, user: bool = True,
+                   **kwargs) -> dict[str, Any]:
+    """Return a medication-refill 0.1.0 request: the prescriptions being refilled in context.medications."""
+    body = hook_request("medication-refill", **kwargs)
+    body["context"]["medications"] = load_fhir(medications)
+    if not user:  # a refill requested through a pharmacy or a portal: no user in the loop
+        del body["context"]["userId"]
+    return body
+
+
+@pytest.mark.parametrize("user", [True, False], ids=["with-user", "no-user"])
+def test_a_refill_is_checked_like_an_order(client, user):
+    refill = cards_of(client.post(MEDICATION_REFILL, json=refill_request(user=user, prefetch=full_prefetch())))
+    sign = cards_of(order_sign(client, full_prefetch()))
+    assert [(c["source"]["topic"]["code"], c["indicator"], c["summary"]) for c in refill] == [
+        (c["source"]["topic"]["code"], c["indicator"], c["summary"]) for c in sign]
+    deletes = [a["resourceId"] for s in refill[0]["suggestions"] for a in s["actions"] if a["type"] == "delete"]
+    assert deletes == ["MedicationRequest/mr-aln-refill"]  # the active prescription being refilled
+
+
+def test_a_refill_with_hpp_on_record_and_low_renal_function_gives_both_cards(client):
+    prefetch = full_prefetch(alp="alp-normal.json", conditions="conditions-hpp.json",
+                             safety="safety-labs-ckd-low-vitamin-d.json")
+    got = topics(client.post(MEDICATION_REFILL, json=refill_request(user=False, prefetch=prefetch)))
+    assert got[0] == ("hpp-antiresorptive", "critical")
+    assert ("vitamin-d-calcium-antiresorptive", "info") in got or ("vitamin-d-calcium-antiresorptive", "warning") in got
+
+
+def test_a_refill_of_another_drug_answers_at_once(client):
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        body = refill_request("draft-orders-atorvastatin.json", user=False, fhir_server=FHIR_SERVER)
+        response = client.post(MEDICATION_REFILL, json=body)
+        assert len(mock.calls) == 0
+    assert response.status_code == 200 and response.get_json() == {"cards": []}
+
+
+def test_a_refill_fetches_what_is_not_prefetched(client):
+    with responses.RequestsMock() as mock:
+        mock.get(f"{FHIR_SERVER}/Patient/pat-hpp-1", json=load_fhir("patient-adult-female.json"))
+        for key, fixture in (("alp", "alp-persistent-low.json"), ("conditions", "conditions-none.json"),
+                             ("medications", "medications-none.json")):
+            mock.get(f"{FHIR_SERVER}/{SERVICES_BY_ID['low-alp-medication-refill'].prefetch[key].split('?')[0]}",
+                     json=load_fhir(fixture), match=[matchers.query_string_matcher(
+                         SERVICES_BY_ID['low-alp-medication-refill'].prefetch[key].split('?')[1]
+                         .replace("{{context.patientId}}", "pat-hpp-1"))])
+        for key in ("hppWorkup", "safetyLabs"):
+            mock.get(f"{FHIR_SERVER}/Observation", json={"resourceType": "Bundle", "type": "searchset"}, match=[
+                matchers.query_string_matcher(SERVICES_BY_ID['low-alp-medication-refill'].prefetch[key].split('?')[1]
+                                              .replace("{{context.patientId}}", "pat-hpp-1"))])
+        response = client.post(MEDICATION_REFILL, json=refill_request(user=False, fhir_server=FHIR_SERVER))
+    assert topics(response) == [("low-alp-antiresorptive", "warning")]
+
+
+@pytest.mark.parametrize("change, reason", [
+    (lambda body: body["context"].pop("medications"), "context.medications is required for medication-refill"),
+    (lambda body: body["context"].update(medications=[]), "context.medications"),
+    (lambda body: body.update(hook="order-sign"), "this service answers the medication-refill hook"),
+])
+def test_a_malformed_refill_is_400(client, change, reason):
+    body = refill_request(prefetch=full_prefetch())
+    change(body)
+    response = client.post(MEDICATION_REFILL, json=body)
+    assert response.status_code == 400 and reason in error_reason(response)
+
+
+# --- error bodies and discovery caching --------------------------------------------------------------------
+
+@pytest.mark.parametrize("call, status, code", [
+    (lambda c: c.post(ORDER_SIGN, data=b"{", content_type="application/json"), 400, "invalid"),
+    (lambda c: c.post("/cds-services/nope", json={}), 404, "not-found"),
+    (lambda c: c.put(ORDER_SIGN, json={}), 405, "not-supported"),
+    (lambda c: c.post(ORDER_SIGN, json=hook_request("order-sign", draft_orders=load_fhir(SANDBOX_DRAFT),
+                                                    fhir_server="http://127.0.0.1:9/fhir")), 412, "incomplete"),
+])
+def test_every_error_is_an_operation_outcome_with_the_same_status(client, call, status, code):
+    response = call(client)
+    assert response.status_code == status
+    assert error_reason(response)  # a valid R4 OperationOutcome with the short reason in diagnostics
+    assert response.get_json()["issue"][0]["code"] == code
+
+
+def test_an_error_outcome_carries_no_patient_data(client):
+    body = hook_request("order-sign", patient_id="MARKER-PATIENT-ID", draft_orders=load_fhir(SANDBOX_DRAFT),
+                        fhir_server="http://127.0.0.1:9/fhir")
+    response = client.post(ORDER_SIGN, json=body)
+    assert response.status_code == 412 and "MARKER" not in response.get_data(as_text=True)
+
+
+def test_discovery_has_an_etag_and_answers_304_when_it_still_matches(client):
+    first = client.get("/cds-services")
+    etag = first.headers["ETag"]
+    assert first.status_code == 200 and etag.startswith('"') and "no-cache" in first.headers["Cache-Control"]
+    again = client.get("/cds-services", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.get_data() == b"" and again.headers["ETag"] == etag
+    assert again.headers["Access-Control-Allow-Origin"] == "*"
+    assert client.get("/cds-services", headers={"If-None-Match": '"other"'}).status_code == 200
+    assert client.get("/cds-services").headers["ETag"] == etag  # the same document, the same tag

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from cds_service import create_app
 from cds_service.auth import JwksCache
+from tests.cds_checks import error_reason
 from tests.conftest import full_prefetch, hook_request, load_fhir, on_both_databases
 from tests.trust_helpers import (
     ISS,
@@ -30,7 +31,7 @@ from tests.trust_helpers import (
 
 ORDER_SIGN = "/cds-services/low-alp-order-sign"
 AUD = f"http://localhost{ORDER_SIGN}"
-UNAUTHORIZED = {"error": "unauthorized"}
+UNAUTHORIZED = "unauthorized"
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +89,7 @@ def call(client, token: str | None, path: str = ORDER_SIGN, json_body: Any = Non
 
 def assert_unauthorized(response) -> None:
     assert response.status_code == 401
-    assert response.get_json() == UNAUTHORIZED
+    assert error_reason(response) == UNAUTHORIZED
     assert response.headers["WWW-Authenticate"] == "Bearer"
     assert response.headers["Access-Control-Allow-Origin"] == "*"
 

@@ -12,6 +12,7 @@ EXPECTED = {
     "order-sign-persistent-low-alp.json": ("low-alp-order-sign", [("low-alp-antiresorptive", "warning")]),
     "order-sign-hpp-on-record.json": ("low-alp-order-sign", [("hpp-antiresorptive", "critical")] * 2),
     "order-sign-no-antiresorptive.json": ("low-alp-order-sign", []),
+    "medication-refill-persistent-low-alp.json": ("low-alp-medication-refill", [("low-alp-antiresorptive", "warning")]),
     "patient-view-low-alp-not-evaluated.json": ("low-alp-patient-view", [("low-alp-unevaluated", "info")]),
     "patient-view-on-alendronate.json": ("low-alp-patient-view", [("low-alp-antiresorptive", "warning")]),
 }

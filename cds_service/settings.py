@@ -21,9 +21,37 @@ class TrustedIssuer(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    jwks_url: str
+    jwks_url: str  # where the keys are fetched from, whatever jku a token names
     fhir_servers: tuple[str, ...] = ()
     tenant: str | None = None
+    # The jku header values accepted (compared exactly, never fetched); empty: only jwks_url itself.
+    jku: tuple[str, ...] = ()
+    # The `sub` values (client ids) accepted; None: any sub, or none.
+    subjects: tuple[str, ...] | None = None
+
+    @property
+    def accepted_jku(self) -> tuple[str, ...]:
+        """Return the jku header values a token of this issuer may carry."""
+        return self.jku or (self.jwks_url,)
+
+    @field_validator("jku")
+    @classmethod
+    def _absolute_jku(cls, urls: tuple[str, ...]) -> tuple[str, ...]:
+        """Require absolute http(s) URLs, as a jku header holds."""
+        for url in urls:
+            try:
+                normalize_base_url(url)
+            except ValueError:
+                raise ValueError("every jku must be an absolute http(s) URL") from None
+        return urls
+
+    @field_validator("subjects")
+    @classmethod
+    def _non_blank_subjects(cls, subjects: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        """Refuse an empty list (it would lock every caller out) and blank values."""
+        if subjects is not None and (not subjects or not all(s.strip() for s in subjects)):
+            raise ValueError("subjects must list at least one non-blank sub (leave it out to accept any)")
+        return subjects
 
     @field_validator("jwks_url")
     @classmethod

@@ -14,7 +14,7 @@ from cards import render_cards
 from cards.explanations import explanation_page
 from cds_service import metrics
 from cds_service.auth import Caller, Unauthorized, Verifier
-from cds_service.audit import record_served, respect_overrides
+from cds_service.audit import record_served, respect_overrides, session_keys
 from cds_service.feedback import BadFeedback, parse_feedback
 from cds_service.hook_request import BadHookRequest, parse_hook_request
 from cds_service.limits import LimitExceeded, check_counts, load_json
@@ -24,7 +24,7 @@ from cds_service.openapi import openapi_document
 from cds_service.outcome import operation_outcome
 from cds_service.prefetch import DataUnavailable, FhirAccess
 from cds_service.runtime import Runtime
-from cds_service.services import SERVICES_BY_ID, CdsService, HookCall, discovery_document
+from cds_service.services import SERVICES_BY_ID, CdsService, HookCall
 from hooks.findings import Topic
 
 bp = Blueprint("cds", __name__)
@@ -74,7 +74,7 @@ def authenticate() -> None:
 @bp.get("/cds-services")
 def discovery() -> Response:
     """List the services, with an ETag of the document (it follows the configuration) and 304 when unchanged."""
-    response = jsonify(discovery_document())
+    response = jsonify(runtime().settings.site.discovery_document())
     response.set_etag(hashlib.sha256(response.get_data()).hexdigest()[:32])
     # Revalidate every time: a restart with a new site configuration changes the document, and a 304 is cheap.
     response.headers["Cache-Control"] = "private, no-cache" if runtime().settings.protect_discovery else "no-cache"
@@ -98,13 +98,18 @@ def call_service(service_id: str) -> Response:
         deadline = record.started + rt.settings.request_deadline_seconds
         access = FhirAccess(rt.fhir, server, token, deadline, refused)
         now = rt.clock()
-        call = HookCall(hook_request, access, rt.executor, rt.settings.policy, now.date())
+        site = rt.settings.site
+        call = HookCall(hook_request, access, rt.executor, rt.settings.policy, now.date(), site.templates_for(service))
+        scope, context = _patient_scope(hook_request), hook_request.context
         findings, patient_key = respect_overrides(
-            service.evaluate(call), rt.store, _patient_scope(hook_request), service.hook, now, rt.settings.policy)
-        cards = render_cards(findings, rt.new_uuid, _explain_url(rt.settings.public_base_url))
+            site.wanted(service, service.evaluate(call), body.get("extension")), rt.store, scope, service.hook, now,
+            rt.settings.policy, encounter_id=context.get("encounterId"), user_id=context.get("userId"))
+        cards = site.present(render_cards(findings, rt.new_uuid, _explain_url(rt.settings.public_base_url)), findings)
+        session = session_keys(rt.store, scope, context.get("encounterId"), context.get("userId")) if patient_key \
+            else (None, None)
         record_served(rt.store, findings, cards, service_id=service.id, hook=service.hook,
                       hook_instance=hook_request.hook_instance, now=now, patient_key=patient_key,
-                      policy=rt.settings.policy)
+                      policy=rt.settings.policy, session=session)
         metrics.count_cards(service.id, cards)
         record["cards"] = len(cards)
         return jsonify({"cards": cards})

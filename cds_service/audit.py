@@ -11,25 +11,47 @@ from cds_service.logs import get_logger
 from cds_service.store import ServedCard, Store
 from hooks.findings import Finding
 from hooks.policy import Policy
-from hooks.suppression import fingerprint, is_suppressed
+from hooks.suppression import OrderSession, drugs_key, fingerprint, is_suppressed
 
 log = get_logger("audit")
 
 
 def respect_overrides(
-    findings: list[Finding], store: Store, patient_id: str, hook: str, now: datetime, policy: Policy
+    findings: list[Finding],
+    store: Store,
+    patient_id: str,
+    hook: str,
+    now: datetime,
+    policy: Policy,
+    *,
+    encounter_id: object = None,
+    user_id: object = None,
 ) -> tuple[list[Finding], str | None]:
-    """Return the findings the prescriber has not just overridden, and the patient's key in the audit."""
+    """Return the findings the prescriber has not just overridden, and the patient's key in the audit.
+
+    `encounter_id` and `user_id` are the call's context values, when sent: with the time they tell an ordering
+    session from a later one.
+    """
     if not findings:
         return findings, None
     try:
         key = store.patient_key(patient_id)
         history = store.overrides(key, now - timedelta(days=max(policy.patient_view_snooze_days, 1)))
+        session = OrderSession(now, *session_keys(store, patient_id, encounter_id, user_id))
     except SQLAlchemyError as exc:
         # Without the history, show everything: a repeated card is better than a missing one.
         log.warning("override history unavailable", extra={"fields": {"exception": type(exc).__name__}})
         return findings, None
-    return [f for f in findings if not is_suppressed(f, hook, history, now.date(), policy)], key
+    return [f for f in findings if not is_suppressed(f, hook, history, now.date(), policy, session)], key
+
+
+def session_keys(store: Store, patient_id: str, encounter_id: object, user_id: object) -> tuple[str | None, str | None]:
+    """Return keyed hashes of the call's encounter and user within this patient's scope; None for what was not sent."""
+
+    def key(kind: str, value: object) -> str | None:
+        return store.patient_key(f"{patient_id}\x1f{kind}\x1f{value}") if isinstance(value, str) and value else None
+
+    return key("encounter", encounter_id), key("user", user_id)
 
 
 def record_served(
@@ -43,8 +65,11 @@ def record_served(
     now: datetime,
     patient_key: str | None,
     policy: Policy,
+    session: tuple[str | None, str | None] = (None, None),
 ) -> None:
-    """Record each card served; a database failure loses the audit line, never the card."""
+    """Record each card served, with its ordering session (encounter and user keys); a database failure loses the
+    audit line, never the card."""
+    encounter_key, user_key = session
     rows = [
         ServedCard(
             card_uuid=card["uuid"],
@@ -58,6 +83,9 @@ def record_served(
             order_ref=finding.order.reference if finding.order else None,
             fingerprint=fingerprint(finding),
             policy_version=policy.version,
+            drugs=drugs_key(finding) or None,
+            encounter_key=encounter_key,
+            user_key=user_key,
         )
         for finding, card in zip(findings, cards)
     ]

@@ -141,11 +141,23 @@ def _version_2(conn: Connection) -> None:
           feedback.c.received_at).create(conn)
 
 
+def _version_3(conn: Connection) -> None:
+    """Add the ordering session of each card to cards_served: its drugs and keyed hashes of encounter and user.
+
+    All nullable: cards served before this step have no session, and an order-select override without one never
+    silences an order-sign card.
+    """
+    conn.exec_driver_sql("ALTER TABLE cards_served ADD COLUMN drugs VARCHAR(200)")
+    conn.exec_driver_sql("ALTER TABLE cards_served ADD COLUMN encounter_key VARCHAR(64)")
+    conn.exec_driver_sql("ALTER TABLE cards_served ADD COLUMN user_key VARCHAR(64)")
+
+
 # The steps, oldest first, numbered 1, 2, 3 … without gaps. Append only.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "card audit, feedback, installation, jti_seen, schema_version", _version_1),
     Migration(2, "feedback.patient_key, backfilled from cards_served, indexed with outcome and received_at",
               _version_2),
+    Migration(3, "cards_served.drugs, encounter_key and user_key: the ordering session of each card", _version_3),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -109,6 +109,7 @@ RESPONSE_COMPONENTS: dict[str, Schema] = {
             "selectionBehavior": {"type": "string", "enum": ["at-most-one", "any"]},
             "overrideReasons": {"type": "array", "items": ref("Coding")},
             "links": {"type": "array", "items": ref("Link")},
+            "extension": {"type": "object", "description": "`davinci-crd.associated-resource`: the orders it is about."},
         },
     },
     "Source": {
@@ -151,6 +152,8 @@ RESPONSE_COMPONENTS: dict[str, Schema] = {
             "hook": {"type": "string"}, "id": {"type": "string"}, "title": {"type": "string"},
             "description": {"type": "string"}, "usageRequirements": {"type": "string"},
             "prefetch": {"type": "object", "additionalProperties": {"type": "string"}},
+            "extension": {"type": "object",
+                          "description": "`org.alp-guard.configuration-options`: the card types a call may switch off."},
         },
     },
     "FeedbackReceipt": {
@@ -198,6 +201,13 @@ def hook_request_schema(hook: str, required_context: Mapping[str, type]) -> Sche
             "prefetch": {"type": ["object", "null"], "description": "Prefetch keys as discovery lists them."},
             "fhirServer": {"type": ["string", "null"], "pattern": HTTP_URL},
             "fhirAuthorization": _nullable(ref("FhirAuthorization")),
+            "extension": {
+                "type": ["object", "null"],
+                "description": "Extensions; `org.alp-guard.configuration` switches card types off for this call.",
+                "properties": {"org.alp-guard.configuration": {
+                    "type": "object", "additionalProperties": {"type": "boolean"},
+                    "description": "Card type (topic code) → false to leave it out; unknown codes are ignored."}},
+            },
         },
         # CDS Hooks 2.0: a token makes sense only with the server it is for.
         "if": {"required": ["fhirAuthorization"], "properties": {"fhirAuthorization": {"type": "object"}}},

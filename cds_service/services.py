@@ -12,7 +12,7 @@ from cds_service.hook_request import BadHookRequest, HookRequest
 from cds_service.prefetch import DataUnavailable, FhirAccess, read_references, resolve_available
 from hooks.evidence import ALP_LABS, LIVER_LABS, MEDICATION_KEYS, WORKUP_LABS, SAFETY_LABS, Evidence, evidence_from_resources
 from hooks.extract import index_medications, read_medication_requests, unresolved_medication_references
-from hooks.findings import Finding
+from hooks.findings import Finding, Topic
 from hooks.orders import antiresorptive_drafts, evaluate_antiresorptive_orders
 from hooks.patient_view import evaluate_patient_view
 from hooks.policy import Policy
@@ -56,6 +56,7 @@ class HookCall:
     executor: Executor
     policy: Policy
     today: date
+    templates: Mapping[str, str] | None = None  # the site's templates for this service; None: the service's own
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class CdsService:
     evaluate: Callable[[HookCall], list[Finding]]
     required_context: Mapping[str, type] = field(default_factory=dict)
     usage_requirements: str | None = None
+    topics: tuple[Topic, ...] = ()  # the card types the service can return (site and per-call switches)
 
     def discovery(self) -> dict[str, Any]:
         """Return this service's entry in the discovery document, without empty members."""
@@ -137,6 +139,7 @@ def patient_evidence(
 ) -> Evidence:
     """Return the patient's Evidence, from prefetch where the client sent it and the FHIR server otherwise."""
     request = call.request
+    templates = call.templates if call.templates is not None else templates  # a site's edits of this service's
     # Without the patient (age) and the ALP results nothing can be said; the rest may be missing.
     data, unavailable = resolve_available(templates, request.prefetch, request.context, call.access, call.executor,
                                           core=CORE_KEYS)
@@ -185,6 +188,10 @@ COMMON_PREFETCH = {"patient": PATIENT, "alp": ALP, "conditions": CONDITIONS, "me
                    "hppWorkup": HPP_WORKUP_RESULTS}
 ORDER_PREFETCH = {**COMMON_PREFETCH, "safetyLabs": SAFETY_LAB_RESULTS}
 PATIENT_VIEW_PREFETCH = {**COMMON_PREFETCH, "liverPanel": LIVER_PANEL}
+ORDER_TOPICS = (Topic.HPP_ANTIRESORPTIVE, Topic.LOW_ALP_ANTIRESORPTIVE, Topic.SINGLE_LOW_ALP_ANTIRESORPTIVE,
+                Topic.RENAL_ANTIRESORPTIVE, Topic.VITAMIN_D_CALCIUM_ANTIRESORPTIVE)
+PATIENT_VIEW_TOPICS = (Topic.HPP_ANTIRESORPTIVE, Topic.LOW_ALP_ANTIRESORPTIVE, Topic.LOW_ALP_UNEVALUATED,
+                       Topic.HPP_LIKELY, Topic.WILSON_ALF)
 ORDER_USAGE = (
     "Needs the patient's ALP, HPP work-up, renal, vitamin D and calcium results, conditions and medication "
     "requests, from prefetch or from a FHIR server the service can reach."
@@ -205,6 +212,7 @@ SERVICES: tuple[CdsService, ...] = (
         evaluate=check_order_sign,
         required_context={"draftOrders": dict},
         usage_requirements=ORDER_USAGE,
+        topics=ORDER_TOPICS,
     ),
     CdsService(
         id="low-alp-order-select",
@@ -215,6 +223,7 @@ SERVICES: tuple[CdsService, ...] = (
         evaluate=check_order_select,
         required_context={"draftOrders": dict, "selections": list},
         usage_requirements=ORDER_USAGE,
+        topics=ORDER_TOPICS,
     ),
     CdsService(
         id="low-alp-medication-refill",
@@ -226,6 +235,7 @@ SERVICES: tuple[CdsService, ...] = (
         evaluate=check_medication_refill,
         required_context={"medications": dict},
         usage_requirements=ORDER_USAGE,
+        topics=ORDER_TOPICS,
     ),
     CdsService(
         id="low-alp-patient-view",
@@ -242,6 +252,7 @@ SERVICES: tuple[CdsService, ...] = (
             "Needs the patient's ALP, HPP work-up and liver results (INR, bilirubin, AST, ALT), conditions and "
             "medication requests, from prefetch or from a FHIR server the service can reach."
         ),
+        topics=PATIENT_VIEW_TOPICS,
     ),
 )
 

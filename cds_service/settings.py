@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from cds_service.network import is_loopback_url, normalize_base_url
 
+from cds_service.site import DEFAULT_SITE, Site, SiteError, site_from_document
 from hooks.policy import Policy, PolicyError, policy_from_document, policy_from_overrides
 
 ENV_PREFIX = "CDS_"
@@ -100,7 +101,9 @@ class Settings(BaseModel):
     max_prefetch_resources: int = Field(5000, ge=1)
     max_draft_orders: int = Field(100, ge=1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    site_file: str | None = None  # JSON: prefetch templates, card types on or off, card source (cds_service/site.py)
     policy: Policy = Policy()
+    site: Site = DEFAULT_SITE
 
     @field_validator("trusted_issuers", mode="before")
     @classmethod
@@ -165,7 +168,7 @@ def settings_from_env(environ: Mapping[str, str] | None = None, **overrides: obj
     environ = os.environ if environ is None else environ
     values: dict[str, object] = {}
     policy_values: dict[str, str] = {}
-    known = set(Settings.model_fields) - {"policy"}
+    known = set(Settings.model_fields) - {"policy", "site"}
     for name, value in environ.items():
         if name.startswith(POLICY_PREFIX):
             policy_values[name[len(POLICY_PREFIX):].lower()] = value
@@ -176,6 +179,8 @@ def settings_from_env(environ: Mapping[str, str] | None = None, **overrides: obj
             values[field] = value
     values["policy"] = _policy(policy_values)
     values.update(overrides)
+    if "site" not in overrides:
+        values["site"] = _site(values.get("site_file"))
     from_file = _read_issuers_file(values)
     try:
         return Settings.model_validate(values)
@@ -201,6 +206,21 @@ def _read_issuers_file(values: dict[str, object]) -> bool:
     except OSError:
         raise SettingsError(f"{ENV_PREFIX}TRUSTED_ISSUERS_FILE: cannot read {path}") from None
     return True
+
+
+def _site(path: object) -> Site:
+    """Return the site configuration of CDS_SITE_FILE, or the defaults without one."""
+    if not path:
+        return DEFAULT_SITE
+    try:
+        with open(str(path), encoding="utf-8") as handle:
+            document = json.load(handle)
+    except (OSError, ValueError) as exc:
+        raise SettingsError(f"{ENV_PREFIX}SITE_FILE: cannot read a JSON site file ({type(exc).__name__})") from None
+    try:
+        return site_from_document(document)
+    except SiteError as exc:
+        raise SettingsError(f"{ENV_PREFIX}SITE_FILE: {exc}") from None
 
 
 def _policy(variables: dict[str, str]) -> Policy:

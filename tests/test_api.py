@@ -590,3 +590,102 @@ def test_discovery_has_an_etag_and_answers_304_when_it_still_matches(client):
     assert again.headers["Access-Control-Allow-Origin"] == "*"
     assert client.get("/cds-services", headers={"If-None-Match": '"other"'}).status_code == 200
     assert client.get("/cds-services").headers["ETag"] == etag  # the same document, the same tag
+
+
+# --- the site file and per-call configuration -------------------------------------------------------------
+
+SITE = {
+    "source": {"label": "Bone safety (St Elsewhere)", "url": "https://intranet.example.org/alp-guard",
+               "icon": "https://intranet.example.org/alp-guard.png"},
+    "cards": {"vitamin-d-calcium-antiresorptive": False},
+    "prefetch_parameters": {"Observation": {"category": "laboratory", "_sort": None}},
+}
+
+
+@pytest.fixture
+def site_client(app_config, tmp_path, monkeypatch):
+    """Return a factory of test clients of apps configured by a site file."""
+    for name in list(__import__("os").environ):
+        if name.startswith("CDS_"):
+            monkeypatch.delenv(name)
+    apps = []
+
+    def make(site: dict[str, Any]) -> Any:
+        path = tmp_path / f"site-{len(apps)}.json"
+        path.write_text(json.dumps(site))
+        from cds_service import create_app
+
+        apps.append(create_app({**app_config, "site_file": str(path)}))
+        return apps[-1].test_client()
+
+    yield make
+    for app in apps:
+        app.extensions["alp_guard"].executor.shutdown(wait=True)
+
+
+def test_discovery_follows_the_site_file_and_its_etag_changes_with_it(client, site_client):
+    default_tag = client.get("/cds-services").headers["ETag"]
+    configured = site_client(SITE)
+    response = configured.get("/cds-services")
+    assert response.headers["ETag"] != default_tag
+    sign = next(s for s in response.get_json()["services"] if s["id"] == "low-alp-order-sign")
+    assert "category=laboratory" in sign["prefetch"]["alp"] and "_sort" not in sign["prefetch"]["alp"]
+    codes = [o["code"] for o in sign["extension"]["org.alp-guard.configuration-options"]]
+    assert codes == ["hpp-antiresorptive", "low-alp-antiresorptive", "single-low-alp-antiresorptive",
+                     "renal-antiresorptive"]
+    assert configured.get("/cds-services", headers={"If-None-Match": default_tag}).status_code == 200
+
+
+def test_the_site_searches_with_its_own_templates_when_fetching(site_client):
+    client = site_client(SITE)
+    prefetch = full_prefetch()
+    del prefetch["alp"]  # the EHR did not prefetch it: the service searches, with the site's template
+    with responses.RequestsMock() as mock:
+        mock.get(f"{FHIR_SERVER}/Observation", json=load_fhir("alp-persistent-low.json"),
+                 match=[matchers.query_param_matcher({"category": "laboratory"}, strict_match=False)])
+        response = order_sign(client, prefetch, fhir_server=FHIR_SERVER)
+        (call,) = mock.calls
+    assert "_sort" not in call.request.url and "category=laboratory" in call.request.url
+    assert topics(response) == [("low-alp-antiresorptive", "warning")]
+
+
+def test_site_cards_carry_its_source_and_switched_off_types_are_not_served(site_client):
+    client = site_client(SITE)
+    prefetch = full_prefetch(alp="alp-normal.json", conditions="conditions-hpp.json",
+                             safety="safety-labs-ckd-low-vitamin-d.json")
+    cards = cards_of(order_sign(client, prefetch))
+    assert "vitamin-d-calcium-antiresorptive" not in [c["source"]["topic"]["code"] for c in cards]
+    assert cards and all(c["source"]["label"] == "Bone safety (St Elsewhere)" for c in cards)
+    assert all(c["source"]["icon"] == "https://intranet.example.org/alp-guard.png" for c in cards)
+
+
+def test_a_request_extension_switches_card_types_off_for_that_call(client):
+    prefetch = full_prefetch(alp="alp-normal.json", conditions="conditions-hpp.json",
+                             safety="safety-labs-ckd-low-vitamin-d.json")
+    everything = topics(order_sign(client, prefetch))
+    assert "renal-antiresorptive" in {t for t, _ in everything}
+    body = hook_request("order-sign", prefetch=prefetch, draft_orders=load_fhir(SANDBOX_DRAFT))
+    body["extension"] = {"org.alp-guard.configuration": {"renal-antiresorptive": False, "made-up": False},
+                         "com.example.other": {"anything": [1, 2]}}
+    fewer = topics(client.post(ORDER_SIGN, json=body))
+    assert fewer == [t for t in everything if t[0] != "renal-antiresorptive"]
+    assert topics(order_sign(client, prefetch)) == everything  # the next call is unchanged
+
+
+@pytest.mark.parametrize("extension", [[], {"org.alp-guard.configuration": {"renal-antiresorptive": "no"}},
+                                       {"org.alp-guard.configuration": []}])
+def test_a_malformed_configuration_extension_is_400(client, extension):
+    body = hook_request("order-sign", prefetch=full_prefetch(), draft_orders=load_fhir(SANDBOX_DRAFT))
+    body["extension"] = extension
+    response = client.post(ORDER_SIGN, json=body)
+    assert response.status_code == 400 and "extension" in error_reason(response)
+
+
+def test_a_card_about_a_draft_names_it_and_its_reasons_carry_hl7_codes(client):
+    (card,) = cards_of(order_sign(client, full_prefetch()))
+    assert card["extension"]["davinci-crd.associated-resource"] == [{"reference": "MedicationRequest/request-123"}]
+    standard = {r["code"]: r["extension"]["org.alp-guard.standard-reason"]["code"] for r in card["overrideReasons"]}
+    assert standard["specialist-advised"] == "expert-contradicts"
+    assert standard["incorrect-data"] == "cds-not-applicable"
+    view = cards_of(client.post(PATIENT_VIEW, json=hook_request("patient-view", prefetch=full_prefetch())))
+    assert view and all("extension" not in c for c in view)  # patient-view cards are about no order

@@ -199,3 +199,38 @@ def test_signing_the_sandbox_alendronate_for_a_demo_patient_gives_the_readme_car
     assert response.status_code == 200
     cards = [(c["source"]["topic"]["code"], c["indicator"]) for c in response.get_json()["cards"]]
     assert cards == SANDBOX_ALENDRONATE_SIGN[patient_id]
+
+
+# medication-refill 0.1.0 as an EHR sends it for a pharmacy or portal request: no user, no prefetch; the patient's
+# record is searched on the real server. A refill is checked as the same drug ordered would be.
+@pytest.mark.parametrize("name", ["demo-low-alp-alendronate.json", "demo-renal-zoledronic-acid.json",
+                                  "demo-denosumab-normal-alp.json"])
+def test_a_refill_without_a_user_is_checked_against_the_real_server(client, fhir_server, name):
+    order = demo_call(name, fhir_server)
+    drafts = order["context"]["draftOrders"]
+    for entry in drafts["entry"]:
+        entry["resource"].update(id="active-rx-1", status="active")  # the prescription being refilled
+    body = {"hookInstance": order["hookInstance"], "hook": "medication-refill", "fhirServer": fhir_server,
+            "context": {"patientId": order["context"]["patientId"], "medications": drafts}}
+    response = client.post("/cds-services/low-alp-medication-refill", json=body)
+    assert response.status_code == 200, response.get_json()
+    assert_response_spec_exact(response.get_json())
+    assert [(c["source"]["topic"]["code"], c["indicator"]) for c in response.get_json()["cards"]] == DEMO[name][2]
+
+
+# A site whose EHR wants category=laboratory on Observation searches and no _sort: the same cards, the searches
+# run on the real server with the site's parameters.
+@pytest.mark.parametrize("name", sorted(DEMO))
+def test_a_site_with_laboratory_category_and_no_sort_gives_the_same_cards(app_config, fhir_server, tmp_path, name):
+    from cds_service import create_app
+
+    site = tmp_path / "site.json"
+    site.write_text(json.dumps({"prefetch_parameters": {"Observation": {"category": "laboratory", "_sort": None}}}))
+    app = create_app({**app_config, "site_file": str(site)})
+    try:
+        service, _, expected = DEMO[name]
+        response = app.test_client().post(f"/cds-services/{service}", json=demo_call(name, fhir_server))
+    finally:
+        app.extensions["alp_guard"].executor.shutdown(wait=True)
+    assert response.status_code == 200, response.get_json()
+    assert [(c["source"]["topic"]["code"], c["indicator"]) for c in response.get_json()["cards"]] == expected

@@ -689,3 +689,14 @@ def test_a_card_about_a_draft_names_it_and_its_reasons_carry_hl7_codes(client):
     assert standard["incorrect-data"] == "cds-not-applicable"
     view = cards_of(client.post(PATIENT_VIEW, json=hook_request("patient-view", prefetch=full_prefetch())))
     assert view and all("extension" not in c for c in view)  # patient-view cards are about no order
+
+
+def test_feedback_may_name_the_hl7_reason_instead_of_ours(app, client):
+    (card,) = cards_of(order_sign(client, full_prefetch()))
+    standard = card["overrideReasons"][0]["extension"]["org.alp-guard.standard-reason"]
+    feedback = {"feedback": [{"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-11-24T12:01:00Z",
+                              "overrideReason": {"reason": {"system": standard["system"], "code": standard["code"]}}}]}
+    response = client.post(f"{ORDER_SIGN}/feedback", json=feedback)
+    assert response.get_json() == {"received": 1, "stored": 1}
+    (stored,) = app.extensions["alp_guard"].store.feedback_for(card["uuid"])
+    assert (stored["override_system"], stored["override_code"]) == (standard["system"], standard["code"])

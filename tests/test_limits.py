@@ -138,6 +138,15 @@ def test_past_a_limit_the_answer_says_why_and_nothing_is_stored(limited, body, s
     assert served_cards(limited) == 0
 
 
+def test_a_refill_with_more_prescriptions_than_draft_orders_allowed_is_413(limited):
+    body = order_sign_body(drafts=2)
+    body.update(hook="medication-refill")
+    body["context"]["medications"] = body["context"].pop("draftOrders")
+    response = limited.test_client().post("/cds-services/low-alp-medication-refill", json=body)
+    assert (response.status_code, error_reason(response)) == (413, "too many draft orders")
+    assert served_cards(limited) == 0
+
+
 def test_deep_feedback_is_400_and_not_stored(limited):
     item = {"card": "c1", "outcome": "overridden", "outcomeTimestamp": "2026-11-24T12:01:00Z",
             "overrideReason": {"userComment": "x", "extension": json.loads("[" * 20 + "]" * 20)}}

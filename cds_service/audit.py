@@ -27,11 +27,8 @@ def respect_overrides(
     encounter_id: object = None,
     user_id: object = None,
 ) -> tuple[list[Finding], str | None]:
-    """Return the findings the prescriber has not just overridden, and the patient's key in the audit.
-
-    `encounter_id` and `user_id` are the call's context values, when sent: with the time they tell an ordering
-    session from a later one.
-    """
+    """Return the findings the prescriber has not just overridden, and the patient's key in the audit."""
+    # encounter_id and user_id are the call's context values, when sent: with the time they tell sessions apart.
     if not findings:
         return findings, None
     try:
@@ -67,8 +64,7 @@ def record_served(
     policy: Policy,
     session: tuple[str | None, str | None] = (None, None),
 ) -> None:
-    """Record each card served, with its ordering session (encounter and user keys); a database failure loses the
-    audit line, never the card."""
+    """Record each card served with its ordering session; a database failure loses the audit line, never the card."""
     encounter_key, user_key = session
     rows = [
         ServedCard(

@@ -69,7 +69,8 @@ class Site:
 
     templates: Mapping[str, Mapping[str, str]]  # service id → key → template read or searched (fetch path)
     advertised: Mapping[str, Mapping[str, str]]  # service id → the templates listed in discovery
-    enabled: Mapping[str, frozenset[str]]  # service id → topic codes switched on
+    # service id → topic codes switched off; any other topic is served, so a new card type is never lost silently
+    disabled: Mapping[str, frozenset[str]]
     source: Mapping[str, str] = field(default_factory=dict)  # label, url, icon replacing ALP Guard's
 
     def discovery_document(self, services: Sequence[CdsService] = SERVICES) -> dict[str, Any]:
@@ -81,7 +82,7 @@ class Site:
             entry.pop("prefetch", None)
             if prefetch:
                 entry["prefetch"] = prefetch
-            options = [_option(topic) for topic in service.topics if topic.value in self.enabled_for(service)]
+            options = [_option(topic) for topic in service.topics if topic.value not in self.disabled_for(service)]
             if options:
                 entry["extension"] = {CONFIGURATION_OPTIONS: options}
             entries.append(entry)
@@ -91,15 +92,15 @@ class Site:
         """Return the templates the service reads or searches with at this site."""
         return self.templates.get(service.id, service.prefetch)
 
-    def enabled_for(self, service: CdsService) -> frozenset[str]:
-        """Return the topic codes switched on for the service at this site."""
-        return self.enabled.get(service.id, frozenset(t.value for t in service.topics))
+    def disabled_for(self, service: CdsService) -> frozenset[str]:
+        """Return the topic codes switched off for the service at this site."""
+        return self.disabled.get(service.id, frozenset())
 
     def wanted(self, service: CdsService, findings: Iterable[Finding], request_extension: Any) -> list[Finding]:
         """Keep the findings whose card type is on at this site and not switched off by the call's extension."""
         off = switched_off(request_extension)
-        on = self.enabled_for(service)
-        return [f for f in findings if f.topic.value in on and f.topic.value not in off]
+        off |= self.disabled_for(service)
+        return [f for f in findings if f.topic.value not in off]
 
     def present(self, cards: Sequence[dict], findings: Sequence[Finding]) -> list[dict]:
         """Return the cards with this site's source, the order each is about, and HL7 codes on override reasons."""
@@ -158,7 +159,7 @@ def site_from_document(document: Any, services: Sequence[CdsService] = SERVICES)
             raise SiteError(f"services.{service_id}", f"no such service (services: {', '.join(by_id)})")
     templates: dict[str, dict[str, str]] = {}
     advertised: dict[str, dict[str, str]] = {}
-    enabled: dict[str, frozenset[str]] = {}
+    disabled: dict[str, frozenset[str]] = {}
     for service in services:
         where = f"services.{service.id}"
         section = sections.get(service.id, {})
@@ -167,12 +168,12 @@ def site_from_document(document: Any, services: Sequence[CdsService] = SERVICES)
         _only(section, ("cards", "prefetch", "prefetch_parameters"), where)
         switches = {**site_cards, **_switches(section.get("cards", {}), f"{where}.cards",
                                               {t.value for t in service.topics})}
-        enabled[service.id] = frozenset(t.value for t in service.topics if switches.get(t.value, True))
+        disabled[service.id] = frozenset(code for code, on in switches.items() if not on)
         parameters = _merge(site_parameters, _parameters(section.get("prefetch_parameters", {}),
                                                          f"{where}.prefetch_parameters"))
         templates[service.id], advertised[service.id] = _templates(service, section.get("prefetch", {}), parameters,
                                                                    f"{where}.prefetch")
-    return Site(templates, advertised, enabled, _source(document.get("source", {})))
+    return Site(templates, advertised, disabled, _source(document.get("source", {})))
 
 
 def _only(section: Mapping[str, Any], allowed: tuple[str, ...], where: str) -> None:

@@ -92,11 +92,9 @@ def is_suppressed(
 
 
 def same_session(finding: Finding, past: PastOverride, session: OrderSession) -> bool:
-    """Tell whether an order-select card and this order-sign finding belong to one ordering session.
-
-    Same draft reference and drugs, same encounter and user (or both absent), the select card shown at most
-    ORDER_SESSION_WINDOW ago, and no later order-select card of the same kind since (that is a new session).
-    """
+    """Tell whether an order-select card and this order-sign finding belong to one ordering session."""
+    # Same draft and drugs, same encounter and user (or both absent), the select card shown at most
+    # ORDER_SESSION_WINDOW ago, and no later order-select card of the same kind since (that began a new session).
     if finding.order is None or past.order_ref != finding.order.reference or past.drugs != drugs_key(finding):
         return False
     if (past.encounter, past.user) != (session.encounter, session.user) or past.superseded:

@@ -67,8 +67,8 @@ def test_a_service_section_overrides_the_site_and_can_leave_a_key_out_of_discove
 def test_card_types_are_switched_per_site_and_per_service():
     site = site_from_document({"cards": {"renal-antiresorptive": False},
                                "services": {"low-alp-patient-view": {"cards": {"wilson-alf": False}}}})
-    assert "renal-antiresorptive" not in site.enabled_for(SIGN)
-    assert "wilson-alf" not in site.enabled_for(VIEW) and "wilson-alf" in DEFAULT_SITE.enabled_for(VIEW)
+    assert "renal-antiresorptive" in site.disabled_for(SIGN)
+    assert "wilson-alf" in site.disabled_for(VIEW) and DEFAULT_SITE.disabled_for(VIEW) == frozenset()
     codes = [o["code"] for o in site.discovery_document()["services"][0]["extension"][CONFIGURATION_OPTIONS]]
     assert "renal-antiresorptive" not in codes  # a type the site turned off is not offered
 
@@ -86,6 +86,8 @@ def test_a_call_can_switch_card_types_off_but_not_on():
                                  "no-such-card": False}}
     assert [f.topic for f in site.wanted(SIGN, findings, extension)] == [Topic.LOW_ALP_ANTIRESORPTIVE]
     assert switched_off(None) == switched_off({"other": 1}) == frozenset()
+    # A card type the service does not declare (added later to the core) is still served.
+    assert site.wanted(VIEW, [finding(Topic.RENAL_ANTIRESORPTIVE)], None) == [finding(Topic.RENAL_ANTIRESORPTIVE)]
 
 
 def card(**members: Any) -> dict:

@@ -189,9 +189,10 @@ COMMON_PREFETCH = {"patient": PATIENT, "alp": ALP, "conditions": CONDITIONS, "me
 ORDER_PREFETCH = {**COMMON_PREFETCH, "safetyLabs": SAFETY_LAB_RESULTS}
 PATIENT_VIEW_PREFETCH = {**COMMON_PREFETCH, "liverPanel": LIVER_PANEL}
 ORDER_TOPICS = (Topic.HPP_ANTIRESORPTIVE, Topic.LOW_ALP_ANTIRESORPTIVE, Topic.SINGLE_LOW_ALP_ANTIRESORPTIVE,
-                Topic.RENAL_ANTIRESORPTIVE, Topic.VITAMIN_D_CALCIUM_ANTIRESORPTIVE)
+                Topic.LOW_ALP_ON_THERAPY, Topic.LOW_ALP_ACUTE_ILLNESS, Topic.RENAL_ANTIRESORPTIVE,
+                Topic.VITAMIN_D_CALCIUM_ANTIRESORPTIVE)
 PATIENT_VIEW_TOPICS = (Topic.HPP_ANTIRESORPTIVE, Topic.LOW_ALP_ANTIRESORPTIVE, Topic.LOW_ALP_UNEVALUATED,
-                       Topic.HPP_LIKELY, Topic.WILSON_ALF)
+                       Topic.HPP_LIKELY, Topic.LOW_ALP_ON_THERAPY, Topic.LOW_ALP_ACUTE_ILLNESS, Topic.WILSON_ALF)
 ORDER_USAGE = (
     "Needs the patient's ALP, HPP work-up, renal, vitamin D and calcium results, conditions and medication "
     "requests, from prefetch or from a FHIR server the service can reach."

@@ -587,6 +587,7 @@ def test_discovery_has_an_etag_and_answers_304_when_it_still_matches(client):
     assert first.status_code == 200 and etag.startswith('"') and "no-cache" in first.headers["Cache-Control"]
     again = client.get("/cds-services", headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.get_data() == b"" and again.headers["ETag"] == etag
+    assert again.headers["Cache-Control"] == "no-cache"
     assert again.headers["Access-Control-Allow-Origin"] == "*"
     assert client.get("/cds-services", headers={"If-None-Match": '"other"'}).status_code == 200
     assert client.get("/cds-services").headers["ETag"] == etag  # the same document, the same tag
@@ -632,7 +633,7 @@ def test_discovery_follows_the_site_file_and_its_etag_changes_with_it(client, si
     assert "category=laboratory" in sign["prefetch"]["alp"] and "_sort" not in sign["prefetch"]["alp"]
     codes = [o["code"] for o in sign["extension"]["org.alp-guard.configuration-options"]]
     assert codes == ["hpp-antiresorptive", "low-alp-antiresorptive", "single-low-alp-antiresorptive",
-                     "renal-antiresorptive"]
+                     "low-alp-on-therapy", "low-alp-acute-illness", "renal-antiresorptive"]
     assert configured.get("/cds-services", headers={"If-None-Match": default_tag}).status_code == 200
 
 

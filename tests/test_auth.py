@@ -287,7 +287,11 @@ def test_discovery_can_be_protected(make_app, keys):
     response = client.get("/cds-services")
     assert response.status_code == 401 and response.headers["WWW-Authenticate"] == "Bearer"
     token = sign(keys["es"], claims("http://localhost/cds-services"))
-    assert client.get("/cds-services", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    response = client.get("/cds-services", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "private, no-cache"  # never kept by a shared cache
+    # A 304 needs a valid token too: the tag is not served to an unauthenticated caller.
+    assert client.get("/cds-services", headers={"If-None-Match": response.headers["ETag"]}).status_code == 401
 
 
 def test_preflight_needs_no_token(client):

@@ -16,7 +16,7 @@ import tempfile
 import threading
 import urllib.request
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -234,3 +234,51 @@ def test_a_site_with_laboratory_category_and_no_sort_gives_the_same_cards(app_co
         app.extensions["alp_guard"].executor.shutdown(wait=True)
     assert response.status_code == 200, response.get_json()
     assert [(c["source"]["topic"]["code"], c["indicator"]) for c in response.get_json()["cards"]] == expected
+
+
+def fhir_put(base: str, resource: dict[str, Any]) -> None:
+    request = urllib.request.Request(f"{base}/{resource['resourceType']}/{resource['id']}", method="PUT",
+                                     data=json.dumps(resource).encode(), headers={"Content-Type": "application/fhir+json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status in (200, 201)
+
+
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+# Therapy recorded only where EHRs keep it outside orders: given in clinic, dispensed, or reported by the patient.
+THERAPY_ELSEWHERE = {
+    "MedicationAdministration": {"status": "completed", "effectiveDateTime": "{day-60}",
+                                 "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "1114085",
+                                                                           "display": "zoledronic acid"}],
+                                                               "text": "Zoledronic acid 5 MG/100ML Injection"}},
+    "MedicationDispense": {"status": "completed", "whenHandedOver": "{day-10}",
+                           "daysSupply": {"value": 28, "unit": "days", "system": "http://unitsofmeasure.org", "code": "d"},
+                           "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "904431",
+                                                                     "display": "Alendronic acid 70 MG Oral Tablet"}]}},
+    "MedicationStatement": {"status": "active", "effectivePeriod": {"start": "{day-200}"},
+                            "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "905024",
+                                                                      "display": "risedronate 35 MG Oral Tablet"}]}},
+}
+
+
+@pytest.mark.parametrize("kind", sorted(THERAPY_ELSEWHERE))
+def test_therapy_recorded_outside_orders_is_fetched_from_the_real_server(client, fhir_server, kind):
+    """The demo patient with low ALP, her therapy recorded only as a `kind`: patient-view reads it from the server."""
+    patient_id = f"demo-elsewhere-{kind.lower()}"
+    source = "demo-low-alp"
+    fhir_put(fhir_server, {**fhir_get(f"{fhir_server}/Patient/{source}"), "id": patient_id})
+    for entry in fhir_get(f"{fhir_server}/Observation?patient={source}&_count=100").get("entry", []):
+        observation = entry["resource"]
+        fhir_put(fhir_server, {**observation, "id": observation["id"].replace(source, patient_id),
+                               "subject": {"reference": f"Patient/{patient_id}"}})
+    record = json.loads(json.dumps(THERAPY_ELSEWHERE[kind]).replace(
+        "{day-60}", (DEMO_DAY - timedelta(days=60)).isoformat()).replace(
+        "{day-10}", (DEMO_DAY - timedelta(days=10)).isoformat()).replace(
+        "{day-200}", (DEMO_DAY - timedelta(days=200)).isoformat()))
+    fhir_put(fhir_server, {"resourceType": kind, "id": f"{patient_id}-therapy", **record,
+                           "subject": {"reference": f"Patient/{patient_id}"}})
+    body = sandbox_call("patient-view", patient_id, fhir_server)
+    response = client.post("/cds-services/low-alp-patient-view", json=body)
+    assert response.status_code == 200, response.get_json()
+    cards = [(c["source"]["topic"]["code"], c["indicator"]) for c in response.get_json()["cards"]]
+    # On an antiresorptive despite persistently low ALP: the warning, not the "not evaluated" note.
+    assert cards == [("low-alp-antiresorptive", "warning")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
@@ -14,17 +15,18 @@ from cards import render_cards
 from cards.explanations import explanation_page
 from cds_service import metrics
 from cds_service.auth import Caller, Unauthorized, Verifier
-from cds_service.audit import record_served, respect_overrides
+from cds_service.audit import record_served, respect_overrides, session_keys
 from cds_service.feedback import BadFeedback, parse_feedback, screen
 from cds_service.hook_request import BadHookRequest, parse_hook_request
 from cds_service.limits import LimitExceeded, check_counts, load_json, read_body
 from cds_service.logs import get_logger
 from cds_service.network import is_listed
 from cds_service.openapi import openapi_document
+from cds_service.outcome import operation_outcome
 from cds_service.prefetch import DataUnavailable, FhirAccess
 from cds_service.runtime import Runtime
 from cds_service.schemas import MAX_FEEDBACK_BYTES
-from cds_service.services import SERVICES_BY_ID, CdsService, HookCall, discovery_document
+from cds_service.services import SERVICES_BY_ID, CdsService, HookCall
 from hooks.findings import Topic
 
 bp = Blueprint("cds", __name__)
@@ -73,8 +75,12 @@ def authenticate() -> None:
 
 @bp.get("/cds-services")
 def discovery() -> Response:
-    """List the services."""
-    return jsonify(discovery_document())
+    """List the services, with an ETag of the document (it follows the configuration) and 304 when unchanged."""
+    response = jsonify(runtime().settings.site.discovery_document())
+    response.set_etag(hashlib.sha256(response.get_data()).hexdigest()[:32])
+    # Revalidate every time: a restart with a new site configuration changes the document, and a 304 is cheap.
+    response.headers["Cache-Control"] = "private, no-cache" if runtime().settings.protect_discovery else "no-cache"
+    return response.make_conditional(request)
 
 
 @bp.post("/cds-services/<service_id>")
@@ -94,13 +100,18 @@ def call_service(service_id: str) -> Response:
         deadline = record.started + rt.settings.request_deadline_seconds
         access = FhirAccess(rt.fhir, server, token, deadline, refused)
         now = rt.clock()
-        call = HookCall(hook_request, access, rt.executor, rt.settings.policy, now.date())
+        site = rt.settings.site
+        call = HookCall(hook_request, access, rt.executor, rt.settings.policy, now.date(), site.templates_for(service))
+        scope, context = _patient_scope(hook_request), hook_request.context
         findings, patient_key = respect_overrides(
-            service.evaluate(call), rt.store, _patient_scope(hook_request), service.hook, now, rt.settings.policy)
-        cards = render_cards(findings, rt.new_uuid, _explain_url(rt.settings.public_base_url))
+            site.wanted(service, service.evaluate(call), body.get("extension")), rt.store, scope, service.hook, now,
+            rt.settings.policy, encounter_id=context.get("encounterId"), user_id=context.get("userId"))
+        cards = site.present(render_cards(findings, rt.new_uuid, _explain_url(rt.settings.public_base_url)), findings)
+        session = session_keys(rt.store, scope, context.get("encounterId"), context.get("userId")) if patient_key \
+            else (None, None)
         record_served(rt.store, findings, cards, service_id=service.id, hook=service.hook,
                       hook_instance=hook_request.hook_instance, now=now, patient_key=patient_key,
-                      policy=rt.settings.policy, caller=g.get("caller"))
+                      policy=rt.settings.policy, caller=g.get("caller"), session=session)
         metrics.count_cards(service.id, cards)
         record["cards"] = len(cards)
         return jsonify({"cards": cards})
@@ -208,8 +219,8 @@ def prometheus_metrics() -> Response:
 
 @bp.app_errorhandler(ApiError)
 def api_error(exc: ApiError) -> tuple[Response, int]:
-    """Answer with the status and reason of an ApiError."""
-    response = jsonify({"error": exc.reason})
+    """Answer with the status of an ApiError and an OperationOutcome naming its reason."""
+    response = jsonify(operation_outcome(exc.status, exc.reason))
     if exc.status == 401:
         response.headers["WWW-Authenticate"] = "Bearer"
     return response, exc.status
@@ -217,8 +228,8 @@ def api_error(exc: ApiError) -> tuple[Response, int]:
 
 @bp.app_errorhandler(HTTPException)
 def http_error(exc: HTTPException) -> tuple[Response, int]:
-    """Answer Werkzeug's HTTP errors (404, 405, 413 ...) as JSON, keeping their headers (a 405's Allow)."""
-    response = jsonify({"error": exc.description or exc.name})
+    """Answer Werkzeug's HTTP errors (404, 405, 413 ...) as OperationOutcomes, keeping their headers (a 405's Allow)."""
+    response = jsonify(operation_outcome(exc.code or 500, exc.description or exc.name))
     for name, value in exc.get_headers():
         if name.lower() != "content-type":
             response.headers[name] = value
@@ -229,7 +240,7 @@ def http_error(exc: HTTPException) -> tuple[Response, int]:
 def unexpected_error(exc: Exception) -> tuple[Response, int]:
     """Answer 500 without detail; log the exception type only (messages may carry patient data)."""
     log.error("unexpected error", extra={"fields": {"exception": type(exc).__name__, "path": request.path}})
-    return jsonify({"error": "internal error"}), 500
+    return jsonify(operation_outcome(500, "internal error")), 500
 
 
 @bp.after_app_request

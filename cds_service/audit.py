@@ -11,25 +11,44 @@ from cds_service.logs import get_logger
 from cds_service.store import ServedCard, Store
 from hooks.findings import Finding
 from hooks.policy import Policy
-from hooks.suppression import fingerprint, is_suppressed
+from hooks.suppression import OrderSession, drugs_key, fingerprint, is_suppressed
 
 log = get_logger("audit")
 
 
 def respect_overrides(
-    findings: list[Finding], store: Store, patient_id: str, hook: str, now: datetime, policy: Policy
+    findings: list[Finding],
+    store: Store,
+    patient_id: str,
+    hook: str,
+    now: datetime,
+    policy: Policy,
+    *,
+    encounter_id: object = None,
+    user_id: object = None,
 ) -> tuple[list[Finding], str | None]:
     """Return the findings the prescriber has not just overridden, and the patient's key in the audit."""
+    # encounter_id and user_id are the call's context values, when sent: with the time they tell sessions apart.
     if not findings:
         return findings, None
     try:
         key = store.patient_key(patient_id)
         history = store.overrides(key, now - timedelta(days=max(policy.patient_view_snooze_days, 1)))
+        session = OrderSession(now, *session_keys(store, patient_id, encounter_id, user_id))
     except SQLAlchemyError as exc:
         # Without the history, show everything: a repeated card is better than a missing one.
         log.warning("override history unavailable", extra={"fields": {"exception": type(exc).__name__}})
         return findings, None
-    return [f for f in findings if not is_suppressed(f, hook, history, now.date(), policy)], key
+    return [f for f in findings if not is_suppressed(f, hook, history, now.date(), policy, session)], key
+
+
+def session_keys(store: Store, patient_id: str, encounter_id: object, user_id: object) -> tuple[str | None, str | None]:
+    """Return keyed hashes of the call's encounter and user within this patient's scope; None for what was not sent."""
+
+    def key(kind: str, value: object) -> str | None:
+        return store.patient_key(f"{patient_id}\x1f{kind}\x1f{value}") if isinstance(value, str) and value else None
+
+    return key("encounter", encounter_id), key("user", user_id)
 
 
 def record_served(
@@ -44,10 +63,12 @@ def record_served(
     patient_key: str | None,
     policy: Policy,
     caller: Any = None,
+    session: tuple[str | None, str | None] = (None, None),
 ) -> None:
     """Record each card served, and to whom (the caller's iss and tenant); a database failure never costs the card."""
     issuer = getattr(caller, "iss", None)
     tenant = getattr(caller, "tenant", None)
+    encounter_key, user_key = session
     rows = [
         ServedCard(
             card_uuid=card["uuid"],
@@ -64,6 +85,9 @@ def record_served(
             issuer=issuer,
             tenant=tenant,
             override_codes=offered_codes(card),
+            drugs=drugs_key(finding) or None,
+            encounter_key=encounter_key,
+            user_key=user_key,
         )
         for finding, card in zip(findings, cards)
     ]
@@ -74,6 +98,9 @@ def record_served(
 
 
 def offered_codes(card: dict) -> str | None:
-    """Return the card's override reason codes, comma-separated, or None when it offers none."""
-    codes = [reason.get("code") for reason in card.get("overrideReasons") or () if isinstance(reason, dict)]
+    """Return the card's override reason codes (and their HL7 equivalents), comma-separated, or None for none."""
+    reasons = [reason for reason in card.get("overrideReasons") or () if isinstance(reason, dict)]
+    standard = [(reason.get("extension") or {}).get("org.alp-guard.standard-reason") or {} for reason in reasons]
+    codes = [reason.get("code") for reason in reasons] + [coding.get("code") for coding in standard
+                                                          if isinstance(coding, dict)]
     return ",".join(code.replace(",", "") for code in codes if isinstance(code, str)) or None

@@ -183,12 +183,15 @@ class Verifier:
         issuer = self.issuers.get(iss) if isinstance(iss, str) else None
         if issuer is None:
             raise Unauthorized("untrusted issuer")
-        # A jku elsewhere is never fetched: that would let the token choose both the key and our request.
-        if "jku" in header and header["jku"] != issuer.jwks_url:
+        # A jku is only compared with the issuer's list, never fetched: keys come from the configured jwks_url, so a
+        # token can choose neither the key nor where we connect (a local mirror may stand for the URL it names).
+        if "jku" in header and header["jku"] not in issuer.accepted_jku:
             raise Unauthorized("untrusted jku")
         claims = self._decode(token, alg, kid, iss, issuer, audience)
         if issuer.tenant is not None and claims.get("tenant") != issuer.tenant:
             raise Unauthorized("wrong tenant")
+        if issuer.subjects is not None and claims.get("sub") not in issuer.subjects:
+            raise Unauthorized("subject not allowed")
         now = self._now()
         if int(claims["exp"]) > now + _MAX_LIFETIME_SECONDS:
             raise Unauthorized("lifetime too long")
@@ -209,7 +212,9 @@ class Verifier:
             key = jwt.PyJWK(jwk, algorithm=alg)
             claims = jwt.decode(
                 token, key, algorithms=[alg], audience=audience, issuer=iss, leeway=self.leeway,
-                options={"require": _REQUIRED_CLAIMS, "verify_iat": True, "verify_sub": False, "verify_jti": False})
+                # nbf, when sent (Epic sends it), is honoured with the same leeway as exp and iat.
+                options={"require": _REQUIRED_CLAIMS, "verify_iat": True, "verify_nbf": True, "verify_sub": False,
+                         "verify_jti": False})
         except jwt.ExpiredSignatureError:
             raise Unauthorized("expired token") from None
         except jwt.ImmatureSignatureError:

@@ -64,4 +64,5 @@ def _reason(error: SchemaError, body: Any, hook: str) -> str:
         "fhirServer": "fhirServer must be a URL" if error.keyword == "type" else (
             "fhirServer must be an absolute http(s) URL"),
         "fhirAuthorization": "fhirAuthorization.access_token is required when fhirAuthorization is sent",
+        "extension": "extension must be an object, and its org.alp-guard.configuration values true or false",
     }.get(str(member), f"{member} is malformed")

@@ -108,8 +108,10 @@ def check_counts(body: Mapping[str, Any], max_prefetch_resources: int, max_draft
     if isinstance(prefetch, Mapping) and sum(_resource_count(v) for v in prefetch.values()) > max_prefetch_resources:
         raise LimitExceeded(413, "too many prefetch resources")
     context = body.get("context")
-    drafts = context.get("draftOrders") if isinstance(context, Mapping) else None
-    if _resource_count(drafts) > max_draft_orders:
+    if not isinstance(context, Mapping):
+        return
+    # medication-refill's `medications` is the same kind of order list as draftOrders, and is capped alike.
+    if max(_resource_count(context.get("draftOrders")), _resource_count(context.get("medications"))) > max_draft_orders:
         raise LimitExceeded(413, "too many draft orders")
 
 

@@ -151,6 +151,17 @@ def _version_3(conn: Connection) -> None:
         conn.exec_driver_sql(f"ALTER TABLE cards_served ADD COLUMN {column}")
 
 
+def _version_4(conn: Connection) -> None:
+    """Add the ordering session of each card to cards_served: its drugs and keyed hashes of encounter and user.
+
+    All nullable: cards served before this step have no session, and an order-select override without one never
+    silences an order-sign card.
+    """
+    conn.exec_driver_sql("ALTER TABLE cards_served ADD COLUMN drugs VARCHAR(200)")
+    conn.exec_driver_sql("ALTER TABLE cards_served ADD COLUMN encounter_key VARCHAR(64)")
+    conn.exec_driver_sql("ALTER TABLE cards_served ADD COLUMN user_key VARCHAR(64)")
+
+
 # The steps, oldest first, numbered 1, 2, 3 … without gaps. Append only.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "card audit, feedback, installation, jti_seen, schema_version", _version_1),
@@ -158,6 +169,7 @@ MIGRATIONS: tuple[Migration, ...] = (
               _version_2),
     Migration(3, "cards_served.issuer, .tenant and .override_codes: whom a card was issued to, the reasons offered",
               _version_3),
+    Migration(4, "cards_served.drugs, encounter_key and user_key: the ordering session of each card", _version_4),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -16,9 +16,7 @@ _SECURITY_SCHEME = "cdsHooksJwt"
 def openapi_document(*, authenticate: bool, protect_discovery: bool) -> dict[str, Any]:
     """Return the OpenAPI document of a service that authenticates callers or not, and protects discovery or not."""
     paths: dict[str, Any] = {
-        "/cds-services": {"get": _operation(
-            "discovery", "List the CDS services.", {"200": _json("The services.", "Discovery")},
-            secured=authenticate and protect_discovery)},
+        "/cds-services": {"get": _discovery_operation(authenticate and protect_discovery)},
     }
     # One path per service: each hook has its own request schema, so each service's contract is exact.
     for service in SERVICES:
@@ -53,6 +51,18 @@ def openapi_document(*, authenticate: bool, protect_discovery: bool) -> dict[str
             "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
             "description": "A CDS Hooks 2.0 JWT signed by a trusted issuer, `aud` naming the endpoint called."}}
     return document
+
+
+def _discovery_operation(secured: bool) -> dict[str, Any]:
+    """Return the discovery operation: the services, with an ETag, and 304 when If-None-Match still matches."""
+    etag = {"ETag": {"schema": {"type": "string"}}, "Cache-Control": {"schema": {"type": "string"}}}
+    operation = _operation("discovery", "List the CDS services.", {
+        "200": {**_json("The services.", "Discovery"), "headers": etag},
+        "304": {"description": "The document has not changed since the ETag sent in If-None-Match.",
+                "headers": etag}}, secured=secured)
+    operation["parameters"] = [{"name": "If-None-Match", "in": "header", "required": False,
+                                "schema": {"type": "string"}}]
+    return operation
 
 
 def _hook_operation(service: CdsService, authenticate: bool) -> dict[str, Any]:
@@ -114,8 +124,8 @@ def _json(description: str, component: str) -> dict[str, Any]:
 
 
 def _error(description: str) -> dict[str, Any]:
-    """Return an error response: `{"error": reason}`."""
-    return _json(description, "Error")
+    """Return an error response: an OperationOutcome whose issue names the reason."""
+    return _json(description, "OperationOutcome")
 
 
 def _request_name(service: CdsService) -> str:

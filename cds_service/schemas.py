@@ -36,6 +36,8 @@ _JSON_TYPES = {dict: "object", list: "array", str: "string"}
 _CONTEXT_MEMBERS: Mapping[str, Schema] = {
     "draftOrders": {"description": "A FHIR Bundle of the orders being drafted.",
                     "properties": {"entry": {"type": "array"}}},
+    "medications": {"description": "A FHIR Bundle of the MedicationRequests being refilled (medication-refill).",
+                    "properties": {"entry": {"type": "array"}}},
     "selections": {"description": "References (`MedicationRequest/id`) of the orders just selected.",
                    "items": {"type": "string"}},
 }
@@ -114,6 +116,7 @@ RESPONSE_COMPONENTS: dict[str, Schema] = {
             "selectionBehavior": {"type": "string", "enum": ["at-most-one", "any"]},
             "overrideReasons": {"type": "array", "items": ref("Coding")},
             "links": {"type": "array", "items": ref("Link")},
+            "extension": {"type": "object", "description": "`davinci-crd.associated-resource`: the orders it is about."},
         },
     },
     "Source": {
@@ -156,6 +159,8 @@ RESPONSE_COMPONENTS: dict[str, Schema] = {
             "hook": {"type": "string"}, "id": {"type": "string"}, "title": {"type": "string"},
             "description": {"type": "string"}, "usageRequirements": {"type": "string"},
             "prefetch": {"type": "object", "additionalProperties": {"type": "string"}},
+            "extension": {"type": "object",
+                          "description": "`org.alp-guard.configuration-options`: the card types a call may switch off."},
         },
     },
     "FeedbackReceipt": {
@@ -167,7 +172,20 @@ RESPONSE_COMPONENTS: dict[str, Schema] = {
                                    "Items on cards this service did not issue to this caller: not stored."}},
     },
     "Health": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},
-    "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+    "OperationOutcome": {
+        "type": "object",
+        "description": "A FHIR R4 OperationOutcome: one issue whose diagnostics is the short reason (no patient data).",
+        "required": ["resourceType", "issue"],
+        "properties": {
+            "resourceType": {"const": "OperationOutcome"},
+            "issue": {"type": "array", "minItems": 1, "items": {
+                "type": "object",
+                "required": ["severity", "code"],
+                "properties": {"severity": {"enum": ["fatal", "error", "warning", "information"]},
+                               "code": {"type": "string"}, "diagnostics": {"type": "string"}},
+            }},
+        },
+    },
 }
 
 COMPONENTS: dict[str, Schema] = {**REQUEST_COMPONENTS, **RESPONSE_COMPONENTS}
@@ -192,6 +210,13 @@ def hook_request_schema(hook: str, required_context: Mapping[str, type]) -> Sche
             "prefetch": {"type": ["object", "null"], "description": "Prefetch keys as discovery lists them."},
             "fhirServer": {"type": ["string", "null"], "pattern": HTTP_URL},
             "fhirAuthorization": _nullable(ref("FhirAuthorization")),
+            "extension": {
+                "type": ["object", "null"],
+                "description": "Extensions; `org.alp-guard.configuration` switches card types off for this call.",
+                "properties": {"org.alp-guard.configuration": {
+                    "type": "object", "additionalProperties": {"type": "boolean"},
+                    "description": "Card type (topic code) → false to leave it out; unknown codes are ignored."}},
+            },
         },
         # CDS Hooks 2.0: a token makes sense only with the server it is for.
         "if": {"required": ["fhirAuthorization"], "properties": {"fhirAuthorization": {"type": "object"}}},

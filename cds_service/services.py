@@ -13,7 +13,7 @@ from cds_service.patient_scope import only_this_patient, require_this_patient
 from cds_service.prefetch import DataUnavailable, FhirAccess, read_references, resolve_available
 from hooks.evidence import ALP_LABS, LIVER_LABS, MEDICATION_KEYS, WORKUP_LABS, SAFETY_LABS, Evidence, evidence_from_resources
 from hooks.extract import index_medications, read_medication_requests, unresolved_medication_references
-from hooks.findings import Finding
+from hooks.findings import Finding, Topic
 from hooks.orders import antiresorptive_drafts, evaluate_antiresorptive_orders
 from hooks.patient_view import evaluate_patient_view
 from hooks.policy import Policy
@@ -57,6 +57,7 @@ class HookCall:
     executor: Executor
     policy: Policy
     today: date
+    templates: Mapping[str, str] | None = None  # the site's templates for this service; None: the service's own
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class CdsService:
     evaluate: Callable[[HookCall], list[Finding]]
     required_context: Mapping[str, type] = field(default_factory=dict)
     usage_requirements: str | None = None
+    topics: tuple[Topic, ...] = ()  # the card types the service can return (site and per-call switches)
 
     def discovery(self) -> dict[str, Any]:
         """Return this service's entry in the discovery document, without empty members."""
@@ -114,12 +116,18 @@ def check_patient_view(call: HookCall) -> list[Finding]:
     return evaluate_patient_view(patient_evidence(call, PATIENT_VIEW_PREFETCH), call.today, call.policy)
 
 
-def draft_medication_orders(call: HookCall) -> list[MedicationOrder]:
-    """Return the MedicationRequests of context.draftOrders with their medications resolved."""
-    bundle = call.request.context["draftOrders"]
+def check_medication_refill(call: HookCall) -> list[Finding]:
+    """Check every antiresorptive being refilled exactly as if it were being ordered."""
+    refills = draft_medication_orders(call, "medications")
+    return check_antiresorptive_orders(call, antiresorptive_drafts(refills), refills)
+
+
+def draft_medication_orders(call: HookCall, member: str = "draftOrders") -> list[MedicationOrder]:
+    """Return the MedicationRequests of a context Bundle (draftOrders, medications) with their medications resolved."""
+    bundle = call.request.context[member]
     raw_entries = bundle.get("entry")
     if raw_entries is not None and not isinstance(raw_entries, list):
-        raise BadHookRequest("context.draftOrders.entry must be a list")
+        raise BadHookRequest(f"context.{member}.entry must be a list")
     entries = [e for e in raw_entries or () if isinstance(e, dict)]
     resources = [e["resource"] for e in entries if isinstance(e.get("resource"), dict)]
     require_this_patient(resources, call.request.patient_id)  # 400: an order for another patient
@@ -133,6 +141,7 @@ def patient_evidence(
 ) -> Evidence:
     """Return the patient's Evidence, from prefetch where the client sent it and the FHIR server otherwise."""
     request = call.request
+    templates = call.templates if call.templates is not None else templates  # a site's edits of this service's
     # Without the patient (age) and the ALP results nothing can be said; the rest may be missing.
     data, unavailable = resolve_available(templates, request.prefetch, request.context, call.access, call.executor,
                                           core=CORE_KEYS)
@@ -182,6 +191,11 @@ COMMON_PREFETCH = {"patient": PATIENT, "alp": ALP, "conditions": CONDITIONS, "me
                    "hppWorkup": HPP_WORKUP_RESULTS}
 ORDER_PREFETCH = {**COMMON_PREFETCH, "safetyLabs": SAFETY_LAB_RESULTS}
 PATIENT_VIEW_PREFETCH = {**COMMON_PREFETCH, "liverPanel": LIVER_PANEL}
+ORDER_TOPICS = (Topic.HPP_ANTIRESORPTIVE, Topic.LOW_ALP_ANTIRESORPTIVE, Topic.SINGLE_LOW_ALP_ANTIRESORPTIVE,
+                Topic.LOW_ALP_ON_THERAPY, Topic.LOW_ALP_ACUTE_ILLNESS, Topic.RENAL_ANTIRESORPTIVE,
+                Topic.VITAMIN_D_CALCIUM_ANTIRESORPTIVE)
+PATIENT_VIEW_TOPICS = (Topic.HPP_ANTIRESORPTIVE, Topic.LOW_ALP_ANTIRESORPTIVE, Topic.LOW_ALP_UNEVALUATED,
+                       Topic.HPP_LIKELY, Topic.LOW_ALP_ON_THERAPY, Topic.LOW_ALP_ACUTE_ILLNESS, Topic.WILSON_ALF)
 ORDER_USAGE = (
     "Needs the patient's ALP, HPP work-up, renal, vitamin D and calcium results, conditions and medication "
     "requests, from prefetch or from a FHIR server the service can reach."
@@ -202,6 +216,7 @@ SERVICES: tuple[CdsService, ...] = (
         evaluate=check_order_sign,
         required_context={"draftOrders": dict},
         usage_requirements=ORDER_USAGE,
+        topics=ORDER_TOPICS,
     ),
     CdsService(
         id="low-alp-order-select",
@@ -212,6 +227,19 @@ SERVICES: tuple[CdsService, ...] = (
         evaluate=check_order_select,
         required_context={"draftOrders": dict, "selections": list},
         usage_requirements=ORDER_USAGE,
+        topics=ORDER_TOPICS,
+    ),
+    CdsService(
+        id="low-alp-medication-refill",
+        hook="medication-refill",
+        title="ALP Guard: antiresorptive refill safety (HPP, low ALP, renal, vitamin D)",
+        description=ORDER_DESCRIPTION + " Checks each prescription being refilled (medication-refill 0.1.0), "
+        "with or without a user in the loop.",
+        prefetch=ORDER_PREFETCH,
+        evaluate=check_medication_refill,
+        required_context={"medications": dict},
+        usage_requirements=ORDER_USAGE,
+        topics=ORDER_TOPICS,
     ),
     CdsService(
         id="low-alp-patient-view",
@@ -228,6 +256,7 @@ SERVICES: tuple[CdsService, ...] = (
             "Needs the patient's ALP, HPP work-up and liver results (INR, bilirubin, AST, ALT), conditions and "
             "medication requests, from prefetch or from a FHIR server the service can reach."
         ),
+        topics=PATIENT_VIEW_TOPICS,
     ),
 )
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from cds_service.network import is_loopback_url, normalize_base_url
 
+from cds_service.site import DEFAULT_SITE, Site, SiteError, site_from_document
 from hooks.policy import Policy, PolicyError, policy_from_document, policy_from_overrides
 
 ENV_PREFIX = "CDS_"
@@ -21,9 +22,37 @@ class TrustedIssuer(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    jwks_url: str
+    jwks_url: str  # where the keys are fetched from, whatever jku a token names
     fhir_servers: tuple[str, ...] = ()
     tenant: str | None = None
+    # The jku header values accepted (compared exactly, never fetched); empty: only jwks_url itself.
+    jku: tuple[str, ...] = ()
+    # The `sub` values (client ids) accepted; None: any sub, or none.
+    subjects: tuple[str, ...] | None = None
+
+    @property
+    def accepted_jku(self) -> tuple[str, ...]:
+        """Return the jku header values a token of this issuer may carry."""
+        return self.jku or (self.jwks_url,)
+
+    @field_validator("jku")
+    @classmethod
+    def _absolute_jku(cls, urls: tuple[str, ...]) -> tuple[str, ...]:
+        """Require absolute http(s) URLs, as a jku header holds."""
+        for url in urls:
+            try:
+                normalize_base_url(url)
+            except ValueError:
+                raise ValueError("every jku must be an absolute http(s) URL") from None
+        return urls
+
+    @field_validator("subjects")
+    @classmethod
+    def _non_blank_subjects(cls, subjects: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        """Refuse an empty list (it would lock every caller out) and blank values."""
+        if subjects is not None and (not subjects or not all(s.strip() for s in subjects)):
+            raise ValueError("subjects must list at least one non-blank sub (leave it out to accept any)")
+        return subjects
 
     @field_validator("jwks_url")
     @classmethod
@@ -72,7 +101,9 @@ class Settings(BaseModel):
     max_prefetch_resources: int = Field(5000, ge=1)
     max_draft_orders: int = Field(100, ge=1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    site_file: str | None = None  # JSON: prefetch templates, card types on or off, card source (cds_service/site.py)
     policy: Policy = Policy()
+    site: Site = DEFAULT_SITE
 
     @field_validator("trusted_issuers", mode="before")
     @classmethod
@@ -137,7 +168,7 @@ def settings_from_env(environ: Mapping[str, str] | None = None, **overrides: obj
     environ = os.environ if environ is None else environ
     values: dict[str, object] = {}
     policy_values: dict[str, str] = {}
-    known = set(Settings.model_fields) - {"policy"}
+    known = set(Settings.model_fields) - {"policy", "site"}
     for name, value in environ.items():
         if name.startswith(POLICY_PREFIX):
             policy_values[name[len(POLICY_PREFIX):].lower()] = value
@@ -148,6 +179,8 @@ def settings_from_env(environ: Mapping[str, str] | None = None, **overrides: obj
             values[field] = value
     values["policy"] = _policy(policy_values)
     values.update(overrides)
+    if "site" not in overrides:
+        values["site"] = _site(values.get("site_file"))
     from_file = _read_issuers_file(values)
     try:
         return Settings.model_validate(values)
@@ -173,6 +206,21 @@ def _read_issuers_file(values: dict[str, object]) -> bool:
     except OSError:
         raise SettingsError(f"{ENV_PREFIX}TRUSTED_ISSUERS_FILE: cannot read {path}") from None
     return True
+
+
+def _site(path: object) -> Site:
+    """Return the site configuration of CDS_SITE_FILE, or the defaults without one."""
+    if not path:
+        return DEFAULT_SITE
+    try:
+        with open(str(path), encoding="utf-8") as handle:
+            document = json.load(handle)
+    except (OSError, ValueError) as exc:
+        raise SettingsError(f"{ENV_PREFIX}SITE_FILE: cannot read a JSON site file ({type(exc).__name__})") from None
+    try:
+        return site_from_document(document)
+    except SiteError as exc:
+        raise SettingsError(f"{ENV_PREFIX}SITE_FILE: {exc}") from None
 
 
 def _policy(variables: dict[str, str]) -> Policy:

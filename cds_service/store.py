@@ -93,6 +93,10 @@ cards_served = Table(
     Column("issuer", String(500)),
     Column("tenant", String(200)),
     Column("override_codes", Text),
+    # The ordering session (migration 4): the card's drugs, and keyed hashes of the encounter and user of the call.
+    Column("drugs", String(200)),
+    Column("encounter_key", String(64)),
+    Column("user_key", String(64)),
 )
 
 feedback = Table(
@@ -152,6 +156,9 @@ class ServedCard:
     issuer: str | None = None
     tenant: str | None = None
     override_codes: str | None = None  # comma-separated codes of the card's overrideReasons
+    drugs: str | None = None
+    encounter_key: str | None = None
+    user_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -340,7 +347,8 @@ class Store:
     def overrides(self, patient_key: str, since: datetime) -> list[PastOverride]:
         """Return the overrides of this patient's cards received since `since`."""
         with self.engine.connect() as conn:
-            return [PastOverride(r.hook, r.topic, r.order_ref, r.fingerprint, r.received_at.date(), r.indicator)
+            return [PastOverride(r.hook, r.topic, r.order_ref, r.fingerprint, r.received_at.date(), r.indicator,
+                                 _utc(r.served_at), r.drugs, r.encounter_key, r.user_key, bool(r.superseded))
                     for r in conn.execute(_overrides_query(patient_key, since))]
 
     def _pseudonym_key(self) -> bytes:
@@ -435,9 +443,20 @@ def _feedback_row(service_id: str, event: FeedbackEvent, received_at: datetime, 
 
 def _overrides_query(patient_key: str, since: datetime) -> Select:
     """Return the query of a patient's overrides since a time: an index range of feedback, each card by its key."""
+    later = cards_served.alias("later")
+    # The same card shown again at order-select after the overridden one: the override belongs to an earlier session.
+    superseded = (
+        select(later.c.card_uuid)
+        .where(later.c.patient_key == cards_served.c.patient_key, later.c.service_id == cards_served.c.service_id,
+               later.c.hook == "order-select", cards_served.c.hook == "order-select",
+               later.c.topic == cards_served.c.topic, later.c.drugs == cards_served.c.drugs,
+               later.c.served_at > cards_served.c.served_at)
+        .exists()
+    )
     return (
         select(cards_served.c.hook, cards_served.c.topic, cards_served.c.order_ref, cards_served.c.fingerprint,
-               cards_served.c.indicator, feedback.c.received_at)
+               cards_served.c.indicator, feedback.c.received_at, cards_served.c.served_at, cards_served.c.drugs,
+               cards_served.c.encounter_key, cards_served.c.user_key, superseded.label("superseded"))
         .select_from(feedback)
         # Only feedback sent to the service that served the card counts.
         .join(cards_served, (cards_served.c.card_uuid == feedback.c.card_uuid)
@@ -445,6 +464,13 @@ def _overrides_query(patient_key: str, since: datetime) -> Select:
         .where(feedback.c.patient_key == patient_key, feedback.c.outcome == "overridden",
                feedback.c.received_at >= since)
     )
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """Return a timestamp as UTC-aware whatever the database returned (a column expression skips UtcDateTime)."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
 def _digest(service_id: str, event: FeedbackEvent) -> str:

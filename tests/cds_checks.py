@@ -6,6 +6,7 @@ import re
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
+from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from hooks.findings import Topic
@@ -28,7 +29,9 @@ def assert_spec_exact(card: dict) -> None:
         assert not isinstance(value, (tuple, set)), f"non-JSON container at {path}"
 
     assert set(card) <= {"uuid", "summary", "detail", "indicator", "source", "suggestions",
-                         "selectionBehavior", "overrideReasons", "links"}
+                         "selectionBehavior", "overrideReasons", "links", "extension"}
+    for reference in card.get("extension", {}).get("davinci-crd.associated-resource", []):
+        assert set(reference) == {"reference"} and re.fullmatch(r"[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}", reference["reference"])
     assert isinstance(card["summary"], str) and len(card["summary"]) < 140
     assert "\n" not in card["summary"]
     assert card["indicator"] in {"info", "warning", "critical"} and type(card["indicator"]) is str
@@ -38,7 +41,9 @@ def assert_spec_exact(card: dict) -> None:
     assert topic["code"] in {t.value for t in Topic} and type(topic["code"]) is str
 
     for reason in card.get("overrideReasons", []):
-        assert set(reason) == {"system", "code", "display"}
+        assert set(reason) - {"extension"} == {"system", "code", "display"}
+        for standard in reason.get("extension", {}).values():  # the HL7 non-adherence reason, a full Coding
+            assert set(standard) == {"system", "code", "display"}
 
     suggestions = card.get("suggestions", [])
     assert ("selectionBehavior" in card) == bool(suggestions)
@@ -77,3 +82,12 @@ def assert_response_spec_exact(body: dict) -> None:
     ids = [card["uuid"] for card in body["cards"]]
     ids += [s["uuid"] for card in body["cards"] for s in card.get("suggestions", [])]
     assert len(ids) == len(set(ids)), "uuids must be unique within a response"
+
+
+def error_reason(response: Any) -> str:
+    """Return the reason of an error answer, checking that its body is a valid FHIR OperationOutcome."""
+    body = response.get_json()
+    OperationOutcome.model_validate(body)
+    (issue,) = body["issue"]
+    assert issue["severity"] == "error" and issue["code"]
+    return issue["diagnostics"]

@@ -10,8 +10,9 @@ import pytest
 import responses
 from responses import matchers
 
-from tests.cds_checks import assert_response_spec_exact
+from tests.cds_checks import assert_response_spec_exact, error_reason
 from tests.conftest import FHIR_SERVER, full_prefetch, hook_request, load_fhir
+from cds_service.services import SERVICES_BY_ID
 
 ORDER_SIGN = "/cds-services/low-alp-order-sign"
 PATIENT_VIEW = "/cds-services/low-alp-patient-view"
@@ -50,7 +51,7 @@ def test_discovery_lists_both_services(client):
     services = {s["id"]: s for s in response.get_json()["services"]}
     assert {i: s["hook"] for i, s in services.items()} == {
         "low-alp-order-sign": "order-sign", "low-alp-order-select": "order-select",
-        "low-alp-patient-view": "patient-view"}
+        "low-alp-medication-refill": "medication-refill", "low-alp-patient-view": "patient-view"}
     assert all(s["title"] and s["description"] and s["prefetch"] for s in services.values())
 
 
@@ -178,7 +179,7 @@ def test_only_the_missing_keys_are_fetched(client):
 def test_missing_prefetch_without_a_fhir_server_is_412(client):
     response = order_sign(client)
     assert response.status_code == 412
-    assert "prefetch" in response.get_json()["error"]
+    assert "prefetch" in error_reason(response)
 
 
 @pytest.mark.parametrize("status", [401, 403, 500, 503])
@@ -286,20 +287,20 @@ def test_incomplete_requests_are_400_with_a_reason(client, mutate, reason):
     mutate(body)
     response = client.post(ORDER_SIGN, json=body)
     assert response.status_code == 400
-    assert reason in response.get_json()["error"]
+    assert reason in error_reason(response)
 
 
 @pytest.mark.parametrize("raw", [b"{not json", b"", b"[1, 2", "{\"hook\": \"\u00e9\"".encode("latin-1"),
                                  b'{"hook": NaN}', b'{"x": Infinity}', b'{"x": -Infinity}', b'{"x": 1e400}'])
 def test_malformed_json_is_400(client, raw):
     response = client.post(ORDER_SIGN, data=raw, content_type="application/json")
-    assert (response.status_code, response.get_json()) == (400, {"error": "the request body is not valid JSON"})
+    assert (response.status_code, error_reason(response)) == (400, "the request body is not valid JSON")
 
 
 def test_unknown_services_are_404(client):
     for path in ("/cds-services/no-such-service", "/cds-services/no-such-service/feedback"):
         response = client.post(path, json=valid_body())
-        assert (response.status_code, response.get_json()) == (404, {"error": "no such CDS service"})
+        assert (response.status_code, error_reason(response)) == (404, "no such CDS service")
 
 
 def test_a_body_over_the_limit_is_413(app_config):
@@ -307,12 +308,12 @@ def test_a_body_over_the_limit_is_413(app_config):
 
     app = create_app({**app_config, "max_request_bytes": 2048})
     response = app.test_client().post(ORDER_SIGN, json=valid_body())
-    assert response.status_code == 413 and "error" in response.get_json()
+    assert response.status_code == 413 and error_reason(response)
 
 
 def test_wrong_methods_are_405_in_json(client):
     response = client.get(ORDER_SIGN)
-    assert response.status_code == 405 and "error" in response.get_json()
+    assert response.status_code == 405 and error_reason(response)
 
 
 # --- CORS -------------------------------------------------------------------------------------------------
@@ -381,7 +382,7 @@ def test_invalid_feedback_is_400_and_nothing_is_stored(app, client):
     good = {"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-11-24T12:01:00Z"}
     bad = {"card": card["uuid"], "outcome": "accepted", "outcomeTimestamp": "2026-11-24T12:02:00Z"}
     response = client.post(f"{ORDER_SIGN}/feedback", json={"feedback": [good, bad]})
-    assert response.status_code == 400 and "acceptedSuggestions" in response.get_json()["error"]
+    assert response.status_code == 400 and "acceptedSuggestions" in error_reason(response)
     assert app.extensions["alp_guard"].store.feedback_for(card["uuid"]) == []
 
 
@@ -475,7 +476,7 @@ def test_order_select_ignores_antiresorptives_that_are_not_selected(client):
 def test_order_select_needs_selections(client):
     body = hook_request("order-select", prefetch=full_prefetch(), draft_orders=load_fhir(SANDBOX_DRAFT))
     response = client.post(ORDER_SELECT, json=body)
-    assert response.status_code == 400 and "context.selections is required" in response.get_json()["error"]
+    assert response.status_code == 400 and "context.selections is required" in error_reason(response)
 
 
 
@@ -484,7 +485,7 @@ def test_non_string_selections_are_400(client):
     for selections in ([{"a": 1}], [["MedicationRequest/request-123"]]):
         body["context"]["selections"] = selections
         response = client.post(ORDER_SELECT, json=body)
-        assert response.status_code == 400 and "context.selections" in response.get_json()["error"]
+        assert response.status_code == 400 and "context.selections" in error_reason(response)
 
 
 def test_draft_orders_without_a_resource_type_still_count_against_the_limit(app_config):
@@ -515,7 +516,7 @@ def test_a_post_that_is_not_application_json_is_415(client, path, content_type):
     headers = {"Content-Type": content_type} if content_type else {}
     response = client.post(path, data=json.dumps(valid_body()), headers=headers)
     assert response.status_code == 415
-    assert response.get_json() == {"error": "the request body must be sent as Content-Type: application/json"}
+    assert error_reason(response) == "the request body must be sent as Content-Type: application/json"
 
 
 def test_json_with_a_charset_is_accepted(client):
@@ -533,7 +534,7 @@ def test_an_oversized_chunked_body_is_413_not_cut_short(app_config):
     response = app.test_client().post(f"{ORDER_SIGN}/feedback", input_stream=__import__("io").BytesIO(raw),
                                       headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
                                       environ_overrides=environ)
-    assert (response.status_code, response.get_json()) == (413, {"error": "the request body is too large"})
+    assert (response.status_code, error_reason(response)) == (413, "the request body is too large")
     small = json.dumps({"feedback": [override("c")]}).encode()
     response = app.test_client().post(f"{ORDER_SIGN}/feedback", input_stream=__import__("io").BytesIO(small),
                                       headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
@@ -547,7 +548,7 @@ def test_text_the_database_cannot_store_is_400_and_the_card_audit_keeps_working(
     raw = json.dumps(body).replace(body["hookInstance"], body["hookInstance"][:8] + text)
     response = client.post(ORDER_SIGN, data=raw, headers={"Content-Type": "application/json"})
     assert response.status_code == 400
-    assert "cannot be stored" in response.get_json()["error"]
+    assert "cannot be stored" in error_reason(response)
     (card,) = cards_of(client.post(ORDER_SIGN, json=valid_body()))
     assert app.extensions["alp_guard"].store.served_card(card["uuid"]) is not None  # the audit row is written
     item = json.dumps({"feedback": [override(card["uuid"], comment="placeholder")]}).replace("placeholder", text)
@@ -570,7 +571,7 @@ def test_more_than_100_feedback_items_is_413_and_nothing_is_stored(app, client):
     items = [{"card": card["uuid"], "outcome": "accepted", "outcomeTimestamp": "2026-11-24T12:01:00Z",
               "acceptedSuggestions": [{"id": f"s{i}"}]} for i in range(101)]
     response = client.post(f"{ORDER_SIGN}/feedback", json={"feedback": items})
-    assert (response.status_code, response.get_json()) == (413, {"error": "more than 100 feedback items in one request"})
+    assert (response.status_code, error_reason(response)) == (413, "more than 100 feedback items in one request")
     assert app.extensions["alp_guard"].store.feedback_for(card["uuid"]) == []
     assert client.post(f"{ORDER_SIGN}/feedback", json={"feedback": items[:100]}).get_json() == {
         "received": 100, "stored": 100}
@@ -597,7 +598,9 @@ def test_an_override_code_the_card_did_not_offer_is_stored_as_other_with_the_tex
     assert [(r["override_code"], r["user_comment"]) for r in rows] == [
         ("hpp-excluded", None), ("other", "=HYPERLINK(\"x\"): not on the card")]
     served = app.extensions["alp_guard"].store.served_card(card["uuid"])
-    assert served.override_codes == ",".join(offered)
+    standard = [r["extension"]["org.alp-guard.standard-reason"]["code"] for r in card["overrideReasons"]
+                if "extension" in r]
+    assert served.override_codes == ",".join(offered + standard)
 
 
 def test_the_same_card_and_outcome_sent_again_later_is_a_duplicate(app, client):
@@ -615,14 +618,14 @@ def test_the_same_card_and_outcome_sent_again_later_is_a_duplicate(app, client):
 def test_a_comment_longer_than_2000_characters_is_400(client):
     (card,) = cards_of(client.post(ORDER_SIGN, json=valid_body()))
     response = client.post(f"{ORDER_SIGN}/feedback", json={"feedback": [override(card["uuid"], comment="x" * 2001)]})
-    assert (response.status_code, response.get_json()) == (
-        400, {"error": "feedback[0].overrideReason.userComment is longer than 2000 characters"})
+    assert (response.status_code, error_reason(response)) == (
+        400, "feedback[0].overrideReason.userComment is longer than 2000 characters")
 
 
 def test_a_feedback_body_over_512_kb_is_413(client):
     body = json.dumps({"feedback": [override("c", comment="x" * 1000)], "padding": "y" * 512_000})
     response = client.post(f"{ORDER_SIGN}/feedback", data=body, headers={"Content-Type": "application/json"})
-    assert (response.status_code, response.get_json()) == (413, {"error": "the request body is too large"})
+    assert (response.status_code, error_reason(response)) == (413, "the request body is too large")
 
 
 def test_a_storage_failure_on_feedback_is_503_with_a_reason(app, client, monkeypatch):
@@ -636,8 +639,7 @@ def test_a_storage_failure_on_feedback_is_503_with_a_reason(app, client, monkeyp
     monkeypatch.setattr(app.extensions["alp_guard"].store, "record_feedback", fail)
     response = client.post(f"{ORDER_SIGN}/feedback", json={"feedback": [override(card["uuid"])]})
     assert response.status_code == 503
-    assert response.get_json() == {
-        "error": "feedback could not be stored: the database is unavailable; send it again later"}
+    assert error_reason(response) == ("feedback could not be stored: the database is unavailable; send it again later")
 
 
 def test_health_is_503_when_the_database_cannot_be_written(app, client, tmp_path):
@@ -657,4 +659,222 @@ def test_an_unknown_patient_is_412(client):
         mock.get(f"{FHIR_SERVER}/Patient/pat-hpp-1", status=404, json={"resourceType": "OperationOutcome"})
         response = order_sign(client, prefetch, fhir_server=FHIR_SERVER)
     assert response.status_code == 412
-    assert response.get_json() == {"error": "prefetch 'patient' unavailable: FHIR server has no such resource"}
+    assert error_reason(response) == "prefetch 'patient' unavailable: FHIR server has no such resource"
+
+
+# --- medication-refill ------------------------------------------------------------------------------------
+
+MEDICATION_REFILL = "/cds-services/low-alp-medication-refill"
+
+
+def refill_request(medications: str = "refill-medications-alendronate.json", *, user: bool = True,
+                   **kwargs) -> dict[str, Any]:
+    """Return a medication-refill 0.1.0 request: the prescriptions being refilled in context.medications."""
+    body = hook_request("medication-refill", **kwargs)
+    body["context"]["medications"] = load_fhir(medications)
+    if not user:  # a refill requested through a pharmacy or a portal: no user in the loop
+        del body["context"]["userId"]
+    return body
+
+
+@pytest.mark.parametrize("user", [True, False], ids=["with-user", "no-user"])
+def test_a_refill_is_checked_like_an_order(client, user):
+    refill = cards_of(client.post(MEDICATION_REFILL, json=refill_request(user=user, prefetch=full_prefetch())))
+    sign = cards_of(order_sign(client, full_prefetch()))
+    assert [(c["source"]["topic"]["code"], c["indicator"], c["summary"]) for c in refill] == [
+        (c["source"]["topic"]["code"], c["indicator"], c["summary"]) for c in sign]
+    deletes = [a["resourceId"] for s in refill[0]["suggestions"] for a in s["actions"] if a["type"] == "delete"]
+    assert deletes == ["MedicationRequest/mr-aln-refill"]  # the active prescription being refilled
+
+
+def test_a_refill_with_hpp_on_record_and_low_renal_function_gives_both_cards(client):
+    prefetch = full_prefetch(alp="alp-normal.json", conditions="conditions-hpp.json",
+                             safety="safety-labs-ckd-low-vitamin-d.json")
+    got = topics(client.post(MEDICATION_REFILL, json=refill_request(user=False, prefetch=prefetch)))
+    assert got[0] == ("hpp-antiresorptive", "critical")
+    assert ("vitamin-d-calcium-antiresorptive", "info") in got or ("vitamin-d-calcium-antiresorptive", "warning") in got
+
+
+def test_a_refill_of_another_drug_answers_at_once(client):
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        body = refill_request("draft-orders-atorvastatin.json", user=False, fhir_server=FHIR_SERVER)
+        response = client.post(MEDICATION_REFILL, json=body)
+        assert len(mock.calls) == 0
+    assert response.status_code == 200 and response.get_json() == {"cards": []}
+
+
+def test_a_refill_fetches_what_is_not_prefetched(client):
+    with responses.RequestsMock() as mock:
+        mock.get(f"{FHIR_SERVER}/Patient/pat-hpp-1", json=load_fhir("patient-adult-female.json"))
+        for key, fixture in (("alp", "alp-persistent-low.json"), ("conditions", "conditions-none.json"),
+                             ("medications", "medications-none.json")):
+            mock.get(f"{FHIR_SERVER}/{SERVICES_BY_ID['low-alp-medication-refill'].prefetch[key].split('?')[0]}",
+                     json=load_fhir(fixture), match=[matchers.query_string_matcher(
+                         SERVICES_BY_ID['low-alp-medication-refill'].prefetch[key].split('?')[1]
+                         .replace("{{context.patientId}}", "pat-hpp-1"))])
+        for key in ("hppWorkup", "safetyLabs"):
+            mock.get(f"{FHIR_SERVER}/Observation", json={"resourceType": "Bundle", "type": "searchset"}, match=[
+                matchers.query_string_matcher(SERVICES_BY_ID['low-alp-medication-refill'].prefetch[key].split('?')[1]
+                                              .replace("{{context.patientId}}", "pat-hpp-1"))])
+        response = client.post(MEDICATION_REFILL, json=refill_request(user=False, fhir_server=FHIR_SERVER))
+    assert topics(response) == [("low-alp-antiresorptive", "warning")]
+
+
+@pytest.mark.parametrize("change, reason", [
+    (lambda body: body["context"].pop("medications"), "context.medications is required for medication-refill"),
+    (lambda body: body["context"].update(medications=[]), "context.medications"),
+    (lambda body: body.update(hook="order-sign"), "this service answers the medication-refill hook"),
+])
+def test_a_malformed_refill_is_400(client, change, reason):
+    body = refill_request(prefetch=full_prefetch())
+    change(body)
+    response = client.post(MEDICATION_REFILL, json=body)
+    assert response.status_code == 400 and reason in error_reason(response)
+
+
+# --- error bodies and discovery caching --------------------------------------------------------------------
+
+@pytest.mark.parametrize("call, status, code", [
+    (lambda c: c.post(ORDER_SIGN, data=b"{", content_type="application/json"), 400, "invalid"),
+    (lambda c: c.post("/cds-services/nope", json={}), 404, "not-found"),
+    (lambda c: c.put(ORDER_SIGN, json={}), 405, "not-supported"),
+    (lambda c: c.post(ORDER_SIGN, json=hook_request("order-sign", draft_orders=load_fhir(SANDBOX_DRAFT),
+                                                    fhir_server="http://127.0.0.1:9/fhir")), 412, "incomplete"),
+])
+def test_every_error_is_an_operation_outcome_with_the_same_status(client, call, status, code):
+    response = call(client)
+    assert response.status_code == status
+    assert error_reason(response)  # a valid R4 OperationOutcome with the short reason in diagnostics
+    assert response.get_json()["issue"][0]["code"] == code
+
+
+def test_an_error_outcome_carries_no_patient_data(client):
+    drafts = load_fhir(SANDBOX_DRAFT)
+    for entry in drafts["entry"]:
+        entry["resource"]["subject"] = {"reference": "Patient/MARKER-PATIENT-ID"}
+    body = hook_request("order-sign", patient_id="MARKER-PATIENT-ID", draft_orders=drafts,
+                        fhir_server="http://127.0.0.1:9/fhir")
+    response = client.post(ORDER_SIGN, json=body)
+    assert response.status_code == 412 and "MARKER" not in response.get_data(as_text=True)
+
+
+def test_discovery_has_an_etag_and_answers_304_when_it_still_matches(client):
+    first = client.get("/cds-services")
+    etag = first.headers["ETag"]
+    assert first.status_code == 200 and etag.startswith('"') and "no-cache" in first.headers["Cache-Control"]
+    again = client.get("/cds-services", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.get_data() == b"" and again.headers["ETag"] == etag
+    assert again.headers["Cache-Control"] == "no-cache"
+    assert again.headers["Access-Control-Allow-Origin"] == "*"
+    assert client.get("/cds-services", headers={"If-None-Match": '"other"'}).status_code == 200
+    assert client.get("/cds-services").headers["ETag"] == etag  # the same document, the same tag
+
+
+# --- the site file and per-call configuration -------------------------------------------------------------
+
+SITE = {
+    "source": {"label": "Bone safety (St Elsewhere)", "url": "https://intranet.example.org/alp-guard",
+               "icon": "https://intranet.example.org/alp-guard.png"},
+    "cards": {"vitamin-d-calcium-antiresorptive": False},
+    "prefetch_parameters": {"Observation": {"category": "laboratory", "_sort": None}},
+}
+
+
+@pytest.fixture
+def site_client(app_config, tmp_path, monkeypatch):
+    """Return a factory of test clients of apps configured by a site file."""
+    for name in list(__import__("os").environ):
+        if name.startswith("CDS_"):
+            monkeypatch.delenv(name)
+    apps = []
+
+    def make(site: dict[str, Any]) -> Any:
+        path = tmp_path / f"site-{len(apps)}.json"
+        path.write_text(json.dumps(site))
+        from cds_service import create_app
+
+        apps.append(create_app({**app_config, "site_file": str(path)}))
+        return apps[-1].test_client()
+
+    yield make
+    for app in apps:
+        app.extensions["alp_guard"].executor.shutdown(wait=True)
+
+
+def test_discovery_follows_the_site_file_and_its_etag_changes_with_it(client, site_client):
+    default_tag = client.get("/cds-services").headers["ETag"]
+    configured = site_client(SITE)
+    response = configured.get("/cds-services")
+    assert response.headers["ETag"] != default_tag
+    sign = next(s for s in response.get_json()["services"] if s["id"] == "low-alp-order-sign")
+    assert "category=laboratory" in sign["prefetch"]["alp"] and "_sort" not in sign["prefetch"]["alp"]
+    codes = [o["code"] for o in sign["extension"]["org.alp-guard.configuration-options"]]
+    assert codes == ["hpp-antiresorptive", "low-alp-antiresorptive", "single-low-alp-antiresorptive",
+                     "low-alp-on-therapy", "low-alp-acute-illness", "renal-antiresorptive"]
+    assert configured.get("/cds-services", headers={"If-None-Match": default_tag}).status_code == 200
+
+
+def test_the_site_searches_with_its_own_templates_when_fetching(site_client):
+    client = site_client(SITE)
+    prefetch = full_prefetch()
+    del prefetch["alp"]  # the EHR did not prefetch it: the service searches, with the site's template
+    with responses.RequestsMock() as mock:
+        mock.get(f"{FHIR_SERVER}/Observation", json=load_fhir("alp-persistent-low.json"),
+                 match=[matchers.query_param_matcher({"category": "laboratory"}, strict_match=False)])
+        response = order_sign(client, prefetch, fhir_server=FHIR_SERVER)
+        (call,) = mock.calls
+    assert "_sort" not in call.request.url and "category=laboratory" in call.request.url
+    assert topics(response) == [("low-alp-antiresorptive", "warning")]
+
+
+def test_site_cards_carry_its_source_and_switched_off_types_are_not_served(site_client):
+    client = site_client(SITE)
+    prefetch = full_prefetch(alp="alp-normal.json", conditions="conditions-hpp.json",
+                             safety="safety-labs-ckd-low-vitamin-d.json")
+    cards = cards_of(order_sign(client, prefetch))
+    assert "vitamin-d-calcium-antiresorptive" not in [c["source"]["topic"]["code"] for c in cards]
+    assert cards and all(c["source"]["label"] == "Bone safety (St Elsewhere)" for c in cards)
+    assert all(c["source"]["icon"] == "https://intranet.example.org/alp-guard.png" for c in cards)
+
+
+def test_a_request_extension_switches_card_types_off_for_that_call(client):
+    prefetch = full_prefetch(alp="alp-normal.json", conditions="conditions-hpp.json",
+                             safety="safety-labs-ckd-low-vitamin-d.json")
+    everything = topics(order_sign(client, prefetch))
+    assert "renal-antiresorptive" in {t for t, _ in everything}
+    body = hook_request("order-sign", prefetch=prefetch, draft_orders=load_fhir(SANDBOX_DRAFT))
+    body["extension"] = {"org.alp-guard.configuration": {"renal-antiresorptive": False, "made-up": False},
+                         "com.example.other": {"anything": [1, 2]}}
+    fewer = topics(client.post(ORDER_SIGN, json=body))
+    assert fewer == [t for t in everything if t[0] != "renal-antiresorptive"]
+    assert topics(order_sign(client, prefetch)) == everything  # the next call is unchanged
+
+
+@pytest.mark.parametrize("extension", [[], {"org.alp-guard.configuration": {"renal-antiresorptive": "no"}},
+                                       {"org.alp-guard.configuration": []}])
+def test_a_malformed_configuration_extension_is_400(client, extension):
+    body = hook_request("order-sign", prefetch=full_prefetch(), draft_orders=load_fhir(SANDBOX_DRAFT))
+    body["extension"] = extension
+    response = client.post(ORDER_SIGN, json=body)
+    assert response.status_code == 400 and "extension" in error_reason(response)
+
+
+def test_a_card_about_a_draft_names_it_and_its_reasons_carry_hl7_codes(client):
+    (card,) = cards_of(order_sign(client, full_prefetch()))
+    assert card["extension"]["davinci-crd.associated-resource"] == [{"reference": "MedicationRequest/request-123"}]
+    standard = {r["code"]: r["extension"]["org.alp-guard.standard-reason"]["code"] for r in card["overrideReasons"]}
+    assert standard["specialist-advised"] == "expert-contradicts"
+    assert standard["incorrect-data"] == "cds-not-applicable"
+    view = cards_of(client.post(PATIENT_VIEW, json=hook_request("patient-view", prefetch=full_prefetch())))
+    assert view and all("extension" not in c for c in view)  # patient-view cards are about no order
+
+
+def test_feedback_may_name_the_hl7_reason_instead_of_ours(app, client):
+    (card,) = cards_of(order_sign(client, full_prefetch()))
+    standard = card["overrideReasons"][0]["extension"]["org.alp-guard.standard-reason"]
+    feedback = {"feedback": [{"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-11-24T12:01:00Z",
+                              "overrideReason": {"reason": {"system": standard["system"], "code": standard["code"]}}}]}
+    response = client.post(f"{ORDER_SIGN}/feedback", json=feedback)
+    assert response.get_json() == {"received": 1, "stored": 1}
+    (stored,) = app.extensions["alp_guard"].store.feedback_for(card["uuid"])
+    assert (stored["override_system"], stored["override_code"]) == (standard["system"], standard["code"])

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import full_prefetch, hook_request, load_fhir, made_out_for, on_both_databases
+from tests.conftest import NOW, full_prefetch, hook_request, load_fhir, made_out_for, on_both_databases
 
 # Every test here runs on SQLite and on PostgreSQL (the override history and the feedback are in the store).
 pytestmark = on_both_databases
@@ -31,12 +33,21 @@ def patient_view(client, patient_id="pat-hpp-1", **prefetch):
     return client.post(VIEW, json=hook_request("patient-view", patient_id=patient_id, prefetch=prefetch_data))
 
 
-def order(client, path, **prefetch):
+def order(client, path, *, encounter=None, user="Practitioner/COREPRACTITIONER1", **prefetch):
+    """Send a Sandbox-shaped order hook: its draft is always MedicationRequest/request-123, no encounter by default."""
     body = hook_request("order-select" if path == SELECT else "order-sign", prefetch=full_prefetch(**prefetch),
                         draft_orders=load_fhir("draft-orders-sandbox-alendronate.json"))
+    body["context"]["userId"] = user
+    if encounter is not None:
+        body["context"]["encounterId"] = encounter
     if path == SELECT:
         body["context"]["selections"] = ["MedicationRequest/request-123"]
     return client.post(path, json=body)
+
+
+def at(app, minutes: int) -> None:
+    """Move the app's clock to `minutes` after the fixed test time."""
+    app.extensions["alp_guard"].clock = lambda: NOW + timedelta(minutes=minutes)
 
 
 def test_an_overridden_patient_view_card_is_not_shown_again_for_that_patient(client):
@@ -58,6 +69,41 @@ def test_an_order_select_override_is_not_repeated_at_order_sign(client):
     (card,) = cards(order(client, SELECT))
     override(client, SELECT, card)
     assert cards(order(client, SIGN)) == []
+
+
+def test_a_later_session_with_the_reused_draft_id_is_warned_again(app, client):
+    (card,) = cards(order(client, SELECT))
+    override(client, SELECT, card)
+    at(app, 10)
+    assert cards(order(client, SIGN)) == []  # the same session: select, override, sign
+    at(app, 120)
+    assert len(cards(order(client, SIGN))) == 1  # request-123 again, two hours on: another session
+
+
+def test_a_new_selection_starts_a_new_session(app, client):
+    (card,) = cards(order(client, SELECT))
+    override(client, SELECT, card)
+    at(app, 5)
+    assert len(cards(order(client, SELECT))) == 1  # the order is selected again and the card shown, not overridden
+    at(app, 6)
+    assert len(cards(order(client, SIGN))) == 1
+
+
+@pytest.mark.parametrize("sign_as", [dict(encounter="Encounter/enc-2"), dict(user="Practitioner/other"),
+                                     dict(encounter=None)])
+def test_an_override_in_one_encounter_or_by_one_user_does_not_silence_another(app, client, sign_as):
+    (card,) = cards(order(client, SELECT, encounter="Encounter/enc-1"))
+    override(client, SELECT, card)
+    assert len(cards(order(client, SIGN, **{"encounter": "Encounter/enc-1", **sign_as}))) == 1
+    assert cards(order(client, SIGN, encounter="Encounter/enc-1")) == []  # the same encounter and user
+
+
+def test_the_audit_records_the_session_without_identifiers(app, client):
+    cards(order(client, SELECT, encounter="Encounter/enc-1"))
+    with app.extensions["alp_guard"].store.engine.connect() as conn:
+        (row,) = conn.execute(text("SELECT drugs, encounter_key, user_key FROM cards_served")).all()
+    assert row[0] == "alendronate" and len(row[1]) == len(row[2]) == 64
+    assert "enc-1" not in row[1] and "COREPRACTITIONER1" not in row[2]
 
 
 def test_order_sign_shows_the_card_again_when_the_finding_changed(client):

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from cds_service import create_app
 from cds_service.auth import JwksCache
+from tests.cds_checks import error_reason
 from tests.conftest import full_prefetch, hook_request, load_fhir, on_both_databases
 from tests.trust_helpers import (
     ISS,
@@ -30,7 +31,7 @@ from tests.trust_helpers import (
 
 ORDER_SIGN = "/cds-services/low-alp-order-sign"
 AUD = f"http://localhost{ORDER_SIGN}"
-UNAUTHORIZED = {"error": "unauthorized"}
+UNAUTHORIZED = "unauthorized"
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +89,7 @@ def call(client, token: str | None, path: str = ORDER_SIGN, json_body: Any = Non
 
 def assert_unauthorized(response) -> None:
     assert response.status_code == 401
-    assert response.get_json() == UNAUTHORIZED
+    assert error_reason(response) == UNAUTHORIZED
     assert response.headers["WWW-Authenticate"] == "Bearer"
     assert response.headers["Access-Control-Allow-Origin"] == "*"
 
@@ -287,7 +288,11 @@ def test_discovery_can_be_protected(make_app, keys):
     response = client.get("/cds-services")
     assert response.status_code == 401 and response.headers["WWW-Authenticate"] == "Bearer"
     token = sign(keys["es"], claims("http://localhost/cds-services"))
-    assert client.get("/cds-services", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    response = client.get("/cds-services", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "private, no-cache"  # never kept by a shared cache
+    # A 304 needs a valid token too: the tag is not served to an unauthenticated caller.
+    assert client.get("/cds-services", headers={"If-None-Match": response.headers["ETag"]}).status_code == 401
 
 
 def test_preflight_needs_no_token(client):
@@ -422,3 +427,71 @@ def test_an_oct_key_in_the_jwks_cannot_enable_hmac(make_app, tmp_path: Path):
         server.json("/jwks.json", {"keys": [jwk]})
         client = make_app(trusted_issuers=issuers_json(f"{server.url}/jwks.json")).test_client()
         assert_unauthorized(call(client, hmac_signed(claims(AUD), secret, "hmac")))
+
+
+# --- identity and keys as EHRs send them ------------------------------------------------------------------
+
+SANDBOX = "https://sandbox.cds-hooks.org"
+SANDBOX_JKU = "https://sandbox.cds-hooks.org/.well-known/jwks.json"
+
+
+def sandbox_token(key, **extra) -> str:
+    """Return a token shaped as the CDS Hooks Sandbox signs it: ES384, its public jku, no sub, no tenant."""
+    return sign(key, claims(AUD, iss=SANDBOX, **extra), jku=SANDBOX_JKU)
+
+
+def test_a_mirrored_jwks_accepts_the_sandbox_jku_and_fetches_only_the_mirror(make_app, keys, jwks):
+    mirror = json.dumps({SANDBOX: {"jwks_url": f"{jwks.url}/jwks.json", "jku": [SANDBOX_JKU]}})
+    client = make_app(trusted_issuers=mirror).test_client()
+    before = jwks.count("/jwks.json")
+    assert call(client, sandbox_token(keys["es"])).status_code == 200
+    assert jwks.count("/jwks.json") == before + 1  # the keys came from the mirror; the jku was only compared
+    assert_unauthorized(call(client, sign(keys["es"], claims(AUD, iss=SANDBOX), jku=f"{jwks.url}/evil.json")))
+
+
+def test_without_a_jku_list_only_the_jwks_url_is_accepted_as_jku(make_app, keys, jwks):
+    client = make_app(trusted_issuers=issuers_json(f"{jwks.url}/jwks.json", iss=SANDBOX)).test_client()
+    assert_unauthorized(call(client, sandbox_token(keys["es"])))
+    assert call(client, sign(keys["es"], claims(AUD, iss=SANDBOX), jku=f"{jwks.url}/jwks.json")).status_code == 200
+
+
+def test_several_published_jku_urls_are_each_accepted(make_app, keys, jwks):
+    urls = ["https://ehr.example.org/jwks/1", "https://ehr.example.org/jwks/2"]
+    client = make_app(trusted_issuers=issuers_json(f"{jwks.url}/jwks.json", jku=urls)).test_client()
+    for url in urls:
+        assert call(client, sign(keys["rs"], claims(AUD), jku=url)).status_code == 200
+    assert call(client, sign(keys["rs"], claims(AUD))).status_code == 200  # no jku: the configured keys
+    assert_unauthorized(call(client, sign(keys["rs"], claims(AUD), jku="https://ehr.example.org/jwks/3")))
+
+
+def test_the_sub_allow_list_is_enforced_when_configured(make_app, keys, jwks):
+    client = make_app(trusted_issuers=issuers_json(f"{jwks.url}/jwks.json", subjects=["epic-client-1"])).test_client()
+    assert call(client, sign(keys["rs"], claims(AUD, sub="epic-client-1"))).status_code == 200
+    assert_unauthorized(call(client, sign(keys["rs"], claims(AUD, sub="someone-else"))))
+    assert_unauthorized(call(client, sign(keys["rs"], claims(AUD))))  # a sub is then required
+
+
+def test_nbf_is_honoured_with_the_leeway(client, keys):
+    now = int(time.time())
+    # Epic sets nbf about five minutes before iat.
+    assert call(client, sign(keys["rs"], claims(AUD, nbf=now - 300))).status_code == 200
+    assert call(client, sign(keys["rs"], claims(AUD, nbf=now + 30))).status_code == 200  # within 60 s of skew
+    assert_unauthorized(call(client, sign(keys["rs"], claims(AUD, nbf=now + 600, exp=now + 900))))
+
+
+def test_an_epic_style_rs384_token_is_accepted(make_app, keys, jwks):
+    fhir = "https://fhir.hospital.example.org/api/FHIR/R4"
+    epic = json.dumps({fhir: {"jwks_url": f"{jwks.url}/jwks.json", "jku": ["https://fhir.hospital.example.org/jwks"],
+                              "subjects": ["a1b2c3-client"], "fhir_servers": [fhir]}})
+    client = make_app(trusted_issuers=epic).test_client()
+    now = int(time.time())
+    token = sign(keys["rs"], claims(AUD, iss=fhir, sub="a1b2c3-client", nbf=now - 300),
+                 jku="https://fhir.hospital.example.org/jwks")
+    assert jwt_header(token)["alg"] == "RS384"
+    assert call(client, token).status_code == 200
+
+
+def jwt_header(token: str) -> dict:
+    import jwt
+
+    return jwt.get_unverified_header(token)

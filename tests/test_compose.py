@@ -175,7 +175,7 @@ def test_the_image_command_serves_the_app_from_the_copied_files_alone(tmp_path):
     try:
         base = f"http://127.0.0.1:{env['CDS_PORT']}"
         assert wait_for(f"{base}/healthz", process) == {"status": "ok"}
-        assert len(wait_for(f"{base}/cds-services", process)["services"]) == 3
+        assert len(wait_for(f"{base}/cds-services", process)["services"]) == 4
     finally:
         stop(process)
 

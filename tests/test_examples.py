@@ -12,6 +12,7 @@ EXPECTED = {
     "order-sign-persistent-low-alp.json": ("low-alp-order-sign", [("low-alp-antiresorptive", "warning")]),
     "order-sign-hpp-on-record.json": ("low-alp-order-sign", [("hpp-antiresorptive", "critical")] * 2),
     "order-sign-no-antiresorptive.json": ("low-alp-order-sign", []),
+    "medication-refill-persistent-low-alp.json": ("low-alp-medication-refill", [("low-alp-antiresorptive", "warning")]),
     "patient-view-low-alp-not-evaluated.json": ("low-alp-patient-view", [("low-alp-unevaluated", "info")]),
     "patient-view-on-alendronate.json": ("low-alp-patient-view", [("low-alp-antiresorptive", "warning")]),
 }
@@ -21,7 +22,15 @@ def test_every_example_is_covered():
     from tests.test_demo_patients import DEMO  # demo-*.json: their cards, fetched, in tests/test_real_fhir_server.py
 
     assert {p.name for p in EXAMPLES.glob("*.json")} == (
-        set(EXPECTED) | {"order-sign-fetch-from-fhir-server.json"} | set(DEMO))
+        set(EXPECTED) | {"order-sign-fetch-from-fhir-server.json", "sandbox-jwks.json"} | set(DEMO))
+
+
+def test_the_sandbox_key_set_holds_only_its_public_signing_key():
+    import jwt
+
+    (key,) = json.loads((EXAMPLES / "sandbox-jwks.json").read_text())["keys"]
+    assert key["kid"] == "44823f3d-0b01-4a6c-a80e-b9d3e8a7226f" and key["alg"] == "ES384" and "d" not in key
+    assert jwt.PyJWK(key, algorithm="ES384").key.curve.name == "secp384r1"
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

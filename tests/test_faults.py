@@ -10,6 +10,7 @@ from typing import Any, Iterator
 import pytest
 
 from cds_service import create_app
+from tests.cds_checks import error_reason
 from tests.conftest import hook_request, load_fhir
 from tests.fault_server import FaultyFhirServer
 
@@ -53,7 +54,7 @@ def test_a_fault_on_the_alp_results_is_412_inside_the_deadline(client, fhir, fau
     fhir.faults["Observation"] = fault
     response, elapsed = call(client, fhir)
     assert response.status_code == 412
-    assert "prefetch 'alp' unavailable" in response.get_json()["error"]
+    assert "prefetch 'alp' unavailable" in error_reason(response)
     assert elapsed < DEADLINE + 0.3
 
 

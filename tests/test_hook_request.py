@@ -102,6 +102,22 @@ def test_unknown_extension_and_extra_context_fields_are_accepted() -> None:
     assert request.access_token == TOKEN
 
 
+@pytest.mark.parametrize("extension", [[], "x", {"org.alp-guard.configuration": {"renal-antiresorptive": 0}}])
+def test_a_malformed_extension_or_configuration_is_named(extension: Any) -> None:
+    assert_bad(order_sign_body(extension=extension),
+               "extension must be an object, and its org.alp-guard.configuration values true or false")
+
+
+def test_a_refill_needs_its_medications_bundle() -> None:
+    body = order_sign_body(hook="medication-refill")
+    body["context"]["medications"] = body["context"].pop("draftOrders")
+    del body["context"]["userId"]  # optional for medication-refill
+    assert parse_hook_request(body, "medication-refill", {"medications": dict}).context["medications"]
+    del body["context"]["medications"]
+    assert_bad(body, "context.medications is required for medication-refill", "medication-refill",
+               {"medications": dict})
+
+
 def test_prefetch_null_is_accepted_as_no_prefetch() -> None:
     request = parse_order_sign(order_sign_body(prefetch=None))
     assert request.prefetch is None

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from cds_service import create_app
 from cds_service.limits import LimitExceeded, check_counts, load_json, nesting_depth
+from tests.cds_checks import error_reason
 from tests.conftest import full_prefetch, hook_request, load_fhir
 
 ORDER_SIGN = "/cds-services/low-alp-order-sign"
@@ -133,7 +134,16 @@ def test_a_request_within_the_limits_is_answered(limited):
 ])
 def test_past_a_limit_the_answer_says_why_and_nothing_is_stored(limited, body, status, reason):
     response = limited.test_client().post(ORDER_SIGN, json=body)
-    assert (response.status_code, response.get_json()) == (status, {"error": reason})
+    assert (response.status_code, error_reason(response)) == (status, reason)
+    assert served_cards(limited) == 0
+
+
+def test_a_refill_with_more_prescriptions_than_draft_orders_allowed_is_413(limited):
+    body = order_sign_body(drafts=2)
+    body.update(hook="medication-refill")
+    body["context"]["medications"] = body["context"].pop("draftOrders")
+    response = limited.test_client().post("/cds-services/low-alp-medication-refill", json=body)
+    assert (response.status_code, error_reason(response)) == (413, "too many draft orders")
     assert served_cards(limited) == 0
 
 
@@ -141,7 +151,7 @@ def test_deep_feedback_is_400_and_not_stored(limited):
     item = {"card": "c1", "outcome": "overridden", "outcomeTimestamp": "2026-11-24T12:01:00Z",
             "overrideReason": {"userComment": "x", "extension": json.loads("[" * 20 + "]" * 20)}}
     response = limited.test_client().post(f"{ORDER_SIGN}/feedback", json={"feedback": [item]})
-    assert (response.status_code, response.get_json()) == (400, {"error": "the request body is nested too deeply"})
+    assert (response.status_code, error_reason(response)) == (400, "the request body is nested too deeply")
     assert limited.extensions["alp_guard"].store.feedback_for("c1") == []
 
 

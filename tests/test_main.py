@@ -59,7 +59,8 @@ def test_python_m_cds_service_serves_discovery_on_the_given_port(tmp_path):
     try:
         assert wait_for(f"http://127.0.0.1:{port}/healthz", process) == {"status": "ok"}
         services = wait_for(f"http://127.0.0.1:{port}/cds-services", process)["services"]
-        assert {s["id"] for s in services} == {"low-alp-order-sign", "low-alp-order-select", "low-alp-patient-view"}
+        assert {s["id"] for s in services} == {"low-alp-order-sign", "low-alp-order-select", "low-alp-medication-refill",
+                                          "low-alp-patient-view"}
     finally:
         stop(process)
 

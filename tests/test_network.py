@@ -14,6 +14,7 @@ from cds_service.auth import JwksCache
 from cds_service.fhir_client import FhirClient, FhirError
 from cds_service.network import is_blocked, is_listed, is_loopback_url, normalize_base_url
 from cds_service.services import SERVICES_BY_ID
+from tests.cds_checks import error_reason
 from tests.conftest import FHIR_SERVER, full_prefetch, hook_request, load_fhir
 from tests.trust_helpers import claims, ec_key, issuers_json, loopback_server, sign
 
@@ -241,7 +242,7 @@ def test_an_unlisted_fhir_server_is_412_when_prefetch_is_not_enough(make_client,
         response = order_sign(make_client((FHIR_SERVER,)), key, OTHER_SERVER, missing_alp())
         assert len(mock.calls) == 0
     assert response.status_code == 412
-    assert response.get_json() == {"error": "prefetch 'alp' unavailable: FHIR server not allowed"}
+    assert error_reason(response) == "prefetch 'alp' unavailable: FHIR server not allowed"
 
 
 @pytest.mark.parametrize("listing", ["issuer", "setting"])
@@ -286,5 +287,5 @@ def test_a_listed_server_resolving_to_a_blocked_address_is_still_refused(app_con
     finally:
         app.extensions["alp_guard"].executor.shutdown(wait=True)
     assert response.status_code == 412
-    assert response.get_json() == {"error": "prefetch 'alp' unavailable: FHIR server address not allowed"}
+    assert error_reason(response) == "prefetch 'alp' unavailable: FHIR server address not allowed"
     assert connects == []

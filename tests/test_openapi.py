@@ -40,6 +40,11 @@ expected-statuses = ["2xx", "412", "413"]
 include-operation-id = "call_unknown_service"
 generation.mode = "positive"
 checks.positive_data_acceptance.expected-statuses = ["404"]
+
+# Discovery answers a matching If-None-Match (generated: "*") with 304 Not Modified.
+[[operations]]
+include-operation-id = "discovery"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "304"]
 """)
 
 
@@ -120,7 +125,7 @@ def test_every_status_the_service_answers_is_documented() -> None:
         assert statuses(doc, f"/cds-services/{service.id}") == {200, 400, 401, 412, 413, 415}
     assert statuses(doc, "/cds-services/{service_id}") == {401, 404}
     assert statuses(doc, "/cds-services/{service_id}/feedback") == {200, 400, 401, 404, 413, 415, 503}
-    assert statuses(doc, "/cds-services", "get") == {200, 401}
+    assert statuses(doc, "/cds-services", "get") == {200, 304, 401}
     assert statuses(doc, "/healthz", "get") == {200, 503}
     assert {"/metrics", "/openapi.json"} <= set(doc["paths"])
 

@@ -17,7 +17,7 @@ import tempfile
 import threading
 import urllib.request
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -228,3 +228,86 @@ def test_the_demo_without_docker_serves_the_readme_cards(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.strip().splitlines()[-1] == "demo: every card as the README says"
     assert "demo-renal-zoledronic-acid.json: critical:" in done.stdout
+
+
+# medication-refill 0.1.0 as an EHR sends it for a pharmacy or portal request: no user, no prefetch; the patient's
+# record is searched on the real server. A refill is checked as the same drug ordered would be.
+@pytest.mark.parametrize("name", ["demo-low-alp-alendronate.json", "demo-renal-zoledronic-acid.json",
+                                  "demo-denosumab-normal-alp.json"])
+def test_a_refill_without_a_user_is_checked_against_the_real_server(client, fhir_server, name):
+    order = demo_call(name, fhir_server)
+    drafts = order["context"]["draftOrders"]
+    for entry in drafts["entry"]:
+        entry["resource"].update(id="active-rx-1", status="active")  # the prescription being refilled
+    body = {"hookInstance": order["hookInstance"], "hook": "medication-refill", "fhirServer": fhir_server,
+            "context": {"patientId": order["context"]["patientId"], "medications": drafts}}
+    response = client.post("/cds-services/low-alp-medication-refill", json=body)
+    assert response.status_code == 200, response.get_json()
+    assert_response_spec_exact(response.get_json())
+    assert [(c["source"]["topic"]["code"], c["indicator"]) for c in response.get_json()["cards"]] == DEMO[name][2]
+
+
+# A site whose EHR wants category=laboratory on Observation searches and no _sort: the same cards, the searches
+# run on the real server with the site's parameters.
+@pytest.mark.parametrize("name", sorted(DEMO))
+def test_a_site_with_laboratory_category_and_no_sort_gives_the_same_cards(app_config, fhir_server, tmp_path, name):
+    from cds_service import create_app
+
+    site = tmp_path / "site.json"
+    site.write_text(json.dumps({"prefetch_parameters": {"Observation": {"category": "laboratory", "_sort": None}}}))
+    app = create_app({**app_config, "site_file": str(site)})
+    try:
+        service, _, expected = DEMO[name]
+        response = app.test_client().post(f"/cds-services/{service}", json=demo_call(name, fhir_server))
+    finally:
+        app.extensions["alp_guard"].executor.shutdown(wait=True)
+    assert response.status_code == 200, response.get_json()
+    assert [(c["source"]["topic"]["code"], c["indicator"]) for c in response.get_json()["cards"]] == expected
+
+
+def fhir_put(base: str, resource: dict[str, Any]) -> None:
+    request = urllib.request.Request(f"{base}/{resource['resourceType']}/{resource['id']}", method="PUT",
+                                     data=json.dumps(resource).encode(), headers={"Content-Type": "application/fhir+json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status in (200, 201)
+
+
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+# Therapy recorded only where EHRs keep it outside orders: given in clinic, dispensed, or reported by the patient.
+THERAPY_ELSEWHERE = {
+    "MedicationAdministration": {"status": "completed", "effectiveDateTime": "{day-60}",
+                                 "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "1114085",
+                                                                           "display": "zoledronic acid"}],
+                                                               "text": "Zoledronic acid 5 MG/100ML Injection"}},
+    "MedicationDispense": {"status": "completed", "whenHandedOver": "{day-10}",
+                           "daysSupply": {"value": 28, "unit": "days", "system": "http://unitsofmeasure.org", "code": "d"},
+                           "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "904431",
+                                                                     "display": "Alendronic acid 70 MG Oral Tablet"}]}},
+    "MedicationStatement": {"status": "active", "effectivePeriod": {"start": "{day-200}"},
+                            "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "905024",
+                                                                      "display": "risedronate 35 MG Oral Tablet"}]}},
+}
+
+
+@pytest.mark.parametrize("kind", sorted(THERAPY_ELSEWHERE))
+def test_therapy_recorded_outside_orders_is_fetched_from_the_real_server(client, fhir_server, kind):
+    """The demo patient with low ALP, her therapy recorded only as a `kind`: patient-view reads it from the server."""
+    patient_id = f"demo-elsewhere-{kind.lower()}"
+    source = "demo-low-alp"
+    fhir_put(fhir_server, {**fhir_get(f"{fhir_server}/Patient/{source}"), "id": patient_id})
+    for entry in fhir_get(f"{fhir_server}/Observation?patient={source}&_count=100").get("entry", []):
+        observation = entry["resource"]
+        fhir_put(fhir_server, {**observation, "id": observation["id"].replace(source, patient_id),
+                               "subject": {"reference": f"Patient/{patient_id}"}})
+    record = json.loads(json.dumps(THERAPY_ELSEWHERE[kind]).replace(
+        "{day-60}", (DEMO_DAY - timedelta(days=60)).isoformat()).replace(
+        "{day-10}", (DEMO_DAY - timedelta(days=10)).isoformat()).replace(
+        "{day-200}", (DEMO_DAY - timedelta(days=200)).isoformat()))
+    fhir_put(fhir_server, {"resourceType": kind, "id": f"{patient_id}-therapy", **record,
+                           "subject": {"reference": f"Patient/{patient_id}"}})
+    body = sandbox_call("patient-view", patient_id, fhir_server)
+    response = client.post("/cds-services/low-alp-patient-view", json=body)
+    assert response.status_code == 200, response.get_json()
+    cards = [(c["source"]["topic"]["code"], c["indicator"]) for c in response.get_json()["cards"]]
+    # On an antiresorptive despite persistently low ALP: the warning, not the "not evaluated" note.
+    assert cards == [("low-alp-antiresorptive", "warning")]

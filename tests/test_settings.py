@@ -322,3 +322,13 @@ def test_an_unreadable_policy_file_stops_start_up(tmp_path) -> None:
         with pytest.raises(SettingsError, match=r"^CDS_POLICY_FILE: cannot read a JSON policy"):
             settings_from_env({"CDS_POLICY_FILE": path})
 
+
+@pytest.mark.parametrize("issuer, reason", [
+    ({"jwks_url": "https://a.example/jwks", "jku": ["not a url"]}, "jku"),
+    ({"jwks_url": "https://a.example/jwks", "subjects": []}, "subjects"),
+    ({"jwks_url": "https://a.example/jwks", "subjects": [" "]}, "subjects"),
+    ({"jwks_url": "https://a.example/jwks", "sub": ["x"]}, "sub"),
+])
+def test_bad_issuer_settings_stop_start_up_naming_the_key(issuer, reason):
+    with pytest.raises(SettingsError, match=f"CDS_TRUSTED_ISSUERS: .*{reason}"):
+        settings_from_env({}, trusted_issuers=json.dumps({"https://ehr.example.org": issuer}))

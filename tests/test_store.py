@@ -95,8 +95,8 @@ def test_the_database_file_and_tables_are_created(sqlite_store: Store, db_path: 
 def test_schema_version_holds_every_step(store: Store) -> None:
     with store.engine.connect() as conn:
         rows = conn.execute(select(schema_version.c.version).order_by(schema_version.c.version)).all()
-    assert [tuple(r) for r in rows] == [(1,), (2,), (3,)]
-    assert SCHEMA_VERSION == 3
+    assert [tuple(r) for r in rows] == [(1,), (2,), (3,), (4,)]
+    assert SCHEMA_VERSION == 4
 
 
 def test_schema_version_is_written_once_when_the_store_is_opened_again(url: str, store: Store) -> None:
@@ -104,7 +104,7 @@ def test_schema_version_is_written_once_when_the_store_is_opened_again(url: str,
     try:
         with again.engine.connect() as conn:
             assert conn.execute(select(schema_version.c.version).order_by(schema_version.c.version)
-                                ).scalars().all() == [1, 2, 3]
+                                ).scalars().all() == [1, 2, 3, 4]
     finally:
         again.engine.dispose()
 
@@ -379,7 +379,8 @@ def history(store: Store) -> dict[str, str]:
 
 
 def listed(overrides: list[PastOverride]) -> list[tuple[Any, ...]]:
-    return sorted(dataclasses.astuple(o) for o in overrides)
+    """Return what each override says of its card and feedback (the session facts have their own test)."""
+    return sorted(dataclasses.astuple(o)[:6] for o in overrides)
 
 
 def test_overrides_are_the_patients_overridden_cards_since_the_time(store: Store, history: dict[str, str]) -> None:
@@ -425,6 +426,23 @@ def test_overrides_are_those_the_join_over_every_card_finds(store: Store, histor
         assert listed(store.overrides(key, since)) == listed(overrides_by_card_join(store, key, since))
 
 
+def test_overrides_carry_the_ordering_session_and_whether_a_later_select_superseded_them(store: Store) -> None:
+    key = store.patient_key("pat-1")
+    select_card = {"service_id": "alp-guard-order-select", "hook": "order-select", "patient_key": key,
+                   "order_ref": "MedicationRequest/request-123", "drugs": "alendronate", "encounter_key": "e1",
+                   "user_key": "u1"}
+    store.record_cards([served(card_uuid(1), **select_card),
+                        served(card_uuid(2), SERVED_AT + timedelta(minutes=5), **select_card),
+                        served(card_uuid(3), SERVED_AT + timedelta(minutes=9), **{**select_card, "drugs": "denosumab"})])
+    store.record_feedback("alp-guard-order-select", [overridden(card_uuid(n)) for n in (1, 2, 3)], RECEIVED_AT)
+    found = {(o.served_at, o.drugs): o for o in store.overrides(key, RECEIVED_AT)}
+    first, second = found[(SERVED_AT, "alendronate")], found[(SERVED_AT + timedelta(minutes=5), "alendronate")]
+    assert (first.encounter, first.user, first.superseded) == ("e1", "u1", True)  # shown again 5 minutes later
+    assert second.superseded is False  # another drug's card does not supersede it
+    assert found[(SERVED_AT + timedelta(minutes=9), "denosumab")].superseded is False
+    assert first.served_at.tzinfo is not None
+
+
 def statements_run(store: Store, call: Callable[[], Any]) -> list[tuple[str, Any]]:
     """Return the SQL statements and parameters `call` sends to the database."""
     sent: list[tuple[str, Any]] = []
@@ -464,7 +482,10 @@ def test_overrides_read_the_patients_feedback_by_index_not_every_card(store: Sto
     if store.engine.dialect.name == "sqlite":
         assert plan.splitlines() == [
             f"SEARCH feedback USING INDEX {FEEDBACK_PATIENT_INDEX} (patient_key=? AND outcome=? AND received_at>?)",
-            "SEARCH cards_served USING INDEX sqlite_autoindex_cards_served_1 (card_uuid=?)"], plan
+            "SEARCH cards_served USING INDEX sqlite_autoindex_cards_served_1 (card_uuid=?)",
+            # whether an order-select card was shown again later: the patient's cards, by their index
+            "CORRELATED SCALAR SUBQUERY 1",
+            "SEARCH later USING INDEX ix_cards_served_patient_key (patient_key=?)"], plan
     else:
         assert f"Index Scan using {FEEDBACK_PATIENT_INDEX} on feedback" in plan, plan
         assert "Index Cond: (((patient_key)::text = " in plan, plan  # a range, not the whole index

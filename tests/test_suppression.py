@@ -1,7 +1,7 @@
 """Suppression after an override: patient-view snooze, order-select to order-sign, never critical or changed."""
 
 import dataclasses
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -9,9 +9,10 @@ import pytest
 from hooks.findings import AlpAssessment, Finding, Indicator, JudgedAlp, Pattern, Topic
 from hooks.policy import Policy
 from hooks.records import Code, MedicationOrder
-from hooks.suppression import PastOverride, fingerprint, is_suppressed
+from hooks.suppression import ORDER_SESSION_WINDOW, OrderSession, PastOverride, fingerprint, is_suppressed
 
-TODAY = date(2026, 11, 24)
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+TODAY = NOW.date()
 POLICY = Policy()
 LOW = JudgedAlp(date(2026, 1, 1), Decimal(28), None, Decimal(35), "adult default", True, "6768-6")
 ORDER = MedicationOrder("request-123", "draft", (Code("http://www.nlm.nih.gov/research/umls/rxnorm", "904431"),), ())
@@ -44,34 +45,58 @@ def test_critical_cards_are_never_suppressed():
     history = [view_override(0, Topic.HPP_ANTIRESORPTIVE),
                PastOverride("order-select", "hpp-antiresorptive", ORDER.reference, fingerprint(critical), TODAY)]
     assert not is_suppressed(critical, "patient-view", history, TODAY, POLICY)
-    assert not is_suppressed(critical, "order-sign", history, TODAY, POLICY)
+    assert not is_suppressed(critical, "order-sign", history, TODAY, POLICY, OrderSession(NOW))
 
 
-def select_override(finding=ON_ORDER, day=TODAY, order_ref=ORDER.reference) -> PastOverride:
-    return PastOverride("order-select", finding.topic.value, order_ref, fingerprint(finding), day)
+def select_override(finding=ON_ORDER, minutes_ago=5, order_ref=ORDER.reference, **session) -> PastOverride:
+    """Return an order-select override of `finding` shown `minutes_ago`, in a session without encounter or user."""
+    served = NOW - timedelta(minutes=minutes_ago)
+    return PastOverride("order-select", finding.topic.value, order_ref, fingerprint(finding), served.date(),
+                        "warning", served, ",".join(sorted(finding.drugs)), **session)
 
 
-def test_an_order_select_override_is_not_repeated_at_order_sign_the_same_day():
-    assert is_suppressed(ON_ORDER, "order-sign", [select_override()], TODAY, POLICY)
+def signed(finding=ON_ORDER, history=None, policy=POLICY, **session) -> bool:
+    """Tell whether `finding` is held back at order-sign now, after the history (by default one fresh override)."""
+    history = [select_override()] if history is None else history
+    return is_suppressed(finding, "order-sign", history, TODAY, policy, OrderSession(NOW, **session))
 
 
-def test_it_is_repeated_the_next_day_for_another_draft_or_when_the_policy_says_so():
-    assert not is_suppressed(ON_ORDER, "order-sign", [select_override(day=TODAY - timedelta(days=1))], TODAY, POLICY)
-    assert not is_suppressed(ON_ORDER, "order-sign", [select_override(order_ref="MedicationRequest/other")], TODAY, POLICY)
-    repeat = dataclasses.replace(POLICY, order_select_repeat_at_sign=True)
-    assert not is_suppressed(ON_ORDER, "order-sign", [select_override()], TODAY, repeat)
+def test_an_order_select_override_is_not_repeated_at_order_sign_in_the_same_session():
+    assert signed()
+    assert signed(history=[select_override(minutes_ago=int(ORDER_SESSION_WINDOW.total_seconds() // 60))])
+
+
+def test_it_is_repeated_in_a_later_session_for_another_draft_or_when_the_policy_says_so():
+    assert not signed(history=[select_override(minutes_ago=int(ORDER_SESSION_WINDOW.total_seconds() // 60) + 1)])
+    assert not signed(history=[select_override(minutes_ago=-1)])  # shown after the call: not this session's
+    assert not signed(history=[select_override(order_ref="MedicationRequest/other")])
+    assert not signed(policy=dataclasses.replace(POLICY, order_select_repeat_at_sign=True))
+    assert not is_suppressed(ON_ORDER, "order-sign", [select_override()], TODAY, POLICY)  # no session facts
+
+
+def test_a_reused_draft_id_in_another_encounter_or_for_another_user_is_another_session():
+    history = [select_override(encounter="e1", user="u1")]
+    assert signed(history=history, encounter="e1", user="u1")
+    assert not signed(history=history, encounter="e2", user="u1")
+    assert not signed(history=history, encounter="e1", user="u2")
+    assert not signed(history=history, user="u1")  # the encounter sent at select but not at sign
+    assert not signed(history=[dataclasses.replace(select_override(), superseded=True)])
+
+
+def test_an_override_recorded_without_its_session_never_silences_order_sign():
+    assert not signed(history=[dataclasses.replace(select_override(), served_at=None, drugs=None)])
 
 
 def test_a_changed_finding_is_always_shown_at_order_sign():
     newer = dataclasses.replace(LOW, effective=date(2026, 11, 20))
     changed = dataclasses.replace(ON_ORDER, alp=AlpAssessment(Pattern.PERSISTENT, (LOW, newer)))
-    assert not is_suppressed(changed, "order-sign", [select_override()], TODAY, POLICY)
+    assert not signed(changed)
     other_drug = dataclasses.replace(ON_ORDER, drugs=("denosumab",))
-    assert not is_suppressed(other_drug, "order-sign", [select_override()], TODAY, POLICY)
+    assert not signed(other_drug)
 
 
 def test_order_select_cards_themselves_are_not_suppressed_by_earlier_selects():
-    assert not is_suppressed(ON_ORDER, "order-select", [select_override()], TODAY, POLICY)
+    assert not is_suppressed(ON_ORDER, "order-select", [select_override()], TODAY, POLICY, OrderSession(NOW))
 
 
 def test_fingerprints_ignore_card_identity_but_not_evidence():

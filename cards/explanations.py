@@ -55,6 +55,18 @@ EXPLANATIONS: dict[Topic, tuple[str, ...]] = {
         "Every low ALP was drawn during one inpatient or emergency stay. Acute illness, surgery, bypass and "
         "transfusion lower ALP for a while (McKiernan 2014): repeat it after recovery.",
     ),
+    Topic.ZOLEDRONIC_ACID_DOSE_ADJUSTMENT: (
+        "Zoledronic acid 4 mg (the oncology regimen) is dosed by baseline creatinine clearance: 3.5 mg at 50-60, "
+        "3.3 mg at 40-49, 3.0 mg at 30-39 mL/min, not recommended below 30 (Zometa label).",
+    ),
+    Topic.ROMOSOZUMAB_CARDIOVASCULAR: (
+        "Romosozumab carries a boxed warning: do not start it within a year of a myocardial infarction or a "
+        "stroke (Evenity label).",
+    ),
+    Topic.DUPLICATE_ANTIRESORPTIVE: (
+        "Two different antiresorptives at once: usually a planned switch whose other order should be stopped. "
+        "Denosumab is never stopped without a follow-on treatment (Tsourdi 2021).",
+    ),
 }
 
 

@@ -44,7 +44,7 @@ MEDICATION_DISPENSES = "MedicationDispense?patient={{context.patientId}}&_count=
 MEDICATION_ADMINISTRATIONS = "MedicationAdministration?patient={{context.patientId}}&_count=100"
 ENCOUNTERS = "Encounter?patient={{context.patientId}}&_sort=-date&_count=50"
 HPP_WORKUP_RESULTS = _observations(*WORKUP_LABS, count=50)
-SAFETY_LAB_RESULTS = _observations(*SAFETY_LABS, count=50)
+SAFETY_LAB_RESULTS = _observations(*SAFETY_LABS, count=100)  # renal, minerals, creatinine and weight together
 LIVER_PANEL = _observations(*LIVER_LABS, count=50)
 
 
@@ -193,9 +193,11 @@ ORDER_PREFETCH = {**COMMON_PREFETCH, "safetyLabs": SAFETY_LAB_RESULTS}
 PATIENT_VIEW_PREFETCH = {**COMMON_PREFETCH, "liverPanel": LIVER_PANEL}
 ORDER_TOPICS = (Topic.HPP_ANTIRESORPTIVE, Topic.LOW_ALP_ANTIRESORPTIVE, Topic.SINGLE_LOW_ALP_ANTIRESORPTIVE,
                 Topic.LOW_ALP_ON_THERAPY, Topic.LOW_ALP_ACUTE_ILLNESS, Topic.RENAL_ANTIRESORPTIVE,
-                Topic.VITAMIN_D_CALCIUM_ANTIRESORPTIVE)
+                Topic.ZOLEDRONIC_ACID_DOSE_ADJUSTMENT, Topic.VITAMIN_D_CALCIUM_ANTIRESORPTIVE,
+                Topic.ROMOSOZUMAB_CARDIOVASCULAR, Topic.DUPLICATE_ANTIRESORPTIVE)
 PATIENT_VIEW_TOPICS = (Topic.HPP_ANTIRESORPTIVE, Topic.LOW_ALP_ANTIRESORPTIVE, Topic.LOW_ALP_UNEVALUATED,
-                       Topic.HPP_LIKELY, Topic.LOW_ALP_ON_THERAPY, Topic.LOW_ALP_ACUTE_ILLNESS, Topic.WILSON_ALF)
+                       Topic.HPP_LIKELY, Topic.LOW_ALP_ON_THERAPY, Topic.LOW_ALP_ACUTE_ILLNESS, Topic.WILSON_ALF,
+                       Topic.DUPLICATE_ANTIRESORPTIVE)
 ORDER_USAGE = (
     "Needs the patient's ALP, HPP work-up, renal, vitamin D and calcium results, conditions and medication "
     "requests, from prefetch or from a FHIR server the service can reach."

@@ -6,6 +6,7 @@ from datetime import date
 from typing import Iterable, Sequence
 
 from hooks.cardiovascular import check_recent_cardiovascular_event
+from hooks.duplicates import check_duplicate_antiresorptives
 from hooks.evidence import Evidence
 from hooks.findings import Finding
 from hooks.low_alp import finding_for_order
@@ -14,6 +15,7 @@ from hooks.minerals import check_vitamin_d_and_calcium
 from hooks.policy import Policy
 from hooks.records import MedicationOrder
 from hooks.renal import check_renal_function
+from hooks.therapy import Therapy, in_use
 
 
 def antiresorptive_drafts(drafts: Iterable[MedicationOrder]) -> list[MedicationOrder]:
@@ -35,4 +37,15 @@ def evaluate_antiresorptive_orders(
                 findings.append(finding)
     minerals = check_vitamin_d_and_calcium(targets, evidence.safety_labs, evidence.patient.id, today, policy)
     findings += check_recent_cardiovascular_event(targets, evidence.conditions, evidence.patient.id, today, policy)
+    drafted = {order.id for order in targets if order.id}
+    therapies = [t for t in in_use(evidence.therapies, today) if t.record.id not in drafted]
+    findings += check_duplicate_antiresorptives(targets, where_seen(therapies), evidence.patient.id)
     return findings + ([minerals] if minerals else [])
+
+
+def where_seen(therapies: Iterable[Therapy]) -> dict[str, str]:
+    """Describe, per ingredient in use, the record that shows it: "denosumab (given 2026-06-01)"."""
+    verbs = {"MedicationRequest": "prescribed", "MedicationStatement": "recorded as taken",
+             "MedicationDispense": "dispensed", "MedicationAdministration": "given"}
+    return {t.ingredient: f"{t.ingredient} ({verbs.get(t.source, 'recorded')} {t.start.isoformat()})"
+            for t in therapies}

@@ -9,6 +9,8 @@ from hooks.evidence import Evidence
 from hooks.findings import Finding, Indicator, Topic
 from hooks.low_alp import findings_for_chart
 from hooks.policy import Policy
+from hooks.orders import where_seen
+from hooks.therapy import in_use
 from hooks.wilson import check_wilson_pattern
 
 # Low ALP read as hypophosphatasia; Wilson disease in liver failure explains it better.
@@ -24,10 +26,20 @@ def evaluate_patient_view(evidence: Evidence, today: date, policy: Policy) -> li
     """Return the findings for a chart being opened: Wilson first, then HPP and low ALP."""
     wilson = check_wilson_pattern(evidence.liver_labs, evidence.conditions, evidence.unreadable_conditions,
                                   evidence.patient, today, policy)
-    findings = findings_for_chart(evidence, today, policy)
+    findings = findings_for_chart(evidence, today, policy) + duplicate_therapy(evidence, today)
     if wilson is None:
         return findings
     return [wilson, *(defer_to_wilson(f) for f in findings)]
+
+
+def duplicate_therapy(evidence: Evidence, today: date) -> list[Finding]:
+    """Return a warning when two different antiresorptives are in use at once."""
+    therapies = in_use(evidence.therapies, today)
+    if len({t.ingredient for t in therapies}) < 2:
+        return []
+    seen = where_seen(therapies)
+    return [Finding(Topic.DUPLICATE_ANTIRESORPTIVE, Indicator.WARNING, evidence.patient.id,
+                    drugs=tuple(seen), criteria=tuple(f"In use: {text}" for text in seen.values()))]
 
 
 def defer_to_wilson(finding: Finding) -> Finding:

@@ -97,9 +97,13 @@ def test_order_sign_findings(client, prefetch, expected):
 def test_order_sign_gives_one_card_per_antiresorptive_draft(client):
     response = order_sign(client, full_prefetch(), drafts="draft-orders-medication-references.json")
     cards = cards_of(response)
-    removed = [a["resourceId"] for c in cards for s in c["suggestions"] for a in s["actions"] if a["type"] == "delete"]
+    low_alp = [c for c in cards if c["source"]["topic"]["code"] == "low-alp-antiresorptive"]
+    removed = [a["resourceId"] for c in low_alp for s in c["suggestions"] for a in s["actions"] if a["type"] == "delete"]
     assert removed == ["MedicationRequest/draft-dmab", "MedicationRequest/draft-zol"]
-    assert ["denosumab" in cards[0]["summary"], "zoledronic acid" in cards[1]["summary"]] == [True, True]
+    assert ["denosumab" in low_alp[0]["summary"], "zoledronic acid" in low_alp[1]["summary"]] == [True, True]
+    # Two different antiresorptives drafted together: one duplicate-therapy warning, on the later draft.
+    (duplicate,) = [c for c in cards if c["source"]["topic"]["code"] == "duplicate-antiresorptive"]
+    assert duplicate["indicator"] == "warning"
 
 
 def test_unknown_extensions_and_context_fields_change_nothing(client):
@@ -810,7 +814,8 @@ def test_discovery_follows_the_site_file_and_its_etag_changes_with_it(client, si
     assert "category=laboratory" in sign["prefetch"]["alp"] and "_sort" not in sign["prefetch"]["alp"]
     codes = [o["code"] for o in sign["extension"]["org.alp-guard.configuration-options"]]
     assert codes == ["hpp-antiresorptive", "low-alp-antiresorptive", "single-low-alp-antiresorptive",
-                     "low-alp-on-therapy", "low-alp-acute-illness", "renal-antiresorptive"]
+                     "low-alp-on-therapy", "low-alp-acute-illness", "renal-antiresorptive",
+                     "zoledronic-acid-dose-adjustment", "romosozumab-cardiovascular", "duplicate-antiresorptive"]
     assert configured.get("/cds-services", headers={"If-None-Match": default_tag}).status_code == 200
 
 

@@ -10,7 +10,8 @@ from tests.cds_checks import assert_response_spec_exact
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 EXPECTED = {
     "order-sign-persistent-low-alp.json": ("low-alp-order-sign", [("low-alp-antiresorptive", "warning")]),
-    "order-sign-hpp-on-record.json": ("low-alp-order-sign", [("hpp-antiresorptive", "critical")] * 2),
+    "order-sign-hpp-on-record.json": ("low-alp-order-sign", [("hpp-antiresorptive", "critical")] * 2
+                                      + [("duplicate-antiresorptive", "warning")]),
     "order-sign-no-antiresorptive.json": ("low-alp-order-sign", []),
     "medication-refill-persistent-low-alp.json": ("low-alp-medication-refill", [("low-alp-antiresorptive", "warning")]),
     "patient-view-low-alp-not-evaluated.json": ("low-alp-patient-view", [("low-alp-unevaluated", "info")]),

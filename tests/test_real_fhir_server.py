@@ -177,7 +177,8 @@ SANDBOX_PATIENT_VIEW = {
 SANDBOX_ALENDRONATE_SIGN = {
     "demo-low-alp": [("low-alp-antiresorptive", "warning")],
     "demo-hpp": [("hpp-antiresorptive", "critical")],
-    "demo-denosumab": [],
+    # Alendronate while denosumab is in use: two antiresorptives at once, or a switch whose denosumab order must end.
+    "demo-denosumab": [("duplicate-antiresorptive", "warning")],
     "demo-renal": [("renal-antiresorptive", "warning")],
 }
 

@@ -1,0 +1,206 @@
+"""The embedded engine: DuckDB reads the NDJSON, picks the candidate patients in SQL, and streams their records.
+
+Two passes over the files: the first keeps one narrow row per resource (type, patient, candidate signs) and the
+Medication resources; the second streams the candidates' resources in patient order, a batch at a time, to the
+rule. DuckDB sorts out of core (its memory limit and a spill directory), so Python holds one patient at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from cds_service.population import prefilter as pf
+from cds_service.population.ndjson import malformed_lines, ndjson_files
+from cds_service.population.progress import Progress
+from cds_service.population.results import MAX_NAMED_MALFORMED, AuditRun, PatientResult, ScanStats, review_lines
+from hooks.policy import Policy
+
+FETCH_ROWS = 5000
+MEMORY_LIMIT = "1GB"
+
+
+def literal(text: str) -> str:
+    """Return a SQL string literal (DuckDB reads backslashes literally)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _in(values: tuple[str, ...]) -> str:
+    """Return a SQL IN list of string literals."""
+    return "(" + ", ".join(literal(v) for v in values) + ")"
+
+
+def parsed_lines(files: list[Path], since: date | None) -> str:
+    """Return a query of the files' non-blank lines with their JSON, type, patient and whether `since` keeps them."""
+    names = "[" + ", ".join(literal(str(f)) for f in files) + "]"
+    kept = "TRUE" if since is None else (
+        f"(rt IN ('Patient', 'Medication') OR updated IS NULL OR updated >= {literal(since.isoformat())})")
+    return f"""
+    SELECT file, line, j, rt, patient, {kept} AS considered FROM (
+      SELECT file, line, j, rt, j->>'$.meta.lastUpdated' AS updated,
+        CASE WHEN rt = 'Patient' THEN j->>'$.id'
+             ELSE nullif(regexp_extract(coalesce(j->>'$.subject.reference', j->>'$.patient.reference'),
+                                        'Patient/([^/]+)', 1), '') END AS patient
+      FROM (
+        SELECT file, line, j, CASE WHEN json_type(j, '$.resourceType') = 'VARCHAR' THEN j->>'$.resourceType' END AS rt
+        FROM (
+          SELECT filename AS file, line, CASE WHEN json_valid(line) THEN line::JSON END AS j
+          FROM read_csv({names}, columns={{'line': 'VARCHAR'}}, delim={literal(chr(1))}, quote='', escape='',
+                        header=false, auto_detect=false, filename=true, max_line_size=8388608, strict_mode=false)
+          WHERE line IS NOT NULL AND trim(line) <> ''
+        )
+      )
+    )"""
+
+
+def _facts_select(files: list[Path], since: date | None) -> str:
+    """Return the first pass's select: one narrow row per line, with the candidate signs of the prefilter."""
+    value = "TRY_CAST(j->>'$.valueQuantity.value' AS DOUBLE)"
+    unit = "coalesce(nullif(j->>'$.valueQuantity.code', ''), j->>'$.valueQuantity.unit')"
+    low = "list_max(list_transform(json_extract_string(j, '$.referenceRange[*].low.value'), lambda x: TRY_CAST(x AS DOUBLE)))"
+    katal = f"CASE WHEN regexp_matches(coalesce((j->'$.referenceRange')::VARCHAR, ''), {literal(pf.KATAL_IN_RANGE)}) THEN 60 ELSE 1 END"
+    med_use = _in(pf.MEDICATION_USE_TYPES)
+    is_alp = f"considered AND rt = 'Observation' AND regexp_matches(line, {literal(pf.ALP_CODE)})"
+    return f"""
+    SELECT file, rt, patient, considered,
+      considered AND coalesce(
+        (rt IN {med_use} AND regexp_matches(line, {literal(pf.ANTIRESORPTIVE)}))
+        OR (rt = 'Condition' AND regexp_matches(line, {literal(pf.HPP_CODE)}))
+        OR (rt = 'Observation' AND regexp_matches(line, {literal(pf.INR_CODE)}) AND {value} IS NOT NULL), FALSE) AS sign,
+      CASE WHEN considered AND rt = 'Observation' AND regexp_matches(line, {literal(pf.INR_CODE)}) THEN {value} END AS inr,
+      CASE WHEN {is_alp} THEN {value} * {pf.unit_factor_sql(unit)} END AS alp_u,
+      CASE WHEN {is_alp} THEN coalesce({low}, 0) * {katal} END AS alp_range_low_u,
+      CASE WHEN rt = 'Patient' THEN j->>'$.birthDate' END AS birth,
+      CASE WHEN considered AND rt IN {med_use}
+           THEN nullif(regexp_extract(j->>'$.medicationReference.reference', 'Medication/([^/]+)', 1), '') END AS med_ref,
+      CASE WHEN rt = 'Medication' THEN j->>'$.id' END AS med_id,
+      rt = 'Medication' AND regexp_matches(line, {literal(pf.ANTIRESORPTIVE)}) AS med_sign,
+      CASE WHEN rt = 'Medication' THEN line END AS med_line
+    FROM ({parsed_lines(files, since)})"""
+
+
+def candidates_sql(limits: pf.Thresholds) -> str:
+    """Return the candidate patients: a sign, a referenced antiresorptive Medication, or an ALP that may be low."""
+    year = "TRY_CAST(substr(birth, 1, 4) AS INTEGER)"
+    return f"""
+      CREATE TEMP TABLE candidates AS
+      WITH maybe_child AS (
+        SELECT DISTINCT patient FROM facts
+        WHERE rt = 'Patient' AND birth IS NOT NULL AND ({year} IS NULL OR {year} >= {limits.child_born_from_year})),
+      antiresorptive_medications AS (SELECT med_id FROM facts WHERE med_sign AND med_id IS NOT NULL)
+      SELECT DISTINCT patient FROM facts
+      WHERE patient IS NOT NULL AND (
+        (sign AND (inr IS NULL OR inr >= {limits.inr}))
+        OR med_ref IN (SELECT med_id FROM antiresorptive_medications)
+        OR alp_u <= {limits.adult_alp_u_per_l}
+        OR (alp_u <= greatest({limits.child_alp_u_per_l}, alp_range_low_u) AND patient IN (SELECT patient FROM maybe_child)))"""
+
+
+def audit(
+    input_dir: Path, *, today: date, policy: Policy, since: date | None = None,
+    progress: Progress | None = None, temp_dir: Path | None = None,
+) -> AuditRun:
+    """Run the audit over the NDJSON files under `input_dir` with DuckDB."""
+    progress = progress or Progress(enabled=False)
+    files = ndjson_files(input_dir)
+    stats = ScanStats(files=len(files))
+    with tempfile.TemporaryDirectory(dir=temp_dir, prefix="alp-guard-duckdb-") as spill:
+        con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": spill,
+                                     "preserve_insertion_order": False})
+        try:
+            first_pass(con, files, since, progress)
+            con.execute(candidates_sql(pf.thresholds(policy, today)))
+            collect_stats(con, stats, input_dir, files)
+            medications = needed_medications(con)
+            results = list(review_candidates(con, files, since, medications, today, policy, progress, stats))
+        finally:
+            con.close()
+    return AuditRun(stats, results)
+
+
+def first_pass(con: duckdb.DuckDBPyConnection, files: list[Path], since: date | None, progress: Progress) -> None:
+    """Read every file once into the narrow `facts` table, a file at a time for the progress bar."""
+    bar = progress.bar(total=len(files), unit="file", desc="files")
+    created = False
+    for path in files:
+        select = _facts_select([path], since)
+        con.execute(f"INSERT INTO facts {select}" if created else f"CREATE TEMP TABLE facts AS {select}")
+        created = True
+        bar.update(1)
+        bar.set_postfix(resources=con.execute("SELECT count(*) FROM facts").fetchone()[0])
+    bar.close()
+    if not created:
+        con.execute("CREATE TEMP TABLE facts (file VARCHAR, rt VARCHAR, patient VARCHAR, considered BOOLEAN, "
+                    "sign BOOLEAN, inr DOUBLE, alp_u DOUBLE, alp_range_low_u DOUBLE, birth VARCHAR, med_ref VARCHAR, med_id VARCHAR, med_sign BOOLEAN, med_line VARCHAR)")
+
+
+def collect_stats(con: duckdb.DuckDBPyConnection, stats: ScanStats, root: Path, files: list[Path]) -> None:
+    """Fill in the counts, and name the malformed lines of the files DuckDB found any in."""
+    stats.resources = dict(con.execute(
+        "SELECT rt, count(*) FROM facts WHERE rt IS NOT NULL GROUP BY rt ORDER BY rt").fetchall())
+    stats.patients = con.execute("SELECT count(DISTINCT patient) FROM facts WHERE rt = 'Patient'").fetchone()[0]
+    stats.candidates = con.execute("SELECT count(*) FROM candidates").fetchone()[0]
+    broken = {row[0] for row in con.execute("SELECT DISTINCT file FROM facts WHERE rt IS NULL").fetchall()}
+    name_malformed(stats, root, [f for f in files if str(f) in broken])
+
+
+def name_malformed(stats: ScanStats, root: Path, files: list[Path]) -> None:
+    """Count and name the malformed lines of these files, reading them line by line."""
+    for path in files:
+        for problem in malformed_lines(path, root):
+            stats.malformed_count += 1
+            if len(stats.malformed) < MAX_NAMED_MALFORMED:
+                stats.malformed.append(problem)
+
+
+def needed_medications(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
+    """Return the Medication resources the candidates' therapy records reference, by id."""
+    rows = con.execute("""
+      SELECT med_id, min(med_line) FROM facts
+      WHERE rt = 'Medication' AND med_id IN (
+        SELECT DISTINCT med_ref FROM facts WHERE med_ref IS NOT NULL AND patient IN (SELECT patient FROM candidates))
+      GROUP BY med_id""").fetchall()
+    return {med_id: json.loads(line) for med_id, line in rows}
+
+
+def candidate_lines_select(path: Path, since: date | None) -> str:
+    """Return the second pass over one file: the candidates' resources the rule reads."""
+    return f"""
+    SELECT patient, line FROM ({parsed_lines([path], since)})
+    WHERE considered AND patient IN (SELECT patient FROM candidates) AND rt IN {_in(pf.PATIENT_TYPES)}
+      AND (rt <> 'Observation' OR regexp_matches(line, {literal(pf.OBSERVATION_CODE)}))"""
+
+
+def grouped(cursor: duckdb.DuckDBPyConnection) -> Iterator[tuple[str, list[str]]]:
+    """Yield (patient, lines) from a cursor ordered by patient, fetching a batch at a time."""
+    current, lines = None, []
+    while rows := cursor.fetchmany(FETCH_ROWS):
+        for patient, line in rows:
+            if patient != current and lines:
+                yield current, lines
+                lines = []
+            current = patient
+            lines.append(line)
+    if lines:
+        yield current, lines
+
+
+def review_candidates(
+    con: duckdb.DuckDBPyConnection, files: list[Path], since: date | None, medications: dict[str, dict],
+    today: date, policy: Policy, progress: Progress, stats: ScanStats,
+) -> Iterator[PatientResult]:
+    """Apply the rule to each candidate patient's resources, streamed in patient order."""
+    con.execute("CREATE TEMP TABLE candidate_lines (patient VARCHAR, line VARCHAR)")
+    for path in files:  # a file at a time: DuckDB's read buffers stay those of one file
+        con.execute(f"INSERT INTO candidate_lines {candidate_lines_select(path, since)}")
+    bar = progress.bar(total=stats.candidates, unit="patient", desc="patients")
+    cursor = con.execute("SELECT patient, line FROM candidate_lines ORDER BY patient, line")
+    for patient, lines in grouped(cursor):
+        yield review_lines(patient, lines, medications, today, policy)
+        bar.update(1)
+    bar.close()

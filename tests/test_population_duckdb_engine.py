@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from datetime import date
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from cds_service.population import duckdb_engine
 from cds_service.population.ndjson import MalformedLine
+from cds_service.population.results import review_lines
 from hooks.policy import Policy
 from tests.population_helpers import AUDIT_DATE, add_broken_lines, make_population, plain_copy, planted
 
@@ -32,10 +34,28 @@ def test_finds_every_planted_patient_and_no_other(population):
     assert flagged(run) == {patient: [topic] for patient, topic in expected.items()}
 
 
+def test_the_prefilter_drops_no_patient_the_rule_would_flag(population):
+    lines: dict[str, list[str]] = {}
+    medications = {}
+    for path in sorted(population.glob("*.ndjson.gz")):
+        for line in gzip.decompress(path.read_bytes()).decode().splitlines():
+            resource = json.loads(line)
+            if resource["resourceType"] == "Medication":
+                medications[resource["id"]] = resource
+                continue
+            owner = resource["id"] if resource["resourceType"] == "Patient" else resource["subject"]["reference"][8:]
+            lines.setdefault(owner, []).append(line)
+    every = {patient: [f.topic for f in review_lines(patient, group, medications, AUDIT_DATE, Policy()).findings]
+             for patient, group in lines.items()}
+    run = duckdb_engine.audit(population, today=AUDIT_DATE, policy=Policy())
+    assert flagged(run) == {patient: topics for patient, topics in every.items() if topics}
+
+
 def test_reviews_only_a_fraction_of_the_patients_and_counts_the_input(population):
     run = duckdb_engine.audit(population, today=AUDIT_DATE, policy=Policy())
     assert run.stats.patients == 240 and run.stats.files == 8
-    assert len(planted(population)) < run.stats.candidates < 120
+    assert len(planted(population)) < run.stats.candidates < 60
+    assert run.stats.antiresorptive_patients > run.stats.candidates // 2
     assert run.stats.resources["Patient"] == 240 and run.stats.resources["Medication"] == 6
     assert [r.patient_id for r in run.results] == sorted(r.patient_id for r in run.results)
     assert len(run.results) == run.stats.candidates

@@ -35,21 +35,28 @@ def _in(values: tuple[str, ...]) -> str:
     return "(" + ", ".join(literal(v) for v in values) + ")"
 
 
+# One parse of each line gives every member the filter reads (x[1] … x[13]).
+PATHS = ("$.resourceType", "$.id", "$.subject.reference", "$.patient.reference", "$.meta.lastUpdated",
+         "$.valueQuantity.value", "$.valueQuantity.code", "$.valueQuantity.unit", "$.birthDate",
+         "$.medicationReference.reference", "$.effectiveDateTime", "$.effectivePeriod.start", "$.issued")
+
+
 def parsed_lines(files: list[Path], since: date | None) -> str:
-    """Return a query of the files' non-blank lines with their JSON, type, patient and whether `since` keeps them."""
+    """Return a query of the files' non-blank lines with their members, type, patient and whether `since` keeps them."""
     names = "[" + ", ".join(literal(str(f)) for f in files) + "]"
+    paths = "[" + ", ".join(literal(p) for p in PATHS) + "]"
     kept = "TRUE" if since is None else (
-        f"(rt IN ('Patient', 'Medication') OR updated IS NULL OR updated >= {literal(since.isoformat())})")
+        f"(rt IN ('Patient', 'Medication') OR x[5] IS NULL OR x[5] >= {literal(since.isoformat())})")
     return f"""
-    SELECT file, line, j, rt, patient, {kept} AS considered FROM (
-      SELECT file, line, j, rt, j->>'$.meta.lastUpdated' AS updated,
-        CASE WHEN rt = 'Patient' THEN j->>'$.id'
-             ELSE nullif(regexp_extract(coalesce(j->>'$.subject.reference', j->>'$.patient.reference'),
-                                        'Patient/([^/]+)', 1), '') END AS patient
+    SELECT file, line, x, rt, patient, {kept} AS considered FROM (
+      SELECT file, line, x, rt,
+        CASE WHEN rt = 'Patient' THEN x[2]
+             ELSE nullif(regexp_extract(coalesce(x[3], x[4]), 'Patient/([^/]+)', 1), '') END AS patient
       FROM (
-        SELECT file, line, j, CASE WHEN json_type(j, '$.resourceType') = 'VARCHAR' THEN j->>'$.resourceType' END AS rt
+        SELECT file, line, x, CASE WHEN regexp_matches(x[1], '^[A-Za-z]+$') AND starts_with(ltrim(line), '{{')
+                                   THEN x[1] END AS rt
         FROM (
-          SELECT filename AS file, line, CASE WHEN json_valid(line) THEN line::JSON END AS j
+          SELECT filename AS file, line, TRY(json_extract_string(line, {paths})) AS x
           FROM read_csv({names}, columns={{'line': 'VARCHAR'}}, delim={literal(chr(1))}, quote='', escape='',
                         header=false, auto_detect=false, filename=true, max_line_size=8388608, strict_mode=false)
           WHERE line IS NOT NULL AND trim(line) <> ''
@@ -60,45 +67,62 @@ def parsed_lines(files: list[Path], since: date | None) -> str:
 
 def _facts_select(files: list[Path], since: date | None) -> str:
     """Return the first pass's select: one narrow row per line, with the candidate signs of the prefilter."""
-    value = "TRY_CAST(j->>'$.valueQuantity.value' AS DOUBLE)"
-    unit = "coalesce(nullif(j->>'$.valueQuantity.code', ''), j->>'$.valueQuantity.unit')"
-    low = "list_max(list_transform(json_extract_string(j, '$.referenceRange[*].low.value'), lambda x: TRY_CAST(x AS DOUBLE)))"
-    katal = f"CASE WHEN regexp_matches(coalesce((j->'$.referenceRange')::VARCHAR, ''), {literal(pf.KATAL_IN_RANGE)}) THEN 60 ELSE 1 END"
-    med_use = _in(pf.MEDICATION_USE_TYPES)
-    is_alp = f"considered AND rt = 'Observation' AND regexp_matches(line, {literal(pf.ALP_CODE)})"
+    value = "TRY_CAST(x[6] AS DOUBLE)"
+    unit = "coalesce(nullif(x[7], ''), x[8])"
+    low = ("list_max(list_transform(json_extract_string(line, '$.referenceRange[*].low.value'), "
+           "lambda v: TRY_CAST(v AS DOUBLE)))")
+    katal = (f"CASE WHEN regexp_matches(coalesce(json_extract(line, '$.referenceRange')::VARCHAR, ''), "
+             f"{literal(pf.KATAL_IN_RANGE)}) THEN 60 ELSE 1 END")
+    med_use = f"rt IN {_in(pf.MEDICATION_USE_TYPES)}"
+    observation = "considered AND rt = 'Observation'"
+    is_alp = f"{observation} AND regexp_matches(line, {literal(pf.ALP_CODE)})"
+    is_inr = f"{observation} AND regexp_matches(line, {literal(pf.INR_CODE)})"
     return f"""
     SELECT file, rt, patient, considered,
       considered AND coalesce(
-        (rt IN {med_use} AND regexp_matches(line, {literal(pf.ANTIRESORPTIVE)}))
-        OR (rt = 'Condition' AND regexp_matches(line, {literal(pf.HPP_CODE)}))
-        OR (rt = 'Observation' AND regexp_matches(line, {literal(pf.INR_CODE)}) AND {value} IS NOT NULL), FALSE) AS sign,
-      CASE WHEN considered AND rt = 'Observation' AND regexp_matches(line, {literal(pf.INR_CODE)}) THEN {value} END AS inr,
+        (rt = 'Condition' AND regexp_matches(line, {literal(pf.HPP_CODE)}))
+        OR ({med_use} AND regexp_matches(line, {literal(pf.ASFOTASE)}))
+        OR ({is_inr} AND {value} IS NOT NULL), FALSE) AS sign,
+      CASE WHEN {is_inr} THEN {value} END AS inr,
       CASE WHEN {is_alp} THEN {value} * {pf.unit_factor_sql(unit)} END AS alp_u,
       CASE WHEN {is_alp} THEN coalesce({low}, 0) * {katal} END AS alp_range_low_u,
-      CASE WHEN rt = 'Patient' THEN j->>'$.birthDate' END AS birth,
-      CASE WHEN considered AND rt IN {med_use}
-           THEN nullif(regexp_extract(j->>'$.medicationReference.reference', 'Medication/([^/]+)', 1), '') END AS med_ref,
-      CASE WHEN rt = 'Medication' THEN j->>'$.id' END AS med_id,
-      rt = 'Medication' AND regexp_matches(line, {literal(pf.ANTIRESORPTIVE)}) AS med_sign,
+      CASE WHEN {is_alp} THEN TRY_CAST(substr(coalesce(x[11], x[12], x[13]), 1, 4) AS INTEGER) END AS alp_year,
+      CASE WHEN rt = 'Patient' THEN x[9] END AS birth,
+      CASE WHEN considered AND {med_use} THEN nullif(regexp_extract(x[10], 'Medication/([^/]+)', 1), '') END AS med_ref,
+      considered AND coalesce({med_use} AND regexp_matches(line, {literal(pf.ANTIRESORPTIVE)}), FALSE) AS antiresorptive,
+      CASE WHEN rt = 'Medication' THEN x[2] END AS med_id,
+      CASE WHEN rt = 'Medication' THEN regexp_matches(line, {literal(pf.ASFOTASE)}) END AS med_sign,
+      CASE WHEN rt = 'Medication' THEN regexp_matches(line, {literal(pf.ANTIRESORPTIVE)}) END AS med_antiresorptive,
       CASE WHEN rt = 'Medication' THEN line END AS med_line
     FROM ({parsed_lines(files, since)})"""
 
 
 def candidates_sql(limits: pf.Thresholds) -> str:
-    """Return the candidate patients: a sign, a referenced antiresorptive Medication, or an ALP that may be low."""
+    """Return the candidate patients: a sign, an asfotase Medication referenced, or an ALP that may be low.
+
+    A child's limits are higher: they apply to a result drawn in a year at most `adult_age_years` after the birth
+    year, or when either year cannot be read. Without a birth date the rule judges as for an adult.
+    """
     year = "TRY_CAST(substr(birth, 1, 4) AS INTEGER)"
     return f"""
       CREATE TEMP TABLE candidates AS
-      WITH maybe_child AS (
-        SELECT DISTINCT patient FROM facts
-        WHERE rt = 'Patient' AND birth IS NOT NULL AND ({year} IS NULL OR {year} >= {limits.child_born_from_year})),
-      antiresorptive_medications AS (SELECT med_id FROM facts WHERE med_sign AND med_id IS NOT NULL)
-      SELECT DISTINCT patient FROM facts
-      WHERE patient IS NOT NULL AND (
+      WITH births AS (
+        SELECT patient, CASE WHEN bool_or({year} IS NULL) THEN NULL ELSE max({year}) END AS birth_year
+        FROM facts WHERE rt = 'Patient' AND birth IS NOT NULL GROUP BY patient),
+      asfotase_medications AS (SELECT med_id FROM facts WHERE med_sign AND med_id IS NOT NULL)
+      SELECT DISTINCT f.patient FROM facts f LEFT JOIN births b ON b.patient = f.patient
+      WHERE f.patient IS NOT NULL AND (
         (sign AND (inr IS NULL OR inr >= {limits.inr}))
-        OR med_ref IN (SELECT med_id FROM antiresorptive_medications)
+        OR med_ref IN (SELECT med_id FROM asfotase_medications)
         OR alp_u <= {limits.adult_alp_u_per_l}
-        OR (alp_u <= greatest({limits.child_alp_u_per_l}, alp_range_low_u) AND patient IN (SELECT patient FROM maybe_child)))"""
+        OR (b.patient IS NOT NULL AND alp_u <= greatest({limits.child_alp_u_per_l}, alp_range_low_u)
+            AND (b.birth_year IS NULL OR alp_year IS NULL OR alp_year - b.birth_year <= {limits.adult_age_years})))"""
+
+
+ANTIRESORPTIVE_PATIENTS = """
+  SELECT count(DISTINCT patient) FROM facts
+  WHERE patient IS NOT NULL AND (antiresorptive OR med_ref IN (
+    SELECT med_id FROM facts WHERE med_antiresorptive AND med_id IS NOT NULL))"""
 
 
 def audit(
@@ -114,7 +138,7 @@ def audit(
                                      "preserve_insertion_order": False})
         try:
             first_pass(con, files, since, progress)
-            con.execute(candidates_sql(pf.thresholds(policy, today)))
+            con.execute(candidates_sql(pf.thresholds(policy)))
             collect_stats(con, stats, input_dir, files)
             medications = needed_medications(con)
             results = list(review_candidates(con, files, since, medications, today, policy, progress, stats))
@@ -136,7 +160,9 @@ def first_pass(con: duckdb.DuckDBPyConnection, files: list[Path], since: date | 
     bar.close()
     if not created:
         con.execute("CREATE TEMP TABLE facts (file VARCHAR, rt VARCHAR, patient VARCHAR, considered BOOLEAN, "
-                    "sign BOOLEAN, inr DOUBLE, alp_u DOUBLE, alp_range_low_u DOUBLE, birth VARCHAR, med_ref VARCHAR, med_id VARCHAR, med_sign BOOLEAN, med_line VARCHAR)")
+                    "sign BOOLEAN, inr DOUBLE, alp_u DOUBLE, alp_range_low_u DOUBLE, alp_year INTEGER, birth VARCHAR, med_ref VARCHAR, "
+                    "antiresorptive BOOLEAN, med_id VARCHAR, med_sign BOOLEAN, med_antiresorptive BOOLEAN, "
+                    "med_line VARCHAR)")
 
 
 def collect_stats(con: duckdb.DuckDBPyConnection, stats: ScanStats, root: Path, files: list[Path]) -> None:
@@ -145,6 +171,7 @@ def collect_stats(con: duckdb.DuckDBPyConnection, stats: ScanStats, root: Path, 
         "SELECT rt, count(*) FROM facts WHERE rt IS NOT NULL GROUP BY rt ORDER BY rt").fetchall())
     stats.patients = con.execute("SELECT count(DISTINCT patient) FROM facts WHERE rt = 'Patient'").fetchone()[0]
     stats.candidates = con.execute("SELECT count(*) FROM candidates").fetchone()[0]
+    stats.antiresorptive_patients = con.execute(ANTIRESORPTIVE_PATIENTS).fetchone()[0]
     broken = {row[0] for row in con.execute("SELECT DISTINCT file FROM facts WHERE rt IS NULL").fetchall()}
     name_malformed(stats, root, [f for f in files if str(f) in broken])
 

@@ -101,6 +101,7 @@ def count(run: AuditRun) -> dict[str, Any]:
         "resources": stats.resources,
         "patients": stats.patients,
         "candidates": stats.candidates,
+        "patients_with_antiresorptive_evidence": stats.antiresorptive_patients,
         "flagged_patients": len(flagged(run)),
         "findings": {topic: dict(sorted(c.items())) for topic, c in sorted(findings.items())},
         "therapy": {
@@ -190,6 +191,7 @@ td,th{{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:t
 <p>Audit date {today.isoformat()}. The same patient-view rule as the cards; each reason is the card's summary.</p>
 <table><tr><th>NDJSON files</th><td>{counts['files']}</td></tr><tr><th>resources</th><td>{resources}</td></tr>
 <tr><th>patients</th><td>{counts['patients']}</td></tr><tr><th>reviewed by the rule (candidates)</th><td>{counts['candidates']}</td></tr>
+<tr><th>patients with any antiresorptive record</th><td>{counts['patients_with_antiresorptive_evidence']}</td></tr>
 <tr><th>flagged patients</th><td>{counts['flagged_patients']}</td></tr>
 <tr><th>malformed lines (skipped, listed below)</th><td>{counts['malformed_lines']['count']}</td></tr></table>
 <h2>Patients by finding and indicator</h2>{findings_chart(counts)}

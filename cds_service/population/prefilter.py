@@ -1,17 +1,20 @@
 """Which patients the rule must see: a generous test on each raw NDJSON line, shared by both engines.
 
-A patient is a candidate when any of their resources could feed a patient-view finding: a total-ALP result
-that could be low (for any age, under any lab range), any sign of an antiresorptive (or asfotase alfa), an HPP
-diagnosis code, or an INR high enough for the Wilson check. The tests are deliberately wider than the rule (codes
-matched without their system, names anywhere in the line): the rule, not the filter, decides. Only the regular
-expressions and unit lists live here, so that DuckDB's RE2 and Spark's Java regex read the same patterns.
+Every patient-view finding rests on a total-ALP result that is low, on HPP on record (a diagnosis, or asfotase
+alfa), or on liver failure (an INR at the Wilson gate). So a patient is a candidate when one of their resources
+could be one of these: an ALP result that could be low (for any age, under any lab range), an HPP diagnosis code,
+an asfotase alfa record, an INR at or above the gate. An antiresorptive alone changes nothing the rule says (it
+turns a low ALP into a warning, it cannot make a finding by itself): it is counted, not reviewed. The tests are
+deliberately wider than the rule (codes matched without their system, names anywhere in the line, any non-ASCII
+text or JSON escape that Unicode normalisation could turn into a name): the rule, not the filter, decides.
+Only the regular expressions and unit lists live here, so that DuckDB's RE2 and Spark's Java regex read the same
+patterns; tests/test_population_duckdb_engine.py checks the filter against the rule run on every patient.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
 
 from hooks.evidence import ALP_LABS, CONDITIONS_READ, LIVER_LABS, SAFETY_LABS
 from hooks.policy import CHILD_LOWER_LIMITS, Policy
@@ -40,24 +43,30 @@ def _code_pattern(codes: frozenset[str] | set[str]) -> str:
 
 
 _RXNORM = {code for drug in ANTIRESORPTIVES for code in drug.rxnorm}
-_ATC = {code for drug in ANTIRESORPTIVES for code in drug.atc} | set(ANTIRESORPTIVE_ATC_CODES) | set(ASFOTASE_ALFA_ATC.codes)
-_NAMES = sorted({name for drug in ANTIRESORPTIVES for name in drug.names} | set(ASFOTASE_NAMES))
+_ATC = {code for drug in ANTIRESORPTIVES for code in drug.atc} | set(ANTIRESORPTIVE_ATC_CODES)
+_NAMES = sorted({name for drug in ANTIRESORPTIVES for name in drug.names})
+# Non-ASCII text or a JSON escape: the rule's Unicode normalisation could make a name of it.
+_ODD_TEXT = (r"[^\x00-\x7f]", r"\\u")
+
+
+def _any_of(*patterns: str) -> str:
+    """Return a case-insensitive pattern matching any of these."""
+    return "(?i)(?:" + "|".join(patterns) + ")"
+
 
 ALP_CODE = _code_pattern(ALP_TOTAL.codes)
 INR_CODE = _code_pattern(INR.codes)
 HPP_CODE = _code_pattern(HPP_CONDITION_SNOMED.codes | HPP_CONDITION_ICD10CM_UNSPECIFIC.codes)
 # Observations the rule reads at all; others are left in the file.
 OBSERVATION_CODE = _code_pattern(frozenset().union(*(v.codes for v in (*ALP_LABS, *SAFETY_LABS, *LIVER_LABS, HPP_WORKUP))))
-CONDITION_CODE = _code_pattern(frozenset().union(*(v.codes for v in CONDITIONS_READ)))
-# Codes, ATC groups, names at a word start, and any non-ASCII text or JSON escape (which the rule's Unicode
-# normalisation could turn into a name), case-insensitively.
-ANTIRESORPTIVE = "(?i)(?:" + "|".join([
+ASFOTASE = _any_of(_code_pattern(set(ASFOTASE_ALFA_ATC.codes)),
+                   r"\b(?:" + "|".join(re.escape(n) for n in ASFOTASE_NAMES) + ")", *_ODD_TEXT)
+ANTIRESORPTIVE = _any_of(
     _code_pattern(_RXNORM | _ATC),
     r'"code"\s*:\s*"(?:' + "|".join(ANTIRESORPTIVE_ATC_PREFIXES) + ')',
     r"\b(?:" + "|".join(re.escape(n) for n in _NAMES) + ")",
-    r"[^\x00-\x7f]",
-    r"\\u",
-]) + ")"
+    *_ODD_TEXT,
+)
 MICRO_KATAL = ("ukat/l", "\u00b5kat/l", "\u03bckat/l")
 UNIT_FACTORS: tuple[tuple[tuple[str, ...], float], ...] = (
     (("u/l", "[u]/l", "iu/l", "[iu]/l"), 1.0),
@@ -82,12 +91,11 @@ class Thresholds:
     adult_alp_u_per_l: float  # an adult's result at or under this may be low
     child_alp_u_per_l: float  # a child's, unless the lab's range is higher
     inr: float
-    child_born_from_year: int  # a patient born in or after this year may have been a child in the window
+    adult_age_years: int  # a result drawn in a year at most this many years after birth may be a child's
 
 
-def thresholds(policy: Policy, today: date) -> Thresholds:
-    """Return the prefilter's limits for this policy and audit date."""
+def thresholds(policy: Policy) -> Thresholds:
+    """Return the prefilter's limits for this policy."""
     adult = max(policy.adult_low_limit_u_per_l, policy.adult_lab_limit_cap_u_per_l)
     child = max(max(c.male, c.female) for c in CHILD_LOWER_LIMITS)
-    return Thresholds(float(adult), float(child), float(policy.wilson_inr_min),
-                      today.year - policy.adult_age_years - policy.lookback_years - 1)
+    return Thresholds(float(adult), float(child), float(policy.wilson_inr_min), policy.adult_age_years)

@@ -42,7 +42,8 @@ class ScanStats:
     files: int = 0
     resources: dict[str, int] = field(default_factory=dict)
     patients: int = 0
-    candidates: int = 0
+    candidates: int = 0  # patients the rule reviewed
+    antiresorptive_patients: int = 0  # patients with any antiresorptive record
     malformed_count: int = 0
     malformed: list[MalformedLine] = field(default_factory=list)  # the first MAX_NAMED_MALFORMED, in file order
 

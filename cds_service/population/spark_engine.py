@@ -108,18 +108,22 @@ def facts_frame(lines: Any) -> Any:
     is_inr = considered & (rt == "Observation") & line.rlike(pf.INR_CODE)
     is_alp = considered & (rt == "Observation") & line.rlike(pf.ALP_CODE)
     sign = considered & F.coalesce(
-        (med_use & line.rlike(pf.ANTIRESORPTIVE)) | ((rt == "Condition") & line.rlike(pf.HPP_CODE))
+        ((rt == "Condition") & line.rlike(pf.HPP_CODE)) | (med_use & line.rlike(pf.ASFOTASE))
         | (is_inr & value.isNotNull()), F.lit(False))
+    effective = F.coalesce(field("$.effectiveDateTime"), field("$.effectivePeriod.start"), field("$.issued"))
     return lines.select(
         "file", "rt", "patient", "considered", sign.alias("sign"),
         F.when(is_inr, value).alias("inr"),
         F.when(is_alp, value * factor).alias("alp_u"),
         F.when(is_alp, F.coalesce(low, F.lit(0.0)) * katal).alias("alp_range_low_u"),
+        F.when(is_alp, F.substring(effective, 1, 4).cast("int")).alias("alp_year"),
         F.when(rt == "Patient", field("$.birthDate")).alias("birth"),
         F.when(considered & med_use, F.nullif(F.regexp_extract(field("$.medicationReference.reference"),
                                                                 "Medication/([^/]+)", 1), F.lit(""))).alias("med_ref"),
+        (considered & F.coalesce(med_use & line.rlike(pf.ANTIRESORPTIVE), F.lit(False))).alias("antiresorptive"),
         F.when(rt == "Medication", field("$.id")).alias("med_id"),
-        ((rt == "Medication") & line.rlike(pf.ANTIRESORPTIVE)).alias("med_sign"),
+        F.when(rt == "Medication", line.rlike(pf.ASFOTASE)).alias("med_sign"),
+        F.when(rt == "Medication", line.rlike(pf.ANTIRESORPTIVE)).alias("med_antiresorptive"),
         F.when(rt == "Medication", line).alias("med_line"),
     )
 
@@ -129,19 +133,33 @@ def candidates_frame(facts: Any, limits: pf.Thresholds) -> Any:
     from pyspark.sql import functions as F
 
     year = F.substring("birth", 1, 4).cast("int")
-    children = facts.where((F.col("rt") == "Patient") & F.col("birth").isNotNull()
-                           & (year.isNull() | (year >= limits.child_born_from_year))).select("patient").distinct()
+    births = (facts.where((F.col("rt") == "Patient") & F.col("birth").isNotNull())
+              .groupBy("patient").agg(F.when(F.max(year.isNull()), F.lit(None)).otherwise(F.max(year)).alias("birth_year"),
+                                      F.lit(True).alias("born")))
     medications = facts.where(F.col("med_sign") & F.col("med_id").isNotNull()).select(
-        F.col("med_id").alias("ar_med")).distinct()
+        F.col("med_id").alias("asfotase_med")).distinct()
     marked = (facts.where(F.col("patient").isNotNull())
-              .join(medications, F.col("med_ref") == F.col("ar_med"), "left")
-              .join(children.withColumn("child", F.lit(True)), "patient", "left"))
+              .join(medications, F.col("med_ref") == F.col("asfotase_med"), "left")
+              .join(births, "patient", "left"))
+    child = (F.col("born") & (F.col("alp_u") <= F.greatest(F.lit(limits.child_alp_u_per_l), F.col("alp_range_low_u")))
+             & (F.col("birth_year").isNull() | F.col("alp_year").isNull()
+                | ((F.col("alp_year") - F.col("birth_year")) <= limits.adult_age_years)))
     chosen = marked.where(
         (F.col("sign") & (F.col("inr").isNull() | (F.col("inr") >= limits.inr)))
-        | F.col("ar_med").isNotNull()
+        | F.col("asfotase_med").isNotNull()
         | (F.col("alp_u") <= limits.adult_alp_u_per_l)
-        | (F.col("child") & (F.col("alp_u") <= F.greatest(F.lit(limits.child_alp_u_per_l), F.col("alp_range_low_u")))))
+        | F.coalesce(child, F.lit(False)))
     return chosen.select("patient").distinct()
+
+
+def antiresorptive_patients(facts: Any) -> int:
+    """Return how many patients have any antiresorptive record, as DuckDB counts them."""
+    from pyspark.sql import functions as F
+
+    medications = facts.where(F.col("med_antiresorptive") & F.col("med_id").isNotNull()).select(
+        F.col("med_id").alias("ar_med")).distinct()
+    marked = facts.where(F.col("patient").isNotNull()).join(medications, F.col("med_ref") == F.col("ar_med"), "left")
+    return marked.where(F.col("antiresorptive") | F.col("ar_med").isNotNull()).select("patient").distinct().count()
 
 
 def review_groups(groups: Iterable[tuple[str, Iterable[str]]], medications: Any, today: date, policy: Any
@@ -175,8 +193,9 @@ def audit(
             stats.patients = facts.where(F.col("rt") == "Patient").select("patient").distinct().count()
             broken = {row["file"] for row in facts.where(F.col("rt").isNull()).select("file").distinct().collect()}
             bar.update(1)
-            candidates = candidates_frame(facts, pf.thresholds(policy, today)).persist(StorageLevel.MEMORY_AND_DISK)
+            candidates = candidates_frame(facts, pf.thresholds(policy)).persist(StorageLevel.MEMORY_AND_DISK)
             stats.candidates = candidates.count()
+            stats.antiresorptive_patients = antiresorptive_patients(facts)
             wanted = (facts.join(candidates, "patient").where(F.col("med_ref").isNotNull())
                       .select(F.col("med_ref").alias("med_id")).distinct())
             medications = {row["med_id"]: row["med_line"] for row in facts.where(F.col("rt") == "Medication")

@@ -9,6 +9,7 @@ and the finding each must get.
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import random
 from collections.abc import Callable
@@ -46,7 +47,8 @@ class Writer:
     def __init__(self, stack: ExitStack, directory: Path, compress: bool) -> None:
         suffix = ".ndjson.gz" if compress else ".ndjson"
         opener: Callable[[Path], IO[str]] = (
-            (lambda p: gzip.open(p, "wt", encoding="utf-8", compresslevel=1)) if compress
+            (lambda p: io.TextIOWrapper(gzip.GzipFile(p, "wb", compresslevel=1, mtime=0), encoding="utf-8"))
+            if compress
             else (lambda p: p.open("w", encoding="utf-8")))
         self.files = {t: stack.enter_context(opener(directory / f"{t}{suffix}")) for t in TYPES}
 

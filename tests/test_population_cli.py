@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -77,3 +78,18 @@ def test_the_spark_engine_without_java_says_so_in_one_line(population, tmp_path)
     assert done.stderr.strip().splitlines() == [
         "audit error: Spark cannot start: no Java runtime found (install one, e.g. Debian's default-jre-headless, "
         "or set JAVA_HOME)"]
+
+
+def test_the_readme_command_audits_the_bundled_sample(tmp_path, monkeypatch):
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Population audit"):]
+    command = re.search(r"```sh\n(.+?)\n```", section, re.S)[1]
+    words = command.split()
+    assert words[:3] == [".venv/bin/python", "-m", "cds_service"] and words[3] == "audit"
+    monkeypatch.chdir(tmp_path)
+    sample = ROOT / "examples" / "population"
+    args = [str(sample) if w == "examples/population" else w for w in words[4:]]
+    assert main(["audit", *args, "--today", "2026-11-24"]) == 0  # the sample was built around this date
+    rows = list(csv.DictReader((tmp_path / "audit-out" / "worklist.csv").open()))
+    assert {r["patient_id"]: r["topic"] for r in rows} == planted(sample)
+    assert (tmp_path / "audit-out" / "summary.html").is_file()

@@ -28,7 +28,7 @@ SCAN_AND_COUNT = """
 import sys, duckdb
 from pathlib import Path
 files = sorted(str(p) for p in Path(sys.argv[1]).glob("*.ndjson"))
-con = duckdb.connect(config={"memory_limit": "1GB"})
+con = duckdb.connect(config={"memory_limit": "1GB", "enable_progress_bar": False})
 rows = con.execute("SELECT json->>'resourceType', count(*) FROM read_ndjson_objects(?) GROUP BY 1", [files]).fetchall()
 print(sum(n for _, n in rows))
 """

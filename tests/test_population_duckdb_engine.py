@@ -123,3 +123,21 @@ def test_an_empty_directory_gives_an_empty_run(tmp_path):
 def test_a_missing_directory_is_refused(tmp_path):
     with pytest.raises(FileNotFoundError):
         duckdb_engine.audit(tmp_path / "absent", today=AUDIT_DATE, policy=Policy())
+
+
+def test_a_childs_alp_is_judged_against_a_childs_limit_and_an_adults_normal_alp_is_not_reviewed(tmp_path):
+    def alp(patient: str, n: int, day: str) -> dict:
+        return {"resourceType": "Observation", "id": f"{patient}-o{n}", "status": "final",
+                "subject": {"reference": f"Patient/{patient}"},
+                "code": {"coding": [{"system": "http://loinc.org", "code": "6768-6"}]},
+                "effectiveDateTime": day, "valueQuantity": {"value": 100, "unit": "U/L", "code": "U/L"}}
+
+    patients = [{"resourceType": "Patient", "id": "child", "birthDate": "2016-05-01", "gender": "male"},
+                {"resourceType": "Patient", "id": "adult", "birthDate": "1990-05-01", "gender": "male"}]
+    days = ("2026-02-01", "2026-05-01", "2026-08-01")
+    (tmp_path / "Patient.ndjson").write_text("".join(json.dumps(p) + "\n" for p in patients))
+    (tmp_path / "Observation.ndjson").write_text(
+        "".join(json.dumps(alp(p, n, d)) + "\n" for p in ("child", "adult") for n, d in enumerate(days)))
+    run = duckdb_engine.audit(tmp_path, today=AUDIT_DATE, policy=Policy())
+    assert run.stats.candidates == 1
+    assert flagged(run) == {"child": ["low-alp-unevaluated"]}

@@ -59,8 +59,8 @@ def test_counts_by_finding_indicator_and_therapy_and_the_named_malformed_lines()
 
 def test_the_summary_is_self_contained_with_three_charts_and_the_same_bytes_each_time(tmp_path):
     run = sample_run()
-    first = outputs.write_all(run, tmp_path / "a", today=AUDIT_DATE, engine="duckdb")
-    second = outputs.write_all(run, tmp_path / "b", today=AUDIT_DATE, engine="spark")
+    first = outputs.write_all(run, tmp_path / "a", today=AUDIT_DATE)
+    second = outputs.write_all(run, tmp_path / "b", today=AUDIT_DATE)
     page = first["summary.html"].read_text()
     assert page.count("<svg") == 3
     assert not re.search(r"""(src|href)=["']?https?:""", page) and "<script" not in page

@@ -32,8 +32,8 @@ def test_spark_finds_every_planted_patient_and_no_other(population, spark_run):
 def test_spark_and_duckdb_outputs_are_identical(population, spark_run, tmp_path):
     duck_run = duckdb_engine.audit(population, today=AUDIT_DATE, policy=Policy())
     assert spark_run.stats == duck_run.stats and spark_run.results == duck_run.results
-    spark_files = outputs.write_all(spark_run, tmp_path / "spark", today=AUDIT_DATE, engine="spark")
-    duck_files = outputs.write_all(duck_run, tmp_path / "duckdb", today=AUDIT_DATE, engine="duckdb")
+    spark_files = outputs.write_all(spark_run, tmp_path / "spark", today=AUDIT_DATE)
+    duck_files = outputs.write_all(duck_run, tmp_path / "duckdb", today=AUDIT_DATE)
     for name, path in duck_files.items():
         assert spark_files[name].read_bytes() == path.read_bytes(), name
 

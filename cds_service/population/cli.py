@@ -82,7 +82,7 @@ def audit_main(argv: list[str]) -> int:
         except AuditFailure as exc:
             print(f"audit error: {exc}", file=sys.stderr)
             return exc.status
-    paths = outputs.write_all(run, args.output, today=today, engine=args.engine)
+    paths = outputs.write_all(run, args.output, today=today)
     counts = outputs.count(run)
     # Counts only: never a patient id, name or value in the log.
     log.info("audit done with %s in %.1f s: %d files, %d resources, %d patients, %d reviewed, %d flagged, "

@@ -18,7 +18,7 @@ import duckdb
 from cds_service.population import prefilter as pf
 from cds_service.population.ndjson import malformed_lines, ndjson_files
 from cds_service.population.progress import Progress
-from cds_service.population.results import MAX_NAMED_MALFORMED, AuditRun, PatientResult, ScanStats, review_lines
+from cds_service.population.results import AuditRun, PatientResult, ScanStats, name_malformed, review_lines
 from hooks.policy import Policy
 
 FETCH_ROWS = 5000
@@ -135,7 +135,7 @@ def audit(
     stats = ScanStats(files=len(files))
     with tempfile.TemporaryDirectory(dir=temp_dir, prefix="alp-guard-duckdb-") as spill:
         con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": spill,
-                                     "preserve_insertion_order": False})
+                                     "preserve_insertion_order": False, "enable_progress_bar": False})
         try:
             first_pass(con, files, since, progress)
             con.execute(candidates_sql(pf.thresholds(policy)))
@@ -174,15 +174,6 @@ def collect_stats(con: duckdb.DuckDBPyConnection, stats: ScanStats, root: Path, 
     stats.antiresorptive_patients = con.execute(ANTIRESORPTIVE_PATIENTS).fetchone()[0]
     broken = {row[0] for row in con.execute("SELECT DISTINCT file FROM facts WHERE rt IS NULL").fetchall()}
     name_malformed(stats, root, [f for f in files if str(f) in broken])
-
-
-def name_malformed(stats: ScanStats, root: Path, files: list[Path]) -> None:
-    """Count and name the malformed lines of these files, reading them line by line."""
-    for path in files:
-        for problem in malformed_lines(path, root):
-            stats.malformed_count += 1
-            if len(stats.malformed) < MAX_NAMED_MALFORMED:
-                stats.malformed.append(problem)
 
 
 def needed_medications(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:

@@ -38,7 +38,7 @@ def flagged(run: AuditRun) -> list[PatientResult]:
     return [r for r in run.results if r.findings]
 
 
-def write_all(run: AuditRun, output: Path, *, today: date, engine: str) -> dict[str, Path]:
+def write_all(run: AuditRun, output: Path, *, today: date) -> dict[str, Path]:
     """Write every output under `output` and return their paths by name."""
     output.mkdir(parents=True, exist_ok=True)
     counts = count(run)

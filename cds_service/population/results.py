@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from cds_service.population.ndjson import MalformedLine
+from cds_service.population.ndjson import MalformedLine, malformed_lines
 from hooks.policy import Policy
 from hooks.population import finding_reason, review_patient
 
@@ -84,3 +85,12 @@ def review_lines(
     review = review_patient(resources, patient_id, today, policy)
     rows = tuple(FindingRow(f.topic.value, f.indicator.value, finding_reason(f)) for f in review.findings)
     return PatientResult(patient_id, rows, decimal_text(review.lowest_alp_u_per_l), review.therapy)
+
+
+def name_malformed(stats: ScanStats, root: Path, files: list[Path]) -> None:
+    """Count and name the malformed lines of these files, reading them line by line."""
+    for path in files:
+        for problem in malformed_lines(path, root):
+            stats.malformed_count += 1
+            if len(stats.malformed) < MAX_NAMED_MALFORMED:
+                stats.malformed.append(problem)

@@ -6,6 +6,7 @@ group at a time; the results come back sorted by patient, so the outputs are tho
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -19,8 +20,7 @@ from typing import Any
 from cds_service.population import prefilter as pf
 from cds_service.population.ndjson import ndjson_files
 from cds_service.population.progress import Progress
-from cds_service.population.results import AuditRun, PatientResult, ScanStats, review_lines
-from cds_service.population.duckdb_engine import name_malformed
+from cds_service.population.results import AuditRun, PatientResult, ScanStats, name_malformed, review_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("hooks", "cards", "cds_service")
@@ -201,8 +201,6 @@ def audit(
             medications = {row["med_id"]: row["med_line"] for row in facts.where(F.col("rt") == "Medication")
                            .join(wanted, "med_id").groupBy("med_id").agg(F.min("med_line").alias("med_line")).collect()}
             bar.update(1)
-            import json
-
             shared = spark.sparkContext.broadcast({k: json.loads(v) for k, v in medications.items()})
             chosen = (lines.where(F.col("considered") & F.col("rt").isin(*pf.PATIENT_TYPES)
                                   & ((F.col("rt") != "Observation") | F.col("line").rlike(pf.OBSERVATION_CODE)))

@@ -28,7 +28,8 @@ SCAN_AND_COUNT = """
 import sys, duckdb
 from pathlib import Path
 files = sorted(str(p) for p in Path(sys.argv[1]).glob("*.ndjson"))
-con = duckdb.connect(config={"memory_limit": "1GB", "enable_progress_bar": False})
+con = duckdb.connect(config={"memory_limit": "1GB"})
+con.execute("SET enable_progress_bar = false")
 rows = con.execute("SELECT json->>'resourceType', count(*) FROM read_ndjson_objects(?) GROUP BY 1", [files]).fetchall()
 print(sum(n for _, n in rows))
 """

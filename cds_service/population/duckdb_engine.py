@@ -135,8 +135,9 @@ def audit(
     stats = ScanStats(files=len(files))
     with tempfile.TemporaryDirectory(dir=temp_dir, prefix="alp-guard-duckdb-") as spill:
         con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": spill,
-                                     "preserve_insertion_order": False, "enable_progress_bar": False})
+                                     "preserve_insertion_order": False})
         try:
+            con.execute("SET enable_progress_bar = false")  # ours shows on a terminal; DuckDB's would print anywhere
             first_pass(con, files, since, progress)
             con.execute(candidates_sql(pf.thresholds(policy)))
             collect_stats(con, stats, input_dir, files)

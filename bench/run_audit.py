@@ -14,6 +14,7 @@ import argparse
 import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -35,18 +36,19 @@ print(sum(n for _, n in rows))
 """
 
 
-def measured(command: list[str]) -> tuple[float, float, str]:
-    """Run a command in its own process; return wall seconds, peak RSS in MiB, and its standard output."""
+def measured(command: list[str]) -> tuple[float, float, str, str]:
+    """Run a command in its own process; return wall seconds, peak RSS in MiB, its standard output and error."""
     started = time.perf_counter()
-    with tempfile.TemporaryFile("w+") as out:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.DEVNULL)
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=err)
         _, status, usage = os.wait4(process.pid, 0)
         elapsed = time.perf_counter() - started
         out.seek(0)
-        text = out.read()
+        err.seek(0)
+        text, log = out.read(), err.read()
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"failed: {' '.join(command)}")
-    return elapsed, usage.ru_maxrss / 1024, text
+    return elapsed, usage.ru_maxrss / 1024, text, log
 
 
 def run_size(patients: int, engine: str, work: Path) -> dict:
@@ -58,18 +60,21 @@ def run_size(patients: int, engine: str, work: Path) -> dict:
                    stdout=subprocess.DEVNULL)
     generated = time.perf_counter() - started
     size = sum(p.stat().st_size for p in data.glob("*.ndjson"))
-    scan_s, scan_rss, scanned = measured([sys.executable, "-c", SCAN_AND_COUNT, str(data)])
-    audit_s, audit_rss, _ = measured([sys.executable, "-m", "cds_service", "audit", "--input", str(data),
+    scan_s, scan_rss, scanned, _ = measured([sys.executable, "-c", SCAN_AND_COUNT, str(data)])
+    audit_s, audit_rss, _, log = measured([sys.executable, "-m", "cds_service", "audit", "--input", str(data),
                                       "--output", str(out), "--today", TODAY, "--engine", engine, "--no-progress"])
     planted = json.loads((data / "planted.json").read_text())["planted"]
     found = {row["patient_id"]: row["topic"] for row in csv.DictReader((out / "worklist.csv").open())}
     counts = json.loads((out / "counts.json").read_text())
+    phases = re.search(r"first pass ([\d.]+) s, second pass ([\d.]+) s, rule ([\d.]+) s", log)
     shutil.rmtree(data)
     return {"patients": patients, "engine": engine, "ndjson_mib": round(size / 2**20, 1),
             "resources": int(scanned.strip()), "generate_s": round(generated, 1),
             "scan_count_s": round(scan_s, 2), "scan_count_peak_rss_mib": round(scan_rss),
             "audit_s": round(audit_s, 2), "audit_peak_rss_mib": round(audit_rss),
-            "ratio_audit_to_scan": round(audit_s / scan_s, 2), "patients_per_s": round(patients / audit_s),
+            "ratio_audit_to_scan": round(audit_s / scan_s, 2),
+            "audit_phases_s": dict(zip(("first_pass", "second_pass", "rule"), map(float, phases.groups())))
+            if phases else None, "patients_per_s": round(patients / audit_s),
             "reviewed_by_rule": counts["candidates"], "flagged": counts["flagged_patients"],
             "planted": len(planted), "finds_exactly_the_planted": found == planted}
 

@@ -17,14 +17,20 @@ CARD_FOR_TOPIC: dict[Topic, Callable[[Finding, NewUuid], Json]] = {
 }
 
 
-def render_card(finding: Finding, new_uuid: NewUuid) -> Json:
-    """Render the card that reports this finding."""
-    return CARD_FOR_TOPIC[finding.topic](finding, new_uuid)
+ExplainUrl = Callable[[Topic], str]
 
 
-def render_cards(findings: Iterable[Finding], new_uuid: NewUuid) -> list[Json]:
+def render_card(finding: Finding, new_uuid: NewUuid, explain_url: ExplainUrl | None = None) -> Json:
+    """Render the card that reports this finding; `explain_url` gives the page that explains its topic."""
+    rendered = CARD_FOR_TOPIC[finding.topic](finding, new_uuid)
+    if explain_url is not None:
+        rendered["source"] = {**rendered["source"], "url": explain_url(finding.topic)}
+    return rendered
+
+
+def render_cards(findings: Iterable[Finding], new_uuid: NewUuid, explain_url: ExplainUrl | None = None) -> list[Json]:
     """Render one card per finding, in order."""
-    return [render_card(f, new_uuid) for f in findings]
+    return [render_card(f, new_uuid, explain_url) for f in findings]
 
 
 __all__ = ["CARD_FOR_TOPIC", "render_card", "render_cards"]

@@ -1,4 +1,4 @@
-"""The four ALP Guard cards: what each says, suggests and cites."""
+"""The HPP and low-ALP cards: the action first, then the numbers, then the why; the full ALP list kept below."""
 
 from __future__ import annotations
 
@@ -16,9 +16,11 @@ from cards.common import (
 )
 from cards.spec import SUMMARY_MAX_CHARS, Json, action_create, card, suggestion
 from cards.text import (
+    alp_line,
     alp_table,
     alp_value_text,
     bullets,
+    decimal_text,
     escape_markdown,
     fill_name,
     iso_date,
@@ -36,127 +38,191 @@ from cards.vocabulary import (
     RIANCHO_2023,
     SECONDARY_CAUSE,
     SPECIALIST_ADVISED,
+    TSOURDI_2021,
     alp_guard_source,
     literature,
     override_reasons,
 )
-from cards.workup import (
-    ALPL_SEQUENCING,
-    REPEAT_ALP,
-    LabTest,
-    hpp_workup,
-    needs_genetics,
-    service_request,
-)
+from cards.workup import ALPL_SEQUENCING, REPEAT_ALP, LabTest, hpp_workup, needs_genetics, service_request
 from hooks.findings import AlpAssessment, Finding, Indicator, JudgedAlp, Pattern, Topic
+from hooks.secondary_causes import SecondaryCause
+from hooks.substrates import workup_complete
+from hooks.therapy import Therapy
 
 LOW_ALP_BY_PATTERN = {
     Pattern.PERSISTENT: "Persistently low ALP",
     Pattern.RECURRENT: "Recurrently low ALP",
 }
-
-WHY_IT_MATTERS = (
-    "Hypophosphatasia (HPP) is often misdiagnosed as osteoporosis, and antiresorptives can worsen it"
-    " (atypical femoral fractures).",
-    "About half of adults with unexplained, persistently low ALP carry an *ALPL* variant"
-    " (Riancho-Zarrabeitia 2016: 21 of 42; Tornero 2020: 47%).",
-    "Low ALP is recognised in only about 3% of cases (Maman 2016).",
+HPP_HARM = (
+    "Hypophosphatasia (HPP) is often taken for osteoporosis, and antiresorptives can worsen it (atypical femoral"
+    " fractures)."
 )
-SUBSTRATE_AND_MINERAL_TESTS = (
-    "pyridoxal 5'-phosphate (stop vitamin B6 supplements a week before), urine phosphoethanolamine,"
-    " calcium, phosphate, PTH and 25-OH vitamin D"
+VARIANT_FIGURE = (
+    "About half of adults with unexplained, persistently low ALP carry an *ALPL* variant (Riancho-Zarrabeitia 2016:"
+    " 21 of 42; Tornero 2020: 47%)."
 )
-REFERRAL = "referral to metabolic bone disease or endocrinology"
+RECOGNITION = "Low ALP is recognised in only about 3% of cases (Maman 2016)."
+CHILD_HPP = (
+    "In children, hypophosphatasia causes rickets-like bone disease, early loss of milk teeth, poor growth and bone"
+    " pain, and low ALP is rarely flagged by laboratories."
+)
+DENOSUMAB_REBOUND = (
+    "Stopping denosumab causes rebound bone loss and multiple vertebral fractures within months (Prolia label; ECTS"
+    " position statement, Tsourdi 2021, JCEM 106:264): do not stop it without a transition plan, such as another"
+    " antiresorptive 6 months after the last dose, or a metabolic bone specialist's advice."
+)
+DENOSUMAB_FIRST_DOSE = (
+    "Not giving a first dose of denosumab is safe; once it has been given, stopping it causes rebound vertebral"
+    " fractures unless a transition plan is in place (Prolia label; Tsourdi 2021)."
+)
+ADULT_REFERRAL = "a metabolic bone disease or endocrinology clinic"
+CHILD_REFERRAL = "paediatric endocrinology or a paediatric metabolic bone service"
 SECONDARY_CAUSES = (
-    "**Acute:** acute illness, surgery or cardiopulmonary bypass, massive transfusion",
-    "**Nutritional:** malnutrition, zinc or magnesium deficiency, vitamin B12 deficiency or pernicious"
-    " anaemia, coeliac disease",
-    "**Endocrine and genetic:** hypothyroidism, Wilson disease",
-    "**Drugs:** oestrogens or oral contraceptives, glucocorticoids, clofibrate, antiresorptive therapy itself",
-    "**Sample:** EDTA contamination",
+    "acute illness, surgery or cardiopulmonary bypass, massive transfusion; malnutrition, zinc or magnesium"
+    " deficiency, vitamin B12 deficiency, coeliac disease; hypothyroidism, Wilson disease; oestrogens,"
+    " glucocorticoids, fibrates, antiresorptive therapy itself; EDTA contamination of the sample"
 )
+SOURCE_NAMES = {
+    "MedicationRequest": "prescribed",
+    "MedicationStatement": "recorded as taken",
+    "MedicationDispense": "dispensed",
+    "MedicationAdministration": "given",
+}
+CAUSE_SHOWN_AS = {
+    "glucocorticoid": "a glucocorticoid", "fibrate": "a fibrate", "oestrogen": "an oestrogen",
+    "low magnesium": "low magnesium", "low zinc": "low zinc",
+}
 
 
 def hpp_antiresorptive_card(finding: Finding, new_uuid: NewUuid) -> Json:
     """Warn that hypophosphatasia is on record, so the antiresorptive should be avoided."""
+    denosumab_continuing = is_denosumab(finding) and (finding.continuing or in_use(finding))
+    if denosumab_continuing:
+        action = "Do not stop denosumab abruptly: plan its future with a metabolic bone specialist."
+        summary = "Hypophosphatasia on record: plan denosumab with a specialist; do not stop it abruptly"
+    elif in_use(finding):
+        action = f"Review {drug_markdown(finding)} with a metabolic bone specialist: hypophosphatasia is on record."
+        summary = fill_name("Hypophosphatasia on record: review {name} in use (antiresorptives can worsen HPP)",
+                            drug_names(finding), SUMMARY_MAX_CHARS)
+    else:
+        action = f"Do not start {drug_markdown(finding)}: hypophosphatasia is on record."
+        summary = fill_name("Hypophosphatasia on record: avoid {name} (antiresorptives can worsen HPP)",
+                            drug_names(finding), SUMMARY_MAX_CHARS)
     return card(
         uuid=new_uuid(),
-        summary=fill_name(
-            "Hypophosphatasia on record: review {name} in use (antiresorptives can worsen HPP)"
-            if in_use(finding)
-            else "Hypophosphatasia on record: avoid {name} (antiresorptives can worsen HPP)",
-            drug_names(finding),
-            SUMMARY_MAX_CHARS,
-        ),
+        summary=summary,
         indicator=finding.indicator,
         source=alp_guard_source(finding.topic),
         detail=sections(
-            notes_section(finding),
+            f"**{action}**",
             hpp_evidence_section(finding.hpp_evidence),
-            "**ALP is not interpreted.** With hypophosphatasia on record or asfotase alfa in use, ALP no"
-            " longer reflects the disease: asfotase alfa is an ALP enzyme and raises measured ALP.",
-            f"**Why avoid {drug_markdown(finding)}**\n"
-            + bullets(
-                (
-                    "Antiresorptives (bisphosphonates, denosumab) suppress bone turnover in a skeleton that"
-                    " already mineralises poorly.",
-                    "In hypophosphatasia they are linked to atypical femoral fractures and can worsen impaired"
-                    " mineralisation.",
-                )
-            ),
-            "**What to do**\n"
-            + bullets(
-                (
-                    f"Review {drug_markdown(finding)} with a metabolic bone specialist; consider stopping it."
-                    if in_use(finding)
-                    else f"Do not start {drug_markdown(finding)}.",
-                    "Ask a metabolic bone specialist before starting any bone-active drug.",
-                )
-            ),
+            therapy_line(finding),
+            bullets((
+                HPP_HARM,
+                "ALP is not interpreted: with hypophosphatasia on record or asfotase alfa (an ALP enzyme) in use, it"
+                " no longer reflects the disease.",
+                *denosumab_lines(finding),
+                "Ask a metabolic bone specialist before starting any bone-active drug.",
+            )),
+            notes_section(finding),
         ),
-        suggestions=present(remove_order_suggestion(finding, new_uuid, recommended=True)),
+        suggestions=present(removal(finding, new_uuid, recommended=not denosumab_continuing)),
         override_reasons=override_reasons(SPECIALIST_ADVISED, INCORRECT_DATA),
-        links=literature(KHAN_2024),
+        links=literature(KHAN_2024, *((TSOURDI_2021,) if is_denosumab(finding) else ())),
     )
 
 
 def low_alp_antiresorptive_card(finding: Finding, new_uuid: NewUuid) -> Json:
     """Warn that low ALP must be explained, and hypophosphatasia ruled out, before an antiresorptive."""
     alp = low_alp_assessment(finding)
+    critical = finding.indicator is Indicator.CRITICAL
+    warning = finding.indicator is Indicator.WARNING
     return card(
         uuid=new_uuid(),
-        summary=fill_name(
-            f"{low_alp_pattern(alp)} ({low_alp_counts(alp)}) on {{name}}: rule out hypophosphatasia"
-            if in_use(finding)
-            else f"{low_alp_pattern(alp)} ({low_alp_counts(alp)}): rule out hypophosphatasia before {{name}}",
-            drug_names(finding),
-            SUMMARY_MAX_CHARS,
-        ),
+        summary=low_alp_summary(finding, alp),
         indicator=finding.indicator,
         source=alp_guard_source(finding.topic),
         detail=sections(
+            f"**{low_alp_action(finding)}**",
+            numbers_line(alp),
+            therapy_line(finding),
+            results_section("ALP substrates (raised when ALP is deficient)", finding),
+            normal_workup_section(finding),
+            bullets(why_lines(finding)),
+            secondary_causes_section(finding),
+            "**ALP results**\n" + alp_table(alp.results),
+            not_used_section(alp),
             notes_section(finding),
-            results_section("ALP substrates (elevated when ALP is deficient)", finding),
-            alp_results_section(alp),
-            why_it_matters_section(finding),
-            "**What to do**\n"
-            + bullets(
-                (
-                    f"Review whether to continue {drug_markdown(finding)} until the low ALP is explained."
-                    if in_use(finding)
-                    else f"Hold {drug_markdown(finding)} until the low ALP is explained.",
-                    *persistent_low_alp_workup_steps(alp),
-                )
-            ),
-            secondary_causes_section(),
         ),
         suggestions=present(
-            # Removal is the recommended choice only when the rules judged the risk critical.
-            remove_order_suggestion(finding, new_uuid, recommended=finding.indicator is Indicator.CRITICAL),
-            workup_suggestion("Order the HPP work-up", hpp_workup(alp.pattern), finding, new_uuid),
+            removal(finding, new_uuid, recommended=critical) if critical or warning else None,
+            workup_suggestion(finding, new_uuid),
+            genetics_suggestion(finding, new_uuid),
         ),
         override_reasons=override_reasons(HPP_EXCLUDED, SECONDARY_CAUSE, SPECIALIST_ADVISED, INCORRECT_DATA),
-        links=literature(KHAN_2024, NG_2023, RIANCHO_2023),
+        links=literature(KHAN_2024, NG_2023, RIANCHO_2023, *((TSOURDI_2021,) if is_denosumab(finding) else ())),
+    )
+
+
+def low_alp_on_therapy_card(finding: Finding, new_uuid: NewUuid) -> Json:
+    """Say that low ALP drawn on antiresorptive therapy, after a normal pre-treatment ALP, is expected."""
+    alp = low_alp_assessment(finding)
+    before = alp.pre_treatment
+    assert before is not None
+    return card(
+        uuid=new_uuid(),
+        summary=shorten(
+            f"Low ALP on antiresorptive therapy, expected: pre-treatment ALP {alp_value_text(before)} U/L"
+            f" ({iso_date(before.effective)}) was normal",
+            SUMMARY_MAX_CHARS),
+        indicator=finding.indicator,
+        source=alp_guard_source(finding.topic),
+        detail=sections(
+            "**No change is needed for these low values alone: antiresorptives lower ALP.**",
+            f"Every low ALP was drawn on antiresorptive therapy; the latest before therapy, {alp_line(before)}.",
+            therapy_line(finding),
+            bullets((
+                "Check the pre-treatment value above is the patient's own baseline.",
+                "Think again of hypophosphatasia if ALP stays low after therapy stops, or with an atypical femoral"
+                " fracture, pseudofractures or unexplained bone pain.",
+                *((DENOSUMAB_REBOUND,) if is_denosumab(finding) and (finding.continuing or in_use(finding)) else ()),
+            )),
+            "**ALP results**\n" + alp_table(alp.results),
+            notes_section(finding),
+        ),
+        override_reasons=override_reasons(HPP_EXCLUDED, INCORRECT_DATA),
+        links=literature(RIANCHO_2023),
+    )
+
+
+def low_alp_acute_illness_card(finding: Finding, new_uuid: NewUuid) -> Json:
+    """Advise repeating ALP after recovery when every low value came from one acute stay."""
+    alp = low_alp_assessment(finding)
+    stay = alp.acute_stay
+    assert stay is not None and stay.start is not None
+    until = f" to {iso_date(stay.end)}" if stay.end else ", ongoing"
+    return card(
+        uuid=new_uuid(),
+        summary=shorten(f"Low ALP only during an acute stay from {iso_date(stay.start)}: repeat ALP after recovery",
+                        SUMMARY_MAX_CHARS),
+        indicator=finding.indicator,
+        source=alp_guard_source(finding.topic),
+        detail=sections(
+            "**Repeat ALP after recovery before reading it as hypophosphatasia.**",
+            f"All {len(alp.lows)} low results were drawn during one hospital or emergency stay"
+            f" ({iso_date(stay.start)}{until}).",
+            bullets((
+                "Acute illness, surgery, cardiopulmonary bypass and transfusion lower ALP for a while (McKiernan"
+                " 2014, acute hypophosphatasemia).",
+                *((f"{drug_markdown(finding).capitalize()} need not wait for the repeat unless it stays low.",)
+                  if finding.order is not None else ()),
+            )),
+            "**ALP results**\n" + alp_table(alp.results),
+            notes_section(finding),
+        ),
+        suggestions=[order_suggestion("Order a repeat ALP", (REPEAT_ALP,), finding, new_uuid, recommended=True)],
+        override_reasons=override_reasons(REPEAT_NORMAL, SECONDARY_CAUSE, INCORRECT_DATA),
+        links=literature(MCKIERNAN_2014, RIANCHO_2023),
     )
 
 
@@ -165,30 +231,27 @@ def single_low_alp_antiresorptive_card(finding: Finding, new_uuid: NewUuid) -> J
     alp = low_alp_assessment(finding)
     return card(
         uuid=new_uuid(),
-        summary=fill_name(
-            f"{single_low_alp_phrase(alp)}: repeat ALP before starting {{name}}",
-            drug_names(finding),
-            SUMMARY_MAX_CHARS,
-        ),
+        summary=fill_name(f"{single_low_alp_phrase(alp)}: repeat ALP before starting {{name}}", drug_names(finding),
+                          SUMMARY_MAX_CHARS),
         indicator=finding.indicator,
         source=alp_guard_source(finding.topic),
         detail=sections(
+            f"**Repeat ALP before starting {drug_markdown(finding)}: a single low value is often transient.**",
+            numbers_line(alp),
+            bullets((
+                f"If ALP is low again, check pyridoxal 5'-phosphate, urine phosphoethanolamine, calcium, phosphate,"
+                f" PTH, 25-OH vitamin D, magnesium and zinc, and refer to {referral(finding)}.",
+                *((DENOSUMAB_FIRST_DOSE,) if is_denosumab(finding) and not finding.continuing else ()),
+                *((DENOSUMAB_REBOUND,) if is_denosumab(finding) and finding.continuing else ()),
+            )),
+            secondary_causes_section(finding),
+            "**ALP results**\n" + alp_table(alp.results),
+            not_used_section(alp),
             notes_section(finding),
-            alp_results_section(alp),
-            why_it_matters_section(finding),
-            "**What to do**\n"
-            + bullets(
-                (
-                    f"Repeat ALP before starting {drug_markdown(finding)}: a single low value is often transient.",
-                    f"If ALP is low again, check {SUBSTRATE_AND_MINERAL_TESTS}.",
-                    f"If low ALP persists: *ALPL* gene sequencing and {REFERRAL}.",
-                )
-            ),
-            secondary_causes_section(),
         ),
         suggestions=present(
-            workup_suggestion("Order a repeat ALP", (REPEAT_ALP,), finding, new_uuid),
-            remove_order_suggestion(finding, new_uuid, recommended=False),
+            order_suggestion("Order a repeat ALP", (REPEAT_ALP,), finding, new_uuid, recommended=True),
+            None if finding.continuing and is_denosumab(finding) else removal(finding, new_uuid, recommended=False),
         ),
         override_reasons=override_reasons(REPEAT_NORMAL, SECONDARY_CAUSE, HPP_EXCLUDED, INCORRECT_DATA),
         links=literature(RIANCHO_2023, MCKIERNAN_2014, NG_2023),
@@ -200,36 +263,227 @@ def low_alp_unevaluated_card(finding: Finding, new_uuid: NewUuid) -> Json:
     alp = low_alp_assessment(finding)
     return card(
         uuid=new_uuid(),
-        summary=(
-            f"{low_alp_pattern(alp)} ({low_alp_counts(alp)}) not evaluated: consider hypophosphatasia work-up"
-        ),
+        summary=f"{low_alp_pattern(alp)} ({low_alp_counts(alp)}) not evaluated: consider hypophosphatasia work-up",
         indicator=finding.indicator,
         source=alp_guard_source(finding.topic),
         detail=sections(
+            "**Consider a hypophosphatasia work-up: this low ALP has not been evaluated.**",
+            numbers_line(alp),
+            bullets(why_lines(finding)),
+            secondary_causes_section(finding),
+            "**ALP results**\n" + alp_table(alp.results),
+            not_used_section(alp),
             notes_section(finding),
-            alp_results_section(alp),
-            why_it_matters_section(finding),
-            "**What to do**\n" + bullets(persistent_low_alp_workup_steps(alp)),
-            secondary_causes_section(),
         ),
-        suggestions=present(
-            workup_suggestion("Order the HPP work-up", hpp_workup(alp.pattern), finding, new_uuid),
-        ),
+        suggestions=present(workup_suggestion(finding, new_uuid), genetics_suggestion(finding, new_uuid)),
         override_reasons=override_reasons(HPP_EXCLUDED, SECONDARY_CAUSE, INCORRECT_DATA),
         links=literature(KHAN_2024, NG_2023, RIANCHO_2023),
     )
 
 
+def hpp_likely_card(finding: Finding, new_uuid: NewUuid) -> Json:
+    """Say that persistently low ALP with an elevated substrate is consistent with hypophosphatasia."""
+    alp = low_alp_assessment(finding)
+    return card(
+        uuid=new_uuid(),
+        summary=shorten(f"{low_alp_pattern(alp)} ({low_alp_counts(alp)}) and elevated ALP substrate:"
+                        " hypophosphatasia likely; avoid antiresorptives", SUMMARY_MAX_CHARS),
+        indicator=finding.indicator,
+        source=alp_guard_source(finding.topic),
+        detail=sections(
+            f"**Refer to {referral(finding)}, and avoid bisphosphonates, denosumab and romosozumab until then.**",
+            numbers_line(alp),
+            results_section("ALP substrates (raised when ALP is deficient)", finding),
+            bullets((
+                "Persistently low ALP with raised pyridoxal 5'-phosphate or phosphoethanolamine is consistent with"
+                " hypophosphatasia (a major criterion of the 2024 international working group, Khan 2024).",
+                "*ALPL* gene sequencing follows, after genetic counselling.",
+            )),
+            "**ALP results**\n" + alp_table(alp.results),
+            notes_section(finding),
+        ),
+        suggestions=present(genetics_suggestion(finding, new_uuid, recommended=True)),
+        override_reasons=override_reasons(HPP_EXCLUDED, SECONDARY_CAUSE, INCORRECT_DATA),
+        links=literature(KHAN_2024, RIANCHO_2023),
+    )
 
 
-def workup_suggestion(label: str, tests: Iterable[LabTest], finding: Finding, new_uuid: NewUuid) -> Json:
-    """Offer to order these tests together, as the recommended next step."""
+# --- the pieces ----------------------------------------------------------------------------------------------
+
+def low_alp_action(finding: Finding) -> str:
+    """Write the one line that says what to do about a low ALP with this antiresorptive."""
+    drug = drug_markdown(finding)
+    indicator = finding.indicator
+    denosumab_continuing = is_denosumab(finding) and (finding.continuing or in_use(finding))
+    if indicator is Indicator.INFO:
+        if workup_is_normal(finding):
+            return f"The HPP work-up on file is normal: {drug} need not wait for the low ALP."
+        return f"Recheck ALP; this pattern alone does not hold back {drug}."
+    if denosumab_continuing:
+        return ("Do not stop denosumab abruptly: ask a metabolic bone specialist before the next dose, and work up"
+                " the low ALP.")
+    if indicator is Indicator.CRITICAL:
+        return (f"Review {drug} with a metabolic bone specialist: low ALP with a raised ALP substrate suggests"
+                " hypophosphatasia." if in_use(finding) else
+                f"Do not start {drug}: low ALP with a raised ALP substrate suggests hypophosphatasia.")
+    return (f"Review whether to continue {drug} until the low ALP is explained." if in_use(finding)
+            else f"Hold {drug} until the low ALP is explained.")
+
+
+def low_alp_summary(finding: Finding, alp: AlpAssessment) -> str:
+    """Write the summary: the pattern and its numbers, then the action."""
+    counts = f"{low_alp_pattern(alp)} ({low_alp_counts(alp)})"
+    if finding.indicator is Indicator.INFO:
+        reason = "HPP work-up normal" if workup_is_normal(finding) else "recheck ALP"
+        return fill_name(f"{counts}: {reason}; {{name}} not held back", drug_names(finding), SUMMARY_MAX_CHARS)
+    if is_denosumab(finding) and (finding.continuing or in_use(finding)):
+        return shorten(f"{counts}: rule out hypophosphatasia; do not stop denosumab abruptly", SUMMARY_MAX_CHARS)
+    if in_use(finding):
+        return fill_name(f"{counts} on {{name}}: rule out hypophosphatasia", drug_names(finding), SUMMARY_MAX_CHARS)
+    return fill_name(f"{counts}: rule out hypophosphatasia before {{name}}", drug_names(finding), SUMMARY_MAX_CHARS)
+
+
+def numbers_line(alp: AlpAssessment) -> str:
+    """Give the numbers in one or two sentences: how many lows, the lowest, the months, a later normal value."""
+    lowest = lowest_low(alp)
+    months = (f"; low in {alp.low_months} of {alp.months_with_results} months with a result"
+              if alp.months_with_results else "")
+    line = (f"{low_alp_pattern(alp)}: {len(alp.lows)} of {len(alp.judged)} results low, lowest"
+            f" {alp_value_text(lowest)} U/L on {iso_date(lowest.effective)}{months}.")
+    if alp.later_normal is not None:
+        later = alp.later_normal
+        line += (f" A later ALP of {alp_value_text(later)} U/L ({iso_date(later.effective)}) was clearly normal, so"
+                 " the lows may have been transient.")
+    return line
+
+
+def why_lines(finding: Finding) -> tuple[str, ...]:
+    """Say why a low ALP matters, for adults or children, with the variant figure only where it applies."""
+    if finding.paediatric:
+        return (CHILD_HPP, f"Refer to {referral(finding)} if it stays low.", *denosumab_lines(finding))
+    figure = (VARIANT_FIGURE,) if finding.variant_figure_applies else ()
+    return (HPP_HARM, *figure, RECOGNITION, *denosumab_lines(finding))
+
+
+def denosumab_lines(finding: Finding) -> tuple[str, ...]:
+    """Say what stopping denosumab risks whenever a card about denosumab could lead to stopping or holding it."""
+    if not is_denosumab(finding):
+        return ()
+    return (DENOSUMAB_REBOUND,) if finding.continuing or in_use(finding) else (DENOSUMAB_FIRST_DOSE,)
+
+
+def therapy_line(finding: Finding) -> str:
+    """Say where the antiresorptive in use was seen: prescribed, dispensed, given or recorded as taken."""
+    seen = [therapy_text(t) for t in finding.therapies]
+    return f"In use: {'; '.join(seen)}." if seen else ""
+
+
+def therapy_text(therapy: Therapy) -> str:
+    """Describe one stretch of therapy, e.g. "denosumab, given 2026-06-01"."""
+    how = SOURCE_NAMES.get(therapy.source, "recorded")
+    supply = (f" ({therapy.record.supply_days} days' supply)"
+              if therapy.source == "MedicationDispense" and therapy.record.supply_days else "")
+    return f"{escape_markdown(therapy.ingredient)}, {how} {iso_date(therapy.start)}{supply}"
+
+
+def normal_workup_section(finding: Finding) -> str:
+    """Show the work-up results that speak against hypophosphatasia."""
+    if not finding.normal_workup:
+        return ""
+    lines = [f"{escape_markdown(m.label)} {iso_date(m.effective)}: "
+             + (f"{m.comparator or ''}{decimal_text(m.value)} {escape_markdown(m.unit)}, normal" if m.unit
+                else escape_markdown(m.limit or "negative"))
+             for m in finding.normal_workup]
+    return "**HPP work-up on file**\n" + bullets(lines)
+
+
+def secondary_causes_section(finding: Finding) -> str:
+    """Name the secondary causes on this patient's record; list the rest to exclude in one line."""
+    on_record = [cause_text(c) for c in finding.secondary_causes]
+    named = f"**On record, and can lower ALP:** {'; '.join(on_record)}.\n\n" if on_record else ""
+    return f"{named}Other causes to exclude: {SECONDARY_CAUSES}."
+
+
+def cause_text(cause: SecondaryCause) -> str:
+    """Describe one secondary cause as recorded, e.g. "hypothyroidism (Hashimoto thyroiditis)"."""
+    kind = CAUSE_SHOWN_AS.get(cause.kind, cause.kind)
+    when = f", {iso_date(cause.effective)}" if cause.effective else ""
+    shown = escape_markdown(cause.shown_by)
+    return f"{kind} ({shown}{when})" if shown.casefold() != kind.casefold() else f"{kind}{when}"
+
+
+def not_used_section(alp: AlpAssessment) -> str:
+    """List the ALP results left out and why, with bone-specific ALP as supporting data."""
+    unusable = uninterpretable_lines(alp.uninterpretable)
+    return sections(
+        "**Not used**\n" + bullets(unusable) if unusable else "",
+        "**Bone-specific ALP** (supporting data, not counted)\n\n" + measurement_table(alp.bone_specific)
+        if alp.bone_specific else "",
+    )
+
+
+def hpp_evidence_section(evidence: Iterable[str]) -> str:
+    """List why hypophosphatasia is considered on record."""
+    lines = [escape_markdown(e) for e in evidence if e.strip()]
+    return "**Hypophosphatasia on record**\n" + bullets(lines) if lines else ""
+
+
+def removal(finding: Finding, new_uuid: NewUuid, *, recommended: bool) -> Json | None:
+    """Offer to remove the draft order; for denosumab already given, only with the transition plan in the label."""
+    if is_denosumab(finding) and finding.continuing:
+        offer = remove_order_suggestion(finding, new_uuid, recommended=False)
+        if offer is not None:
+            offer["label"] = "Remove the denosumab order (only with a transition plan: stopping causes rebound)"
+        return offer
+    return remove_order_suggestion(finding, new_uuid, recommended=recommended)
+
+
+def workup_suggestion(finding: Finding, new_uuid: NewUuid) -> Json | None:
+    """Offer the biochemical work-up not yet on file, as the recommended next step."""
+    if workup_is_normal(finding):
+        return None
+    return order_suggestion("Order the HPP work-up", hpp_workup(finding.tests_done), finding, new_uuid,
+                            recommended=True)
+
+
+def genetics_suggestion(finding: Finding, new_uuid: NewUuid, *, recommended: bool = False) -> Json | None:
+    """Offer ALPL sequencing on its own: it follows biochemical confirmation and genetic counselling."""
+    alp = finding.alp
+    if alp is None or not needs_genetics(alp.pattern) or "alpl" in finding.tests_done or workup_is_normal(finding):
+        return None
+    return order_suggestion("Order ALPL gene sequencing (after biochemical confirmation and genetic counselling)",
+                            (ALPL_SEQUENCING,), finding, new_uuid, recommended=recommended)
+
+
+def order_suggestion(label: str, tests: Iterable[LabTest], finding: Finding, new_uuid: NewUuid, *,
+                     recommended: bool) -> Json:
+    """Offer to order these tests together."""
     return suggestion(
         label,
         [action_create(f"Order {test.name}", service_request(test, finding.patient_id)) for test in tests],
         uuid=new_uuid(),
-        recommended=True,
+        recommended=recommended,
     )
+
+
+def workup_is_normal(finding: Finding) -> bool:
+    """Tell whether the work-up on file rules hypophosphatasia out as far as labs can."""
+    return workup_complete(finding.normal_workup)
+
+
+def referral(finding: Finding) -> str:
+    """Name the specialist service for an adult or a child."""
+    return CHILD_REFERRAL if finding.paediatric else ADULT_REFERRAL
+
+
+def is_denosumab(finding: Finding) -> bool:
+    """Tell whether the card is about denosumab."""
+    return "denosumab" in finding.drugs
+
+
+def in_use(finding: Finding) -> bool:
+    """Tell whether the antiresorptive is already in use (patient-view) rather than being ordered."""
+    return finding.order is None and bool(finding.drugs)
 
 
 def low_alp_assessment(finding: Finding) -> AlpAssessment:
@@ -265,102 +519,12 @@ def single_low_alp_phrase(alp: AlpAssessment) -> str:
     return f"{len(alp.lows)} low ALP results close together (lowest {value})"
 
 
-def hpp_evidence_section(evidence: Iterable[str]) -> str:
-    """List why hypophosphatasia is considered on record."""
-    lines = [escape_markdown(e) for e in evidence if e.strip()]
-    return "**Hypophosphatasia on record**\n" + bullets(lines) if lines else ""
-
-
-def alp_results_section(alp: AlpAssessment) -> str:
-    """Show the ALP results behind the card and any that could not be used."""
-    months = (
-        f"; low in {alp.low_months} of {alp.months_with_results} months with a result"
-        if alp.months_with_results
-        else ""
-    )
-    heading = f"**ALP results** ({len(alp.lows)} of {len(alp.judged)} low{months})"
-    unusable = uninterpretable_lines(alp.uninterpretable)
-    return sections(
-        heading + "\n\n" + alp_table(alp.results),
-        "**Not used**\n" + bullets(unusable) if unusable else "",
-        bone_specific_section(alp),
-    )
-
-
-def why_it_matters_section(finding: Finding) -> str:
-    """Explain why a low ALP matters, before the antiresorptive when one is ordered."""
-    before = f" before {drug_markdown(finding)}" if finding.order is not None else ""
-    return f"**Why this matters{before}**\n" + bullets(WHY_IT_MATTERS)
-
-
-def in_use(finding: Finding) -> bool:
-    """Tell whether the antiresorptive is already in use (patient-view) rather than being ordered."""
-    return finding.order is None and bool(finding.drugs)
-
-
-def bone_specific_section(alp: AlpAssessment) -> str:
-    """Show bone-specific ALP as supporting data: a different measurand, never counted."""
-    if not alp.bone_specific:
-        return ""
-    return "**Bone-specific ALP** (supporting data, not counted)\n\n" + measurement_table(alp.bone_specific)
-
-
-def hpp_likely_card(finding: Finding, new_uuid: NewUuid) -> Json:
-    """Say that persistently low ALP with an elevated substrate is consistent with hypophosphatasia."""
-    alp = low_alp_assessment(finding)
-    return card(
-        uuid=new_uuid(),
-        summary=shorten(
-            f"{low_alp_pattern(alp)} ({low_alp_counts(alp)}) and elevated ALP substrate: hypophosphatasia"
-            " likely; avoid antiresorptives",
-            SUMMARY_MAX_CHARS,
-        ),
-        indicator=finding.indicator,
-        source=alp_guard_source(finding.topic),
-        detail=sections(
-            notes_section(finding),
-            results_section("ALP substrates (elevated when ALP is deficient)", finding),
-            alp_results_section(alp),
-            "**What this means**\n"
-            + bullets(
-                (
-                    "Persistently low ALP with raised pyridoxal 5'-phosphate or phosphoethanolamine is consistent"
-                    " with hypophosphatasia (a major criterion of the 2024 international working group).",
-                    "Avoid bisphosphonates, denosumab and romosozumab until a specialist has reviewed it:"
-                    " they can worsen hypophosphatasia (atypical femoral fractures).",
-                )
-            ),
-            "**What to do**\n"
-            + bullets(("*ALPL* gene sequencing.", f"Arrange {REFERRAL}.", "Check vitamin B6 supplements: they raise PLP.")),
-        ),
-        suggestions=present(
-            workup_suggestion("Order ALPL gene sequencing", (ALPL_SEQUENCING,), finding, new_uuid),
-        ),
-        override_reasons=override_reasons(HPP_EXCLUDED, SECONDARY_CAUSE, INCORRECT_DATA),
-        links=literature(KHAN_2024, RIANCHO_2023),
-    )
-
-
-def persistent_low_alp_workup_steps(alp: AlpAssessment) -> tuple[str, ...]:
-    """List the work-up for a low ALP that keeps coming back."""
-    genetics = ("*ALPL* gene sequencing.",) if needs_genetics(alp.pattern) else ()
-    return (
-        "Repeat ALP.",
-        f"Check {SUBSTRATE_AND_MINERAL_TESTS}.",
-        *genetics,
-        f"Arrange {REFERRAL}.",
-    )
-
-
-def secondary_causes_section() -> str:
-    """List the secondary causes of low ALP to exclude."""
-    return "**Secondary causes to exclude**\n" + bullets(SECONDARY_CAUSES)
-
-
 CARD_FOR_TOPIC: dict[Topic, Callable[[Finding, NewUuid], Json]] = {
     Topic.HPP_ANTIRESORPTIVE: hpp_antiresorptive_card,
     Topic.LOW_ALP_ANTIRESORPTIVE: low_alp_antiresorptive_card,
     Topic.SINGLE_LOW_ALP_ANTIRESORPTIVE: single_low_alp_antiresorptive_card,
     Topic.LOW_ALP_UNEVALUATED: low_alp_unevaluated_card,
     Topic.HPP_LIKELY: hpp_likely_card,
+    Topic.LOW_ALP_ON_THERAPY: low_alp_on_therapy_card,
+    Topic.LOW_ALP_ACUTE_ILLNESS: low_alp_acute_illness_card,
 }

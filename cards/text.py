@@ -11,12 +11,13 @@ from hooks.findings import JudgedAlp, Measurement, UninterpretableAlp
 
 ELLIPSIS = "…"
 
-# Characters that carry Markdown meaning anywhere in a line; "|" also ends a table cell.
-_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+!|~])")
-# Text that starts like a list item or heading underline would change the block around it.
-_BULLET_START = re.compile(r"^([-=])")
-_ORDERED_START = re.compile(r"^(\d+)\.")
-_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+# Untrusted text is made inert by replacing what Markdown would act on, not by backslashes or HTML entities:
+# EHRs with limited Markdown show those literally. "<" before a letter could open a tag, brackets a link, "|" ends a
+# table cell, "*", "_", "`" and "~" start emphasis or code.
+_INERT = str.maketrans({"[": "(", "]": ")", "|": "/", "*": "", "`": "'", "~": "-", "\\": "/", "_": " "})
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+# Text that starts like a heading, quote, list item or ordered item would change the block around it.
+_BLOCK_START = re.compile(r"^(?:[#>=+-]+|\d+[.)])(?=\s)")
 
 
 def decimal_text(value: Decimal) -> str:
@@ -63,14 +64,12 @@ def join_names(names: Iterable[str]) -> str:
 
 
 def escape_markdown(text: str) -> str:
-    """Make untrusted text render literally in GitHub Markdown, inside or outside a table."""
+    """Make untrusted text inert in Markdown, in plain characters a limited renderer shows as they are."""
     if not text:
         return text
-    text = single_line(text)
-    text = "".join(_HTML.get(c, c) for c in text)
-    text = _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
-    text = _BULLET_START.sub(r"\\\1", text)
-    return _ORDERED_START.sub(r"\1\\.", text)
+    text = single_line(text).translate(_INERT)
+    text = _TAG_START.sub("< ", text)
+    return " ".join(_BLOCK_START.sub("", text).split())
 
 
 def bullets(lines: Iterable[str]) -> str:
@@ -91,26 +90,21 @@ def low_text(low: bool | None) -> str:
 
 
 def alp_table(results: Iterable[JudgedAlp]) -> str:
-    """Tabulate the ALP results used: date, value, limit, the limit's basis and the verdict."""
-    results = list(results)
-    rows = [
-        "| Date | ALP (U/L) | Limit (U/L) | Basis | Low? |",
-        "|---|---:|---:|---|---|",
-    ]
-    for r in results:
-        limit = decimal_text(r.limit_u_per_l) if r.limit_u_per_l is not None else "none"
-        verdict = low_text(r.low) + (" (on therapy)" if r.on_antiresorptive else "")
-        cells = (
-            iso_date(r.effective),
-            escape_markdown(r.comparator or "") + decimal_text(r.value_u_per_l),
-            limit,
-            escape_markdown(r.limit_basis) or "unknown",
-            verdict,
-        )
-        rows.append("| " + " | ".join(cells) + " |")
-    if any(r.on_antiresorptive for r in results):
-        rows.append("\n*On therapy*: drawn during antiresorptive treatment, which itself lowers ALP.")
-    return "\n".join(rows)
+    """List the ALP results used, one line each, readable with or without table rendering."""
+    return "\n".join(f"- {alp_line(r)}" for r in results)
+
+
+def alp_line(result: JudgedAlp) -> str:
+    """Write one ALP result: "2026-01-12: **28 U/L**, low (limit 40 U/L, lab range low), on therapy"."""
+    value = f"{result.comparator or ''}{decimal_text(result.value_u_per_l)} U/L"
+    if result.low is None:
+        verdict = f"not judged ({escape_markdown(result.limit_basis) or 'no limit'})"
+    else:
+        limit = decimal_text(result.limit_u_per_l) if result.limit_u_per_l is not None else "none"
+        verdict = f"{'low' if result.low else 'normal'} (limit {limit} U/L, {escape_markdown(result.limit_basis)})"
+    shown = f"**{value}**" if result.low else value
+    therapy = ", drawn on antiresorptive therapy" if result.on_antiresorptive else ""
+    return f"{iso_date(result.effective)}: {shown}, {verdict}{therapy}"
 
 
 def measurement_table(measurements: Iterable[Measurement]) -> str:

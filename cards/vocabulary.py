@@ -20,6 +20,8 @@ TOPIC_DISPLAYS: dict[Topic, str] = {
     Topic.RENAL_ANTIRESORPTIVE: "Antiresorptive ordered with renal function below its labelled limit",
     Topic.VITAMIN_D_CALCIUM_ANTIRESORPTIVE: "Antiresorptive ordered with low vitamin D or calcium",
     Topic.WILSON_ALF: "Acute liver failure with the Wilson disease pattern",
+    Topic.LOW_ALP_ON_THERAPY: "Low ALP drawn on antiresorptive therapy after a normal pre-treatment ALP",
+    Topic.LOW_ALP_ACUTE_ILLNESS: "Low ALP confined to one acute hospital stay",
 }
 
 
@@ -57,6 +59,10 @@ NG_2023 = Reference(
 RIANCHO_2023 = Reference(
     "Riancho 2023: diagnostic approach to patients with low serum ALP",
     "https://doi.org/10.1007/s00223-022-01039-y",
+)
+TSOURDI_2021 = Reference(
+    "Tsourdi 2021: managing discontinuation of denosumab (ECTS position statement, JCEM 106:264)",
+    "https://doi.org/10.1210/clinem/dgaa756",
 )
 MCKIERNAN_2014 = Reference(
     "McKiernan 2014: clinical findings in adults with persistent hypophosphatasemia",

@@ -54,18 +54,24 @@ ALPL_SEQUENCING = LabTest(
     "ALPL gene sequencing",
 )
 
-SUBSTRATES_AND_MINERALS = (PYRIDOXAL_PHOSPHATE, URINE_PHOSPHOETHANOLAMINE, CALCIUM, PHOSPHATE, PTH_INTACT, VITAMIN_D)
+MAGNESIUM = LabTest("19123-9", "Magnesium [Mass/volume] in Serum or Plasma", "Magnesium")
+ZINC = LabTest("5763-8", "Zinc [Mass/volume] in Serum or Plasma", "Zinc")
+
+SUBSTRATES = {"plp": PYRIDOXAL_PHOSPHATE, "pea": URINE_PHOSPHOETHANOLAMINE}
+# Magnesium and zinc: ALP is a zinc- and magnesium-dependent enzyme, and their deficiency lowers it (Saraff 2016).
+MINERALS = (CALCIUM, PHOSPHATE, PTH_INTACT, VITAMIN_D, MAGNESIUM, ZINC)
+SUBSTRATES_AND_MINERALS = (PYRIDOXAL_PHOSPHATE, URINE_PHOSPHOETHANOLAMINE, *MINERALS)
 
 
 def needs_genetics(pattern: Pattern) -> bool:
-    """Tell whether the low ALP keeps coming back, so that ALPL sequencing belongs in the work-up."""
+    """Tell whether the low ALP keeps coming back, so that ALPL sequencing may follow the biochemical work-up."""
     return pattern in (Pattern.PERSISTENT, Pattern.RECURRENT)
 
 
-def hpp_workup(pattern: Pattern) -> tuple[LabTest, ...]:
-    """List the HPP work-up: repeat ALP, substrates and minerals, and ALPL sequencing when ALP stays low."""
-    genetics = (ALPL_SEQUENCING,) if needs_genetics(pattern) else ()
-    return (REPEAT_ALP, *SUBSTRATES_AND_MINERALS, *genetics)
+def hpp_workup(done: frozenset[str] = frozenset()) -> tuple[LabTest, ...]:
+    """List the biochemical HPP work-up not yet on file: repeat ALP, the substrates not done, minerals."""
+    substrates = tuple(test for key, test in SUBSTRATES.items() if key not in done)
+    return (REPEAT_ALP, *substrates, *MINERALS)
 
 
 def service_request(test: LabTest, patient_id: str) -> Json:

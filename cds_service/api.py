@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from cards import render_cards
+from cards.explanations import explanation_page
 from cds_service import metrics
 from cds_service.auth import Caller, Unauthorized, Verifier
 from cds_service.audit import record_served, respect_overrides
@@ -22,6 +23,7 @@ from cds_service.openapi import openapi_document
 from cds_service.prefetch import DataUnavailable, FhirAccess
 from cds_service.runtime import Runtime
 from cds_service.services import SERVICES_BY_ID, CdsService, HookCall, discovery_document
+from hooks.findings import Topic
 
 bp = Blueprint("cds", __name__)
 log = get_logger("api")
@@ -93,7 +95,7 @@ def call_service(service_id: str) -> Response:
         call = HookCall(hook_request, access, rt.executor, rt.settings.policy, now.date())
         findings, patient_key = respect_overrides(
             service.evaluate(call), rt.store, _patient_scope(hook_request), service.hook, now, rt.settings.policy)
-        cards = render_cards(findings, rt.new_uuid)
+        cards = render_cards(findings, rt.new_uuid, _explain_url(rt.settings.public_base_url))
         record_served(rt.store, findings, cards, service_id=service.id, hook=service.hook,
                       hook_instance=hook_request.hook_instance, now=now, patient_key=patient_key,
                       policy=rt.settings.policy)
@@ -147,6 +149,22 @@ def answered(event: str, **fields: Any) -> Iterator[_Record]:
     finally:
         log.info(event, extra={"fields": {
             **record, "duration_ms": round((time.monotonic() - record.started) * 1000, 1)}})
+
+
+@bp.get("/cards/<topic>")
+def explain_card(topic: str) -> Response:
+    """Serve the page that explains a card topic: every card's `source.url` points here."""
+    try:
+        known = Topic(topic)
+    except ValueError:
+        raise ApiError(404, "no such card topic") from None
+    return Response(explanation_page(known), content_type="text/html; charset=utf-8")
+
+
+def _explain_url(public_base_url: str | None) -> Callable[[Topic], str]:
+    """Return the absolute URL of a topic's explanation page, under the public base URL or this request's host."""
+    base = (public_base_url or request.host_url).rstrip("/")
+    return lambda topic: f"{base}/cards/{topic.value}"
 
 
 @bp.get("/healthz")

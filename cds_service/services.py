@@ -10,7 +10,7 @@ from typing import Any
 
 from cds_service.hook_request import BadHookRequest, HookRequest
 from cds_service.prefetch import DataUnavailable, FhirAccess, read_references, resolve_available
-from hooks.evidence import ALP_LABS, CONDITIONS_READ, LIVER_LABS, SAFETY_LABS, Evidence, evidence_from_resources
+from hooks.evidence import ALP_LABS, LIVER_LABS, MEDICATION_KEYS, WORKUP_LABS, SAFETY_LABS, Evidence, evidence_from_resources
 from hooks.extract import index_medications, read_medication_requests, unresolved_medication_references
 from hooks.findings import Finding
 from hooks.orders import antiresorptive_drafts, evaluate_antiresorptive_orders
@@ -33,9 +33,16 @@ def _observations(*value_sets: ValueSet, count: int) -> str:
 
 PATIENT = "Patient/{{context.patientId}}"
 ALP = _observations(*ALP_LABS, count=100)
-CONDITIONS = "Condition?patient={{context.patientId}}&code=" + ",".join(_codes(v.system, v.codes) for v in CONDITIONS_READ)
+# Every Condition: a locally coded hypophosphatasia, a secondary cause of low ALP or a chronic liver disease can carry
+# any code, so the query cannot filter by code.
+CONDITIONS = "Condition?patient={{context.patientId}}&_count=100"
 MEDICATIONS = "MedicationRequest?patient={{context.patientId}}&_count=100"
-HPP_WORKUP_RESULTS = _observations(HPP_WORKUP, count=50)
+# Therapy recorded elsewhere than as an order: outside prescriptions, pharmacy dispenses, doses given in clinic.
+MEDICATION_STATEMENTS = "MedicationStatement?patient={{context.patientId}}&_count=100"
+MEDICATION_DISPENSES = "MedicationDispense?patient={{context.patientId}}&_count=100"
+MEDICATION_ADMINISTRATIONS = "MedicationAdministration?patient={{context.patientId}}&_count=100"
+ENCOUNTERS = "Encounter?patient={{context.patientId}}&_sort=-date&_count=50"
+HPP_WORKUP_RESULTS = _observations(*WORKUP_LABS, count=50)
 SAFETY_LAB_RESULTS = _observations(*SAFETY_LABS, count=50)
 LIVER_PANEL = _observations(*LIVER_LABS, count=50)
 
@@ -127,7 +134,7 @@ def patient_evidence(
     # Without the patient (age) and the ALP results nothing can be said; the rest may be missing.
     data, unavailable = resolve_available(templates, request.prefetch, request.context, call.access, call.executor,
                                           core=CORE_KEYS)
-    requests = [r for r in data.get("medications") or [] if isinstance(r, dict)]
+    requests = [r for key in MEDICATION_KEYS for r in data.get(key) or [] if isinstance(r, dict)]
     # A draft order's drug must be known; for the rest of the record, a name is enough when the server fails.
     medications = resolve_medications(requests, index_medications(requests), call, required=False)
     return evidence_from_resources(
@@ -167,6 +174,8 @@ def _server_reference(reference: str, server: str | None) -> str:
 
 CORE_KEYS = frozenset({"patient", "alp"})
 COMMON_PREFETCH = {"patient": PATIENT, "alp": ALP, "conditions": CONDITIONS, "medications": MEDICATIONS,
+                   "medicationStatements": MEDICATION_STATEMENTS, "medicationDispenses": MEDICATION_DISPENSES,
+                   "medicationAdministrations": MEDICATION_ADMINISTRATIONS, "encounters": ENCOUNTERS,
                    "hppWorkup": HPP_WORKUP_RESULTS}
 ORDER_PREFETCH = {**COMMON_PREFETCH, "safetyLabs": SAFETY_LAB_RESULTS}
 PATIENT_VIEW_PREFETCH = {**COMMON_PREFETCH, "liverPanel": LIVER_PANEL}

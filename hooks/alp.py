@@ -11,7 +11,7 @@ from typing import Iterable, Sequence
 from hooks.findings import AlpAssessment, JudgedAlp, Pattern, UninterpretableAlp
 from hooks.labs import number_text
 from hooks.policy import CHILD_LOWER_LIMITS, Policy
-from hooks.records import LabResult, PatientFacts, ReferenceRange, Unreadable
+from hooks.records import EncounterRecord, LabResult, PatientFacts, ReferenceRange, Unreadable
 from hooks.units import alp_factor, to_u_per_l
 
 _GENDERS = frozenset({"male", "female"})
@@ -25,11 +25,13 @@ def assess_alp(
     today: date,
     policy: Policy,
     exposures: Sequence[tuple[date, date]] = (),
+    encounters: Sequence[EncounterRecord] = (),
 ) -> AlpAssessment:
     """Return the ALP results of the look-back window, each judged, and the pattern they form."""
     cutoff = years_before(today, policy.lookback_years)
     judged: dict[tuple[date, Decimal], JudgedAlp] = {}
     left_out: list[UninterpretableAlp] = []
+    results = list(results)
     for result in results:
         if result.status not in policy.trusted_statuses or result.has_data_absent_reason:
             continue  # not a verified value: never evidence either way
@@ -58,7 +60,66 @@ def assess_alp(
             pattern = cautious
     left_out += unreadable_in_window
     left_out.sort(key=lambda u: (u.effective is None, u.effective or date.min))
-    return AlpAssessment(pattern, ordered, tuple(left_out), months, low_months)
+    later_normal = clearly_normal_after_lows(ordered)
+    if later_normal is not None and pattern is Pattern.PERSISTENT:
+        pattern = Pattern.RECURRENT  # a clearly normal value since the last low: not persistent (Tornero 2020)
+    lows = [r for r in ordered if r.low]
+    return AlpAssessment(
+        pattern, ordered, tuple(left_out), months, low_months,
+        pre_treatment=latest_before_treatment(results, patient, policy, exposures),
+        later_normal=later_normal,
+        acute_stay=confining_acute_stay(lows, encounters, today, policy),
+    )
+
+
+def clearly_normal_after_lows(results: Sequence[JudgedAlp]) -> JudgedAlp | None:
+    """Return the first clearly normal result drawn after the last low one, if any."""
+    lows = [r for r in results if r.low]
+    if not lows:
+        return None
+    return next((r for r in results if r.clearly_normal and _after(r, lows[-1])), None)
+
+
+def latest_before_treatment(
+    results: Iterable[LabResult], patient: PatientFacts, policy: Policy, exposures: Sequence[tuple[date, date]]
+) -> JudgedAlp | None:
+    """Return the latest judged ALP drawn before the first antiresorptive therapy, at any date."""
+    if not exposures:
+        return None
+    first = min(start for start, _ in exposures)
+    judged = [
+        verdict
+        for result in results
+        if result.status in policy.trusted_statuses and not result.has_data_absent_reason
+        and result.effective is not None and result.effective < first
+        and isinstance(verdict := judge(result, patient, policy), JudgedAlp) and verdict.low is not None
+    ]
+    return max(judged, key=_chronological, default=None)
+
+
+def confining_acute_stay(
+    lows: Sequence[JudgedAlp], encounters: Sequence[EncounterRecord], today: date, policy: Policy
+) -> EncounterRecord | None:
+    """Return the one inpatient or emergency stay that every low result was drawn in, if there is one."""
+    if not lows:
+        return None
+    for encounter in encounters:
+        if encounter.class_code not in policy.acute_encounter_classes or encounter.start is None:
+            continue
+        if encounter.status in ("cancelled", "entered-in-error", "planned"):
+            continue
+        end = encounter.end or today
+        referenced = encounter.id is not None and all(r.encounter == f"Encounter/{encounter.id}" for r in lows)
+        if referenced or all(encounter.start <= r.effective <= end for r in lows):
+            return encounter
+    return None
+
+
+def _after(result: JudgedAlp, low: JudgedAlp) -> bool:
+    """Tell whether a result was surely drawn after a low one: a later day, or a later time the same day."""
+    if result.effective != low.effective:
+        return result.effective > low.effective
+    return result.instant is not None and low.instant is not None and result.instant > low.instant
 
 
 def judge(result: LabResult, patient: PatientFacts, policy: Policy) -> JudgedAlp | UninterpretableAlp:
@@ -77,18 +138,23 @@ def judge(result: LabResult, patient: PatientFacts, policy: Policy) -> JudgedAlp
         return UninterpretableAlp(when, "value outside the plausible range")
     limit, strict, basis = lower_limit(result, patient, policy)
     if limit is None:
-        return JudgedAlp(when, value, quantity.comparator, None, basis, None, result.loinc, instant=result.instant)
+        return JudgedAlp(when, value, quantity.comparator, None, basis, None, result.loinc, instant=result.instant,
+                         encounter=result.encounter)
     low = value < limit if strict else value <= limit
     if low and quantity.comparator in (">", ">="):
         return UninterpretableAlp(when, f"reported as '{quantity.comparator}' a value under the limit")
-    return JudgedAlp(when, value, quantity.comparator, limit, basis, low, result.loinc, instant=result.instant)
+    adult = patient.birth_date is None or completed_years(patient.birth_date, when) >= policy.adult_age_years
+    clearly = policy.clearly_normal_alp_u_per_l if adult else limit * policy.child_clearly_normal_factor
+    clearly_normal = not low and quantity.comparator not in ("<", "<=") and value > clearly
+    return JudgedAlp(when, value, quantity.comparator, limit, basis, low, result.loinc, instant=result.instant,
+                     encounter=result.encounter, clearly_normal=clearly_normal)
 
 
 def lower_limit(result: LabResult, patient: PatientFacts, policy: Policy) -> tuple[Decimal | None, bool, str]:
     """Return the limit a value must fall below (strict) or reach (not strict), and where it comes from."""
     assert result.effective is not None
     born = patient.birth_date
-    lab_low = _lab_lower_limit(result.reference_ranges, born, result.effective, patient.sex)
+    lab_low, age_specific = _lab_lower_limit(result.reference_ranges, born, result.effective, patient.sex)
     if born is None or completed_years(born, result.effective) >= policy.adult_age_years:
         if lab_low is not None:
             cap = policy.adult_lab_limit_cap_u_per_l
@@ -96,8 +162,10 @@ def lower_limit(result: LabResult, patient: PatientFacts, policy: Policy) -> tup
                 return cap, True, f"lab range low {number_text(lab_low)}, capped at {number_text(cap)}"
             return lab_low, True, "lab range low"
         return policy.adult_low_limit_u_per_l, False, f"adult default, low if ≤ {number_text(policy.adult_low_limit_u_per_l)}"
-    if lab_low is not None:
-        return lab_low, True, "lab range low"
+    # A child's result against a range that is not age-specific is an adult range on a child: the age- and
+    # sex-specific limit wins.
+    if lab_low is not None and age_specific:
+        return lab_low, True, "lab range low for age"
     age_days = (result.effective - born).days
     if age_days < 0:
         return None, True, "dated before birth: not judged"
@@ -170,15 +238,18 @@ def _as_normal(left_out: UninterpretableAlp) -> JudgedAlp:
     return JudgedAlp(left_out.effective, Decimal(0), None, None, "uninterpretable", False, "")
 
 
-def _lab_lower_limit(ranges: Sequence[ReferenceRange], born: date | None, on: date, sex: str | None) -> Decimal | None:
-    """Return the lab's lower limit in U/L from the range that applies to this patient, if any."""
+def _lab_lower_limit(
+    ranges: Sequence[ReferenceRange], born: date | None, on: date, sex: str | None
+) -> tuple[Decimal | None, bool]:
+    """Return the lab's lower limit in U/L from the range that applies to this patient, and whether it is age-specific."""
     usable = [r for r in ranges if r.low is not None and alp_factor(r.low.unit) is not None]
     specific = [r for r in usable if _is_specific(r) and _applies(r, born, on, sex)]
     generic = [r for r in usable if not _is_specific(r)]
     chosen = (specific or generic or [None])[0]
     if chosen is None or chosen.low is None:
-        return None
-    return to_u_per_l(chosen.low.value, chosen.low.unit)
+        return None, False
+    age_specific = chosen.age_low is not None or chosen.age_high is not None
+    return to_u_per_l(chosen.low.value, chosen.low.unit), age_specific
 
 
 def _is_specific(r: ReferenceRange) -> bool:

@@ -10,31 +10,32 @@ from typing import Any
 
 from hooks.alp import assess_alp, years_before
 from hooks.extract import (
+    MEDICATION_SOURCES,
     index_medications,
     legible_order,
     raw_codes,
     read_conditions,
+    read_encounters,
     read_lab_results,
-    read_medication_requests,
+    read_medication_uses,
     read_patient,
 )
 from hooks.fhir_models import SharedElements
 from hooks.findings import AlpAssessment, Measurement
 from hooks.hpp import hpp_on_record, workup_on_file
-from hooks.medications import (
-    antiresorptive_exposures,
-    antiresorptive_ingredients,
-    is_asfotase_alfa,
-)
+from hooks.medications import antiresorptive_ingredients, is_asfotase_alfa
+from hooks.therapy import Therapy, antiresorptive_therapies
 from hooks.policy import Policy
 from hooks.records import (
     ConditionRecord,
+    EncounterRecord,
     LabResult,
     MedicationOrder,
     PatientFacts,
     Unreadable,
 )
-from hooks.substrates import elevated_substrates
+from hooks.secondary_causes import SecondaryCause, drug_cause, secondary_causes
+from hooks.substrates import elevated_substrates, normal_workup, tests_done
 from hooks.valuesets import (
     ALP_BONE_SPECIFIC,
     ALP_TOTAL,
@@ -48,7 +49,9 @@ from hooks.valuesets import (
     HPP_CONDITION_SNOMED,
     HPP_WORKUP,
     INR,
+    MAGNESIUM,
     VITAMIN_D_25OH,
+    ZINC,
     WILSON_DISEASE_ICD10CM,
     WILSON_DISEASE_SNOMED,
     ValueSet,
@@ -58,9 +61,15 @@ from hooks.valuesets import (
 ALP_LABS: tuple[ValueSet, ...] = (ALP_TOTAL, ALP_BONE_SPECIFIC)  # bone-specific ALP: supporting data only
 SAFETY_LABS: tuple[ValueSet, ...] = (CREATININE_CLEARANCE, EGFR, VITAMIN_D_25OH, CALCIUM)
 LIVER_LABS: tuple[ValueSet, ...] = (INR, BILIRUBIN_TOTAL, AST, ALT)
-# Only these diagnoses change a finding.
+# Diagnoses that change a finding by code; the conditions query reads every Condition, since a locally coded
+# hypophosphatasia, a secondary cause of low ALP or a chronic liver disease may carry any code.
 CONDITIONS_READ: tuple[ValueSet, ...] = (
     HPP_CONDITION_SNOMED, HPP_CONDITION_ICD10CM_UNSPECIFIC, WILSON_DISEASE_SNOMED, WILSON_DISEASE_ICD10CM)
+# The prefetch keys whose resources say what medication the patient takes or took.
+MEDICATION_KEYS = ("medications", "medicationStatements", "medicationDispenses", "medicationAdministrations")
+# The HPP work-up, and magnesium and zinc, whose deficiency lowers ALP.
+WORKUP_LABS: tuple[ValueSet, ...] = (HPP_WORKUP, MAGNESIUM, ZINC)
+WORKUP_LAB_CODES = frozenset().union(*(v.codes for v in WORKUP_LABS))
 SAFETY_LAB_CODES = frozenset().union(*(v.codes for v in SAFETY_LABS))
 LIVER_LAB_CODES = frozenset().union(*(v.codes for v in LIVER_LABS))
 
@@ -77,9 +86,14 @@ class Evidence:
     substrates: tuple[Measurement, ...] = ()  # elevated PLP or phosphoethanolamine
     safety_labs: tuple[LabResult, ...] = ()  # renal function, 25-OH vitamin D, calcium
     liver_labs: tuple[LabResult, ...] = ()  # INR, bilirubin, AST, ALT and the ALP results
-    conditions: tuple[ConditionRecord, ...] = ()
+    conditions: tuple[ConditionRecord, ...] = ()  # every Condition of the patient that could be read
     unreadable_conditions: tuple[Unreadable, ...] = ()
     unavailable: frozenset[str] = frozenset()  # prefetch keys that could not be obtained in time
+    encounters: tuple[EncounterRecord, ...] = ()
+    therapies: tuple[Therapy, ...] = ()  # antiresorptive therapy from every medication source, oldest first
+    normal_workup: tuple[Measurement, ...] = ()  # the latest PLP or PEA when normal, a negative ALPL test
+    tests_done: frozenset[str] = frozenset()  # work-up tests with a result in the window: "plp", "pea", "alpl"
+    secondary_causes: tuple[SecondaryCause, ...] = ()
 
     def knows(self, *keys: str) -> bool:
         """Return whether every one of these kinds of data was obtained."""
@@ -100,13 +114,15 @@ def gather_evidence(
     bone_specific: Sequence[LabResult] = (),
     safety_labs: Sequence[LabResult] = (),
     liver_labs: Sequence[LabResult] = (),
+    encounters: Sequence[EncounterRecord] = (),
     today: date,
     policy: Policy,
 ) -> Evidence:
     """Return the Evidence for one patient on `today`; an asfotase alfa draft order also shows HPP."""
     since = years_before(today, policy.lookback_years)
-    exposures = antiresorptive_exposures(medications, today)
-    alp = assess_alp(alp_results, alp_unreadable, patient, today, policy, exposures)
+    therapies = antiresorptive_therapies(medications, today, policy)
+    exposures = [(therapy.start, therapy.end) for therapy in therapies]
+    alp = assess_alp(alp_results, alp_unreadable, patient, today, policy, exposures, encounters)
     alp = dataclasses.replace(alp, bone_specific=bone_specific_alp(bone_specific, since, policy))
     return Evidence(
         patient=patient,
@@ -119,6 +135,11 @@ def gather_evidence(
         liver_labs=(*liver_labs, *alp_results),
         conditions=tuple(conditions),
         unreadable_conditions=tuple(unreadable_conditions),
+        encounters=tuple(encounters),
+        therapies=tuple(therapies),
+        normal_workup=normal_workup(workup_results, today, policy),
+        tests_done=tests_done(workup_results, today, policy),
+        secondary_causes=secondary_causes(conditions, medications, workup_results, today, policy),
     )
 
 
@@ -137,20 +158,12 @@ def bone_specific_alp(results: Sequence[LabResult], since: date, policy: Policy)
 
 def may_matter_order(resource: Any, medications: Mapping[str, Mapping]) -> bool:
     """Return whether a MedicationRequest could be an antiresorptive or asfotase alfa, as far as it is legible."""
-    if not isinstance(resource, Mapping) or resource.get("resourceType") != "MedicationRequest":
+    if not isinstance(resource, Mapping) or resource.get("resourceType") not in MEDICATION_SOURCES:
         return False
     order = legible_order(resource, medications)
     if not order.codes and not order.names:
         return True  # cannot tell what it is: read it properly
-    return bool(antiresorptive_ingredients(order)) or is_asfotase_alfa(order)
-
-
-def may_matter_condition(resource: Any) -> bool:
-    """Return whether a Condition could be hypophosphatasia or Wilson disease, as far as it is legible."""
-    if not isinstance(resource, Mapping) or resource.get("resourceType") != "Condition":
-        return False
-    codes = raw_codes(resource.get("code"))
-    return not codes or any(code.system == vs.system and code.code in vs for code in codes for vs in CONDITIONS_READ)
+    return bool(antiresorptive_ingredients(order)) or is_asfotase_alfa(order) or drug_cause(order) is not None
 
 
 def read_with_placeholders(
@@ -178,16 +191,15 @@ def evidence_from_resources(
 ) -> Evidence:
     """Return the Evidence from resolved prefetch data (keys as in the services' prefetch templates)."""
     shared: SharedElements = {}  # codes and ranges that recur across this request's resources, validated once
-    medication_resources = list(data.get("medications") or ())
+    medication_resources = [r for key in MEDICATION_KEYS for r in data.get(key) or ()]
     index = {**fetched_medications, **index_medications(medication_resources)}
-    medications, _ = read_medication_requests([r for r in medication_resources if may_matter_order(r, index)], index,
-                                              shared=shared)
+    medications, _ = read_medication_uses([r for r in medication_resources if may_matter_order(r, index)], index,
+                                          shared=shared)
     alp_resources = list(data.get("alp") or ())
     alp_results, alp_unreadable = read_lab_results(alp_resources, ALP_TOTAL.codes, shared=shared)
     bone_specific, _ = read_lab_results(alp_resources, ALP_BONE_SPECIFIC.codes, shared=shared)
-    conditions, unreadable_conditions = read_conditions(
-        [r for r in data.get("conditions") or () if may_matter_condition(r)], shared=shared)
-    workup_results, workup_unreadable = read_lab_results(data.get("hppWorkup") or (), HPP_WORKUP.codes,
+    conditions, unreadable_conditions = read_conditions(data.get("conditions") or (), shared=shared)
+    workup_results, workup_unreadable = read_lab_results(data.get("hppWorkup") or (), WORKUP_LAB_CODES,
                                                          shared=shared)
     safety_labs = read_with_placeholders(data.get("safetyLabs") or (), SAFETY_LAB_CODES, shared=shared)
     liver_labs = read_with_placeholders(data.get("liverPanel") or (), LIVER_LAB_CODES, shared=shared)
@@ -204,6 +216,7 @@ def evidence_from_resources(
         bone_specific=bone_specific,
         safety_labs=safety_labs,
         liver_labs=liver_labs,
+        encounters=read_encounters(data.get("encounters") or (), shared=shared),
         today=today,
         policy=policy,
     )

@@ -14,6 +14,7 @@ from hooks.records import (
     AgeBound,
     Code,
     ConditionRecord,
+    EncounterRecord,
     LabResult,
     MedicationOrder,
     PatientFacts,
@@ -100,39 +101,117 @@ def _lab_result(observation: Any, loinc: str) -> LabResult:
         has_data_absent_reason=observation.dataAbsentReason is not None,
         # Not `issued`: that is when the report was released, not when the specimen was drawn.
         instant=_instant_of(observation.effectiveDateTime) or _instant_of(start),
+        encounter=_reference_of(observation.encounter),
+        coded_value=_concept(observation.valueCodeableConcept)[0],
+        text_value=observation.valueString or (observation.valueCodeableConcept.text
+                                               if observation.valueCodeableConcept else None),
+        interpretation=tuple(code.code for concept in observation.interpretation or ()
+                             for code in _concept(concept)[0]),
     )
+
+
+MEDICATION_SOURCES = ("MedicationRequest", "MedicationStatement", "MedicationDispense", "MedicationAdministration")
 
 
 def read_medication_requests(
     resources: Iterable[Mapping], medications: Mapping[str, Mapping], *, shared: SharedElements | None = None
 ) -> tuple[list[MedicationOrder], list[Unreadable]]:
     """Return MedicationRequests with their medication's codes and names resolved."""
+    return read_medication_uses(resources, medications, shared=shared, kinds=("MedicationRequest",))
+
+
+def read_medication_uses(
+    resources: Iterable[Mapping],
+    medications: Mapping[str, Mapping],
+    *,
+    shared: SharedElements | None = None,
+    kinds: tuple[str, ...] = MEDICATION_SOURCES,
+) -> tuple[list[MedicationOrder], list[Unreadable]]:
+    """Return requests, statements, dispenses and administrations with their medication resolved."""
     orders: list[MedicationOrder] = []
     unreadable: list[Unreadable] = []
     for resource in resources:
-        if not isinstance(resource, Mapping) or resource.get("resourceType") != "MedicationRequest":
+        kind = resource.get("resourceType") if isinstance(resource, Mapping) else None
+        if kind not in kinds:
             continue
         try:
-            request = validate(dict(resource), shared)
+            model = validate(dict(resource), shared)
         except UnreadableResource as exc:
-            unreadable.append(Unreadable("MedicationRequest", _raw_id(resource), str(exc)))
+            unreadable.append(Unreadable(str(kind), _raw_id(resource), str(exc)))
             # Still recognise the drug from what is legible: a missed warning is the worse error.
             orders.append(legible_order(resource, medications))
             continue
-        codes, names = _medication_identity(request, resource, medications, shared)
-        dispense = request.dispenseRequest
-        orders.append(
-            MedicationOrder(
-                id=request.id,
-                status=request.status,
-                codes=codes,
-                names=names,
-                authored=_date_of(request.authoredOn),
-                ends=_date_of(dispense.validityPeriod.end) if dispense and dispense.validityPeriod else None,
-                supply_days=_days(dispense.expectedSupplyDuration) if dispense else None,
-            )
-        )
+        codes, names = _medication_identity(model, resource, medications, shared)
+        orders.append(_medication_use(str(kind), model, codes, names))
     return orders, unreadable
+
+
+def _medication_use(kind: str, model: Any, codes: tuple[Code, ...], names: tuple[str, ...]) -> MedicationOrder:
+    """Return the MedicationOrder record of one validated medication resource of any of the four kinds."""
+    status = str(model.status) if model.status else None
+    if kind == "MedicationRequest":
+        dispense = model.dispenseRequest
+        return MedicationOrder(
+            model.id, status, codes, names,
+            authored=_date_of(model.authoredOn),
+            ends=_date_of(dispense.validityPeriod.end) if dispense and dispense.validityPeriod else None,
+            supply_days=_days(dispense.expectedSupplyDuration) if dispense else None,
+            dose=_first_dose(model.dosageInstruction),
+        )
+    if kind == "MedicationStatement":
+        period = model.effectivePeriod
+        started = _date_of(model.effectiveDateTime) or _date_of(period.start if period else None)
+        return MedicationOrder(model.id, status, codes, names,
+                               authored=started or _date_of(model.dateAsserted),
+                               ends=_date_of(period.end if period else None),
+                               source=kind, dose=_first_dose(model.dosage))
+    if kind == "MedicationDispense":
+        supply = model.daysSupply
+        days = _days(supply) if supply is not None and (supply.code or supply.unit) else (
+            int(Decimal(supply.value)) if supply is not None and supply.value is not None else None)
+        return MedicationOrder(model.id, status, codes, names,
+                               authored=_date_of(model.whenHandedOver) or _date_of(model.whenPrepared),
+                               supply_days=days, source=kind, dose=_first_dose(model.dosageInstruction))
+    period = model.effectivePeriod
+    dosage = model.dosage
+    dose = _quantity(dosage.dose) if dosage is not None and dosage.dose is not None else None
+    return MedicationOrder(model.id, status, codes, names,
+                           authored=_date_of(model.effectiveDateTime) or _date_of(period.start if period else None),
+                           source=kind, dose=dose)
+
+
+def _first_dose(dosages: Any) -> Quantity | None:
+    """Return the first dose quantity of a list of Dosage models, when one is stated."""
+    for dosage in dosages or ():
+        for dose_and_rate in dosage.doseAndRate or ():
+            if dose_and_rate.doseQuantity is not None:
+                return _quantity(dose_and_rate.doseQuantity)
+    return None
+
+
+def read_encounters(resources: Iterable[Mapping], *, shared: SharedElements | None = None) -> list[EncounterRecord]:
+    """Return the Encounters that could be read with their class, status and period."""
+    encounters = []
+    for resource in resources:
+        if not isinstance(resource, Mapping) or resource.get("resourceType") != "Encounter":
+            continue
+        try:
+            encounter = validate(dict(resource), shared)
+        except UnreadableResource:
+            continue  # an Encounter only ever softens a finding: one that cannot be read softens nothing
+        coding = encounter.class_fhir
+        period = encounter.period
+        encounters.append(EncounterRecord(
+            encounter.id, str(coding.code) if coding is not None and coding.code else None,
+            str(encounter.status) if encounter.status else None,
+            _date_of(period.start if period else None), _date_of(period.end if period else None)))
+    return encounters
+
+
+def _reference_of(reference: Any) -> str | None:
+    """Return the relative reference text of a Reference model."""
+    text = reference.reference if reference is not None else None
+    return str(text) if text else None
 
 
 def unresolved_medication_references(
@@ -141,7 +220,7 @@ def unresolved_medication_references(
     """Return the `Medication/<id>` references that neither `contained` nor `medications` can resolve."""
     missing: set[str] = set()
     for resource in resources:
-        if not isinstance(resource, Mapping) or resource.get("resourceType") != "MedicationRequest":
+        if not isinstance(resource, Mapping) or resource.get("resourceType") not in MEDICATION_SOURCES:
             continue
         reference = _medication_reference(resource)
         if reference and not reference.startswith("#") and reference not in medications:
@@ -181,7 +260,11 @@ def read_conditions(
             continue
         codes, names = _concept(condition.code)
         verification = _first_code(condition.verificationStatus)
-        conditions.append(ConditionRecord(condition.id, codes, names, verification))
+        period = condition.onsetPeriod
+        onset = _date_of(condition.onsetDateTime) or _date_of(period.start if period else None)
+        conditions.append(ConditionRecord(condition.id, codes, names, verification,
+                                          _first_code(condition.clinicalStatus), onset,
+                                          _date_of(condition.recordedDate)))
     return conditions, unreadable
 
 
@@ -195,7 +278,9 @@ def legible_order(raw: Mapping, medications: Mapping[str, Mapping]) -> Medicatio
     names = _raw_names(concept) + (_raw_names(target.get("code")) if target else ())
     names += (display,) if isinstance(display, str) and display else ()
     status = raw.get("status")
-    return MedicationOrder(_raw_id(raw), status if isinstance(status, str) else None, codes, names)
+    kind = raw.get("resourceType")
+    return MedicationOrder(_raw_id(raw), status if isinstance(status, str) else None, codes, names,
+                           source=kind if kind in MEDICATION_SOURCES else "MedicationRequest")
 
 
 def _medication_identity(

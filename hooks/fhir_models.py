@@ -14,16 +14,24 @@ from typing import Any
 
 from fhir.resources.R4B.codeableconcept import CodeableConcept
 from fhir.resources.R4B.condition import Condition
+from fhir.resources.R4B.encounter import Encounter
 from fhir.resources.R4B.medication import Medication
+from fhir.resources.R4B.medicationadministration import MedicationAdministration
+from fhir.resources.R4B.medicationdispense import MedicationDispense
 from fhir.resources.R4B.medicationrequest import MedicationRequest
+from fhir.resources.R4B.medicationstatement import MedicationStatement
 from fhir.resources.R4B.observation import Observation, ObservationReferenceRange
 from fhir.resources.R4B.patient import Patient
 from pydantic import BaseModel, ValidationError
 
 MODELS: dict[str, Any] = {
     "Condition": Condition,
+    "Encounter": Encounter,
     "Medication": Medication,
+    "MedicationAdministration": MedicationAdministration,
+    "MedicationDispense": MedicationDispense,
     "MedicationRequest": MedicationRequest,
+    "MedicationStatement": MedicationStatement,
     "Observation": Observation,
     "Patient": Patient,
 }
@@ -36,15 +44,30 @@ _MAX_REPAIR_ROUNDS = 3
 # whole, so that two of a kind are still caught.
 _READ_ELEMENTS: dict[str, frozenset[str]] = {
     "Observation": frozenset({"resourceType", "id", "status", "code", "issued", "dataAbsentReason",
-                              "referenceRange"}),
+                              "referenceRange", "encounter", "interpretation"}),
     "MedicationRequest": frozenset({"resourceType", "id", "status", "intent", "subject",
                                     "medicationCodeableConcept", "medicationReference", "contained",
-                                    "authoredOn", "dispenseRequest"}),
-    "Condition": frozenset({"resourceType", "id", "code", "verificationStatus", "clinicalStatus", "subject"}),
+                                    "authoredOn", "dispenseRequest", "dosageInstruction"}),
+    "MedicationStatement": frozenset({"resourceType", "id", "status", "subject", "medicationCodeableConcept",
+                                      "medicationReference", "contained", "dateAsserted", "dosage"}),
+    "MedicationDispense": frozenset({"resourceType", "id", "status", "subject", "medicationCodeableConcept",
+                                     "medicationReference", "contained", "whenHandedOver", "whenPrepared",
+                                     "daysSupply", "dosageInstruction"}),
+    "MedicationAdministration": frozenset({"resourceType", "id", "status", "subject",
+                                           "medicationCodeableConcept", "medicationReference", "contained",
+                                           "dosage"}),
+    "Condition": frozenset({"resourceType", "id", "code", "verificationStatus", "clinicalStatus", "subject",
+                            "recordedDate"}),
+    "Encounter": frozenset({"resourceType", "id", "status", "class", "period", "subject"}),
     "Patient": frozenset({"resourceType", "id", "birthDate", "gender"}),
-    "Medication": frozenset({"resourceType", "id", "code"}),
+    "Medication": frozenset({"resourceType", "id", "code", "ingredient"}),
 }
-_CHOICE_PREFIXES: dict[str, tuple[str, ...]] = {"Observation": ("value", "effective")}
+_CHOICE_PREFIXES: dict[str, tuple[str, ...]] = {
+    "Observation": ("value", "effective"),
+    "Condition": ("onset",),
+    "MedicationStatement": ("effective",),
+    "MedicationAdministration": ("effective",),
+}
 # Elements that recur verbatim across the resources of one request: one lab's LOINC code and reference range on each
 # of its results, one status concept on each diagnosis. Within a request, each distinct one is validated once, by
 # the same fhir.resources model the resource would use, and that validated element stands in for its copies.
@@ -54,6 +77,9 @@ _SHARED_ELEMENTS: dict[str, dict[str, tuple[type[BaseModel], bool]]] = {
     "Condition": {"code": (CodeableConcept, False), "verificationStatus": (CodeableConcept, False),
                   "clinicalStatus": (CodeableConcept, False)},
     "MedicationRequest": {"medicationCodeableConcept": (CodeableConcept, False)},
+    "MedicationStatement": {"medicationCodeableConcept": (CodeableConcept, False)},
+    "MedicationDispense": {"medicationCodeableConcept": (CodeableConcept, False)},
+    "MedicationAdministration": {"medicationCodeableConcept": (CodeableConcept, False)},
     "Medication": {"code": (CodeableConcept, False)},
 }
 _SHARED_KEY_LIMIT = 4096  # characters: a longer element is validated in place and not remembered
@@ -147,6 +173,8 @@ def _repair_one(resource: dict, loc: tuple, kind: str, resource_type: str) -> bo
     if kind.endswith("missing") and resource_type == "MedicationRequest" and loc == ("intent",):
         parent["intent"] = "order"  # the Sandbox omits it; no rule reads the intent
         return True
+    if kind.endswith("missing") and resource_type == "Encounter" and loc == ("class",):
+        return False  # without its class an Encounter says nothing the rules use
     value = parent.get(last) if isinstance(parent, dict) else None
     if kind == "value_error" and isinstance(value, str) and _ZONELESS_DATETIME.match(value):
         parent[last] = value + "Z"  # keeps the calendar date, which is all the rules use

@@ -6,8 +6,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from typing import TYPE_CHECKING
 
-from hooks.records import MedicationOrder
+from hooks.records import EncounterRecord, MedicationOrder
+
+if TYPE_CHECKING:
+    from hooks.secondary_causes import SecondaryCause
+    from hooks.therapy import Therapy
 
 
 class Pattern(str, Enum):
@@ -30,6 +35,8 @@ class Topic(str, Enum):
     RENAL_ANTIRESORPTIVE = "renal-antiresorptive"
     VITAMIN_D_CALCIUM_ANTIRESORPTIVE = "vitamin-d-calcium-antiresorptive"
     WILSON_ALF = "wilson-alf"
+    LOW_ALP_ON_THERAPY = "low-alp-on-therapy"
+    LOW_ALP_ACUTE_ILLNESS = "low-alp-acute-illness"
 
 
 class Indicator(str, Enum):
@@ -61,6 +68,8 @@ class JudgedAlp:
     loinc: str
     on_antiresorptive: bool = False  # drawn during antiresorptive therapy, which lowers ALP
     instant: datetime | None = None  # specimen time of day, when known: orders same-day results
+    encounter: str | None = None  # `Encounter/<id>` the specimen was drawn in, when stated
+    clearly_normal: bool = False  # above the limit by a margin (adults > 45 U/L): not a borderline normal
 
 
 @dataclass(frozen=True)
@@ -94,6 +103,20 @@ class AlpAssessment:
     months_with_results: int = 0
     low_months: int = 0
     bone_specific: tuple[Measurement, ...] = ()  # supporting data only, never counted
+    pre_treatment: JudgedAlp | None = None  # the latest result before the first antiresorptive, at any date
+    later_normal: JudgedAlp | None = None  # a clearly normal result after the last low: the lows may be transient
+    acute_stay: EncounterRecord | None = None  # the one inpatient or emergency stay every low was drawn in
+
+    @property
+    def all_lows_on_therapy(self) -> bool:
+        """Tell whether every low result was drawn during antiresorptive therapy."""
+        return bool(self.lows) and all(r.on_antiresorptive for r in self.lows)
+
+    @property
+    def explained_by_therapy(self) -> bool:
+        """Tell whether the lows are expected from therapy: all drawn on it, and ALP was normal before it."""
+        before = self.pre_treatment
+        return self.all_lows_on_therapy and before is not None and before.low is False
 
     @property
     def lows(self) -> tuple[JudgedAlp, ...]:
@@ -125,3 +148,10 @@ class Finding:
     measurements: tuple[Measurement, ...] = ()  # the values behind the finding (substrates, eGFR, INR ...)
     criteria: tuple[str, ...] = ()  # readable statements of what was met, e.g. "ALP/bilirubin 1.7 < 4"
     notes: tuple[str, ...] = ()  # caveats a prescriber must read, e.g. "eGFR used in place of CrCl"
+    therapies: tuple[Therapy, ...] = ()  # the antiresorptive therapy in use, with the record that shows it
+    continuing: bool = False  # the ordered drug has been given before: stopping it is not the same as not starting
+    normal_workup: tuple[Measurement, ...] = ()  # work-up results that speak against HPP (normal PLP/PEA, ALPL negative)
+    tests_done: frozenset[str] = frozenset()  # work-up tests already on file: "plp", "pea", "alpl"
+    secondary_causes: tuple[SecondaryCause, ...] = ()  # other causes of low ALP on the record
+    paediatric: bool = False  # the patient is a child: paediatric wording, no adult statistics
+    variant_figure_applies: bool = False  # the "about half carry an ALPL variant" criteria are met

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Iterable
 
@@ -18,6 +19,7 @@ from hooks.valuesets import (
 )
 
 _DISCOUNTED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
+_HPP_WORD = re.compile(r"\bhypophosphatasia\b")
 
 
 def hpp_on_record(
@@ -37,7 +39,7 @@ def hpp_on_record(
         # The entry failed validation, but its code and verification status are legible: count it.
         if resource.status in _DISCOUNTED_VERIFICATION:
             continue
-        code = _hpp_code(resource.codes, ())
+        code = _hpp_code(resource.codes, tuple(c.display for c in resource.codes if c.display))
         if code:
             evidence.append(f"Hypophosphatasia diagnosis on record ({code}; the entry is partly unreadable)")
     for order in medication_requests:
@@ -64,13 +66,17 @@ def workup_on_file(
 
 
 def _hpp_code(codes: Iterable[Code], names: Iterable[str]) -> str | None:
-    """Return a readable label of the HPP code among `codes`, or None."""
+    """Return a readable label of the HPP code among `codes`, or of a locally coded diagnosis naming it."""
+    codes = tuple(codes)
     texts = [normalise_text(n) for n in names] + [normalise_text(c.display) for c in codes if c.display]
+    named = any(_HPP_WORD.search(text) for text in texts)
     for code in codes:
         if code.system == SNOMED and code.code in HPP_CONDITION_SNOMED:
             return f"SNOMED CT {code.code}"
         if code.system == ICD10CM and code.code in HPP_CONDITION_ICD10CM_UNSPECIFIC:
             # E83.39 also covers hypophosphataemic disorders: the record must name hypophosphatasia.
-            if any("hypophosphatasia" in text for text in texts):
+            if named:
                 return f"ICD-10-CM {code.code}"
-    return None
+    # A diagnosis coded only in a local code system (or not coded) still counts when its text names it;
+    # "pseudohypophosphatasia" and "hypophosphataemia" do not match.
+    return "recorded as text" if named else None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
 from typing import Iterable
 
 from hooks.extract import normalise_text
@@ -72,27 +71,3 @@ def _is_antiresorptive_atc_group(code: Code) -> bool:
         return False
     upper = code.code.upper()
     return upper in ANTIRESORPTIVE_ATC_CODES or upper.startswith(ANTIRESORPTIVE_ATC_PREFIXES)
-
-
-# Without an end date or supply, a stopped course counts for a year: bisphosphonates stay in bone for years,
-# so this understates rather than overstates exposure.
-_ASSUMED_COURSE = timedelta(days=365)
-_NOT_TAKEN = frozenset({"draft", "cancelled", "entered-in-error"})
-
-
-def antiresorptive_exposures(medications: Iterable[MedicationOrder], today: date) -> list[tuple[date, date]]:
-    """Return the periods (first day, last day) the patient was on an antiresorptive, as far as orders show."""
-    periods = []
-    for order in medications:
-        if order.status in _NOT_TAKEN or order.authored is None or not antiresorptive_ingredients(order):
-            continue
-        if order.ends is not None:
-            end = order.ends
-        elif order.status in ("active", "on-hold"):
-            end = today
-        elif order.supply_days:
-            end = order.authored + timedelta(days=order.supply_days)
-        else:
-            end = order.authored + _ASSUMED_COURSE
-        periods.append((order.authored, max(end, order.authored)))
-    return periods

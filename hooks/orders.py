@@ -6,13 +6,13 @@ from datetime import date
 from typing import Iterable, Sequence
 
 from hooks.evidence import Evidence
-from hooks.findings import Finding, Indicator, Pattern, Topic
+from hooks.findings import Finding
+from hooks.low_alp import finding_for_order
 from hooks.medications import antiresorptive_ingredients
 from hooks.minerals import check_vitamin_d_and_calcium
 from hooks.policy import Policy
 from hooks.records import MedicationOrder
 from hooks.renal import check_renal_function
-from hooks.substrates import substrate_criteria
 
 
 def antiresorptive_drafts(drafts: Iterable[MedicationOrder]) -> list[MedicationOrder]:
@@ -27,45 +27,9 @@ def evaluate_antiresorptive_orders(
     targets = antiresorptive_drafts(orders)
     findings: list[Finding] = []
     for order in targets:
-        for finding in (finding_for_order(order, evidence),
+        for finding in (finding_for_order(order, evidence, today, policy),
                         check_renal_function(order, evidence.safety_labs, evidence.patient.id, today, policy)):
             if finding is not None:
                 findings.append(finding)
     minerals = check_vitamin_d_and_calcium(targets, evidence.safety_labs, evidence.patient.id, today, policy)
     return findings + ([minerals] if minerals else [])
-
-
-def finding_for_order(draft: MedicationOrder, evidence: Evidence) -> Finding | None:
-    """Return the finding for one antiresorptive order: HPP first, then the ALP pattern."""
-    drugs = antiresorptive_ingredients(draft)
-    patient_id = evidence.patient.id
-    if evidence.hpp:
-        return Finding(Topic.HPP_ANTIRESORPTIVE, Indicator.CRITICAL, patient_id, drugs, draft,
-                       hpp_evidence=evidence.hpp)
-    pattern = evidence.alp.pattern
-    if pattern in (Pattern.PERSISTENT, Pattern.RECURRENT):
-        return low_alp_finding(evidence, drugs, draft)
-    if pattern is Pattern.SINGLE_LOW:
-        return Finding(Topic.SINGLE_LOW_ALP_ANTIRESORPTIVE, Indicator.INFO, patient_id, drugs, draft, evidence.alp)
-    return None
-
-
-def low_alp_finding(evidence: Evidence, drugs: tuple[str, ...], order: MedicationOrder | None) -> Finding:
-    """Return the low-ALP finding for an antiresorptive: critical when an ALP substrate is elevated too."""
-    substrates = evidence.substrates
-    indicator = Indicator.CRITICAL if substrates else Indicator.WARNING
-    return Finding(Topic.LOW_ALP_ANTIRESORPTIVE, indicator, evidence.patient.id, drugs, order, evidence.alp,
-                   measurements=substrates, criteria=substrate_criteria(substrates), notes=unchecked(evidence))
-
-
-_UNCHECKED = {
-    "conditions": "the problem list (a hypophosphatasia diagnosis on record)",
-    "medications": "the medication list (asfotase alfa)",
-    "hppWorkup": "the HPP work-up results (pyridoxal 5'-phosphate, phosphoethanolamine)",
-}
-
-
-def unchecked(evidence: Evidence) -> tuple[str, ...]:
-    """Say what could not be read in time, since it could have made the finding more severe."""
-    missing = [text for key, text in _UNCHECKED.items() if not evidence.knows(key)]
-    return (f"Could not be read in time, so not checked: {'; '.join(missing)}.",) if missing else ()

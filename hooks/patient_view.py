@@ -6,15 +6,14 @@ import dataclasses
 from datetime import date
 
 from hooks.evidence import Evidence
-from hooks.findings import Finding, Indicator, Pattern, Topic
-from hooks.medications import antiresorptive_ingredients
-from hooks.orders import low_alp_finding
+from hooks.findings import Finding, Indicator, Topic
+from hooks.low_alp import findings_for_chart
 from hooks.policy import Policy
-from hooks.substrates import substrate_criteria
 from hooks.wilson import check_wilson_pattern
 
 # Low ALP read as hypophosphatasia; Wilson disease in liver failure explains it better.
-_LOW_ALP_TOPICS = frozenset({Topic.LOW_ALP_ANTIRESORPTIVE, Topic.LOW_ALP_UNEVALUATED, Topic.HPP_LIKELY})
+_LOW_ALP_TOPICS = frozenset({Topic.LOW_ALP_ANTIRESORPTIVE, Topic.LOW_ALP_UNEVALUATED, Topic.HPP_LIKELY,
+                             Topic.LOW_ALP_ON_THERAPY})
 WILSON_NOTE = (
     "Acute liver failure with the Wilson disease pattern is present: Wilson disease is the likelier cause of "
     "the low ALP. Work it up first."
@@ -25,36 +24,10 @@ def evaluate_patient_view(evidence: Evidence, today: date, policy: Policy) -> li
     """Return the findings for a chart being opened: Wilson first, then HPP and low ALP."""
     wilson = check_wilson_pattern(evidence.liver_labs, evidence.conditions, evidence.unreadable_conditions,
                                   evidence.patient, today, policy)
-    findings = low_alp_findings(evidence)
+    findings = findings_for_chart(evidence, today, policy)
     if wilson is None:
         return findings
     return [wilson, *(defer_to_wilson(f) for f in findings)]
-
-
-def low_alp_findings(evidence: Evidence) -> list[Finding]:
-    """Return the HPP and low-ALP findings of a chart."""
-    if not evidence.knows("medications"):
-        return []  # whether an antiresorptive is active decides every finding below
-    active = [m for m in evidence.medications if m.status == "active" and antiresorptive_ingredients(m)]
-    drugs = tuple(dict.fromkeys(d for m in active for d in antiresorptive_ingredients(m)))
-    patient_id = evidence.patient.id
-    pattern = evidence.alp.pattern
-    if active:
-        if evidence.hpp:
-            return [Finding(Topic.HPP_ANTIRESORPTIVE, Indicator.CRITICAL, patient_id, drugs,
-                            hpp_evidence=evidence.hpp)]
-        if pattern in (Pattern.PERSISTENT, Pattern.RECURRENT):
-            return [low_alp_finding(evidence, drugs, None)]
-        return []
-    # "Not on record" and "not worked up" are claims: they need the conditions and the work-up results.
-    if pattern is not Pattern.PERSISTENT or evidence.hpp or not evidence.knows("conditions", "hppWorkup"):
-        return []
-    if evidence.substrates:
-        return [Finding(Topic.HPP_LIKELY, Indicator.WARNING, patient_id, alp=evidence.alp,
-                        measurements=evidence.substrates, criteria=substrate_criteria(evidence.substrates))]
-    if not evidence.workup_on_file:
-        return [Finding(Topic.LOW_ALP_UNEVALUATED, Indicator.INFO, patient_id, alp=evidence.alp)]
-    return []
 
 
 def defer_to_wilson(finding: Finding) -> Finding:

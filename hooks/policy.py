@@ -75,6 +75,20 @@ class Policy:
     wilson_low_alp_u_per_l: Decimal = Decimal(40)
     wilson_min_bilirubin_mg_per_dl: Decimal = Decimal(3)
     wilson_min_aminotransferase_u_per_l: Decimal = Decimal(120)
+    # Antiresorptive therapy from every FHIR source
+    dispense_default_supply_days: int = 30
+    dispense_grace_days: int = 30
+    assumed_course_days: int = 365
+    denosumab_interval_days: int = 183
+    zoledronic_acid_interval_days: int = 365
+    ibandronate_iv_interval_days: int = 92
+    romosozumab_interval_days: int = 31
+    # Transient lows and secondary causes
+    clearly_normal_alp_u_per_l: Decimal = Decimal(45)
+    child_clearly_normal_factor: Decimal = Decimal("1.25")
+    acute_encounter_classes: frozenset[str] = frozenset({"IMP", "EMER", "ACUTE", "NONAC", "SS"})
+    magnesium_low_mg_per_dl: Decimal = Decimal("1.7")
+    zinc_low_ug_per_dl: Decimal = Decimal(60)
     # Respect for the prescriber
     patient_view_snooze_days: int = 90
     order_select_repeat_at_sign: bool = False
@@ -128,6 +142,28 @@ POLICY_SOURCES: Mapping[str, str] = {
     "AASLD ALF needs hepatic injury, clinical.md §7)",
     "wilson_min_aminotransferase_u_per_l": "or AST or ALT ≥ 120 U/L (3× a 40 U/L upper limit; implementation "
     "choice, same reason)",
+    "dispense_default_supply_days": "a dispense without daysSupply covers 30 days: one 28-day cycle of weekly oral "
+    "bisphosphonate dosing, rounded (implementation choice; docs/evidence/therapy.md)",
+    "dispense_grace_days": "a dispense still counts for 30 days after its supply runs out: the permissible refill gap "
+    "used to call oral bisphosphonate therapy persistent (implementation choice; docs/evidence/therapy.md)",
+    "assumed_course_days": "a stopped order or statement without an end or supply counts for a year; bisphosphonates "
+    "stay in bone for years, so this understates exposure (docs/evidence/therapy.md)",
+    "denosumab_interval_days": "one denosumab dose given in clinic covers 6 months: Prolia's dosing interval "
+    "(Prolia label, 2024; Xgeva's monthly dose is covered too)",
+    "zoledronic_acid_interval_days": "one zoledronic acid infusion covers 12 months: Reclast's once-yearly dosing "
+    "(Reclast label, 2023)",
+    "ibandronate_iv_interval_days": "one intravenous ibandronate dose covers 3 months (Boniva injection label)",
+    "romosozumab_interval_days": "one romosozumab dose covers a month: Evenity's monthly dosing (Evenity label, 2019)",
+    "clearly_normal_alp_u_per_l": "an adult ALP above 45 U/L after the last low is clearly normal and downgrades the "
+    "pattern: Tornero 2020 required no value > 45 U/L (docs/evidence/alp.md)",
+    "child_clearly_normal_factor": "a child's ALP at least 1.25 times the age- and sex-specific lower limit after the "
+    "last low is clearly normal (implementation choice mirroring 45/35 in adults; docs/evidence/alp.md)",
+    "acute_encounter_classes": "HL7 v3 ActCode encounter classes of an acute stay (inpatient, emergency, short "
+    "stay): lows confined to one are repeated after recovery (McKiernan 2014 acute hypophosphatasemia)",
+    "magnesium_low_mg_per_dl": "magnesium below the lab's range low, else below 1.7 mg/dL (0.70 mmol/L; Mayo "
+    "adult range 1.7-2.3 mg/dL): a secondary cause of low ALP (Saraff 2016; docs/evidence/alp.md)",
+    "zinc_low_ug_per_dl": "zinc below the lab's range low, else below 60 ug/dL (0.60 ug/mL; Mayo adult range "
+    "0.60-1.20 ug/mL): a secondary cause of low ALP (Saraff 2016; docs/evidence/alp.md)",
     "patient_view_snooze_days": "after an override, the same patient-view card is not shown again for 90 days "
     "(clinical.md §10.2; CDC opioid CDS snooze semantics)",
     "order_select_repeat_at_sign": "false: a card overridden at order-select is not repeated at order-sign for "
@@ -184,6 +220,17 @@ _BOUNDS: Mapping[str, tuple[Decimal, Decimal]] = {
     "wilson_min_bilirubin_mg_per_dl": (Decimal(0), Decimal(50)),
     "wilson_min_aminotransferase_u_per_l": (Decimal(0), Decimal(10_000)),
     "patient_view_snooze_days": (Decimal(0), Decimal(3650)),
+    "dispense_default_supply_days": (Decimal(1), Decimal(366)),
+    "dispense_grace_days": (Decimal(0), Decimal(366)),
+    "assumed_course_days": (Decimal(1), Decimal(3650)),
+    "denosumab_interval_days": (Decimal(1), Decimal(366)),
+    "zoledronic_acid_interval_days": (Decimal(1), Decimal(731)),
+    "ibandronate_iv_interval_days": (Decimal(1), Decimal(366)),
+    "romosozumab_interval_days": (Decimal(1), Decimal(366)),
+    "clearly_normal_alp_u_per_l": (Decimal(1), Decimal(500)),
+    "child_clearly_normal_factor": (Decimal(1), Decimal(5)),
+    "magnesium_low_mg_per_dl": (Decimal(0), Decimal(10)),
+    "zinc_low_ug_per_dl": (Decimal(0), Decimal(500)),
 }
 
 

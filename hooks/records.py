@@ -65,6 +65,10 @@ class LabResult:
     reference_ranges: tuple[ReferenceRange, ...] = ()
     has_data_absent_reason: bool = False
     instant: datetime | None = None  # time-zone aware specimen time, when the source gives a time of day
+    encounter: str | None = None  # `Encounter/<id>` the specimen was drawn in, when stated
+    coded_value: tuple[Code, ...] = ()  # valueCodeableConcept codings (e.g. a genetic result's answer)
+    text_value: str | None = None  # valueString, or valueCodeableConcept.text
+    interpretation: tuple[str, ...] = ()  # interpretation codes (e.g. "L", "N", "NEG")
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,8 @@ class MedicationOrder:
     authored: date | None = None
     ends: date | None = None  # dispenseRequest.validityPeriod.end, when stated
     supply_days: int | None = None  # dispenseRequest.expectedSupplyDuration in days, when stated
+    source: str = "MedicationRequest"  # or MedicationStatement, MedicationDispense, MedicationAdministration
+    dose: Quantity | None = None  # the first dose quantity of the first dosage instruction, when stated
 
     @property
     def reference(self) -> str | None:
@@ -93,6 +99,20 @@ class ConditionRecord:
     codes: tuple[Code, ...]
     names: tuple[str, ...]
     verification_status: str | None = None
+    clinical_status: str | None = None
+    onset: date | None = None  # onset[x] as a date (onsetDateTime, onsetPeriod.start), when stated
+    recorded: date | None = None  # recordedDate
+
+
+@dataclass(frozen=True)
+class EncounterRecord:
+    """An Encounter's class (v3 ActCode: IMP, EMER, ACUTE, AMB ...), status and period."""
+
+    id: str | None
+    class_code: str | None
+    status: str | None
+    start: date | None
+    end: date | None
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
+from decimal import Decimal
 from typing import Iterable
 
 from hooks.alp import years_before
@@ -11,14 +13,20 @@ from hooks.labs import number_text
 from hooks.policy import Policy
 from hooks.records import LabResult, Quantity
 from hooks.units import to_nmol_per_l_plp, unit_key
-from hooks.valuesets import PYRIDOXAL_PHOSPHATE, URINE_PHOSPHOETHANOLAMINE
+from hooks.valuesets import ALPL_GENE_TESTS, PYRIDOXAL_PHOSPHATE, URINE_PHOSPHOETHANOLAMINE
 
 _PLP_LABEL = "Pyridoxal 5'-phosphate"
 _PEA_LABEL = "Urine phosphoethanolamine"
+ALPL_LABEL = "ALPL gene test"
+# LOINC answers and words that report no variant found (LA6577-6 Negative, LA9634-2 Absent).
+_NEGATIVE_ANSWERS = frozenset({"LA6577-6", "LA9634-2"})
+_NEGATIVE_INTERPRETATIONS = frozenset({"NEG", "N", "ND"})
+_POSITIVE_TEXT = re.compile(r"(?<!no )(?<!not )\b(?:likely )?pathogenic variant (?:was )?(?:detected|identified|found)")
+_NEGATIVE_WORDS = ("negative", "no pathogenic", "not detected", "no variant", "no mutation", "no clinically significant")
 
 
-def elevated_substrates(results: Iterable[LabResult], today: date, policy: Policy) -> tuple[Measurement, ...]:
-    """Return the substrates whose most recent trusted result in the window is above normal, newest first."""
+def latest_workup_results(results: Iterable[LabResult], today: date, policy: Policy) -> dict[str, LabResult]:
+    """Return the most recent trusted result in the window of each work-up test: "plp", "pea" and "alpl"."""
     since = years_before(today, policy.lookback_years)
     latest: dict[str, LabResult] = {}
     for result in results:
@@ -26,13 +34,87 @@ def elevated_substrates(results: Iterable[LabResult], today: date, policy: Polic
             continue
         if result.effective is None or result.effective < since:
             continue
-        group = "plp" if result.loinc in PYRIDOXAL_PHOSPHATE else "pea" if result.loinc in URINE_PHOSPHOETHANOLAMINE else None
-        # Only the latest result of each substrate speaks: a normal repeat overrides an older high value.
+        group = ("plp" if result.loinc in PYRIDOXAL_PHOSPHATE else "pea" if result.loinc in URINE_PHOSPHOETHANOLAMINE
+                 else "alpl" if result.loinc in ALPL_GENE_TESTS else None)
+        # Only the latest result of each test speaks: a normal repeat overrides an older high value.
         if group and (group not in latest or _when(result) > _when(latest[group])):
             latest[group] = result
+    return latest
+
+
+def elevated_substrates(results: Iterable[LabResult], today: date, policy: Policy) -> tuple[Measurement, ...]:
+    """Return the substrates whose most recent trusted result in the window is above normal, newest first."""
+    latest = latest_workup_results(results, today, policy)
     elevated = [m for m in (_elevated_plp(latest["plp"], policy) if "plp" in latest else None,
                             _elevated_pea(latest["pea"]) if "pea" in latest else None) if m is not None]
     return tuple(sorted(elevated, key=lambda m: m.effective, reverse=True))
+
+
+def normal_workup(results: Iterable[LabResult], today: date, policy: Policy) -> tuple[Measurement, ...]:
+    """Return the latest work-up results that speak against HPP: a normal PLP or PEA, a negative ALPL test."""
+    latest = latest_workup_results(results, today, policy)
+    normal = []
+    if "plp" in latest and (plp := _normal_plp(latest["plp"], policy)) is not None:
+        normal.append(plp)
+    if "pea" in latest and (pea := _normal_pea(latest["pea"])) is not None:
+        normal.append(pea)
+    if "alpl" in latest and is_negative_genetic_result(latest["alpl"]):
+        result = latest["alpl"]
+        assert result.effective is not None
+        normal.append(Measurement(ALPL_LABEL, result.loinc, result.effective, Decimal(0), "", None,
+                                  "no pathogenic variant reported"))
+    return tuple(normal)
+
+
+def workup_complete(normal: Iterable[Measurement]) -> bool:
+    """Tell whether the work-up has ruled HPP out as far as labs can: PLP and PEA normal, or ALPL negative."""
+    groups = {_group_of(m.loinc) for m in normal}
+    return {"plp", "pea"} <= groups or "alpl" in groups
+
+
+def tests_done(results: Iterable[LabResult], today: date, policy: Policy) -> frozenset[str]:
+    """Return which work-up tests ("plp", "pea", "alpl") have a trusted result in the window."""
+    return frozenset(latest_workup_results(results, today, policy))
+
+
+def is_negative_genetic_result(result: LabResult) -> bool:
+    """Tell whether a genetic test result reports no variant, from its coded answer, interpretation or text."""
+    if any(code.code in _NEGATIVE_ANSWERS for code in result.coded_value):
+        return True
+    if any(code.upper() in _NEGATIVE_INTERPRETATIONS for code in result.interpretation):
+        return True
+    text = (result.text_value or "").casefold()
+    return any(word in text for word in _NEGATIVE_WORDS) and not _POSITIVE_TEXT.search(text)
+
+
+def _group_of(loinc: str) -> str:
+    """Name the work-up test a LOINC code belongs to."""
+    return "plp" if loinc in PYRIDOXAL_PHOSPHATE else "pea" if loinc in URINE_PHOSPHOETHANOLAMINE else "alpl"
+
+
+def _normal_plp(result: LabResult, policy: Policy) -> Measurement | None:
+    """Return a PLP result at or below its limit (lab range high, else the default for its unit)."""
+    assert result.effective is not None
+    quantity = result.quantity
+    if quantity is None or quantity.comparator in (">", ">=") or _elevated_plp(result, policy) is not None:
+        return None
+    if to_nmol_per_l_plp(quantity.value, quantity.unit) is None:
+        return None  # an unknown unit says nothing either way
+    return Measurement(_PLP_LABEL, result.loinc, result.effective, quantity.value, quantity.unit or "",
+                       quantity.comparator, "normal")
+
+
+def _normal_pea(result: LabResult) -> Measurement | None:
+    """Return a phosphoethanolamine result at or below its own range high, in the same unit."""
+    assert result.effective is not None
+    high = _range_high(result)
+    quantity = result.quantity
+    if quantity is None or high is None or quantity.comparator in (">", ">="):
+        return None
+    if unit_key(high.unit or "") != unit_key(quantity.unit or "") or quantity.value > high.value:
+        return None
+    return Measurement(_PEA_LABEL, result.loinc, result.effective, quantity.value, quantity.unit or "",
+                       quantity.comparator, "normal")
 
 
 def _when(result: LabResult) -> tuple[date, float]:

@@ -118,3 +118,28 @@ def to_nmol_per_l_plp(value: Decimal, unit: str | None) -> Decimal | None:
 def is_inr_unit(unit: str | None) -> bool:
     """Return whether `unit` is how an INR is sent: no unit, or a ratio annotation."""
     return unit is None or unit_key(unit) in _INR_UNITS
+
+
+# Magnesium: 1 mmol/L = 2.431 mg/dL = 2 mEq/L. Zinc: 1 umol/L = 6.538 ug/dL (65.38 g/mol).
+_MAGNESIUM_TO_MG_PER_DL: dict[str, Decimal] = {
+    "mg/dl": Decimal(1),
+    "mmol/l": Decimal("2.431"),
+    "meq/l": Decimal("1.2155"),
+}
+_ZINC_TO_UG_PER_DL: dict[str, Decimal] = {
+    "ug/dl": Decimal(1),
+    "mcg/dl": Decimal(1),
+    "ug/ml": Decimal(100),
+    "mg/l": Decimal(100),
+    "umol/l": Decimal("6.538"),
+}
+
+
+def to_mg_per_dl_magnesium(value: Decimal, unit: str | None) -> Decimal | None:
+    """Return a magnesium value in mg/dL, or None."""
+    return _convert(value, unit, _MAGNESIUM_TO_MG_PER_DL)
+
+
+def to_ug_per_dl_zinc(value: Decimal, unit: str | None) -> Decimal | None:
+    """Return a zinc value in ug/dL, or None."""
+    return _convert(value, unit, _ZINC_TO_UG_PER_DL)

@@ -70,6 +70,15 @@ URINE_PHOSPHOETHANOLAMINE = ValueSet(
                      "26611-4", "9731-1", "2790-4", "2789-6", "25502-6", "26597-5", "26612-2"}),
 )
 
+ALPL_GENE_TESTS = ValueSet(
+    name="alpl-gene-tests",
+    version="2026.12",
+    expansion_date="2026-12-04",
+    source="LOINC 77084-2 ALPL full mutation analysis, 77085-9 ALPL known familial variants (docs/evidence/alp.md).",
+    system=LOINC,
+    codes=frozenset({"77084-2", "77085-9"}),
+)
+
 HPP_WORKUP = ValueSet(
     name="hpp-workup-results",
     version="2026.11",
@@ -295,3 +304,57 @@ ANTIRESORPTIVE_VALUE_SET = ValueSet(
 # combination (M05BB), named or not above.
 ANTIRESORPTIVE_ATC_PREFIXES: tuple[str, ...] = ("M05BA", "M05BB")
 ANTIRESORPTIVE_ATC_CODES: frozenset[str] = frozenset({"M05BX04", "M05BX06"})
+
+
+# Secondary causes of low ALP named on the card when they are on record (issue 10 item 8; docs/evidence/alp.md).
+# Conditions are matched by code, else by the words of their text, since many are coded locally.
+COELIAC_DISEASE = ValueSet(
+    name="coeliac-disease", version="2026.12", expansion_date="2026-12-04",
+    source="SNOMED CT 396331005 Celiac disease; ICD-10-CM K90.0 (docs/evidence/alp.md).",
+    system=SNOMED, codes=frozenset({"396331005"}))
+HYPOTHYROIDISM = ValueSet(
+    name="hypothyroidism", version="2026.12", expansion_date="2026-12-04",
+    source="SNOMED CT 40930008 Hypothyroidism; ICD-10-CM E03.x and E89.0 (docs/evidence/alp.md).",
+    system=SNOMED, codes=frozenset({"40930008"}))
+HYPOMAGNESAEMIA = ValueSet(
+    name="hypomagnesaemia", version="2026.12", expansion_date="2026-12-04",
+    source="SNOMED CT 190855004 Hypomagnesemia; ICD-10-CM E83.42 (HPO HP:0002917 cross-references; "
+    "docs/evidence/alp.md).",
+    system=SNOMED, codes=frozenset({"190855004"}))
+# ICD-10-CM code prefixes: K90.0 coeliac, E03 and E89.0 hypothyroidism, E40-E46 malnutrition, E83.42
+# hypomagnesaemia, E60 zinc deficiency.
+SECONDARY_CAUSE_ICD10CM_PREFIXES: dict[str, tuple[str, ...]] = {
+    "coeliac disease": ("K90.0",),
+    "hypothyroidism": ("E03", "E89.0"),
+    "malnutrition": ("E40", "E41", "E42", "E43", "E44", "E45", "E46"),
+    "hypomagnesaemia": ("E83.42",),
+    "zinc deficiency": ("E60",),
+}
+SECONDARY_CAUSE_WORDS: dict[str, tuple[str, ...]] = {
+    "coeliac disease": ("coeliac", "celiac"),
+    "hypothyroidism": ("hypothyroid",),
+    "malnutrition": ("malnutrition", "undernutrition", "malnourish"),
+    "hypomagnesaemia": ("hypomagnes",),
+    "zinc deficiency": ("zinc deficiency",),
+}
+# Drugs that lower ALP (clinical reviews of low ALP: glucocorticoids, fibrates, oestrogens): ATC groups first,
+# ingredient names as a fallback. Glucocorticoid RxNorm ingredients from the HL7 PDDI-CDS value sets
+# (RxNorm 2018-07-02); fibrate and oestrogen RxNorm codes are not verified, so they match by ATC and name.
+ALP_LOWERING_DRUGS: dict[str, tuple[frozenset[str], tuple[str, ...], tuple[str, ...]]] = {
+    # kind: (RxNorm ingredient codes, ATC prefixes, name stems)
+    "glucocorticoid": (frozenset({"8640", "8638", "3264", "5492", "6902", "2878"}), ("H02AB",),
+                       ("prednison", "prednisolon", "methylprednisolon", "dexamethason", "hydrocortison",
+                        "cortison", "deflazacort", "betamethason")),
+    "fibrate": (frozenset(), ("C10AB",), ("fenofibrat", "gemfibrozil", "bezafibrat", "clofibrat", "ciprofibrat")),
+    "oestrogen": (frozenset(), ("G03C", "G03A", "G03F"),
+                  ("estradiol", "oestradiol", "estrogen", "oestrogen", "ethinylestradiol", "ethinyl estradiol",
+                   "premarin", "estriol", "estrone")),
+}
+MAGNESIUM = ValueSet(
+    name="magnesium-serum", version="2026.12", expansion_date="2026-12-04",
+    source="LOINC 19123-9 (mg/dL), 2601-3 (mmol/L); HL7 PDDI-CDS magnesium value set (LOINC 2.82).",
+    system=LOINC, codes=frozenset({"19123-9", "2601-3"}))
+ZINC = ValueSet(
+    name="zinc-serum", version="2026.12", expansion_date="2026-12-04",
+    source="LOINC 5763-8 Zinc [Mass/volume] in Serum or Plasma (docs/evidence/alp.md).",
+    system=LOINC, codes=frozenset({"5763-8"}))

@@ -108,10 +108,31 @@ def test_thirteen_year_olds_have_sex_specific_limits_and_unknown_sex_takes_the_l
     assert verdict(alp("2026-03-01", 80), patient=child).limit_u_per_l == Decimal(limit)
 
 
-def test_a_child_with_a_lab_range_is_judged_against_it_without_the_adult_cap():
+def child_range(low: int, from_years: int, to_years: int) -> tuple[ReferenceRange, ...]:
+    """Return a lab reference range restricted to an age band in years."""
+    return (ReferenceRange(Quantity(Decimal(low), "U/L"), None, AgeBound(Decimal(from_years), "a"),
+                           AgeBound(Decimal(to_years), "a")),)
+
+
+@pytest.mark.parametrize("value, low", [("149", True), ("150", False)])
+def test_a_child_with_an_age_specific_lab_range_is_judged_against_it_without_the_adult_cap(value, low):
     boy = PatientFacts("p3", date(2020, 5, 3), "male")
-    result = verdict(alp("2026-09-16", 149, lab_low=150), patient=boy)
-    assert (result.low, result.limit_u_per_l) == (True, Decimal(150))
+    result = verdict(alp("2026-09-16", value, ranges=child_range(150, 1, 9)), patient=boy)
+    assert (result.low, result.limit_u_per_l) == (low, Decimal(150))
+
+
+@pytest.mark.parametrize("value, low", [("141.9", True), ("142", False)])
+def test_an_adult_range_on_a_childs_result_does_not_override_the_age_and_sex_limit(value, low):
+    boy = PatientFacts("p3", date(2020, 5, 3), "male")
+    result = verdict(alp("2026-09-16", value, lab_low=40), patient=boy)
+    assert (result.low, result.limit_u_per_l) == (low, Decimal(142))
+
+
+@pytest.mark.parametrize("value, low", [("49.9", True), ("50", False)])
+def test_a_teenage_girls_result_with_an_adult_range_is_judged_against_her_age_limit(value, low):
+    girl = PatientFacts("p6", date(2010, 2, 1), "female")  # 16 on the day: 15-<17 y female limit 50
+    result = verdict(alp("2026-06-01", value, lab_low=35), patient=girl)
+    assert (result.low, result.limit_u_per_l) == (low, Decimal(50))
 
 
 NEWBORN = PatientFacts("p5", date(2026, 10, 1), "female")
@@ -127,8 +148,13 @@ def test_a_newborn_of_15_days_is_judged_against_122():
     assert (result.low, result.limit_u_per_l) == (True, Decimal(122))
 
 
-def test_a_newborn_under_15_days_with_a_lab_range_is_judged():
-    assert verdict(alp("2026-10-10", 70, lab_low=83), patient=NEWBORN).low is True
+def test_a_newborn_under_15_days_with_a_neonatal_lab_range_is_judged():
+    neonatal = (ReferenceRange(Quantity(Decimal(83), "U/L"), None, AgeBound(Decimal(0), "d"), AgeBound(Decimal(14), "d")),)
+    assert verdict(alp("2026-10-10", 70, ranges=neonatal), patient=NEWBORN).low is True
+
+
+def test_a_newborn_under_15_days_with_only_a_generic_lab_range_is_not_judged():
+    assert verdict(alp("2026-10-10", 70, lab_low=83), patient=NEWBORN).low is None
 
 
 def test_an_age_specific_range_is_preferred_to_a_generic_one():
@@ -255,7 +281,7 @@ def test_results_are_listed_oldest_first():
 # --- uninterpretable results never create a finding -------------------------------------------------------
 
 def test_an_unconvertible_result_is_named_but_not_used():
-    results = [alp("2026-01-10", 20), alp("2026-03-10", 21), alp("2026-04-10", 70)]
+    results = [alp("2026-01-10", 20), alp("2026-03-10", 21), alp("2026-04-10", 44)]
     assessment = assess(*results, alp("2026-02-10", 3, "mg/dL"))
     assert assessment.pattern is Pattern.PERSISTENT  # 2 of 3 months, the mg/dL result not counted
     assert [u.reason for u in assessment.uninterpretable] == ["unit 'mg/dL' cannot be converted to U/L"]
@@ -404,3 +430,65 @@ def test_results_drawn_on_antiresorptive_therapy_are_marked():
     exposures = [(date(2026, 2, 1), date(2026, 6, 30))]
     assessment = assess_alp([alp("2026-01-10", 20), alp("2026-03-10", 21)], [], ADULT, TODAY, POLICY, exposures)
     assert [r.on_antiresorptive for r in assessment.results] == [False, True]
+
+
+# --- transient lows: a clearly normal value later, one acute stay (issue 10 item 7) ----------------------------
+
+@pytest.mark.parametrize("later, pattern", [("45", Pattern.PERSISTENT), ("45.01", Pattern.RECURRENT)])
+def test_a_clearly_normal_adult_value_after_the_last_low_downgrades_persistent(later, pattern):
+    lows = [alp("2026-01-10", 20), alp("2026-03-10", 21), alp("2026-05-10", 22)]
+    assessment = assess(*lows, alp("2026-06-10", later))
+    assert assessment.pattern is pattern
+    assert (assessment.later_normal is not None) is (pattern is Pattern.RECURRENT)
+
+
+def test_a_clearly_normal_value_before_the_lows_does_not_downgrade():
+    assessment = assess(alp("2025-12-10", 80), alp("2026-01-10", 20), alp("2026-03-10", 21), alp("2026-05-10", 22))
+    assert assessment.pattern is Pattern.PERSISTENT and assessment.later_normal is None
+
+
+@pytest.mark.parametrize("later, downgraded", [("177.5", False), ("177.6", True)])
+def test_a_childs_clearly_normal_value_is_a_quarter_above_the_age_limit(later, downgraded):
+    boy = PatientFacts("p3", date(2018, 5, 3), "male")  # limit 142 U/L; 1.25 x 142 = 177.5
+    lows = [alp("2026-01-10", 100), alp("2026-03-10", 101), alp("2026-05-10", 102)]
+    assessment = assess(*lows, alp("2026-06-10", later), patient=boy)
+    assert (assessment.later_normal is not None) is downgraded
+
+
+def test_lows_confined_to_one_inpatient_stay_are_found_by_date_or_by_reference():
+    from hooks.records import EncounterRecord
+
+    stay = EncounterRecord("enc-1", "IMP", "finished", date(2026, 1, 5), date(2026, 2, 20))
+    clinic = EncounterRecord("enc-2", "AMB", "finished", date(2026, 1, 1), date(2026, 12, 31))
+    lows = [alp("2026-01-10", 20), alp("2026-02-15", 21)]
+    found = assess_alp(lows, [], ADULT, TODAY, POLICY, encounters=[clinic, stay]).acute_stay
+    assert found == stay
+    later = assess_alp([*lows, alp("2026-03-01", 22)], [], ADULT, TODAY, POLICY, encounters=[stay])
+    assert later.acute_stay is None
+    by_reference = [dataclasses.replace(r, encounter="Encounter/enc-1", effective=date(2026, 4, 1)) for r in lows]
+    assert assess_alp(by_reference, [], ADULT, TODAY, POLICY, encounters=[stay]).acute_stay == stay
+
+
+# --- lows on antiresorptive therapy (issue 10 item 1) --------------------------------------------------------
+
+THERAPY = [(date(2025, 6, 1), date(2026, 11, 24))]
+
+
+@pytest.mark.parametrize("before, explained", [("36", True), ("35", False)])
+def test_lows_all_on_therapy_are_explained_only_when_the_latest_pre_treatment_alp_was_normal(before, explained):
+    results = [alp("2015-03-01", before), alp("2026-01-10", 20), alp("2026-03-10", 21)]
+    assessment = assess_alp(results, [], ADULT, TODAY, POLICY, THERAPY)
+    assert assessment.all_lows_on_therapy
+    assert assessment.pre_treatment is not None and assessment.pre_treatment.effective == date(2015, 3, 1)
+    assert assessment.explained_by_therapy is explained
+
+
+def test_without_a_pre_treatment_alp_the_lows_are_not_explained_by_therapy():
+    assessment = assess_alp([alp("2026-01-10", 20), alp("2026-03-10", 21)], [], ADULT, TODAY, POLICY, THERAPY)
+    assert assessment.all_lows_on_therapy and not assessment.explained_by_therapy
+
+
+def test_a_low_before_therapy_means_the_lows_are_not_explained_by_therapy():
+    results = [alp("2025-03-01", 50), alp("2025-05-01", 25), alp("2026-01-10", 20), alp("2026-03-10", 21)]
+    assessment = assess_alp(results, [], ADULT, TODAY, POLICY, THERAPY)
+    assert not assessment.all_lows_on_therapy and not assessment.explained_by_therapy

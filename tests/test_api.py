@@ -68,7 +68,7 @@ def test_order_sign_for_another_drug_answers_no_cards_and_fetches_nothing(client
 
 
 @pytest.mark.parametrize("prefetch, expected", [
-    (dict(alp="alp-recurrent-low.json"), [("low-alp-antiresorptive", "warning")]),
+    (dict(alp="alp-recurrent-low.json"), [("low-alp-antiresorptive", "info")]),  # recurrent alone is info
     (dict(alp="alp-single-low.json"), [("single-low-alp-antiresorptive", "info")]),
     (dict(alp="alp-normal.json"), []),
     (dict(alp="alp-ukat.json"), [("low-alp-antiresorptive", "warning")]),
@@ -126,7 +126,11 @@ def fhir_server(mock: responses.RequestsMock, *, token: str | None = None, alp="
     headers = [matchers.header_matcher({"Authorization": f"Bearer {token}"})] if token else []
     mock.get(f"{FHIR_SERVER}/Patient/pat-hpp-1", json=load_fhir("patient-adult-female.json"), match=headers)
     for resource, name in [("Observation", alp), ("Condition", "conditions-none.json"),
-                           ("MedicationRequest", "medications-none.json")]:
+                           ("MedicationRequest", "medications-none.json"),
+                           ("MedicationStatement", "medications-none.json"),
+                           ("MedicationDispense", "medications-none.json"),
+                           ("MedicationAdministration", "medications-none.json"),
+                           ("Encounter", "medications-none.json")]:
         mock.get(f"{FHIR_SERVER}/{resource}", json=load_fhir(name),
                  match=[*headers, matchers.query_param_matcher({"patient": "pat-hpp-1"}, strict_match=False)])
 
@@ -135,8 +139,9 @@ def test_missing_prefetch_is_fetched_with_the_bearer_token(client):
     with responses.RequestsMock() as mock:
         fhir_server(mock, token="secret-token")
         response = order_sign(client, fhir_server=FHIR_SERVER, token="secret-token")
-        # Patient, Condition, MedicationRequest, and Observation for ALP, the HPP work-up and the safety labs.
-        assert len(mock.calls) == 6
+        # Patient, Condition, the four medication resources, Encounter, and Observation for ALP, the HPP work-up
+        # and the safety labs.
+        assert len(mock.calls) == 10
         assert sum(c.request.url.startswith(f"{FHIR_SERVER}/Observation?") for c in mock.calls) == 3
     assert topics(response) == [("low-alp-antiresorptive", "warning")]
 

@@ -107,8 +107,8 @@ def test_detail_tabulates_the_inr_and_the_set_with_bilirubin_in_mg_per_dl():
 
 def test_detail_states_each_criterion_and_its_verdict():
     detail = render(WARNING)["detail"]
-    assert "- ALP/bilirubin 50.0 &lt; 4: not met" in detail
-    assert "- AST/ALT 3.0 &gt; 2.2: met" in detail
+    assert "- ALP/bilirubin 50.0 < 4: not met" in detail
+    assert "- AST/ALT 3.0 > 2.2: met" in detail
 
 
 def test_detail_explains_korman_2008():

@@ -16,24 +16,30 @@ from cards.workup import (
 )
 from hooks.findings import Pattern
 
-BIOCHEMISTRY = ["6768-6", "62236-5", "13789-3", "17861-6", "2777-1", "2731-8", "62292-8"]
+BIOCHEMISTRY = ["6768-6", "62236-5", "13789-3", "17861-6", "2777-1", "2731-8", "62292-8", "19123-9", "5763-8"]
 
 
-def codes(pattern: Pattern) -> list[str]:
-    """Return the LOINC codes of the work-up for a pattern, in order."""
-    return [test.loinc for test in hpp_workup(pattern)]
+def codes(done: frozenset[str] = frozenset()) -> list[str]:
+    """Return the LOINC codes of the work-up with these tests already on file, in order."""
+    return [test.loinc for test in hpp_workup(done)]
 
 
-@pytest.mark.parametrize("pattern", [Pattern.PERSISTENT, Pattern.RECURRENT])
-def test_workup_for_low_alp_that_keeps_coming_back_ends_with_alpl_sequencing(pattern: Pattern) -> None:
-    assert codes(pattern) == [*BIOCHEMISTRY, "77084-2"]
-    assert needs_genetics(pattern)
+def test_the_biochemical_workup_includes_magnesium_and_zinc_and_never_genetics() -> None:
+    assert codes() == BIOCHEMISTRY
 
 
-@pytest.mark.parametrize("pattern", [Pattern.SINGLE_LOW, Pattern.NONE])
-def test_workup_after_a_single_low_alp_leaves_out_genetics(pattern: Pattern) -> None:
-    assert codes(pattern) == BIOCHEMISTRY
-    assert not needs_genetics(pattern)
+@pytest.mark.parametrize("done, missing", [(frozenset({"plp"}), "62236-5"), (frozenset({"pea"}), "13789-3"),
+                                           (frozenset({"plp", "pea"}), None)])
+def test_the_workup_orders_only_the_substrates_not_yet_on_file(done: frozenset[str], missing: str | None) -> None:
+    ordered = codes(done)
+    assert ordered[0] == "6768-6" and {"19123-9", "5763-8"} <= set(ordered)
+    assert ("62236-5" in ordered) is ("plp" not in done) and ("13789-3" in ordered) is ("pea" not in done)
+
+
+@pytest.mark.parametrize("pattern, offered", [(Pattern.PERSISTENT, True), (Pattern.RECURRENT, True),
+                                              (Pattern.SINGLE_LOW, False), (Pattern.NONE, False)])
+def test_alpl_sequencing_may_follow_only_a_low_alp_that_keeps_coming_back(pattern: Pattern, offered: bool) -> None:
+    assert needs_genetics(pattern) is offered
 
 
 def test_repeat_alp_order_is_a_draft_loinc_coded_service_request_for_the_patient() -> None:
@@ -69,10 +75,10 @@ def test_orders_without_instructions_have_no_instruction_member() -> None:
     assert "patientInstruction" not in service_request(REPEAT_ALP, "pat-1")
 
 
-@pytest.mark.parametrize("pattern", [Pattern.PERSISTENT, Pattern.SINGLE_LOW])
-def test_every_workup_order_is_a_valid_r4b_service_request_without_id(pattern: Pattern) -> None:
-    orders = service_requests(hpp_workup(pattern), "pat-1")
-    assert len(orders) == len(hpp_workup(pattern))
+@pytest.mark.parametrize("done", [frozenset(), frozenset({"plp"})])
+def test_every_workup_order_is_a_valid_r4b_service_request_without_id(done: frozenset[str]) -> None:
+    orders = service_requests([*hpp_workup(done), ALPL_SEQUENCING], "pat-1")
+    assert len(orders) == len(hpp_workup(done)) + 1
     for order in orders:
         assert "id" not in order
         parsed = ServiceRequest.model_validate(order)
@@ -82,7 +88,7 @@ def test_every_workup_order_is_a_valid_r4b_service_request_without_id(pattern: P
 
 
 def test_every_test_has_a_distinct_code_display_and_name() -> None:
-    tests = hpp_workup(Pattern.PERSISTENT)
+    tests = [*hpp_workup(), ALPL_SEQUENCING]
     for attribute in ("loinc", "display", "name"):
         values = [getattr(t, attribute) for t in tests]
         assert all(values)

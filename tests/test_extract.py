@@ -155,6 +155,6 @@ def test_text_normalisation_removes_invisible_characters_and_case():
 
 def test_a_defect_in_an_element_no_rule_reads_does_not_make_a_resource_unreadable():
     condition = resources("conditions-hpp.json")[0]
-    condition["onsetDateTime"] = "spring 2019"
+    condition["abatementDateTime"] = "spring 2019"
     (read,), unreadable = read_conditions([condition])
     assert (read.codes[0].code, unreadable) == ("360792001", [])

@@ -76,7 +76,7 @@ def test_a_non_numeric_value_is_unreadable_and_the_message_has_no_patient_data()
     assert "Alice" not in str(raised.value) and "twenty" not in str(raised.value)
 
 
-@pytest.mark.parametrize("resource", [{"resourceType": "Encounter"}, {}, {"resourceType": 3}])
+@pytest.mark.parametrize("resource", [{"resourceType": "Procedure"}, {}, {"resourceType": 3}])
 def test_unsupported_resources_are_refused(resource):
     with pytest.raises(UnreadableResource, match="unsupported"):
         validate(resource)

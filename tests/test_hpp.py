@@ -71,3 +71,11 @@ def test_an_old_preliminary_or_unrelated_result_is_not_a_workup():
 def test_an_unreadable_workup_result_still_shows_the_workup_was_done():
     unreadable = Unreadable("Observation", "o2", "failed", (Code("http://loinc.org", "77084-2"),), date(2026, 2, 1))
     assert workup_on_file([], [unreadable], SINCE, Policy())
+
+
+@pytest.mark.parametrize("names, on_record", [
+    (["Hypophosphatasia, adult form"], True), (["hypophosphatasia?"], True),
+    (["Pseudohypophosphatasia"], False), (["Hypophosphataemia"], False), (["X-linked hypophosphatemia"], False)])
+def test_a_locally_coded_hypophosphatasia_is_recognised_by_its_text(names, on_record):
+    local = ConditionRecord("c9", (Code("http://hospital.example.org/problems", "HPP-01"),), tuple(names), "confirmed")
+    assert bool(hpp_on_record([local], [], [])) is on_record

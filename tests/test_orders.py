@@ -32,7 +32,7 @@ def evidence(pattern: Pattern, hpp=(), safety=()) -> Evidence:
 
 @pytest.mark.parametrize("pattern, topic, indicator", [
     (Pattern.PERSISTENT, Topic.LOW_ALP_ANTIRESORPTIVE, Indicator.WARNING),
-    (Pattern.RECURRENT, Topic.LOW_ALP_ANTIRESORPTIVE, Indicator.WARNING),
+    (Pattern.RECURRENT, Topic.LOW_ALP_ANTIRESORPTIVE, Indicator.INFO),
     (Pattern.SINGLE_LOW, Topic.SINGLE_LOW_ALP_ANTIRESORPTIVE, Indicator.INFO),
 ])
 def test_the_alp_pattern_decides_the_finding(pattern, topic, indicator):

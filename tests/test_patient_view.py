@@ -10,6 +10,7 @@ from hooks.findings import AlpAssessment, Indicator, JudgedAlp, Measurement, Pat
 from hooks.patient_view import evaluate_patient_view
 from hooks.policy import Policy
 from hooks.records import Code, LabResult, MedicationOrder, PatientFacts, Quantity
+from hooks.therapy import antiresorptive_therapies
 from hooks.valuesets import RXNORM
 
 PATIENT = PatientFacts("p1", date(1961, 4, 12), "female")
@@ -23,7 +24,8 @@ def med(status: str, code="904431") -> MedicationOrder:
 
 def view(pattern: Pattern, *, meds=(), hpp=(), workup=False, substrates=(), liver=()):
     evidence = Evidence(PATIENT, AlpAssessment(pattern, (LOW,)), tuple(hpp), workup, tuple(meds),
-                        substrates=tuple(substrates), liver_labs=tuple(liver))
+                        substrates=tuple(substrates), liver_labs=tuple(liver),
+                        therapies=tuple(antiresorptive_therapies(meds, TODAY, Policy())))
     return evaluate_patient_view(evidence, TODAY, Policy())
 
 
@@ -33,8 +35,9 @@ def test_persistent_low_alp_on_an_active_antiresorptive_warns():
         Topic.LOW_ALP_ANTIRESORPTIVE, Indicator.WARNING, ("alendronate",), None)
 
 
-def test_recurrent_low_alp_on_an_active_antiresorptive_warns():
-    assert view(Pattern.RECURRENT, meds=[med("active")])[0].topic is Topic.LOW_ALP_ANTIRESORPTIVE
+def test_recurrent_low_alp_on_an_active_antiresorptive_is_info():
+    (finding,) = view(Pattern.RECURRENT, meds=[med("active")])
+    assert (finding.topic, finding.indicator) == (Topic.LOW_ALP_ANTIRESORPTIVE, Indicator.INFO)
 
 
 def test_hpp_on_an_active_antiresorptive_is_critical():
@@ -46,7 +49,11 @@ def test_a_single_low_on_an_active_antiresorptive_says_nothing():
     assert view(Pattern.SINGLE_LOW, meds=[med("active")]) == []
 
 
-@pytest.mark.parametrize("status", ["stopped", "completed", "draft", "on-hold", "entered-in-error"])
+def test_an_order_on_hold_still_counts_as_therapy_in_use():
+    assert view(Pattern.PERSISTENT, meds=[med("on-hold")])[0].topic is Topic.LOW_ALP_ANTIRESORPTIVE
+
+
+@pytest.mark.parametrize("status", ["stopped", "completed", "draft", "entered-in-error"])
 def test_inactive_antiresorptives_do_not_count_as_active(status):
     (finding,) = view(Pattern.PERSISTENT, meds=[med(status)])
     assert finding.topic is Topic.LOW_ALP_UNEVALUATED

@@ -73,3 +73,59 @@ def test_the_criteria_name_the_value_and_warn_about_vitamin_b6():
 def test_the_defaults_are_policy_parameters():
     policy = dataclasses.replace(POLICY, plp_high_nmol_per_l=Decimal(180))
     assert elevated(plp("170"), policy=policy) == ()
+
+
+# --- a finished work-up (issue 10 item 5) --------------------------------------------------------------------
+
+def _result(loinc: str, value: str | None, unit: str = "", *, high: str | None = None, coded=(), text=None,
+            interpretation=()):
+    from hooks.records import Code, LabResult, Quantity, ReferenceRange
+
+    ranges = (ReferenceRange(None, Quantity(Decimal(high), unit)),) if high else ()
+    quantity = Quantity(Decimal(value), unit) if value is not None else None
+    return LabResult("w1", loinc, "final", date(2026, 6, 1), quantity, ranges,
+                     coded_value=tuple(Code("http://loinc.org", c) for c in coded), text_value=text,
+                     interpretation=tuple(interpretation))
+
+
+@pytest.mark.parametrize("value, normal", [("125", True), ("125.1", False)])
+def test_a_plp_at_or_below_its_limit_is_normal_work_up(value, normal):
+    from hooks.substrates import normal_workup
+
+    found = normal_workup([_result("62236-5", value, "nmol/L")], date(2026, 11, 24), Policy())
+    assert bool(found) is normal
+
+
+@pytest.mark.parametrize("value, normal", [("30", True), ("30.1", False)])
+def test_a_pea_at_or_below_its_own_range_is_normal_work_up(value, normal):
+    from hooks.substrates import normal_workup
+
+    found = normal_workup([_result("28604-7", value, "umol/g{creat}", high="30")], date(2026, 11, 24), Policy())
+    assert bool(found) is normal
+
+
+def test_a_pea_without_a_range_in_its_unit_says_nothing():
+    from hooks.substrates import normal_workup
+
+    assert normal_workup([_result("28604-7", "10", "umol/g{creat}")], date(2026, 11, 24), Policy()) == ()
+
+
+@pytest.mark.parametrize("kwargs, negative", [
+    ({"coded": ["LA6577-6"]}, True), ({"coded": ["LA9634-2"]}, True), ({"interpretation": ["NEG"]}, True),
+    ({"text": "No pathogenic variant detected in ALPL"}, True), ({"coded": ["LA6576-8"]}, False),
+    ({"text": "Heterozygous pathogenic variant detected"}, False), ({}, False)])
+def test_a_negative_alpl_result_is_read_from_its_answer_interpretation_or_text(kwargs, negative):
+    from hooks.substrates import is_negative_genetic_result
+
+    assert is_negative_genetic_result(_result("77084-2", None, **kwargs)) is negative
+
+
+@pytest.mark.parametrize("groups, complete", [({"plp"}, False), ({"pea"}, False), ({"plp", "pea"}, True),
+                                              ({"alpl"}, True)])
+def test_the_work_up_is_complete_with_both_substrates_normal_or_a_negative_alpl_test(groups, complete):
+    from hooks.findings import Measurement
+    from hooks.substrates import workup_complete
+
+    loinc = {"plp": "62236-5", "pea": "13789-3", "alpl": "77084-2"}
+    measured = [Measurement(g, loinc[g], date(2026, 1, 1), Decimal(1), "") for g in groups]
+    assert workup_complete(measured) is complete

@@ -10,21 +10,21 @@ from decimal import Decimal
 from typing import Any
 
 from cards import render_card
-from hooks.evidence import ALP_LABS, LIVER_LABS, SAFETY_LABS, evidence_from_resources
+from hooks.evidence import ALP_LABS, LIVER_LABS, SAFETY_LABS, WORKUP_LABS, evidence_from_resources
 from hooks.extract import raw_codes
 from hooks.findings import Finding
-from hooks.medications import antiresorptive_ingredients
 from hooks.patient_view import evaluate_patient_view
 from hooks.policy import Policy
-from hooks.valuesets import HPP_WORKUP, LOINC, ValueSet
+from hooks.therapy import in_use
+from hooks.valuesets import LOINC
 
 # Observations go to every prefetch key whose codes they carry, as a FHIR server's searches would return them.
 OBSERVATION_KEYS: tuple[tuple[str, frozenset[str]], ...] = tuple(
     (key, frozenset().union(*(v.codes for v in value_sets)))
-    for key, value_sets in (("alp", ALP_LABS), ("hppWorkup", (HPP_WORKUP,)), ("safetyLabs", SAFETY_LABS),
+    for key, value_sets in (("alp", ALP_LABS), ("hppWorkup", WORKUP_LABS), ("safetyLabs", SAFETY_LABS),
                             ("liverPanel", LIVER_LABS))
 )
-# Therapy records the core does not read yet: kept under these keys so that it can.
+# Therapy records and stays, under the keys of the services' prefetch templates.
 PASSED_THROUGH: Mapping[str, str] = {
     "MedicationStatement": "medicationStatements",
     "MedicationDispense": "medicationDispenses",
@@ -86,12 +86,12 @@ def review_patient(
 ) -> PatientReview:
     """Return what the patient-view card rule finds in one patient's resources on `today`."""
     data = prefetch_data(resources, patient_id)
-    evidence = evidence_from_resources(data, referenced_medications(data["medications"]), patient_id=patient_id,
+    records = [r for key in ("medications", *PASSED_THROUGH.values()) for r in data[key]]
+    evidence = evidence_from_resources(data, referenced_medications(records), patient_id=patient_id,
                                        today=today, policy=policy)
     findings = tuple(evaluate_patient_view(evidence, today, policy))
     judged = [r.value_u_per_l for r in evidence.alp.judged]
-    therapy = tuple(dict.fromkeys(drug for order in evidence.medications if order.status == "active"
-                                  for drug in antiresorptive_ingredients(order)))
+    therapy = tuple(dict.fromkeys(t.ingredient for t in in_use(evidence.therapies, today)))
     return PatientReview(patient_id, findings, min(judged, default=None), therapy)
 
 

@@ -83,7 +83,7 @@ def test_a_medication_referenced_by_absolute_url_is_resolved():
     assert [f.topic for f in review.findings] == [Topic.LOW_ALP_ANTIRESORPTIVE]
 
 
-def test_therapy_records_the_core_does_not_read_yet_are_passed_through():
+def test_every_therapy_source_and_stay_goes_under_its_prefetch_key():
     statement = {"resourceType": "MedicationStatement", "id": "ms-1", "status": "active",
                  "subject": {"reference": f"Patient/{PATIENT_ID}"}}
     encounter = {"resourceType": "Encounter", "id": "enc-1", "status": "finished",
@@ -93,6 +93,16 @@ def test_therapy_records_the_core_does_not_read_yet_are_passed_through():
     assert data["encounters"] == [encounter]
     assert data["medicationDispenses"] == data["medicationAdministrations"] == []
     assert len(data["alp"]) == 4 and data["patient"]["id"] == PATIENT_ID
+
+
+def test_a_medication_statement_referencing_a_medication_is_therapy():
+    statement = {"resourceType": "MedicationStatement", "id": "ms-1", "status": "active",
+                 "subject": {"reference": f"Patient/{PATIENT_ID}"}, "effectiveDateTime": "2025-01-10",
+                 "medicationReference": {"reference": "https://ehr.example.org/fhir/Medication/med-2"}}
+    medication = {"resourceType": "Medication", "id": "med-2", "code": {"text": "Prolia 60 mg/mL"}}
+    review = review_patient([*resources("alp-persistent-low.json"), statement, medication], PATIENT_ID, TODAY,
+                            Policy())
+    assert review.therapy == ("denosumab",)
 
 
 def test_another_patients_resource_is_not_taken_as_the_patient():

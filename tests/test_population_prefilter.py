@@ -42,3 +42,10 @@ def test_thresholds_follow_the_policy():
     assert limits.adult_age_years == 18
     wider = pf.thresholds(policy_from_document({"adult_lab_limit_cap_u_per_l": 45}))
     assert wider.adult_alp_u_per_l == 45.0
+
+
+def test_a_hypophosphatasia_condition_matches_by_code_or_by_text():
+    pattern = re.compile(pf.HPP_CODE)
+    assert pattern.search('"code":"360792001"') and pattern.search('"code":"E83.39"')
+    assert pattern.search('"code":"L-123","text":"Adult Hypophosphatasia"')
+    assert not pattern.search('"code":"38341003","text":"Hypertensive disorder"')

@@ -2,7 +2,7 @@
 
 Every patient-view finding rests on a total-ALP result that is low, on HPP on record (a diagnosis, or asfotase
 alfa), or on liver failure (an INR at the Wilson gate). So a patient is a candidate when one of their resources
-could be one of these: an ALP result that could be low (for any age, under any lab range), an HPP diagnosis code,
+could be one of these: an ALP result that could be low (for any age, under any lab range), an HPP diagnosis (by code or text),
 an asfotase alfa record, an INR at or above the gate. An antiresorptive alone changes nothing the rule says (it
 turns a low ALP into a warning, it cannot make a finding by itself): it is counted, not reviewed. The tests are
 deliberately wider than the rule (codes matched without their system, names anywhere in the line, any non-ASCII
@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from hooks.evidence import ALP_LABS, CONDITIONS_READ, LIVER_LABS, SAFETY_LABS
+from hooks.evidence import ALP_LABS, LIVER_LABS, SAFETY_LABS, WORKUP_LABS
 from hooks.policy import CHILD_LOWER_LIMITS, Policy
 from hooks.valuesets import (
     ALP_TOTAL,
@@ -27,7 +27,6 @@ from hooks.valuesets import (
     ASFOTASE_NAMES,
     HPP_CONDITION_ICD10CM_UNSPECIFIC,
     HPP_CONDITION_SNOMED,
-    HPP_WORKUP,
     INR,
 )
 
@@ -56,9 +55,12 @@ def _any_of(*patterns: str) -> str:
 
 ALP_CODE = _code_pattern(ALP_TOTAL.codes)
 INR_CODE = _code_pattern(INR.codes)
-HPP_CODE = _code_pattern(HPP_CONDITION_SNOMED.codes | HPP_CONDITION_ICD10CM_UNSPECIFIC.codes)
+# A Condition whose code or text could be hypophosphatasia (the rule also reads a locally coded one by its text).
+HPP_CODE = _any_of(_code_pattern(HPP_CONDITION_SNOMED.codes | HPP_CONDITION_ICD10CM_UNSPECIFIC.codes),
+                   r"hypophosphatasia", *_ODD_TEXT)
 # Observations the rule reads at all; others are left in the file.
-OBSERVATION_CODE = _code_pattern(frozenset().union(*(v.codes for v in (*ALP_LABS, *SAFETY_LABS, *LIVER_LABS, HPP_WORKUP))))
+OBSERVATION_CODE = _code_pattern(
+    frozenset().union(*(v.codes for v in (*ALP_LABS, *SAFETY_LABS, *LIVER_LABS, *WORKUP_LABS))))
 ASFOTASE = _any_of(_code_pattern(set(ASFOTASE_ALFA_ATC.codes)),
                    r"\b(?:" + "|".join(re.escape(n) for n in ASFOTASE_NAMES) + ")", *_ODD_TEXT)
 ANTIRESORPTIVE = _any_of(

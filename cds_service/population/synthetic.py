@@ -1,6 +1,7 @@
 """A seeded synthetic population as FHIR Bulk Data NDJSON, with a known set of patients the audit must find.
 
-Most patients are background (normal ALP or none, other drugs, encounters). Planted patients carry a pattern the
+Most patients are background adults (25 or older, so that every result in the window is an adult's: normal ALP
+or none, other drugs, encounters); children have a growing child's high ALP. Planted patients carry a pattern the
 patient-view rule flags; decoys look close (an antiresorptive with normal ALP, a single low ALP, low ALP already
 worked up, a stopped course) and must not be flagged. `planted.json` beside the files names the planted patients
 and the finding each must get.
@@ -69,7 +70,7 @@ class PatientMaker:
         pid = f"{rng.getrandbits(64):016x}-{index}"
         self.pid, self.serial = pid, 0
         child = profile == "child-high-alp"
-        age = rng.randint(6, 15) if child else rng.randint(52, 88) if profile != "background" else rng.randint(18, 90)
+        age = rng.randint(6, 15) if child else rng.randint(52, 88) if profile != "background" else rng.randint(25, 90)
         female = rng.random() < (0.5 if child or profile == "background" else 0.8)
         birth = self.today - timedelta(days=age * 365 + rng.randint(0, 364))
         self.writer.write({"resourceType": "Patient", "id": pid, "meta": {"lastUpdated": self.instant(-900)},

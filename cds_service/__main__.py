@@ -2,6 +2,9 @@
 
 `python -m cds_service report --since 2026-01-01 --format html|csv|json [--output FILE]` writes the governance
 report instead (cds_service/report.py).
+
+`python -m cds_service audit --input DIR_OR_URL --output DIR` runs the population audit and
+`python -m cds_service synthetic --patients N --output DIR` writes a synthetic population (cds_service/population/).
 """
 
 from __future__ import annotations
@@ -24,9 +27,18 @@ def main(argv: list[str] | None = None) -> int:
         from cds_service import report
 
         return report.main(argv[1:])
+    if argv[:1] == ["audit"]:
+        from cds_service.population import cli
+
+        return cli.audit_main(argv[1:])
+    if argv[:1] == ["synthetic"]:
+        from cds_service.population import cli
+
+        return cli.synthetic_main(argv[1:])
     parser = argparse.ArgumentParser(
         prog="python -m cds_service", description="Serve ALP Guard's CDS Hooks API.",
-        epilog="`python -m cds_service report --help`: the CDS governance report.")
+        epilog="`python -m cds_service report --help`: the CDS governance report; `audit --help`: the population "
+               "audit; `synthetic --help`: a synthetic population.")
     parser.add_argument("--host", help="address to listen on (default: CDS_HOST or 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to listen on (default: CDS_PORT or 8080)")
     args = parser.parse_args(argv)

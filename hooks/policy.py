@@ -249,23 +249,6 @@ _BOUNDS: Mapping[str, tuple[Decimal, Decimal]] = {
     "renal_limit_risedronate": (Decimal(0), Decimal(200)),
     "renal_limit_ibandronate": (Decimal(0), Decimal(200)),
     "renal_limit_denosumab": (Decimal(0), Decimal(200)),
-    "weight_max_age_days": "a Cockcroft-Gault clearance uses a body weight measured within 90 days; older, no "
-    "computation (implementation choice; the Reclast label asks for a clearance before each dose; docs/evidence/antiresorptive-safety.md)",
-    "zometa_full_dose_above_crcl": "zoledronic acid 4 mg (Zometa label, renal dose table): full 4 mg above CrCl "
-    "60 mL/min (docs/evidence/antiresorptive-safety.md)",
-    "zometa_full_dose_mg": "zoledronic acid 4 mg: the full oncology dose (Zometa label; docs/evidence/antiresorptive-safety.md)",
-    "zometa_step_1_min_crcl": "CrCl 50-60 mL/min: 3.5 mg (Zometa label, renal dose table; docs/evidence/antiresorptive-safety.md)",
-    "zometa_step_1_dose_mg": "3.5 mg at CrCl 50-60 mL/min (Zometa label; docs/evidence/antiresorptive-safety.md)",
-    "zometa_step_2_min_crcl": "CrCl 40-49 mL/min: 3.3 mg (Zometa label, renal dose table; docs/evidence/antiresorptive-safety.md)",
-    "zometa_step_2_dose_mg": "3.3 mg at CrCl 40-49 mL/min (Zometa label; docs/evidence/antiresorptive-safety.md)",
-    "zometa_step_3_dose_mg": "3.0 mg at CrCl 30-39 mL/min; below renal_limit_zoledronic_acid_oncology (30) not "
-    "recommended (Zometa label; docs/evidence/antiresorptive-safety.md)",
-    "renal_limit_romosozumab": "romosozumab: eGFR 15-29 mL/min/1.73 m2 or dialysis carries a greater risk of "
-    "hypocalcaemia, monitor calcium (Evenity label; docs/evidence/antiresorptive-safety.md)",
-    "romosozumab_renal_floor": "below eGFR 15 the Evenity label has no data (kidney failure); still warned, "
-    "worded apart (docs/evidence/antiresorptive-safety.md)",
-    "romosozumab_cv_event_window_days": "Evenity boxed warning: not to be started within a year of myocardial "
-    "infarction or stroke; 365 days (docs/evidence/antiresorptive-safety.md)",
     "vitamin_d_min_ng_per_ml": (Decimal(0), Decimal(200)),
     "weight_max_age_days": (Decimal(1), Decimal(3650)),
     "zometa_full_dose_above_crcl": (Decimal(0), Decimal(200)),

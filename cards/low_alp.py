@@ -214,8 +214,8 @@ def low_alp_acute_illness_card(finding: Finding, new_uuid: NewUuid) -> Json:
             bullets((
                 "Acute illness, surgery, cardiopulmonary bypass and transfusion lower ALP for a while (McKiernan"
                 " 2014, acute hypophosphatasemia).",
-                *((f"{drug_markdown(finding).capitalize()} need not wait for the repeat unless it stays low.",)
-                  if finding.order is not None else ()),
+                *((f"Starting {drug_markdown(finding)} need not wait for this alone; hold it if the repeat ALP is"
+                   " low again.",) if finding.order is not None else ()),
             )),
             "**ALP results**\n" + alp_table(alp.results),
             notes_section(finding),

@@ -27,14 +27,14 @@ def main(argv: list[str] | None = None) -> int:
         from cds_service import report
 
         return report.main(argv[1:])
-    if argv[:1] == ["audit"]:
-        from cds_service.population import cli
-
-        return cli.audit_main(argv[1:])
-    if argv[:1] == ["synthetic"]:
-        from cds_service.population import cli
-
-        return cli.synthetic_main(argv[1:])
+    if argv[:1] in (["audit"], ["synthetic"]):
+        try:
+            from cds_service.population import cli
+        except ImportError as exc:
+            print(f"population audit unavailable: {exc.name} is not installed "
+                  "(pip install -r requirements-audit.txt)", file=sys.stderr)
+            return 2
+        return cli.audit_main(argv[1:]) if argv[0] == "audit" else cli.synthetic_main(argv[1:])
     parser = argparse.ArgumentParser(
         prog="python -m cds_service", description="Serve ALP Guard's CDS Hooks API.",
         epilog="`python -m cds_service report --help`: the CDS governance report; `audit --help`: the population "

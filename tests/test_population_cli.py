@@ -84,7 +84,9 @@ def test_the_readme_command_audits_the_bundled_sample(tmp_path, monkeypatch):
     readme = (ROOT / "README.md").read_text()
     section = readme[readme.index("## Population audit"):]
     command = re.search(r"```sh\n(.+?)\n```", section, re.S)[1]
-    words = command.split()
+    install, run = command.split(" && ")
+    assert install == ".venv/bin/pip install -q -r requirements-audit.txt"  # the test command installs it too
+    words = run.split()
     assert words[:3] == [".venv/bin/python", "-m", "cds_service"] and words[3] == "audit"
     monkeypatch.chdir(tmp_path)
     sample = ROOT / "examples" / "population"
@@ -93,3 +95,21 @@ def test_the_readme_command_audits_the_bundled_sample(tmp_path, monkeypatch):
     rows = list(csv.DictReader((tmp_path / "audit-out" / "worklist.csv").open()))
     assert {r["patient_id"]: r["topic"] for r in rows} == planted(sample)
     assert (tmp_path / "audit-out" / "summary.html").is_file()
+
+
+def test_without_the_audit_requirements_the_command_says_what_to_install(monkeypatch, capsys):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def without_duckdb(name, *args, **kwargs):
+        if name == "cds_service.population" or name.startswith("cds_service.population."):
+            raise ModuleNotFoundError("No module named 'duckdb'", name="duckdb")
+        return real_import(name, *args, **kwargs)
+
+    from cds_service.__main__ import main as entry
+
+    monkeypatch.setattr(builtins, "__import__", without_duckdb)
+    assert entry(["audit", "--input", "x", "--output", "y"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "population audit unavailable: duckdb is not installed (pip install -r requirements-audit.txt)")

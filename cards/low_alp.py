@@ -96,7 +96,7 @@ CAUSE_SHOWN_AS = {
 
 def hpp_antiresorptive_card(finding: Finding, new_uuid: NewUuid) -> Json:
     """Warn that hypophosphatasia is on record, so the antiresorptive should be avoided."""
-    denosumab_continuing = is_denosumab(finding) and (finding.continuing or in_use(finding))
+    denosumab_continuing = is_denosumab(finding) and after_denosumab(finding)
     if denosumab_continuing:
         action = "Do not stop denosumab abruptly: plan its future with a metabolic bone specialist."
         summary = "Hypophosphatasia on record: plan denosumab with a specialist; do not stop it abruptly"
@@ -155,12 +155,13 @@ def low_alp_antiresorptive_card(finding: Finding, new_uuid: NewUuid) -> Json:
             notes_section(finding),
         ),
         suggestions=present(
-            removal(finding, new_uuid, recommended=critical) if critical or warning else None,
+            removal(finding, new_uuid, recommended=critical and not after_denosumab(finding))
+            if critical or warning else None,
             workup_suggestion(finding, new_uuid),
             genetics_suggestion(finding, new_uuid),
         ),
         override_reasons=override_reasons(HPP_EXCLUDED, SECONDARY_CAUSE, SPECIALIST_ADVISED, INCORRECT_DATA),
-        links=literature(KHAN_2024, NG_2023, RIANCHO_2023, *((TSOURDI_2021,) if is_denosumab(finding) else ())),
+        links=literature(KHAN_2024, NG_2023, RIANCHO_2023, *((TSOURDI_2021,) if after_denosumab(finding) else ())),
     )
 
 
@@ -179,13 +180,14 @@ def low_alp_on_therapy_card(finding: Finding, new_uuid: NewUuid) -> Json:
         source=alp_guard_source(finding.topic),
         detail=sections(
             "**No change is needed for these low values alone: antiresorptives lower ALP.**",
-            f"Every low ALP was drawn on antiresorptive therapy; the latest before therapy, {alp_line(before)}.",
+            f"Every low ALP was drawn on antiresorptive therapy. The latest ALP before therapy was"
+            f" {alp_value_text(before)} U/L on {iso_date(before.effective)}, clearly normal.",
             therapy_line(finding),
             bullets((
                 "Check the pre-treatment value above is the patient's own baseline.",
                 "Think again of hypophosphatasia if ALP stays low after therapy stops, or with an atypical femoral"
                 " fracture, pseudofractures or unexplained bone pain.",
-                *((DENOSUMAB_REBOUND,) if is_denosumab(finding) and (finding.continuing or in_use(finding)) else ()),
+                *((DENOSUMAB_REBOUND,) if after_denosumab(finding) else ()),
             )),
             "**ALP results**\n" + alp_table(alp.results),
             notes_section(finding),
@@ -209,13 +211,16 @@ def low_alp_acute_illness_card(finding: Finding, new_uuid: NewUuid) -> Json:
         source=alp_guard_source(finding.topic),
         detail=sections(
             "**Repeat ALP after recovery before reading it as hypophosphatasia.**",
-            f"All {len(alp.lows)} low results were drawn during one hospital or emergency stay"
-            f" ({iso_date(stay.start)}{until}).",
+            (f"All {len(alp.lows)} low results were" if len(alp.lows) > 1 else "The low result was")
+            + f" drawn during one hospital or emergency stay ({iso_date(stay.start)}{until}).",
             bullets((
                 "Acute illness, surgery, cardiopulmonary bypass and transfusion lower ALP for a while (McKiernan"
                 " 2014, acute hypophosphatasemia).",
                 *((f"Starting {drug_markdown(finding)} need not wait for this alone; hold it if the repeat ALP is"
-                   " low again.",) if finding.order is not None else ()),
+                   " low again.",) if finding.order is not None and not after_denosumab(finding) else ()),
+                *(("Do not delay the next denosumab dose for this.",)
+                  if is_denosumab(finding) and after_denosumab(finding) else ()),
+                *((DENOSUMAB_REBOUND,) if after_denosumab(finding) else ()),
             )),
             "**ALP results**\n" + alp_table(alp.results),
             notes_section(finding),
@@ -236,13 +241,14 @@ def single_low_alp_antiresorptive_card(finding: Finding, new_uuid: NewUuid) -> J
         indicator=finding.indicator,
         source=alp_guard_source(finding.topic),
         detail=sections(
+            "**Repeat ALP, and do not delay the next denosumab dose for it: a single low value is often transient.**"
+            if is_denosumab(finding) and after_denosumab(finding) else
             f"**Repeat ALP before starting {drug_markdown(finding)}: a single low value is often transient.**",
             numbers_line(alp),
             bullets((
                 f"If ALP is low again, check pyridoxal 5'-phosphate, urine phosphoethanolamine, calcium, phosphate,"
                 f" PTH, 25-OH vitamin D, magnesium and zinc, and refer to {referral(finding)}.",
-                *((DENOSUMAB_FIRST_DOSE,) if is_denosumab(finding) and not finding.continuing else ()),
-                *((DENOSUMAB_REBOUND,) if is_denosumab(finding) and finding.continuing else ()),
+                *denosumab_lines(finding),
             )),
             secondary_causes_section(finding),
             "**ALP results**\n" + alp_table(alp.results),
@@ -251,7 +257,7 @@ def single_low_alp_antiresorptive_card(finding: Finding, new_uuid: NewUuid) -> J
         ),
         suggestions=present(
             order_suggestion("Order a repeat ALP", (REPEAT_ALP,), finding, new_uuid, recommended=True),
-            None if finding.continuing and is_denosumab(finding) else removal(finding, new_uuid, recommended=False),
+            None if after_denosumab(finding) else removal(finding, new_uuid, recommended=False),
         ),
         override_reasons=override_reasons(REPEAT_NORMAL, SECONDARY_CAUSE, HPP_EXCLUDED, INCORRECT_DATA),
         links=literature(RIANCHO_2023, MCKIERNAN_2014, NG_2023),
@@ -291,13 +297,16 @@ def hpp_likely_card(finding: Finding, new_uuid: NewUuid) -> Json:
         indicator=finding.indicator,
         source=alp_guard_source(finding.topic),
         detail=sections(
-            f"**Refer to {referral(finding)}, and avoid bisphosphonates, denosumab and romosozumab until then.**",
+            (f"**Refer to {referral(finding)} before the next denosumab dose is due: do not let it lapse without a"
+             " plan.**" if finding.prior_denosumab else
+             f"**Refer to {referral(finding)}, and avoid bisphosphonates, denosumab and romosozumab until then.**"),
             numbers_line(alp),
             results_section("ALP substrates (raised when ALP is deficient)", finding),
             bullets((
                 "Persistently low ALP with raised pyridoxal 5'-phosphate or phosphoethanolamine is consistent with"
                 " hypophosphatasia (a major criterion of the 2024 international working group, Khan 2024).",
                 "*ALPL* gene sequencing follows, after genetic counselling.",
+                *((DENOSUMAB_REBOUND,) if finding.prior_denosumab else ()),
             )),
             "**ALP results**\n" + alp_table(alp.results),
             notes_section(finding),
@@ -322,6 +331,9 @@ def low_alp_action(finding: Finding) -> str:
     if denosumab_continuing:
         return ("Do not stop denosumab abruptly: ask a metabolic bone specialist before the next dose, and work up"
                 " the low ALP.")
+    if finding.prior_denosumab and not in_use(finding):
+        return (f"Ask a metabolic bone specialist before holding {drug}: after denosumab, leaving the patient"
+                " untreated risks rebound vertebral fractures.")
     if indicator is Indicator.CRITICAL:
         return (f"Review {drug} with a metabolic bone specialist: low ALP with a raised ALP substrate suggests"
                 " hypophosphatasia." if in_use(finding) else
@@ -366,10 +378,17 @@ def why_lines(finding: Finding) -> tuple[str, ...]:
 
 
 def denosumab_lines(finding: Finding) -> tuple[str, ...]:
-    """Say what stopping denosumab risks whenever a card about denosumab could lead to stopping or holding it."""
+    """Say what stopping denosumab risks whenever a card could lead to stopping, holding or not following it."""
+    if after_denosumab(finding):
+        return (DENOSUMAB_REBOUND,)
     if not is_denosumab(finding):
         return ()
-    return (DENOSUMAB_REBOUND,) if finding.continuing or in_use(finding) else (DENOSUMAB_FIRST_DOSE,)
+    return (DENOSUMAB_FIRST_DOSE,)
+
+
+def after_denosumab(finding: Finding) -> bool:
+    """Tell whether denosumab was given before, so that a lapse or a stop risks rebound vertebral fractures."""
+    return finding.prior_denosumab or (is_denosumab(finding) and (finding.continuing or in_use(finding)))
 
 
 def therapy_line(finding: Finding) -> str:

@@ -14,7 +14,7 @@ ELLIPSIS = "…"
 # Untrusted text is made inert by replacing what Markdown would act on, not by backslashes or HTML entities:
 # EHRs with limited Markdown show those literally. "<" before a letter could open a tag, brackets a link, "|" ends a
 # table cell, "*", "_", "`" and "~" start emphasis or code.
-_INERT = str.maketrans({"[": "(", "]": ")", "|": "/", "*": "", "`": "'", "~": "-", "\\": "/", "_": " "})
+_INERT = str.maketrans({"[": "(", "]": ")", "|": "/", "*": "×", "`": "'", "~": "≈", "\\": "/", "_": " "})
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
 # Text that starts like a heading, quote, list item or ordered item would change the block around it.
 _BLOCK_START = re.compile(r"^(?:[#>=+-]+|\d+[.)])(?=\s)")
@@ -63,13 +63,14 @@ def join_names(names: Iterable[str]) -> str:
     return ", ".join(unique[:-1]) + " and " + unique[-1]
 
 
-def escape_markdown(text: str) -> str:
+def escape_markdown(text: str, *, starts_line: bool = True) -> str:
     """Make untrusted text inert in Markdown, in plain characters a limited renderer shows as they are."""
     if not text:
         return text
     text = single_line(text).translate(_INERT)
     text = _TAG_START.sub("< ", text)
-    return " ".join(_BLOCK_START.sub("", text).split())
+    # Only text that may begin a line can start a heading, quote or list; a table cell or the middle of a line cannot.
+    return " ".join((_BLOCK_START.sub("", text) if starts_line else text).split())
 
 
 def bullets(lines: Iterable[str]) -> str:
@@ -98,10 +99,11 @@ def alp_line(result: JudgedAlp) -> str:
     """Write one ALP result: "2026-01-12: **28 U/L**, low (limit 40 U/L, lab range low), on therapy"."""
     value = f"{result.comparator or ''}{decimal_text(result.value_u_per_l)} U/L"
     if result.low is None:
-        verdict = f"not judged ({escape_markdown(result.limit_basis) or 'no limit'})"
+        verdict = f"not judged ({escape_markdown(result.limit_basis, starts_line=False) or 'no limit'})"
     else:
         limit = decimal_text(result.limit_u_per_l) if result.limit_u_per_l is not None else "none"
-        verdict = f"{'low' if result.low else 'normal'} (limit {limit} U/L, {escape_markdown(result.limit_basis)})"
+        verdict = (f"{'low' if result.low else 'normal'} (limit {limit} U/L,"
+                   f" {escape_markdown(result.limit_basis, starts_line=False)})")
     shown = f"**{value}**" if result.low else value
     therapy = ", drawn on antiresorptive therapy" if result.on_antiresorptive else ""
     return f"{iso_date(result.effective)}: {shown}, {verdict}{therapy}"
@@ -111,8 +113,9 @@ def measurement_table(measurements: Iterable[Measurement]) -> str:
     """Tabulate laboratory values shown as evidence: test, date, value with unit, and the limit used."""
     rows = ["| Test | Date | Value | Limit |", "|---|---|---:|---|"]
     for m in measurements:
-        value = f"{escape_markdown(m.comparator or '')}{decimal_text(m.value)} {escape_markdown(m.unit)}"
-        cells = (escape_markdown(m.label), iso_date(m.effective), value.strip(), escape_markdown(m.limit or ""))
+        value = f"{m.comparator or ''}{decimal_text(m.value)} {escape_markdown(m.unit, starts_line=False)}"
+        cells = (escape_markdown(m.label, starts_line=False), iso_date(m.effective), value.strip(),
+                 escape_markdown(m.limit or "", starts_line=False))
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
 

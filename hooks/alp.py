@@ -100,7 +100,7 @@ def latest_before_treatment(
 def confining_acute_stay(
     lows: Sequence[JudgedAlp], encounters: Sequence[EncounterRecord], today: date, policy: Policy
 ) -> EncounterRecord | None:
-    """Return the one inpatient or emergency stay that every low result was drawn in, if there is one."""
+    """Return the one short inpatient or emergency stay that every low result was drawn in, if there is one."""
     if not lows:
         return None
     for encounter in encounters:
@@ -108,9 +108,13 @@ def confining_acute_stay(
             continue
         if encounter.status in ("cancelled", "entered-in-error", "planned"):
             continue
-        end = encounter.end or today
-        referenced = encounter.id is not None and all(r.encounter == f"Encounter/{encounter.id}" for r in lows)
-        if referenced or all(encounter.start <= r.effective <= end for r in lows):
+        # A stay without an end lasts until today only while it is in progress; a finished one without an end is
+        # taken as one day, so it never absorbs later results.
+        ongoing = encounter.status in ("in-progress", "arrived", "triaged", "onleave")
+        end = encounter.end or (today if ongoing else encounter.start)
+        if (end - encounter.start).days > policy.acute_stay_max_days:
+            continue  # a long stay (rehabilitation, long-term care) is not the acute illness that lowers ALP
+        if all(encounter.start <= r.effective <= end for r in lows):
             return encounter
     return None
 

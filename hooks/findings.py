@@ -117,9 +117,9 @@ class AlpAssessment:
 
     @property
     def explained_by_therapy(self) -> bool:
-        """Tell whether the lows are expected from therapy: all drawn on it, and ALP was normal before it."""
+        """Tell whether the lows are expected from therapy: all drawn on it, and ALP clearly normal before it."""
         before = self.pre_treatment
-        return self.all_lows_on_therapy and before is not None and before.low is False
+        return self.all_lows_on_therapy and before is not None and before.clearly_normal
 
     @property
     def lows(self) -> tuple[JudgedAlp, ...]:
@@ -158,3 +158,4 @@ class Finding:
     secondary_causes: tuple[SecondaryCause, ...] = ()  # other causes of low ALP on the record
     paediatric: bool = False  # the patient is a child: paediatric wording, no adult statistics
     variant_figure_applies: bool = False  # the "about half carry an ALPL variant" criteria are met
+    prior_denosumab: bool = False  # denosumab was given or recorded before: stopping or lapsing it risks rebound

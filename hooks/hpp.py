@@ -8,6 +8,7 @@ from typing import Iterable
 
 from hooks.extract import normalise_text
 from hooks.medications import is_asfotase_alfa
+from hooks.therapy import shows_use
 from hooks.policy import Policy
 from hooks.records import Code, ConditionRecord, LabResult, MedicationOrder, Unreadable
 from hooks.valuesets import (
@@ -20,6 +21,9 @@ from hooks.valuesets import (
 
 _DISCOUNTED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
 _HPP_WORD = re.compile(r"\bhypophosphatasia\b")
+# Text that names hypophosphatasia without recording it in this patient: a relative's, or one ruled out.
+_NOT_THIS_PATIENTS = re.compile(r"family history|\bfh\b|rule[ds]? out|\br/o\b|screening|excluded|negative for|"
+                                r"\bno (?:evidence of )?hypophosphatasia|\bnot hypophosphatasia")
 
 
 def hpp_on_record(
@@ -43,7 +47,7 @@ def hpp_on_record(
         if code:
             evidence.append(f"Hypophosphatasia diagnosis on record ({code}; the entry is partly unreadable)")
     for order in medication_requests:
-        if order.status != "entered-in-error" and is_asfotase_alfa(order):
+        if order.status != "draft" and shows_use(order) and is_asfotase_alfa(order):
             when = f", {order.authored.isoformat()}" if order.authored else ""
             evidence.append(f"Asfotase alfa (Strensiq) prescribed{when}")
     return tuple(dict.fromkeys(evidence))
@@ -69,7 +73,7 @@ def _hpp_code(codes: Iterable[Code], names: Iterable[str]) -> str | None:
     """Return a readable label of the HPP code among `codes`, or of a locally coded diagnosis naming it."""
     codes = tuple(codes)
     texts = [normalise_text(n) for n in names] + [normalise_text(c.display) for c in codes if c.display]
-    named = any(_HPP_WORD.search(text) for text in texts)
+    named = any(_HPP_WORD.search(text) and not _NOT_THIS_PATIENTS.search(text) for text in texts)
     for code in codes:
         if code.system == SNOMED and code.code in HPP_CONDITION_SNOMED:
             return f"SNOMED CT {code.code}"

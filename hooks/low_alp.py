@@ -21,7 +21,7 @@ from hooks.medications import antiresorptive_ingredients
 from hooks.policy import Policy
 from hooks.records import MedicationOrder
 from hooks.substrates import substrate_criteria, workup_complete
-from hooks.therapy import in_use
+from hooks.therapy import in_use, shows_use
 
 _LOW_PATTERNS = (Pattern.PERSISTENT, Pattern.RECURRENT)
 
@@ -30,8 +30,7 @@ def finding_for_order(order: MedicationOrder, evidence: Evidence, today: date, p
     """Return the HPP or low-ALP finding for one antiresorptive order, or None."""
     drugs = antiresorptive_ingredients(order)
     base = _base(evidence, drugs, order, today, policy)
-    base = dataclasses.replace(base, continuing=any(t.ingredient in drugs and t.start < today
-                                                    for t in evidence.therapies if t.record.id != order.id))
+    base = dataclasses.replace(base, continuing=any(given_before(evidence, drug, order) for drug in drugs))
     if evidence.hpp:
         return dataclasses.replace(base, topic=Topic.HPP_ANTIRESORPTIVE, indicator=Indicator.CRITICAL,
                                    hpp_evidence=evidence.hpp, alp=None)
@@ -107,6 +106,7 @@ def _base(evidence: Evidence, drugs: tuple[str, ...], order: MedicationOrder | N
     return Finding(
         Topic.LOW_ALP_ANTIRESORPTIVE, Indicator.INFO, evidence.patient.id, drugs, order, alp,
         notes=unchecked(evidence),
+        prior_denosumab=given_before(evidence, "denosumab", order),
         therapies=tuple(t for t in in_use(evidence.therapies, today) if t.ingredient in drugs),
         normal_workup=evidence.normal_workup,
         tests_done=evidence.tests_done,
@@ -114,6 +114,12 @@ def _base(evidence: Evidence, drugs: tuple[str, ...], order: MedicationOrder | N
         paediatric=paediatric,
         variant_figure_applies=variant_figure,
     )
+
+
+def given_before(evidence: Evidence, ingredient: str, order: MedicationOrder | None) -> bool:
+    """Tell whether any record other than the order shows the drug given or taken, dated or not."""
+    return any(shows_use(record) and ingredient in antiresorptive_ingredients(record)
+               and not (order is not None and order.id and record.id == order.id) for record in evidence.medications)
 
 
 _UNCHECKED = {

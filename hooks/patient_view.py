@@ -44,8 +44,8 @@ def duplicate_therapy(evidence: Evidence, today: date) -> list[Finding]:
 
 def defer_to_wilson(finding: Finding) -> Finding:
     """Drop a low-ALP finding to info and name Wilson disease; a critical finding keeps its urgency."""
-    if finding.topic not in _LOW_ALP_TOPICS:
-        return finding  # an HPP diagnosis on record is not explained away by liver failure
+    if finding.topic not in _LOW_ALP_TOPICS or finding.topic is Topic.HPP_LIKELY:
+        return finding  # an HPP diagnosis, or a raised substrate, is not explained away by liver failure
     # A critical low-ALP finding rests on an elevated substrate too, which liver failure does not explain.
     indicator = finding.indicator if finding.indicator is Indicator.CRITICAL else Indicator.INFO
     return dataclasses.replace(finding, indicator=indicator, notes=(*finding.notes, WILSON_NOTE))

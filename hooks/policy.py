@@ -101,7 +101,8 @@ class Policy:
     # Transient lows and secondary causes
     clearly_normal_alp_u_per_l: Decimal = Decimal(45)
     child_clearly_normal_factor: Decimal = Decimal("1.25")
-    acute_encounter_classes: frozenset[str] = frozenset({"IMP", "EMER", "ACUTE", "NONAC", "SS"})
+    acute_encounter_classes: frozenset[str] = frozenset({"IMP", "EMER", "ACUTE", "SS"})
+    acute_stay_max_days: int = 30
     magnesium_low_mg_per_dl: Decimal = Decimal("1.7")
     zinc_low_ug_per_dl: Decimal = Decimal(60)
     # Respect for the prescriber
@@ -198,8 +199,11 @@ POLICY_SOURCES: Mapping[str, str] = {
     "pattern: Tornero 2020 required no value > 45 U/L (docs/evidence/alp.md)",
     "child_clearly_normal_factor": "a child's ALP at least 1.25 times the age- and sex-specific lower limit after the "
     "last low is clearly normal (implementation choice mirroring 45/35 in adults; docs/evidence/alp.md)",
-    "acute_encounter_classes": "HL7 v3 ActCode encounter classes of an acute stay (inpatient, emergency, short "
-    "stay): lows confined to one are repeated after recovery (McKiernan 2014 acute hypophosphatasemia)",
+    "acute_encounter_classes": "HL7 v3 ActCode encounter classes of an acute stay (inpatient, emergency, acute, "
+    "short stay; not NONAC, long-term care): lows confined to one are repeated after recovery (McKiernan 2014 "
+    "acute hypophosphatasemia)",
+    "acute_stay_max_days": "a stay longer than 30 days is not the acute illness that lowers ALP transiently "
+    "(McKiernan 2014: resolved with recovery; implementation choice)",
     "magnesium_low_mg_per_dl": "magnesium below the lab's range low, else below 1.7 mg/dL (0.70 mmol/L; Mayo "
     "adult range 1.7-2.3 mg/dL): a secondary cause of low ALP (Saraff 2016; docs/evidence/alp.md)",
     "zinc_low_ug_per_dl": "zinc below the lab's range low, else below 60 ug/dL (0.60 ug/mL; Mayo adult range "
@@ -282,6 +286,7 @@ _BOUNDS: Mapping[str, tuple[Decimal, Decimal]] = {
     "ibandronate_iv_interval_days": (Decimal(1), Decimal(366)),
     "romosozumab_interval_days": (Decimal(1), Decimal(366)),
     "clearly_normal_alp_u_per_l": (Decimal(1), Decimal(500)),
+    "acute_stay_max_days": (Decimal(1), Decimal(365)),
     "child_clearly_normal_factor": (Decimal(1), Decimal(5)),
     "magnesium_low_mg_per_dl": (Decimal(0), Decimal(10)),
     "zinc_low_ug_per_dl": (Decimal(0), Decimal(500)),

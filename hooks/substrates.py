@@ -21,7 +21,10 @@ ALPL_LABEL = "ALPL gene test"
 # LOINC answers and words that report no variant found (LA6577-6 Negative, LA9634-2 Absent).
 _NEGATIVE_ANSWERS = frozenset({"LA6577-6", "LA9634-2"})
 _NEGATIVE_INTERPRETATIONS = frozenset({"NEG", "N", "ND"})
-_POSITIVE_TEXT = re.compile(r"(?<!no )(?<!not )\b(?:likely )?pathogenic variant (?:was )?(?:detected|identified|found)")
+# Free text is read as negative only when it reports no variant and mentions none: a named variant (c./p.
+# nomenclature), a pathogenic or likely pathogenic call, or one of uncertain significance all leave it unknown.
+_NOT_CLEARLY_NEGATIVE = re.compile(r"uncertain|\bvus\b|likely pathogenic|\bc\.[\d*-]|\bp\.[a-z(]|"
+                                   r"(?<!no )(?<!not )(?<!without )\bpathogenic variant")
 _NEGATIVE_WORDS = ("negative", "no pathogenic", "not detected", "no variant", "no mutation", "no clinically significant")
 
 
@@ -84,7 +87,7 @@ def is_negative_genetic_result(result: LabResult) -> bool:
     if any(code.upper() in _NEGATIVE_INTERPRETATIONS for code in result.interpretation):
         return True
     text = (result.text_value or "").casefold()
-    return any(word in text for word in _NEGATIVE_WORDS) and not _POSITIVE_TEXT.search(text)
+    return any(word in text for word in _NEGATIVE_WORDS) and not _NOT_CLEARLY_NEGATIVE.search(text)
 
 
 def _group_of(loinc: str) -> str:

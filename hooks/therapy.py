@@ -107,6 +107,11 @@ def administration_interval_days(ingredient: str, policy: Policy) -> int:
     }.get(ingredient, policy.dispense_default_supply_days)
 
 
+def shows_use(record: MedicationOrder) -> bool:
+    """Tell whether a medication record shows the drug was (or is to be) taken at all, whatever its dates."""
+    return record.status not in _NOT_TAKEN.get(record.source, frozenset())
+
+
 def taken_on(record: MedicationOrder, day: date, today: date, policy: Policy) -> bool:
     """Tell whether any medication record shows the drug taken on `day` (a drug given in clinic covers a month)."""
     if record.status in _NOT_TAKEN.get(record.source, frozenset()):

@@ -455,18 +455,44 @@ def test_a_childs_clearly_normal_value_is_a_quarter_above_the_age_limit(later, d
     assert (assessment.later_normal is not None) is downgraded
 
 
-def test_lows_confined_to_one_inpatient_stay_are_found_by_date_or_by_reference():
+def test_lows_confined_to_one_inpatient_stay_are_found_by_date():
     from hooks.records import EncounterRecord
 
-    stay = EncounterRecord("enc-1", "IMP", "finished", date(2026, 1, 5), date(2026, 2, 20))
+    stay = EncounterRecord("enc-1", "IMP", "finished", date(2026, 1, 5), date(2026, 2, 1))
     clinic = EncounterRecord("enc-2", "AMB", "finished", date(2026, 1, 1), date(2026, 12, 31))
-    lows = [alp("2026-01-10", 20), alp("2026-02-15", 21)]
-    found = assess_alp(lows, [], ADULT, TODAY, POLICY, encounters=[clinic, stay]).acute_stay
-    assert found == stay
+    lows = [alp("2026-01-10", 20), alp("2026-01-30", 21)]
+    assert assess_alp(lows, [], ADULT, TODAY, POLICY, encounters=[clinic, stay]).acute_stay == stay
     later = assess_alp([*lows, alp("2026-03-01", 22)], [], ADULT, TODAY, POLICY, encounters=[stay])
     assert later.acute_stay is None
-    by_reference = [dataclasses.replace(r, encounter="Encounter/enc-1", effective=date(2026, 4, 1)) for r in lows]
-    assert assess_alp(by_reference, [], ADULT, TODAY, POLICY, encounters=[stay]).acute_stay == stay
+    # A result that names the stay but was drawn weeks after it is not confined to it.
+    after = [dataclasses.replace(r, encounter="Encounter/enc-1", effective=date(2026, 4, 1)) for r in lows]
+    assert assess_alp(after, [], ADULT, TODAY, POLICY, encounters=[stay]).acute_stay is None
+
+
+@pytest.mark.parametrize("days, confined", [(30, True), (31, False)])
+def test_a_stay_longer_than_30_days_is_not_an_acute_illness(days, confined):
+    from hooks.records import EncounterRecord
+
+    stay = EncounterRecord("enc-1", "IMP", "finished", date(2026, 1, 1), date(2026, 1, 1) + timedelta(days=days))
+    lows = [alp("2026-01-02", 20), alp("2026-01-20", 21)]
+    assert (assess_alp(lows, [], ADULT, TODAY, POLICY, encounters=[stay]).acute_stay is not None) is confined
+
+
+@pytest.mark.parametrize("status, confined", [("finished", False), ("in-progress", True)])
+def test_a_stay_without_an_end_lasts_until_today_only_while_in_progress(status, confined):
+    from hooks.records import EncounterRecord
+
+    stay = EncounterRecord("enc-1", "EMER", status, date(2026, 11, 10), None)
+    lows = [alp("2026-11-12", 20), alp("2026-11-20", 21)]
+    assert (assess_alp(lows, [], ADULT, TODAY, POLICY, encounters=[stay]).acute_stay is not None) is confined
+
+
+def test_long_term_care_is_not_an_acute_stay():
+    from hooks.records import EncounterRecord
+
+    stay = EncounterRecord("enc-1", "NONAC", "finished", date(2026, 1, 5), date(2026, 1, 20))
+    lows = [alp("2026-01-10", 20), alp("2026-01-15", 21)]
+    assert assess_alp(lows, [], ADULT, TODAY, POLICY, encounters=[stay]).acute_stay is None
 
 
 # --- lows on antiresorptive therapy (issue 10 item 1) --------------------------------------------------------
@@ -474,8 +500,8 @@ def test_lows_confined_to_one_inpatient_stay_are_found_by_date_or_by_reference()
 THERAPY = [(date(2025, 6, 1), date(2026, 11, 24))]
 
 
-@pytest.mark.parametrize("before, explained", [("36", True), ("35", False)])
-def test_lows_all_on_therapy_are_explained_only_when_the_latest_pre_treatment_alp_was_normal(before, explained):
+@pytest.mark.parametrize("before, explained", [("45.01", True), ("45", False), ("36", False), ("35", False)])
+def test_lows_all_on_therapy_are_explained_only_when_the_latest_pre_treatment_alp_was_clearly_normal(before, explained):
     results = [alp("2015-03-01", before), alp("2026-01-10", 20), alp("2026-03-10", 21)]
     assessment = assess_alp(results, [], ADULT, TODAY, POLICY, THERAPY)
     assert assessment.all_lows_on_therapy

@@ -381,3 +381,40 @@ def test_every_suggested_resource_is_valid_fhir() -> None:
             for action in s["actions"]:
                 if action["type"] == "create":
                     ServiceRequest.model_validate(action["resource"])
+
+
+# --- after denosumab (second review) -------------------------------------------------------
+
+def test_a_bisphosphonate_ordered_after_denosumab_is_never_a_plain_hold_and_names_the_rebound() -> None:
+    card = render(Topic.LOW_ALP_ANTIRESORPTIVE, prior_denosumab=True)
+    assert card["detail"].startswith("**Ask a metabolic bone specialist before holding alendronate")
+    assert "multiple vertebral fractures" in card["detail"]
+
+
+def test_critical_low_alp_after_denosumab_offers_removal_without_recommending_it() -> None:
+    card = render(Topic.LOW_ALP_ANTIRESORPTIVE, indicator=Indicator.CRITICAL, measurements=(PLP_HIGH,),
+                  prior_denosumab=True)
+    removal = next(s for s in card["suggestions"] if s["actions"][0]["type"] == "delete")
+    assert "isRecommended" not in removal
+
+
+def test_hpp_likely_after_denosumab_asks_for_a_plan_before_the_next_dose() -> None:
+    card = render(Topic.HPP_LIKELY, prior_denosumab=True)
+    assert "before the next denosumab dose is due" in card["detail"] and "rebound" in card["detail"]
+    assert "avoid bisphosphonates, denosumab" not in card["detail"]
+
+
+def test_an_acute_stay_card_for_continuing_denosumab_does_not_delay_the_dose() -> None:
+    card = render(Topic.LOW_ALP_ACUTE_ILLNESS, drugs=("denosumab",), order=DENOSUMAB_ORDER, continuing=True)
+    assert "Do not delay the next denosumab dose" in card["detail"] and "rebound" in card["detail"]
+    assert "Starting denosumab" not in card["detail"]
+
+
+def test_a_single_low_card_for_continuing_denosumab_never_suggests_removal() -> None:
+    card = render(Topic.SINGLE_LOW_ALP_ANTIRESORPTIVE, drugs=("denosumab",), order=DENOSUMAB_ORDER, continuing=True)
+    assert card["detail"].startswith("**Repeat ALP, and do not delay the next denosumab dose")
+    assert not any(a["type"] == "delete" for s in card["suggestions"] for a in s["actions"])
+
+
+def test_substrate_limits_keep_their_comparator() -> None:
+    assert "> 125 (lab range high)" in render(Topic.HPP_LIKELY)["detail"]

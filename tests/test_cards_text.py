@@ -135,6 +135,11 @@ def test_escape_markdown_keeps_tags_from_opening_without_html_entities() -> None
     assert escaped == "< script>alert(1)< /script>"
 
 
+def test_text_that_cannot_start_a_line_keeps_its_leading_comparator() -> None:
+    assert escape_markdown("> 125 nmol/L (lab range high)", starts_line=False) == "> 125 nmol/L (lab range high)"
+    assert escape_markdown("> 125 nmol/L (lab range high)") == "125 nmol/L (lab range high)"
+
+
 def test_escape_markdown_leaves_an_entity_written_by_the_sender_as_it_is() -> None:
     assert escape_markdown("&lt;b&gt;") == "&lt;b&gt;"
 
@@ -142,10 +147,12 @@ def test_escape_markdown_leaves_an_entity_written_by_the_sender_as_it_is() -> No
 @pytest.mark.parametrize(
     ("raw", "inert"),
     [
-        ("*strong* _em_", "strong em"),
+        ("*strong* _em_", "×strong× em"),
+        ("10*3/uL", "10×3/uL"),
         ("[click](http://x)", "(click)(http://x)"),
         ("`code`", "'code'"),
-        ("~~gone~~", "--gone--"),
+        ("~~gone~~", "≈≈gone≈≈"),
+        ("~5", "≈5"),
         ("a\\b", "a/b"),
         ("- not a list", "not a list"),
         ("1. not a list", "not a list"),

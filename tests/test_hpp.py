@@ -79,3 +79,19 @@ def test_an_unreadable_workup_result_still_shows_the_workup_was_done():
 def test_a_locally_coded_hypophosphatasia_is_recognised_by_its_text(names, on_record):
     local = ConditionRecord("c9", (Code("http://hospital.example.org/problems", "HPP-01"),), tuple(names), "confirmed")
     assert bool(hpp_on_record([local], [], [])) is on_record
+
+
+@pytest.mark.parametrize("text", ["Family history of hypophosphatasia", "Hypophosphatasia ruled out",
+                                  "Screening for hypophosphatasia", "No hypophosphatasia"])
+def test_text_that_names_hypophosphatasia_without_recording_it_does_not_count(text):
+    local = ConditionRecord("c9", (), (text,), "confirmed")
+    assert hpp_on_record([local], [], []) == ()
+
+
+@pytest.mark.parametrize("source, status, counts", [
+    ("MedicationRequest", "active", True), ("MedicationRequest", "cancelled", False),
+    ("MedicationStatement", "not-taken", False), ("MedicationDispense", "declined", False),
+    ("MedicationAdministration", "completed", True)])
+def test_asfotase_alfa_counts_only_when_a_record_shows_it_taken(source, status, counts):
+    order = MedicationOrder("a1", status, (Code(ATC, "A16AB13"),), ("Strensiq",), source=source)
+    assert bool(hpp_on_record([], [], [order])) is counts

@@ -68,10 +68,11 @@ def test_an_elevated_substrate_makes_it_critical_even_on_therapy():
     assert order_finding(alp=on_therapy, substrates=(plp,)).indicator is Indicator.CRITICAL
 
 
-@pytest.mark.parametrize("before, topic", [("36", Topic.LOW_ALP_ON_THERAPY), ("35", Topic.LOW_ALP_ANTIRESORPTIVE)])
-def test_lows_on_therapy_after_a_normal_pre_treatment_alp_are_info(before, topic):
+@pytest.mark.parametrize("before, topic", [("46", Topic.LOW_ALP_ON_THERAPY), ("45", Topic.LOW_ALP_ANTIRESORPTIVE),
+                                           ("35", Topic.LOW_ALP_ANTIRESORPTIVE)])
+def test_lows_on_therapy_after_a_clearly_normal_pre_treatment_alp_are_info(before, topic):
     pre = JudgedAlp(date(2015, 1, 1), Decimal(before), None, Decimal(35), "adult default",
-                    Decimal(before) <= 35, "6768-6")
+                    Decimal(before) <= 35, "6768-6", clearly_normal=Decimal(before) > 45)
     on_therapy = dataclasses.replace(
         PERSISTENT, pre_treatment=pre,
         results=tuple(dataclasses.replace(r, on_antiresorptive=bool(r.low)) for r in PERSISTENT.results))
@@ -131,3 +132,21 @@ def test_a_chart_with_past_therapy_only_and_a_normal_pre_treatment_alp_is_on_the
                               results=tuple(dataclasses.replace(r, on_antiresorptive=bool(r.low)) for r in PERSISTENT.results))
     (found,) = findings_for_chart(evidence(alp, meds=[past]), TODAY, POLICY)
     assert (found.topic, found.indicator) == (Topic.LOW_ALP_ON_THERAPY, Indicator.INFO)
+
+
+def test_an_undated_or_idless_earlier_denosumab_record_makes_the_order_a_continuation():
+    undated = MedicationOrder(None, "completed", (Code(RXNORM, "993452"),), ("Prolia",), source="MedicationStatement")
+    found = order_finding(dataclasses.replace(DENOSUMAB_DRAFT, id=None), meds=[undated])
+    assert found.continuing and found.prior_denosumab
+
+
+def test_a_bisphosphonate_after_denosumab_knows_denosumab_came_before():
+    lapsed = dataclasses.replace(DENOSUMAB_GIVEN, authored=TODAY - timedelta(days=200))
+    found = order_finding(meds=[lapsed])
+    assert found.prior_denosumab and not found.continuing and found.drugs == ("alendronate",)
+
+
+def test_a_chart_after_denosumab_lapsed_carries_it_to_the_card():
+    lapsed = dataclasses.replace(DENOSUMAB_GIVEN, authored=TODAY - timedelta(days=200))
+    (found,) = findings_for_chart(evidence(meds=[lapsed]), TODAY, POLICY)
+    assert found.topic is Topic.LOW_ALP_UNEVALUATED and found.prior_denosumab

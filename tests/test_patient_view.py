@@ -126,3 +126,13 @@ def test_an_hpp_diagnosis_on_record_stays_critical_beside_the_wilson_pattern():
 def test_a_claim_needs_the_data_it_rests_on(missing, expected):
     evidence = Evidence(PATIENT, AlpAssessment(Pattern.PERSISTENT, (LOW,)), (), False, (), unavailable=frozenset(missing))
     assert [f.topic for f in evaluate_patient_view(evidence, TODAY, Policy())] == expected
+
+
+def test_a_raised_substrate_keeps_the_hpp_likely_warning_beside_the_wilson_pattern():
+    from hooks.patient_view import defer_to_wilson
+    from hooks.findings import Finding
+
+    likely = Finding(Topic.HPP_LIKELY, Indicator.WARNING, "p1")
+    assert defer_to_wilson(likely).indicator is Indicator.WARNING
+    unevaluated = Finding(Topic.LOW_ALP_UNEVALUATED, Indicator.INFO, "p1")
+    assert defer_to_wilson(unevaluated).notes  # names Wilson disease as the likelier cause

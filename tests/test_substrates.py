@@ -129,3 +129,14 @@ def test_the_work_up_is_complete_with_both_substrates_normal_or_a_negative_alpl_
     loinc = {"plp": "62236-5", "pea": "13789-3", "alpl": "77084-2"}
     measured = [Measurement(g, loinc[g], date(2026, 1, 1), Decimal(1), "") for g in groups]
     assert workup_complete(measured) is complete
+
+
+@pytest.mark.parametrize("text", [
+    "Likely pathogenic variant, c.1250A>G (p.Asn417Ser), identified; deletion/duplication analysis negative",
+    "Pathogenic variant c.571G>A was detected; no variant in other genes",
+    "Variant of uncertain significance c.1001G>A. No pathogenic variant identified.",
+])
+def test_a_genetic_report_naming_any_variant_is_never_read_as_negative(text):
+    from hooks.substrates import is_negative_genetic_result
+
+    assert is_negative_genetic_result(_result("77084-2", None, text=text)) is False

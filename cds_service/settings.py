@@ -95,7 +95,7 @@ class Settings(BaseModel):
     fhir_timeout_seconds: float = Field(1.5, gt=0, le=60)
     fhir_max_pages: int = Field(10, ge=1, le=1000)
     fhir_max_response_bytes: int = Field(20_000_000, ge=1024)
-    fhir_concurrency: int = Field(8, ge=1, le=64)
+    fhir_concurrency: int = Field(16, ge=1, le=64)  # one concurrent round of a hook's 10-12 queries
     max_request_bytes: int = Field(5_000_000, ge=1024)
     max_json_depth: int = Field(64, ge=16, le=500)
     max_prefetch_resources: int = Field(5000, ge=1)

@@ -13,6 +13,12 @@ from urllib.parse import parse_qs, urlsplit
 CHUNK = b" " * 65536
 
 
+class _Server(ThreadingHTTPServer):
+    """A threading server with room in its listen queue: a hook's queries all connect at once."""
+
+    request_queue_size = 64
+
+
 class FaultyFhirServer:
     """Serve searchset Bundles per resource type, or the fault set for that type."""
 
@@ -22,7 +28,7 @@ class FaultyFhirServer:
         self.release = threading.Event()  # ends every hang
         self.requests = 0
         handler = _handler(self)
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd = _Server(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
         self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}/fhir"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)

@@ -60,7 +60,8 @@ def remove_order_suggestion(finding: Finding, new_uuid: NewUuid, *, recommended:
     name = shorten(join_names(finding.drugs) or "antiresorptive", LABEL_NAME_MAX_CHARS)
     return suggestion(
         f"Remove the {name} order",
-        [action_delete(f"Remove the draft {name} order", reference)],
+        [action_delete(f"Remove the {'draft ' if finding.order and finding.order.status == 'draft' else ''}{name}"
+                       " order", reference)],
         uuid=new_uuid(),
         recommended=recommended,
     )

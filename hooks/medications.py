@@ -15,8 +15,6 @@ from hooks.valuesets import (
     ASFOTASE_NAMES,
     ATC,
     RXNORM,
-    ZOLEDRONIC_ACID_ONCOLOGY,
-    ZOLEDRONIC_ACID_ONCOLOGY_NAMES,
     Antiresorptive,
 )
 
@@ -47,13 +45,6 @@ def is_asfotase_alfa(order: MedicationOrder) -> bool:
     if any(code.system == ATC and code.code in ASFOTASE_ALFA_ATC for code in order.codes):
         return True
     return any(_ASFOTASE_PATTERN.search(normalise_text(name)) for name in order.names)
-
-
-def is_oncology_zoledronic_acid(order: MedicationOrder) -> bool:
-    """Return whether an order is the 4 mg oncology zoledronic acid (Zometa), which has its own renal rule."""
-    if any(code.system == RXNORM and code.code in ZOLEDRONIC_ACID_ONCOLOGY for code in order.codes):
-        return True
-    return any(name in normalise_text(text) for text in order.names for name in ZOLEDRONIC_ACID_ONCOLOGY_NAMES)
 
 
 def _is_code_of(code: Code, drug: Antiresorptive) -> bool:

@@ -336,7 +336,6 @@ ZOLEDRONIC_ACID_ONCOLOGY = ValueSet(
     system=RXNORM,
     codes=frozenset({"351114", "1114085"}),
 )
-ZOLEDRONIC_ACID_ONCOLOGY_NAMES: tuple[str, ...] = ("zometa",)
 
 ANTIRESORPTIVE_VALUE_SET = ValueSet(
     name="antiresorptives",
@@ -426,7 +425,7 @@ DENOSUMAB_60_NAMES: tuple[str, ...] = ("prolia", "jubbonti", "ospomyv", "stobocl
                                        "obodence", "bosaya", "osvyrti")
 DENOSUMAB_120_NAMES: tuple[str, ...] = ("xgeva", "wyost", "xbryk", "osenvelt", "bomyntra", "bilprevda",
                                         "xtrenbo", "jubereq")
-ZOLEDRONIC_ACID_4MG_RXNORM = frozenset({"351114", "1114085"})
+ZOLEDRONIC_ACID_4MG_RXNORM = ZOLEDRONIC_ACID_ONCOLOGY.codes
 ZOLEDRONIC_ACID_5MG_RXNORM = frozenset({"705824", "705875"})
 ZOLEDRONIC_ACID_4MG_NAMES: tuple[str, ...] = ("zometa",)
 ZOLEDRONIC_ACID_5MG_NAMES: tuple[str, ...] = ("reclast", "aclasta")

@@ -115,6 +115,25 @@ def test_a_therapy_known_only_through_a_medication_resource_is_found(tmp_path):
         ("p1", ("alendronate",), ["low-alp-antiresorptive"])]
 
 
+def test_two_antiresorptives_in_use_are_found_without_any_alp(tmp_path):
+    # Duplicate therapy rests on therapy alone: the prefilter must not wait for a low ALP to review the patient.
+    patient = {"resourceType": "Patient", "id": "p2", "birthDate": "1950-01-01", "gender": "female"}
+    statement = {"resourceType": "MedicationStatement", "id": "ms1", "status": "active",
+                 "subject": {"reference": "Patient/p2"}, "effectiveDateTime": "2026-01-01",
+                 "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                                                           "code": "904431"}]}}
+    given = {"resourceType": "MedicationAdministration", "id": "ma1", "status": "completed",
+             "subject": {"reference": "Patient/p2"}, "effectiveDateTime": "2026-10-01",
+             "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                                                       "code": "993452"}]}}
+    (tmp_path / "Patient.ndjson").write_text(json.dumps(patient) + "\n")
+    (tmp_path / "MedicationStatement.ndjson").write_text(json.dumps(statement) + "\n")
+    (tmp_path / "MedicationAdministration.ndjson").write_text(json.dumps(given) + "\n")
+    run = duckdb_engine.audit(tmp_path, today=AUDIT_DATE, policy=Policy())
+    assert [(r.patient_id, [f.topic for f in r.findings]) for r in run.results] == [
+        ("p2", ["duplicate-antiresorptive"])]
+
+
 def test_an_empty_directory_gives_an_empty_run(tmp_path):
     run = duckdb_engine.audit(tmp_path, today=AUDIT_DATE, policy=Policy())
     assert run.results == [] and run.stats.patients == 0

@@ -101,7 +101,7 @@ def _facts_select(files: list[Path], since: date | None) -> str:
 
 
 def candidates_sql(limits: pf.Thresholds) -> str:
-    """Return the candidate patients: a sign, an asfotase Medication referenced, or an ALP that may be low.
+    """Return the candidate patients: a sign, an asfotase or antiresorptive record, or an ALP that may be low.
 
     A child's limits are higher: they apply to a result drawn in a year at most `adult_age_years` after the birth
     year, or when either year cannot be read. Without a birth date the rule judges as for an adult.
@@ -112,11 +112,13 @@ def candidates_sql(limits: pf.Thresholds) -> str:
       WITH births AS (
         SELECT patient, CASE WHEN bool_or({year} IS NULL) THEN NULL ELSE max({year}) END AS birth_year
         FROM facts WHERE rt = 'Patient' AND birth IS NOT NULL GROUP BY patient),
-      asfotase_medications AS (SELECT med_id FROM facts WHERE med_sign AND med_id IS NOT NULL)
+      asfotase_medications AS (SELECT med_id FROM facts WHERE med_sign AND med_id IS NOT NULL),
+      antiresorptive_medications AS (SELECT med_id FROM facts WHERE med_antiresorptive AND med_id IS NOT NULL)
       SELECT DISTINCT f.patient FROM facts f LEFT JOIN births b ON b.patient = f.patient
       WHERE f.patient IS NOT NULL AND (
         (sign AND (inr IS NULL OR inr >= {limits.inr}))
         OR med_ref IN (SELECT med_id FROM asfotase_medications)
+        OR antiresorptive OR med_ref IN (SELECT med_id FROM antiresorptive_medications)
         OR alp_u <= {limits.adult_alp_u_per_l}
         OR (b.patient IS NOT NULL AND alp_u <= greatest({limits.child_alp_u_per_l}, alp_range_low_u)
             AND (b.birth_year IS NULL OR alp_year IS NULL OR alp_year - b.birth_year <= {limits.adult_age_years})))"""

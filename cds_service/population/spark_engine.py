@@ -138,8 +138,11 @@ def candidates_frame(facts: Any, limits: pf.Thresholds) -> Any:
                                       F.lit(True).alias("born")))
     medications = facts.where(F.col("med_sign") & F.col("med_id").isNotNull()).select(
         F.col("med_id").alias("asfotase_med")).distinct()
+    antiresorptives = facts.where(F.col("med_antiresorptive") & F.col("med_id").isNotNull()).select(
+        F.col("med_id").alias("antiresorptive_med")).distinct()
     marked = (facts.where(F.col("patient").isNotNull())
               .join(medications, F.col("med_ref") == F.col("asfotase_med"), "left")
+              .join(antiresorptives, F.col("med_ref") == F.col("antiresorptive_med"), "left")
               .join(births, "patient", "left"))
     child = (F.col("born") & (F.col("alp_u") <= F.greatest(F.lit(limits.child_alp_u_per_l), F.col("alp_range_low_u")))
              & (F.col("birth_year").isNull() | F.col("alp_year").isNull()
@@ -147,6 +150,7 @@ def candidates_frame(facts: Any, limits: pf.Thresholds) -> Any:
     chosen = marked.where(
         (F.col("sign") & (F.col("inr").isNull() | (F.col("inr") >= limits.inr)))
         | F.col("asfotase_med").isNotNull()
+        | F.coalesce(F.col("antiresorptive"), F.lit(False)) | F.col("antiresorptive_med").isNotNull()
         | (F.col("alp_u") <= limits.adult_alp_u_per_l)
         | F.coalesce(child, F.lit(False)))
     return chosen.select("patient").distinct()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
-from cards.spec import Json, action_delete, is_relative_reference, suggestion
+from cards.spec import Json, action_create, action_delete, is_relative_reference, suggestion
+from cards.workup import LabTest, service_request
 from cards.text import bullets, escape_markdown, join_names, measurement_table, shorten
 from hooks.findings import Finding
 
@@ -49,6 +50,17 @@ def results_section(heading: str, finding: Finding) -> str:
     return sections(
         f"**{heading}**\n\n" + measurement_table(finding.measurements),
         bullets(criteria) if criteria else "",
+    )
+
+
+def order_suggestion(label: str, tests: Iterable[LabTest], finding: Finding, new_uuid: NewUuid, *,
+                     recommended: bool = False) -> Json:
+    """Offer to order these tests together for the finding's patient."""
+    return suggestion(
+        label,
+        [action_create(f"Order {test.name}", service_request(test, finding.patient_id)) for test in tests],
+        uuid=new_uuid(),
+        recommended=recommended,
     )
 
 

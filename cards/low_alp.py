@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 
 from cards.common import (
     NewUuid,
+    order_suggestion,
     drug_markdown,
     drug_names,
     notes_section,
@@ -14,9 +15,8 @@ from cards.common import (
     results_section,
     sections,
 )
-from cards.spec import SUMMARY_MAX_CHARS, Json, action_create, card, suggestion
+from cards.spec import SUMMARY_MAX_CHARS, Json, card
 from cards.text import (
-    alp_line,
     alp_table,
     alp_value_text,
     bullets,
@@ -43,11 +43,11 @@ from cards.vocabulary import (
     literature,
     override_reasons,
 )
-from cards.workup import ALPL_SEQUENCING, REPEAT_ALP, LabTest, hpp_workup, needs_genetics, service_request
+from cards.workup import ALPL_SEQUENCING, REPEAT_ALP, hpp_workup, needs_genetics
 from hooks.findings import AlpAssessment, Finding, Indicator, JudgedAlp, Pattern, Topic
 from hooks.secondary_causes import SecondaryCause
 from hooks.substrates import workup_complete
-from hooks.therapy import Therapy
+from hooks.therapy import SOURCE_VERBS, Therapy
 
 LOW_ALP_BY_PATTERN = {
     Pattern.PERSISTENT: "Persistently low ALP",
@@ -82,12 +82,6 @@ SECONDARY_CAUSES = (
     " deficiency, vitamin B12 deficiency, coeliac disease; hypothyroidism, Wilson disease; oestrogens,"
     " glucocorticoids, fibrates, antiresorptive therapy itself; EDTA contamination of the sample"
 )
-SOURCE_NAMES = {
-    "MedicationRequest": "prescribed",
-    "MedicationStatement": "recorded as taken",
-    "MedicationDispense": "dispensed",
-    "MedicationAdministration": "given",
-}
 CAUSE_SHOWN_AS = {
     "glucocorticoid": "a glucocorticoid", "fibrate": "a fibrate", "oestrogen": "an oestrogen",
     "low magnesium": "low magnesium", "low zinc": "low zinc",
@@ -155,8 +149,9 @@ def low_alp_antiresorptive_card(finding: Finding, new_uuid: NewUuid) -> Json:
             notes_section(finding),
         ),
         suggestions=present(
+            # Denosumab already given is never offered for removal here: an unplanned stop is the greater harm.
             removal(finding, new_uuid, recommended=critical and not after_denosumab(finding))
-            if critical or warning else None,
+            if (critical or warning) and not (is_denosumab(finding) and after_denosumab(finding)) else None,
             workup_suggestion(finding, new_uuid),
             genetics_suggestion(finding, new_uuid),
         ),
@@ -399,7 +394,7 @@ def therapy_line(finding: Finding) -> str:
 
 def therapy_text(therapy: Therapy) -> str:
     """Describe one stretch of therapy, e.g. "denosumab, given 2026-06-01"."""
-    how = SOURCE_NAMES.get(therapy.source, "recorded")
+    how = SOURCE_VERBS.get(therapy.source, "recorded")
     supply = (f" ({therapy.record.supply_days} days' supply)"
               if therapy.source == "MedicationDispense" and therapy.record.supply_days else "")
     return f"{escape_markdown(therapy.ingredient)}, {how} {iso_date(therapy.start)}{supply}"
@@ -472,17 +467,6 @@ def genetics_suggestion(finding: Finding, new_uuid: NewUuid, *, recommended: boo
         return None
     return order_suggestion("Order ALPL gene sequencing (after biochemical confirmation and genetic counselling)",
                             (ALPL_SEQUENCING,), finding, new_uuid, recommended=recommended)
-
-
-def order_suggestion(label: str, tests: Iterable[LabTest], finding: Finding, new_uuid: NewUuid, *,
-                     recommended: bool) -> Json:
-    """Offer to order these tests together."""
-    return suggestion(
-        label,
-        [action_create(f"Order {test.name}", service_request(test, finding.patient_id)) for test in tests],
-        uuid=new_uuid(),
-        recommended=recommended,
-    )
 
 
 def workup_is_normal(finding: Finding) -> bool:

@@ -10,6 +10,7 @@ from cards.common import (
     drug_markdown,
     drug_names,
     notes_section,
+    order_suggestion,
     present,
     remove_order_suggestion,
     results_section,
@@ -18,10 +19,8 @@ from cards.common import (
 from cards.spec import (
     SUMMARY_MAX_CHARS,
     Json,
-    action_create,
     card,
     link,
-    suggestion,
 )
 from cards.text import (
     bullets,
@@ -41,7 +40,7 @@ from cards.vocabulary import (
     alp_guard_source,
     override_reasons,
 )
-from cards.workup import CALCIUM, VITAMIN_D, service_request
+from cards.workup import CALCIUM, VITAMIN_D
 from hooks.findings import Finding, Indicator, Measurement, Topic
 from hooks.regimens import Regimen, denosumab_regimen, zoledronic_acid_regimen
 from hooks.valuesets import CALCIUM as CALCIUM_CODES
@@ -413,8 +412,4 @@ def mineral_tests_suggestion(finding: Finding, new_uuid: NewUuid) -> Json | None
     """Offer 25-OH vitamin D and calcium, to confirm the values or recheck them after correction."""
     if not finding.patient_id:
         return None
-    return suggestion(
-        "Order 25-OH vitamin D and calcium",
-        [action_create(f"Order {t.name}", service_request(t, finding.patient_id)) for t in (VITAMIN_D, CALCIUM)],
-        uuid=new_uuid(),
-    )
+    return order_suggestion("Order 25-OH vitamin D and calcium", (VITAMIN_D, CALCIUM), finding, new_uuid)

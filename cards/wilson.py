@@ -6,9 +6,10 @@ from collections.abc import Callable
 
 from cards.common import (
     NewUuid,
+    order_suggestion,
     sections,
 )
-from cards.spec import SUMMARY_MAX_CHARS, Json, action_create, card, suggestion
+from cards.spec import SUMMARY_MAX_CHARS, Json, card
 from cards.text import bullets, decimal_text, measurement_table
 from cards.vocabulary import (
     INCORRECT_DATA,
@@ -18,7 +19,7 @@ from cards.vocabulary import (
     literature,
     override_reasons,
 )
-from cards.workup import LabTest, service_request
+from cards.workup import LabTest
 from hooks.findings import Finding, Indicator, Measurement, Topic
 from hooks.valuesets import ALP_TOTAL
 from hooks.wilson import korman_met, lowered_for_age
@@ -133,12 +134,7 @@ def what_it_means(finding: Finding) -> tuple[str, ...]:
 
 def workup_suggestion(finding: Finding, new_uuid: NewUuid) -> Json:
     """Offer to order serum copper and ceruloplasmin together."""
-    return suggestion(
-        "Order the Wilson disease work-up",
-        [action_create(f"Order {test.name}", service_request(test, finding.patient_id)) for test in WILSON_WORKUP],
-        uuid=new_uuid(),
-        recommended=True,
-    )
+    return order_suggestion("Order the Wilson disease work-up", WILSON_WORKUP, finding, new_uuid, recommended=True)
 
 
 CARD_FOR_TOPIC: dict[Topic, Callable[[Finding, NewUuid], Json]] = {Topic.WILSON_ALF: wilson_card}

@@ -13,7 +13,6 @@ from hooks.extract import (
     MEDICATION_SOURCES,
     index_medications,
     legible_order,
-    raw_codes,
     read_conditions,
     read_encounters,
     read_lab_results,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Iterable
 
 from hooks.extract import normalise_text
 from hooks.records import Code, MedicationOrder

@@ -15,7 +15,7 @@ from hooks.minerals import check_vitamin_d_and_calcium
 from hooks.policy import Policy
 from hooks.records import MedicationOrder
 from hooks.renal import check_renal_function
-from hooks.therapy import Therapy, in_use
+from hooks.therapy import SOURCE_VERBS, Therapy, in_use
 
 
 def antiresorptive_drafts(drafts: Iterable[MedicationOrder]) -> list[MedicationOrder]:
@@ -45,7 +45,5 @@ def evaluate_antiresorptive_orders(
 
 def where_seen(therapies: Iterable[Therapy]) -> dict[str, str]:
     """Describe, per ingredient in use, the record that shows it: "denosumab (given 2026-06-01)"."""
-    verbs = {"MedicationRequest": "prescribed", "MedicationStatement": "recorded as taken",
-             "MedicationDispense": "dispensed", "MedicationAdministration": "given"}
-    return {t.ingredient: f"{t.ingredient} ({verbs.get(t.source, 'recorded')} {t.start.isoformat()})"
+    return {t.ingredient: f"{t.ingredient} ({SOURCE_VERBS.get(t.source, 'recorded')} {t.start.isoformat()})"
             for t in therapies}

@@ -269,8 +269,9 @@ def test_a_denosumab_order_for_a_patient_already_on_it_is_never_removed_and_name
     card = render(Topic.LOW_ALP_ANTIRESORPTIVE, drugs=("denosumab",), order=DENOSUMAB_ORDER, continuing=True)
     assert card["detail"].startswith("**Do not stop denosumab abruptly")
     assert "multiple vertebral fractures" in card["detail"]
-    assert not any(a["type"] == "delete" for s in card["suggestions"] for a in s["actions"]
-                   if "transition plan" not in s["label"])
+    # The decision documented in docs/rules.md: no removal at all, only the work-up.
+    assert not any(a["type"] == "delete" for s in card["suggestions"] for a in s["actions"])
+    assert "Order the HPP work-up" in labels(card)
     assert "do not stop denosumab abruptly" in card["summary"]
 
 
@@ -284,7 +285,7 @@ def test_denosumab_in_use_names_where_it_was_seen() -> None:
     card = render(Topic.LOW_ALP_ANTIRESORPTIVE, drugs=("denosumab",), order=None, therapies=(DENOSUMAB_GIVEN,),
                   continuing=True)
     assert "In use: denosumab, given 2026-06-01." in card["detail"]
-    assert "suggestions" in card and not any(a["type"] == "delete" for s in card["suggestions"] for a in s["actions"])
+    assert card["detail"].startswith("**Do not stop denosumab abruptly") and "rebound" in card["detail"]
 
 
 @pytest.mark.parametrize("applies", [True, False])

@@ -39,7 +39,7 @@ class State:
         self.pages: dict[str, list[bytes]] = {}
         self.patient = resources["patient"]
         self.by_type: dict[str, list[dict]] = {"Observation": [], "Condition": [], "MedicationRequest": []}
-        for key, value in resources.items():
+        for _key, value in resources.items():
             if isinstance(value, list):
                 for resource in value:
                     self.by_type.setdefault(resource["resourceType"], []).append(resource)
@@ -106,7 +106,7 @@ def make_handler(state: State, base: str) -> type[BaseHTTPRequestHandler]:
             query = parse_qs(parts.query)
             if path.startswith("_page/"):
                 with state.lock:
-                    token, _, index = path[len("_page/"):].partition(".")
+                    token, _, index = path[len("_page/") :].partition(".")
                     pages = state.pages.get(token)
                 body = pages[int(index)] if pages and index.isdigit() and int(index) < len(pages) else None
                 self.send_json(200 if body else 404, body or b'{"resourceType":"OperationOutcome"}')
@@ -126,15 +126,20 @@ def make_handler(state: State, base: str) -> type[BaseHTTPRequestHandler]:
 
         def paged(self, resources: list[dict]) -> bytes:
             size = max(1, state.page_size)
-            chunks = [resources[i:i + size] for i in range(0, len(resources), size)] or [[]]
+            chunks = [resources[i : i + size] for i in range(0, len(resources), size)] or [[]]
             token = uuid.uuid4().hex
             pages = []
             for index, chunk in enumerate(chunks):
                 bundle: dict = {
-                    "resourceType": "Bundle", "id": f"{token}-{index}", "type": "searchset", "total": len(resources),
+                    "resourceType": "Bundle",
+                    "id": f"{token}-{index}",
+                    "type": "searchset",
+                    "total": len(resources),
                     "link": [{"relation": "self", "url": f"{base}{self.path}"}],
-                    "entry": [{"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r,
-                               "search": {"mode": "match"}} for r in chunk],
+                    "entry": [
+                        {"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r, "search": {"mode": "match"}}
+                        for r in chunk
+                    ],
                 }
                 if index + 1 < len(chunks):
                     bundle["link"].append({"relation": "next", "url": f"{base}/_page/{token}.{index + 1}"})

@@ -17,11 +17,11 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -100,11 +100,12 @@ def machine() -> dict[str, object]:
     load = os.getloadavg()
     git = ["git", "-C", str(ROOT)]
     head = version([*git, "rev-parse", "--short", "HEAD"])
-    changed = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                             text=True, check=False).stdout.count("\n")
+    changed = subprocess.run(
+        [*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, check=False
+    ).stdout.count("\n")
     source = f"{head} + {changed} modified tracked files" if SOURCE == ROOT else f"{SOURCE} (BENCH_SOURCE)"
     return {
-        "date_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S"),
+        "date_utc": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
         "nproc": os.cpu_count(),
         "cpu_model": model,
         "kernel": platform.release(),
@@ -179,22 +180,25 @@ def start_server(
     tmpdir = Path(tempfile.mkdtemp(prefix=f"alpbench-{name}-"))
     database_url = database_url or f"sqlite:///{tmpdir / 'alp_guard.sqlite3'}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CDS_", "GUNICORN_", "PROMETHEUS_"))}
-    env.update({
-        "CDS_AUTH_MODE": "none",
-        "CDS_HOST": HOST,
-        "CDS_PORT": str(port),
-        "CDS_DATABASE_URL": database_url,
-        "CDS_LOG_LEVEL": "WARNING",  # one JSON line per call would cost the service time and fill the disk
-        "GUNICORN_WORKERS": str(workers),
-        "GUNICORN_THREADS": str(threads),
-        "PYTHONDONTWRITEBYTECODE": "1",
-    })
+    env.update(
+        {
+            "CDS_AUTH_MODE": "none",
+            "CDS_HOST": HOST,
+            "CDS_PORT": str(port),
+            "CDS_DATABASE_URL": database_url,
+            "CDS_LOG_LEVEL": "WARNING",  # one JSON line per call would cost the service time and fill the disk
+            "GUNICORN_WORKERS": str(workers),
+            "GUNICORN_THREADS": str(threads),
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
     env.update(extra_env or {})
     log = tmpdir / "gunicorn.log"
     cmd = [str(venv / "bin" / "gunicorn"), "--config", "gunicorn.conf.py", "--pythonpath", str(BENCH), app]
     with open(log, "wb") as out:
-        process = subprocess.Popen(cmd, cwd=SOURCE, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            cmd, cwd=SOURCE, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     server = Server(name, port, process, log, database_url, tmpdir)
     deadline = time.monotonic() + 60
     probe = "/healthz" if app == SERVICE_APP else "/"
@@ -265,8 +269,9 @@ def hey(url: str, body: Path | None, *, n: int, c: int, timeout_s: int = 20) -> 
         cmd += ["-m", "POST", "-T", "application/json", "-D", str(body)]
     cmd.append(url)
     # hey stops after n requests; a hung server is cut off by the per-request timeout, and the whole run by this.
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=max(120, n * timeout_s // c + 60),
-                         check=False).stdout
+    out = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=max(120, n * timeout_s // c + 60), check=False
+    ).stdout
     return parse_hey_csv(out, n, c)
 
 
@@ -290,8 +295,9 @@ def parse_hey_csv(out: str, n: int, c: int) -> HeyResult:
         ends.append(offset + latency)
         statuses[status] = statuses.get(status, 0) + 1
     if not latencies:
-        return HeyResult(n, c, 0.0, float("nan"), float("nan"), float("nan"), float("nan"), statuses,
-                         [f"{n} requests failed"])
+        return HeyResult(
+            n, c, 0.0, float("nan"), float("nan"), float("nan"), float("nan"), statuses, [f"{n} requests failed"]
+        )
     span = max(ends)
     failed = n - len(latencies)
     return HeyResult(
@@ -314,8 +320,10 @@ def median(values: list[float]) -> float:
 def save_result(name: str, result: dict) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
-    path.write_text(json.dumps(result, indent=2, default=lambda o: asdict(o) if hasattr(o, "__dataclass_fields__")
-                               else str(o)) + "\n")
+    path.write_text(
+        json.dumps(result, indent=2, default=lambda o: asdict(o) if hasattr(o, "__dataclass_fields__") else str(o))
+        + "\n"
+    )
     return shown(path)
 
 

@@ -25,7 +25,7 @@ import copy
 import json
 import random
 import uuid
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +44,13 @@ LABS: dict[str, tuple[str, str, float, tuple[float, float] | None]] = {
     "77141-0": ("Alkaline phosphatase [Enzymatic activity/volume] in Serum, Plasma or Blood", "U/L", 70, (40, 129)),
     "1777-2": ("Alkaline phosphatase.bone [Enzymatic activity/volume] in Serum or Plasma", "U/L", 20, (11, 30)),
     "62236-5": ("Pyridoxal 5'-phosphate [Moles/volume] in Serum or Plasma", "nmol/L", 60, (20, 125)),
-    "98979-8": ("Glomerular filtration rate/1.73 sq M.predicted [Volume Rate/Area] in Serum, Plasma or Blood "
-                "by Creatinine-based formula (CKD-EPI 2021)", "mL/min/{1.73_m2}", 78, None),
+    "98979-8": (
+        "Glomerular filtration rate/1.73 sq M.predicted [Volume Rate/Area] in Serum, Plasma or Blood "
+        "by Creatinine-based formula (CKD-EPI 2021)",
+        "mL/min/{1.73_m2}",
+        78,
+        None,
+    ),
     "2164-2": ("Creatinine renal clearance in 24 hour Urine and Serum or Plasma", "mL/min", 85, (75, 125)),
     "1989-3": ("25-Hydroxycalciferol [Mass/volume] in Serum or Plasma", "ng/mL", 32, (30, 100)),
     "17861-6": ("Calcium [Mass/volume] in Serum or Plasma", "mg/dL", 9.4, (8.6, 10.3)),
@@ -118,9 +123,18 @@ class Maker:
             "meta": {"versionId": "1", "lastUpdated": f"{day.isoformat()}T16:05:00Z"},
             "identifier": [{"system": "urn:oid:1.2.840.114350.1.13.0.1.7.2.798268", "value": oid.upper()}],
             "status": status,
-            "category": [{"coding": [{
-                "system": "http://terminology.hl7.org/CodeSystem/observation-category",
-                "code": "laboratory", "display": "Laboratory"}], "text": "Laboratory"}],
+            "category": [
+                {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                            "code": "laboratory",
+                            "display": "Laboratory",
+                        }
+                    ],
+                    "text": "Laboratory",
+                }
+            ],
             "code": {"coding": [{"system": LOINC, "code": loinc, "display": display}], "text": display.split(" [")[0]},
             "subject": {"reference": f"Patient/{PATIENT_ID}", "display": "Bench, Patient"},
             "encounter": {"reference": f"Encounter/enc-{self.rng.randrange(1000, 9999)}"},
@@ -128,17 +142,33 @@ class Maker:
             "issued": f"{day.isoformat()}T16:05:00+00:00",
             "performer": [{"reference": "Organization/lab-1", "display": "Central Laboratory"}],
             "valueQuantity": {"value": value, "unit": UNIT_DISPLAY.get(unit, unit), "system": UCUM, "code": unit},
-            "interpretation": [{"coding": [{
-                "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation",
-                "code": "L" if ref and value < ref[0] else "N"}]}],
+            "interpretation": [
+                {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation",
+                            "code": "L" if ref and value < ref[0] else "N",
+                        }
+                    ]
+                }
+            ],
         }
         if ref:
-            resource["referenceRange"] = [{
-                "low": {"value": ref[0], "unit": UNIT_DISPLAY.get(unit, unit), "system": UCUM, "code": unit},
-                "high": {"value": ref[1], "unit": UNIT_DISPLAY.get(unit, unit), "system": UCUM, "code": unit},
-                "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/referencerange-meaning",
-                                     "code": "normal", "display": "Normal Range"}]},
-            }]
+            resource["referenceRange"] = [
+                {
+                    "low": {"value": ref[0], "unit": UNIT_DISPLAY.get(unit, unit), "system": UCUM, "code": unit},
+                    "high": {"value": ref[1], "unit": UNIT_DISPLAY.get(unit, unit), "system": UCUM, "code": unit},
+                    "type": {
+                        "coding": [
+                            {
+                                "system": "http://terminology.hl7.org/CodeSystem/referencerange-meaning",
+                                "code": "normal",
+                                "display": "Normal Range",
+                            }
+                        ]
+                    },
+                }
+            ]
         return resource
 
     def value(self, loinc: str) -> float:
@@ -165,8 +195,9 @@ class Maker:
             out.append(self.observation(loinc, day, self.value(loinc)))
         return out
 
-    def medication_request(self, index: int, status: str, authored: date, antiresorptive: bool = False,
-                           contained: bool = False) -> dict[str, Any]:
+    def medication_request(
+        self, index: int, status: str, authored: date, antiresorptive: bool = False, contained: bool = False
+    ) -> dict[str, Any]:
         mid = self.next_id("mr")
         if antiresorptive:
             code, display = "904431", "alendronic acid 70 MG Oral Tablet"
@@ -180,18 +211,28 @@ class Maker:
             "identifier": [{"system": "urn:oid:1.2.840.114350.1.13.0.1.7.2.798268", "value": mid.upper()}],
             "status": status,
             "intent": "order",
-            "category": [{"coding": [{
-                "system": "http://terminology.hl7.org/CodeSystem/medicationrequest-category",
-                "code": "community", "display": "Community"}]}],
+            "category": [
+                {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/medicationrequest-category",
+                            "code": "community",
+                            "display": "Community",
+                        }
+                    ]
+                }
+            ],
             "subject": {"reference": f"Patient/{PATIENT_ID}", "display": "Bench, Patient"},
             "authoredOn": authored.isoformat(),
             "requester": {"reference": "Practitioner/prac-1", "display": "Dr. Example"},
-            "dosageInstruction": [{
-                "text": "Take 1 tablet by mouth daily",
-                "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "wk" if antiresorptive else "d"}},
-                "route": {"coding": [{"system": SNOMED, "code": "26643006", "display": "Oral route"}]},
-                "doseAndRate": [{"doseQuantity": {"value": 1, "unit": "tablet", "system": UCUM, "code": "{tbl}"}}],
-            }],
+            "dosageInstruction": [
+                {
+                    "text": "Take 1 tablet by mouth daily",
+                    "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "wk" if antiresorptive else "d"}},
+                    "route": {"coding": [{"system": SNOMED, "code": "26643006", "display": "Oral route"}]},
+                    "doseAndRate": [{"doseQuantity": {"value": 1, "unit": "tablet", "system": UCUM, "code": "{tbl}"}}],
+                }
+            ],
             "dispenseRequest": {
                 "validityPeriod": {"start": authored.isoformat(), "end": (authored + timedelta(days=365)).isoformat()},
                 "numberOfRepeatsAllowed": 3,
@@ -221,12 +262,25 @@ class Maker:
             "resourceType": "Condition",
             "id": cid,
             "meta": {"versionId": "1", "lastUpdated": "2024-03-01T10:00:00Z"},
-            "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
-                                           "code": "active"}]},
-            "verificationStatus": {"coding": [{
-                "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "confirmed"}]},
-            "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-category",
-                                      "code": "problem-list-item", "display": "Problem List Item"}]}],
+            "clinicalStatus": {
+                "coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]
+            },
+            "verificationStatus": {
+                "coding": [
+                    {"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "confirmed"}
+                ]
+            },
+            "category": [
+                {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/condition-category",
+                            "code": "problem-list-item",
+                            "display": "Problem List Item",
+                        }
+                    ]
+                }
+            ],
             "code": {"coding": [{"system": system, "code": code, "display": display}], "text": display},
             "subject": {"reference": f"Patient/{PATIENT_ID}"},
             "onsetDateTime": (self.today - timedelta(days=self.rng.randrange(200, 4000))).isoformat(),
@@ -245,8 +299,9 @@ def patient() -> dict[str, Any]:
         "telecom": [{"system": "phone", "value": "555-0100", "use": "home"}],
         "gender": "female",
         "birthDate": "1958-04-12",
-        "address": [{"use": "home", "line": ["1 Example St"], "city": "Springfield", "postalCode": "01101",
-                     "country": "US"}],
+        "address": [
+            {"use": "home", "line": ["1 Example St"], "city": "Springfield", "postalCode": "01101", "country": "US"}
+        ],
     }
 
 
@@ -257,8 +312,10 @@ def searchset(resources: list[dict], self_url: str = f"{FHIR_BASE}/search") -> d
         "type": "searchset",
         "total": len(resources),
         "link": [{"relation": "self", "url": self_url}],
-        "entry": [{"fullUrl": f"{FHIR_BASE}/{r['resourceType']}/{r['id']}", "resource": r,
-                   "search": {"mode": "match"}} for r in resources],
+        "entry": [
+            {"fullUrl": f"{FHIR_BASE}/{r['resourceType']}/{r['id']}", "resource": r, "search": {"mode": "match"}}
+            for r in resources
+        ],
     }
 
 
@@ -298,21 +355,44 @@ def prefetch(data: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
 
 def sandbox_draft_orders(today: date) -> dict[str, Any]:
     """The CDS Hooks Sandbox's alendronate draft: `category` as an object (R4 says a list), no fullUrl."""
-    return {"resourceType": "Bundle", "entry": [{"resource": {
-        "resourceType": "MedicationRequest",
-        "id": "request-123",
-        "status": "draft",
-        "intent": "order",
-        "subject": {"reference": f"Patient/{PATIENT_ID}"},
-        "authoredOn": today.isoformat(),
-        "dosageInstruction": [{"timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "wk"}},
-                               "doseAndRate": [{"doseQuantity": {"value": 1, "system": UCUM, "code": "{pill}"}}]}],
-        "dispenseRequest": {"expectedSupplyDuration": {"value": 30, "unit": "days", "system": UCUM, "code": "d"}},
-        "category": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/medicationrequest-category",
-                                 "code": "community"}]},
-        "medicationCodeableConcept": {"text": "Alendronic acid 70 MG Oral Tablet", "coding": [{
-            "display": "Alendronic acid 70 MG Oral Tablet", "system": RXNORM, "code": "904431"}]},
-    }}]}
+    return {
+        "resourceType": "Bundle",
+        "entry": [
+            {
+                "resource": {
+                    "resourceType": "MedicationRequest",
+                    "id": "request-123",
+                    "status": "draft",
+                    "intent": "order",
+                    "subject": {"reference": f"Patient/{PATIENT_ID}"},
+                    "authoredOn": today.isoformat(),
+                    "dosageInstruction": [
+                        {
+                            "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "wk"}},
+                            "doseAndRate": [{"doseQuantity": {"value": 1, "system": UCUM, "code": "{pill}"}}],
+                        }
+                    ],
+                    "dispenseRequest": {
+                        "expectedSupplyDuration": {"value": 30, "unit": "days", "system": UCUM, "code": "d"}
+                    },
+                    "category": {
+                        "coding": [
+                            {
+                                "system": "http://terminology.hl7.org/CodeSystem/medicationrequest-category",
+                                "code": "community",
+                            }
+                        ]
+                    },
+                    "medicationCodeableConcept": {
+                        "text": "Alendronic acid 70 MG Oral Tablet",
+                        "coding": [
+                            {"display": "Alendronic acid 70 MG Oral Tablet", "system": RXNORM, "code": "904431"}
+                        ],
+                    },
+                }
+            }
+        ],
+    }
 
 
 def statin_draft_orders(today: date) -> dict[str, Any]:
@@ -323,8 +403,14 @@ def statin_draft_orders(today: date) -> dict[str, Any]:
     return draft
 
 
-def hook_request(hook: str, *, prefetch_data: dict | None, draft_orders: dict | None = None,
-                 fhir_server: str | None = None, selections: list[str] | None = None) -> dict[str, Any]:
+def hook_request(
+    hook: str,
+    *,
+    prefetch_data: dict | None,
+    draft_orders: dict | None = None,
+    fhir_server: str | None = None,
+    selections: list[str] | None = None,
+) -> dict[str, Any]:
     context: dict[str, Any] = {"userId": "Practitioner/prac-1", "patientId": PATIENT_ID}
     if hook == "patient-view":
         context["encounterId"] = "enc-1"
@@ -343,8 +429,13 @@ def hook_request(hook: str, *, prefetch_data: dict | None, draft_orders: dict | 
 def feedback_body(card_uuid: str, overridden: bool = True) -> dict[str, Any]:
     item: dict[str, Any] = {"card": card_uuid, "outcomeTimestamp": "2026-11-24T12:00:00Z"}
     if overridden:
-        item.update(outcome="overridden", overrideReason={"reason": {
-            "code": "patient-aware", "system": "http://example.org/override-reasons"}, "userComment": "bench"})
+        item.update(
+            outcome="overridden",
+            overrideReason={
+                "reason": {"code": "patient-aware", "system": "http://example.org/override-reasons"},
+                "userComment": "bench",
+            },
+        )
     else:
         item.update(outcome="accepted", acceptedSuggestions=[{"id": str(uuid.uuid4())}])
     return {"feedback": [item]}
@@ -352,7 +443,7 @@ def feedback_body(card_uuid: str, overridden: bool = True) -> dict[str, Any]:
 
 def generate(out: Path, today: date | None = None) -> dict[str, Path]:
     """Write every payload to `out` and return their paths by name."""
-    today = today or datetime.now(timezone.utc).date()
+    today = today or datetime.now(UTC).date()
     out.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
 
@@ -365,24 +456,38 @@ def generate(out: Path, today: date | None = None) -> dict[str, Path]:
         data = records(kind, today)
         write(f"resources-{kind}", data)
         draft = sandbox_draft_orders(today)
-        write(f"order-sign-{kind}", hook_request("order-sign", prefetch_data=prefetch(data, ORDER_KEYS),
-                                                 draft_orders=draft))
-        write(f"order-select-{kind}", hook_request("order-select", prefetch_data=prefetch(data, ORDER_KEYS),
-                                                   draft_orders=draft, selections=["MedicationRequest/request-123"]))
+        write(
+            f"order-sign-{kind}",
+            hook_request("order-sign", prefetch_data=prefetch(data, ORDER_KEYS), draft_orders=draft),
+        )
+        write(
+            f"order-select-{kind}",
+            hook_request(
+                "order-select",
+                prefetch_data=prefetch(data, ORDER_KEYS),
+                draft_orders=draft,
+                selections=["MedicationRequest/request-123"],
+            ),
+        )
         write(f"patient-view-{kind}", hook_request("patient-view", prefetch_data=prefetch(data, PATIENT_VIEW_KEYS)))
     typical = records("typical", today)
-    write("order-sign-no-antiresorptive", hook_request("order-sign", prefetch_data=prefetch(typical, ORDER_KEYS),
-                                                       draft_orders=statin_draft_orders(today)))
+    write(
+        "order-sign-no-antiresorptive",
+        hook_request(
+            "order-sign", prefetch_data=prefetch(typical, ORDER_KEYS), draft_orders=statin_draft_orders(today)
+        ),
+    )
     write("feedback", feedback_body(str(uuid.uuid4())))
     return paths
 
 
 def fetch_path_request(fhir_server: str, today: date | None = None, alp_page: dict | None = None) -> dict:
     """An order-sign without prefetch (or with only `alp_page` prefetched) naming `fhir_server`."""
-    today = today or datetime.now(timezone.utc).date()
+    today = today or datetime.now(UTC).date()
     pre = {"alp": alp_page} if alp_page is not None else None
-    return hook_request("order-sign", prefetch_data=pre, draft_orders=sandbox_draft_orders(today),
-                        fhir_server=fhir_server)
+    return hook_request(
+        "order-sign", prefetch_data=pre, draft_orders=sandbox_draft_orders(today), fhir_server=fhir_server
+    )
 
 
 def render_alp_query(patient_id: str) -> str:

@@ -55,28 +55,71 @@ def run_size(patients: int, engine: str, work: Path) -> dict:
     """Generate one population, measure the baseline and the audit, and check the worklist."""
     data, out = work / f"p{patients}", work / f"out{patients}"
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "cds_service", "synthetic", "--patients", str(patients), "--seed", "1",
-                    "--today", TODAY, "--plain", "--output", str(data)], cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cds_service",
+            "synthetic",
+            "--patients",
+            str(patients),
+            "--seed",
+            "1",
+            "--today",
+            TODAY,
+            "--plain",
+            "--output",
+            str(data),
+        ],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     generated = time.perf_counter() - started
     size = sum(p.stat().st_size for p in data.glob("*.ndjson"))
     scan_s, scan_rss, scanned, _ = measured([sys.executable, "-c", SCAN_AND_COUNT, str(data)])
-    audit_s, audit_rss, _, log = measured([sys.executable, "-m", "cds_service", "audit", "--input", str(data),
-                                      "--output", str(out), "--today", TODAY, "--engine", engine, "--no-progress"])
+    audit_s, audit_rss, _, log = measured(
+        [
+            sys.executable,
+            "-m",
+            "cds_service",
+            "audit",
+            "--input",
+            str(data),
+            "--output",
+            str(out),
+            "--today",
+            TODAY,
+            "--engine",
+            engine,
+            "--no-progress",
+        ]
+    )
     planted = json.loads((data / "planted.json").read_text())["planted"]
     found = {row["patient_id"]: row["topic"] for row in csv.DictReader((out / "worklist.csv").open())}
     counts = json.loads((out / "counts.json").read_text())
     phases = re.search(r"first pass ([\d.]+) s, second pass ([\d.]+) s, rule ([\d.]+) s", log)
     shutil.rmtree(data)
-    return {"patients": patients, "engine": engine, "ndjson_mib": round(size / 2**20, 1),
-            "resources": int(scanned.strip()), "generate_s": round(generated, 1),
-            "scan_count_s": round(scan_s, 2), "scan_count_peak_rss_mib": round(scan_rss),
-            "audit_s": round(audit_s, 2), "audit_peak_rss_mib": round(audit_rss),
-            "ratio_audit_to_scan": round(audit_s / scan_s, 2),
-            "audit_phases_s": dict(zip(("first_pass", "second_pass", "rule"), map(float, phases.groups())))
-            if phases else None, "patients_per_s": round(patients / audit_s),
-            "reviewed_by_rule": counts["candidates"], "flagged": counts["flagged_patients"],
-            "planted": len(planted), "finds_exactly_the_planted": found == planted}
+    return {
+        "patients": patients,
+        "engine": engine,
+        "ndjson_mib": round(size / 2**20, 1),
+        "resources": int(scanned.strip()),
+        "generate_s": round(generated, 1),
+        "scan_count_s": round(scan_s, 2),
+        "scan_count_peak_rss_mib": round(scan_rss),
+        "audit_s": round(audit_s, 2),
+        "audit_peak_rss_mib": round(audit_rss),
+        "ratio_audit_to_scan": round(audit_s / scan_s, 2),
+        "audit_phases_s": dict(zip(("first_pass", "second_pass", "rule"), map(float, phases.groups()), strict=False))
+        if phases
+        else None,
+        "patients_per_s": round(patients / audit_s),
+        "reviewed_by_rule": counts["candidates"],
+        "flagged": counts["flagged_patients"],
+        "planted": len(planted),
+        "finds_exactly_the_planted": found == planted,
+    }
 
 
 def main() -> int:

@@ -54,23 +54,37 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--only", help="run only the payloads whose name contains this")
     parser.add_argument("--tag", default="", help="suffix of the result file name")
-    parser.add_argument("--validating", action="store_true",
-                        help="also measure the baseline that parses every prefetch resource with fhir.resources")
+    parser.add_argument(
+        "--validating",
+        action="store_true",
+        help="also measure the baseline that parses every prefetch resource with fhir.resources",
+    )
     args = parser.parse_args()
     c = args.concurrency
 
     h.ensure_tools()
     payloads = h.ensure_payloads()
-    report: dict = {"machine": h.machine(), "command": " ".join(["bench/run_evaluation.py", *sys.argv[1:]]),
-                    "concurrency": c, "workers": args.workers, "threads": args.threads, "cases": {}}
+    report: dict = {
+        "machine": h.machine(),
+        "command": " ".join(["bench/run_evaluation.py", *sys.argv[1:]]),
+        "concurrency": c,
+        "workers": args.workers,
+        "threads": args.threads,
+        "cases": {},
+    }
     print(f"machine: {report['machine']}")
-    with h.running("alp-guard", workers=args.workers, threads=args.threads) as svc, \
-            h.running("baseline", app=h.BASELINE_APP, workers=args.workers, threads=args.threads) as base:
+    with (
+        h.running("alp-guard", workers=args.workers, threads=args.threads) as svc,
+        h.running("baseline", app=h.BASELINE_APP, workers=args.workers, threads=args.threads) as base,
+    ):
         for name, service_id, typical in CASES:
             if args.only and args.only not in name:
                 continue
             body = payloads[name]
-            urls = {"baseline": f"{base.url}/cds-services/{service_id}", "alp_guard": f"{svc.url}/cds-services/{service_id}"}
+            urls = {
+                "baseline": f"{base.url}/cds-services/{service_id}",
+                "alp_guard": f"{svc.url}/cds-services/{service_id}",
+            }
             servers = {"baseline": base, "alp_guard": svc}
             if args.validating:
                 urls["validating"] = f"{base.url}/validating/cds-services/{service_id}"
@@ -83,21 +97,26 @@ def main() -> None:
                 sizes[who] = size_n(warm.rps, args.seconds, c, lo=3 * c, hi=40 * c * 10)
             runs: dict[str, list[dict]] = {who: [] for who in contenders}
             for round_ in range(args.rounds):
-                order = contenders[round_ % len(contenders):] + contenders[:round_ % len(contenders)]  # each goes first in turn
+                order = (
+                    contenders[round_ % len(contenders) :] + contenders[: round_ % len(contenders)]
+                )  # each goes first in turn
                 for who in order:
                     runs[who].append(measured(servers[who], urls[who], body, sizes[who], c))
-            med = {who: {
-                "rps": h.median([r["hey"].rps for r in rs]),
-                "p50_s": h.median([r["hey"].p50_s for r in rs]),
-                "p99_s": h.median([r["hey"].p99_s for r in rs]),
-                "cpu_ms_per_request": h.median([r["cpu_ms_per_request"] for r in rs]),
-                "non_200": sum(sum(v for k, v in r["hey"].statuses.items() if k != "200") for r in rs),
-                "failed": sum(len(r["hey"].errors) for r in rs),
-            } for who, rs in runs.items()}
+            med = {
+                who: {
+                    "rps": h.median([r["hey"].rps for r in rs]),
+                    "p50_s": h.median([r["hey"].p50_s for r in rs]),
+                    "p99_s": h.median([r["hey"].p99_s for r in rs]),
+                    "cpu_ms_per_request": h.median([r["cpu_ms_per_request"] for r in rs]),
+                    "non_200": sum(sum(v for k, v in r["hey"].statuses.items() if k != "200") for r in rs),
+                    "failed": sum(len(r["hey"].errors) for r in rs),
+                }
+                for who, rs in runs.items()
+            }
             throughput_ratio = med["alp_guard"]["rps"] / med["baseline"]["rps"]
             p99_ratio = med["alp_guard"]["p99_s"] / med["baseline"]["p99_s"]
-            per_round_tp = [a["hey"].rps / b["hey"].rps for a, b in zip(runs["alp_guard"], runs["baseline"])]
-            per_round_p99 = [a["hey"].p99_s / b["hey"].p99_s for a, b in zip(runs["alp_guard"], runs["baseline"])]
+            per_round_tp = [a["hey"].rps / b["hey"].rps for a, b in zip(runs["alp_guard"], runs["baseline"], strict=False)]
+            per_round_p99 = [a["hey"].p99_s / b["hey"].p99_s for a, b in zip(runs["alp_guard"], runs["baseline"], strict=False)]
             case = {
                 "service": service_id,
                 "payload_bytes": body.stat().st_size,
@@ -109,8 +128,11 @@ def main() -> None:
                 "p99_ratio": p99_ratio,
                 "p99_ratio_per_round": per_round_p99,
                 "cpu_per_request_ratio": med["alp_guard"]["cpu_ms_per_request"] / med["baseline"]["cpu_ms_per_request"],
-                "throughput_target": (h.verdict(throughput_ratio >= 1 / 3) + (" (stretch met)" if throughput_ratio >= 0.5
-                                      else "")) if typical else "n/a (target is for the typical patient)",
+                "throughput_target": (
+                    h.verdict(throughput_ratio >= 1 / 3) + (" (stretch met)" if throughput_ratio >= 0.5 else "")
+                )
+                if typical
+                else "n/a (target is for the typical patient)",
                 "p99_target": h.verdict(p99_ratio <= 3),
                 "runs": runs,
             }
@@ -121,16 +143,22 @@ def main() -> None:
                     "cpu": med["alp_guard"]["cpu_ms_per_request"] / med["validating"]["cpu_ms_per_request"],
                 }
             report["cases"][name] = case
-            print(f"{name:22s} throughput {med['alp_guard']['rps']:8.1f} / {med['baseline']['rps']:8.1f} rps = "
-                  f"{throughput_ratio:.3f} [{case['throughput_target']}]  p99 {med['alp_guard']['p99_s'] * 1000:7.1f} / "
-                  f"{med['baseline']['p99_s'] * 1000:6.1f} ms = {p99_ratio:5.1f}x [{case['p99_target']}]  CPU/request "
-                  f"{med['alp_guard']['cpu_ms_per_request']:.1f} / {med['baseline']['cpu_ms_per_request']:.2f} ms  "
-                  f"non-200 {med['alp_guard']['non_200']}/{med['baseline']['non_200']}", flush=True)
+            print(
+                f"{name:22s} throughput {med['alp_guard']['rps']:8.1f} / {med['baseline']['rps']:8.1f} rps = "
+                f"{throughput_ratio:.3f} [{case['throughput_target']}]  p99 {med['alp_guard']['p99_s'] * 1000:7.1f} / "
+                f"{med['baseline']['p99_s'] * 1000:6.1f} ms = {p99_ratio:5.1f}x [{case['p99_target']}]  CPU/request "
+                f"{med['alp_guard']['cpu_ms_per_request']:.1f} / {med['baseline']['cpu_ms_per_request']:.2f} ms  "
+                f"non-200 {med['alp_guard']['non_200']}/{med['baseline']['non_200']}",
+                flush=True,
+            )
             if args.validating:
                 v, r = med["validating"], case["alp_guard_over_validating"]
-                print(f"{'':22s} against the validating baseline: {v['rps']:.1f} rps, p99 {v['p99_s'] * 1000:.1f} ms, "
-                      f"CPU {v['cpu_ms_per_request']:.1f} ms: throughput {r['throughput']:.2f}x, p99 {r['p99']:.2f}x, "
-                      f"CPU {r['cpu']:.2f}x  non-200 {v['non_200']}", flush=True)
+                print(
+                    f"{'':22s} against the validating baseline: {v['rps']:.1f} rps, p99 {v['p99_s'] * 1000:.1f} ms, "
+                    f"CPU {v['cpu_ms_per_request']:.1f} ms: throughput {r['throughput']:.2f}x, p99 {r['p99']:.2f}x, "
+                    f"CPU {r['cpu']:.2f}x  non-200 {v['non_200']}",
+                    flush=True,
+                )
     path = h.save_result("evaluation" + (f"-{args.only}" if args.only else "") + args.tag, report)
     print(f"results: {path}")
 

@@ -46,9 +46,15 @@ def issued_cards(port: int, count: int) -> list[str]:
 
 
 def maximal_body(cards: list[str], serial: int, comment_chars: int) -> bytes:
-    items = [{"card": card, "outcome": "overridden", "outcomeTimestamp": "2026-12-04T12:00:00Z",
-              "overrideReason": {"userComment": f"{serial}-{i} " + "x" * comment_chars}}
-             for i, card in enumerate(cards)]
+    items = [
+        {
+            "card": card,
+            "outcome": "overridden",
+            "outcomeTimestamp": "2026-12-04T12:00:00Z",
+            "overrideReason": {"userComment": f"{serial}-{i} " + "x" * comment_chars},
+        }
+        for i, card in enumerate(cards)
+    ]
     return json.dumps({"feedback": items}).encode()
 
 
@@ -62,15 +68,21 @@ def hook_latencies(port: int, seconds: float, body: bytes) -> list[float]:
 
 
 def summary(samples: list[float]) -> dict[str, float]:
-    return {"n": len(samples), "p50_ms": round(percentile(samples, 50) * 1000, 1),
-            "p99_ms": round(percentile(samples, 99) * 1000, 1)}
+    return {
+        "n": len(samples),
+        "p50_ms": round(percentile(samples, 50) * 1000, 1),
+        "p99_ms": round(percentile(samples, 99) * 1000, 1),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posters", type=int, default=4, help="clients posting feedback at once (default 4)")
-    parser.add_argument("--hook-example", default="order-sign-persistent-low-alp.json",
-                        help="the examples/ request measured (default: one that gives a card, so it writes the audit)")
+    parser.add_argument(
+        "--hook-example",
+        default="order-sign-persistent-low-alp.json",
+        help="the examples/ request measured (default: one that gives a card, so it writes the audit)",
+    )
     parser.add_argument("--tag", default="", help="suffix of the result file's name")
     parser.add_argument("--comment-chars", type=int, default=1980, help="x characters per comment, under the 2,000 cap")
     args = parser.parse_args()
@@ -104,16 +116,28 @@ def main() -> None:
     body_bytes = len(maximal_body(cards, 0, args.comment_chars))
     ratio = round(percentile(burst, 99) / percentile(idle, 99), 2)
     statuses = sorted({status for status, _, _ in posted})
-    result = {"machine": machine(), "posters": args.posters, "hook_example": args.hook_example, "feedback_body_bytes": body_bytes,
-              "feedback_posts": len(posted), "feedback_statuses": statuses,
-              "feedback_rows_stored": sum(stored for _, _, stored in posted),
-              "feedback_post_p50_ms": round(percentile([s for _, s, _ in posted], 50) * 1000, 1),
-              "hook_idle": summary(idle), "hook_during_burst": summary(burst), "hook_p99_ratio": ratio,
-              "target_met": ratio <= 2.0}
-    print(f"{len(posted)} maximal feedback posts ({body_bytes / 1e3:.0f} kB, 100 items each; statuses {statuses}; "
-          f"p50 {result['feedback_post_p50_ms']} ms) from {args.posters} clients")
-    print(f"hook p99 idle {result['hook_idle']['p99_ms']} ms, during the burst {result['hook_during_burst']['p99_ms']} "
-          f"ms: ratio {ratio} (target <= 2: {'PASS' if ratio <= 2.0 else 'MISS'})")
+    result = {
+        "machine": machine(),
+        "posters": args.posters,
+        "hook_example": args.hook_example,
+        "feedback_body_bytes": body_bytes,
+        "feedback_posts": len(posted),
+        "feedback_statuses": statuses,
+        "feedback_rows_stored": sum(stored for _, _, stored in posted),
+        "feedback_post_p50_ms": round(percentile([s for _, s, _ in posted], 50) * 1000, 1),
+        "hook_idle": summary(idle),
+        "hook_during_burst": summary(burst),
+        "hook_p99_ratio": ratio,
+        "target_met": ratio <= 2.0,
+    }
+    print(
+        f"{len(posted)} maximal feedback posts ({body_bytes / 1e3:.0f} kB, 100 items each; statuses {statuses}; "
+        f"p50 {result['feedback_post_p50_ms']} ms) from {args.posters} clients"
+    )
+    print(
+        f"hook p99 idle {result['hook_idle']['p99_ms']} ms, during the burst {result['hook_during_burst']['p99_ms']} "
+        f"ms: ratio {ratio} (target <= 2: {'PASS' if ratio <= 2.0 else 'MISS'})"
+    )
     print(f"result: {save_result('feedback_burst' + args.tag, result)}")
 
 

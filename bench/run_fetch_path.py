@@ -47,8 +47,11 @@ class Client:
         self.conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def call(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes, float]:
-        headers = {"Content-Type": "application/json", "Accept": "application/fhir+json"} if body is not None else {
-            "Accept": "application/fhir+json"}
+        headers = (
+            {"Content-Type": "application/json", "Accept": "application/fhir+json"}
+            if body is not None
+            else {"Accept": "application/fhir+json"}
+        )
         for attempt in range(2):
             started = time.perf_counter()
             try:
@@ -104,11 +107,28 @@ def main() -> None:
     port = h.free_port()
     base = f"http://127.0.0.1:{port}"
     fhir_proc = subprocess.Popen(
-        [sys.executable, str(h.BENCH / "fhir_server.py"), "--port", str(port), "--delay-ms", str(args.delay_ms),
-         "--resources", str(paths["resources-typical"]), "--max-seconds", "600"],
-        start_new_session=True)
-    report: dict = {"machine": h.machine(), "command": " ".join(["bench/run_fetch_path.py", *sys.argv[1:]]),
-                    "delay_ms": args.delay_ms, "calls": args.calls, "workers": args.workers, "threads": args.threads}
+        [
+            sys.executable,
+            str(h.BENCH / "fhir_server.py"),
+            "--port",
+            str(port),
+            "--delay-ms",
+            str(args.delay_ms),
+            "--resources",
+            str(paths["resources-typical"]),
+            "--max-seconds",
+            "600",
+        ],
+        start_new_session=True,
+    )
+    report: dict = {
+        "machine": h.machine(),
+        "command": " ".join(["bench/run_fetch_path.py", *sys.argv[1:]]),
+        "delay_ms": args.delay_ms,
+        "calls": args.calls,
+        "workers": args.workers,
+        "threads": args.threads,
+    }
     print(f"machine: {report['machine']}")
     try:
         for _ in range(100):
@@ -143,16 +163,18 @@ def main() -> None:
             page_urls = [alp_query]
             _, first, _ = fhir.call("GET", alp_query)
             page1 = json.loads(first)
-            while (nxt := next((link["url"] for link in json.loads(first).get("link", []) if link["relation"] == "next"),
-                               None)):
+            while nxt := next(
+                (link["url"] for link in json.loads(first).get("link", []) if link["relation"] == "next"), None
+            ):
                 page_urls.append(relative(nxt))
                 _, first, _ = fhir.call("GET", page_urls[-1])
             three_trips = []
             for _ in range(args.calls):
                 started = time.perf_counter()
                 _, body, _ = fhir.call("GET", alp_query)
-                while (nxt := next((link["url"] for link in json.loads(body).get("link", [])
-                                    if link["relation"] == "next"), None)):
+                while nxt := next(
+                    (link["url"] for link in json.loads(body).get("link", []) if link["relation"] == "next"), None
+                ):
                     _, body, _ = fhir.call("GET", relative(nxt))
                 three_trips.append(time.perf_counter() - started)
             # 3a. Prefetch holds page 1 with its next link; the rest of the prefetch is complete.
@@ -186,48 +208,67 @@ def main() -> None:
     ratio_sign = med(order_sign) / med(one_query)
     ratio_paged = med(paged_latency) / med(three_trips)
     ratio_paged_np = med(paged_np_latency) / med(three_trips)
-    report.update({
-        "one_query_s": {"median": med(one_query), "all": one_query},
-        "order_sign_no_prefetch_s": {"median": med(order_sign), "p90": h.percentile(order_sign, 90),
-                                     "all": order_sign, "statuses": sorted(statuses),
-                                     "cards": [c["summary"] for c in answer.get("cards", [])]},
-        "fhir_requests_per_order_sign": per_call,
-        "without_delay": {"order_sign_s": med(zero_sign), "one_query_s": med(zero_query)},
-        "fhir_urls_not_fetched_exactly_once_per_call": duplicates,
-        "fhir_new_connections_during_measured_calls": stats["connections"],
-        "order_sign_over_one_query": ratio_sign,
-        "order_sign_target": h.verdict(ratio_sign <= 1.3),
-        "pagination": {
-            "page_urls": len(page_urls),
-            "three_sequential_round_trips_s": {"median": med(three_trips), "all": three_trips},
-            "prefetch_page1_order_sign_s": {"median": med(paged_latency), "all": paged_latency,
-                                            "statuses": sorted(paged_statuses),
-                                            "fhir_requests_per_call": sum(paged_stats["requests"].values()) / args.calls,
-                                            "new_connections": paged_stats["connections"],
-                                            "cards": [c["summary"] for c in paged_answer.get("cards", [])]},
-            "prefetch_page1_over_three_round_trips": ratio_paged,
-            "prefetch_page1_target": h.verdict(ratio_paged <= 1.0),
-            "no_prefetch_three_pages_order_sign_s": {"median": med(paged_np_latency), "all": paged_np_latency,
-                                                     "statuses": sorted(paged_np_statuses),
-                                                     "fhir_requests_per_call":
-                                                         sum(paged_np_stats["requests"].values()) / args.calls},
-            "no_prefetch_three_pages_over_three_round_trips": ratio_paged_np,
-        },
-    })
+    report.update(
+        {
+            "one_query_s": {"median": med(one_query), "all": one_query},
+            "order_sign_no_prefetch_s": {
+                "median": med(order_sign),
+                "p90": h.percentile(order_sign, 90),
+                "all": order_sign,
+                "statuses": sorted(statuses),
+                "cards": [c["summary"] for c in answer.get("cards", [])],
+            },
+            "fhir_requests_per_order_sign": per_call,
+            "without_delay": {"order_sign_s": med(zero_sign), "one_query_s": med(zero_query)},
+            "fhir_urls_not_fetched_exactly_once_per_call": duplicates,
+            "fhir_new_connections_during_measured_calls": stats["connections"],
+            "order_sign_over_one_query": ratio_sign,
+            "order_sign_target": h.verdict(ratio_sign <= 1.3),
+            "pagination": {
+                "page_urls": len(page_urls),
+                "three_sequential_round_trips_s": {"median": med(three_trips), "all": three_trips},
+                "prefetch_page1_order_sign_s": {
+                    "median": med(paged_latency),
+                    "all": paged_latency,
+                    "statuses": sorted(paged_statuses),
+                    "fhir_requests_per_call": sum(paged_stats["requests"].values()) / args.calls,
+                    "new_connections": paged_stats["connections"],
+                    "cards": [c["summary"] for c in paged_answer.get("cards", [])],
+                },
+                "prefetch_page1_over_three_round_trips": ratio_paged,
+                "prefetch_page1_target": h.verdict(ratio_paged <= 1.0),
+                "no_prefetch_three_pages_order_sign_s": {
+                    "median": med(paged_np_latency),
+                    "all": paged_np_latency,
+                    "statuses": sorted(paged_np_statuses),
+                    "fhir_requests_per_call": sum(paged_np_stats["requests"].values()) / args.calls,
+                },
+                "no_prefetch_three_pages_over_three_round_trips": ratio_paged_np,
+            },
+        }
+    )
     path = h.save_result("fetch_path" + args.tag, report)
     print(f"one FHIR query (median of {args.calls})     {med(one_query) * 1000:7.1f} ms")
-    print(f"order-sign, no prefetch                  {med(order_sign) * 1000:7.1f} ms = {ratio_sign:.2f}x one query "
-          f"[{report['order_sign_target']} <= 1.3x]  statuses {sorted(statuses)}  FHIR requests/call {per_call:.1f}  "
-          f"not fetched exactly once: {duplicates or 'none'}  new connections during {args.calls} calls: "
-          f"{stats['connections']}")
+    print(
+        f"order-sign, no prefetch                  {med(order_sign) * 1000:7.1f} ms = {ratio_sign:.2f}x one query "
+        f"[{report['order_sign_target']} <= 1.3x]  statuses {sorted(statuses)}  FHIR requests/call {per_call:.1f}  "
+        f"not fetched exactly once: {duplicates or 'none'}  new connections during {args.calls} calls: "
+        f"{stats['connections']}"
+    )
     print(f"3 sequential round trips (ALP pages 1-3) {med(three_trips) * 1000:7.1f} ms")
-    print(f"order-sign, prefetch = page 1 + next     {med(paged_latency) * 1000:7.1f} ms = {ratio_paged:.2f}x "
-          f"[{report['pagination']['prefetch_page1_target']} <= 1.0x]  FHIR requests/call "
-          f"{report['pagination']['prefetch_page1_order_sign_s']['fhir_requests_per_call']:.1f}")
-    print(f"order-sign, no prefetch, ALP in 3 pages  {med(paged_np_latency) * 1000:7.1f} ms = {ratio_paged_np:.2f}x "
-          f"3 round trips (informative)")
-    print(f"with no added delay: order-sign {med(zero_sign) * 1000:.1f} ms, one FHIR query {med(zero_query) * 1000:.1f} ms "
-          f"(the service's own time on the fetch path)")
+    print(
+        f"order-sign, prefetch = page 1 + next     {med(paged_latency) * 1000:7.1f} ms = {ratio_paged:.2f}x "
+        f"[{report['pagination']['prefetch_page1_target']} <= 1.0x]  FHIR requests/call "
+        f"{report['pagination']['prefetch_page1_order_sign_s']['fhir_requests_per_call']:.1f}"
+    )
+    print(
+        f"order-sign, no prefetch, ALP in 3 pages  {med(paged_np_latency) * 1000:7.1f} ms = {ratio_paged_np:.2f}x "
+        f"3 round trips (informative)"
+    )
+    print(
+        f"with no added delay: order-sign {med(zero_sign) * 1000:.1f} ms, one FHIR query {med(zero_query) * 1000:.1f} ms "
+        f"(the service's own time on the fetch path)"
+    )
     print(f"cards: {report['order_sign_no_prefetch_s']['cards']}")
     print(f"results: {path}")
 

@@ -70,15 +70,30 @@ def mix_files(paths: dict[str, Path], workdir: Path, mix: list[tuple[int, str, s
 
 
 def run_wrk(url: str, seconds: int, connections: int, specs: list[str]) -> dict:
-    cmd = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--timeout", "20s", "--latency",
-           "-s", str(h.BENCH / "load_mix.lua"), url, "--", *specs]
+    cmd = [
+        "wrk",
+        "-t",
+        "2",
+        "-c",
+        str(connections),
+        "-d",
+        f"{seconds}s",
+        "--timeout",
+        "20s",
+        "--latency",
+        "-s",
+        str(h.BENCH / "load_mix.lua"),
+        url,
+        "--",
+        *specs,
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120, check=False).stdout
     statuses, summary = {}, {}
     for line in out.splitlines():
         if line.startswith("STATUSES "):
-            statuses = json.loads(line[len("STATUSES "):])
+            statuses = json.loads(line[len("STATUSES ") :])
         elif line.startswith("SUMMARY "):
-            summary = json.loads(line[len("SUMMARY "):])
+            summary = json.loads(line[len("SUMMARY ") :])
     return {"statuses": statuses, "summary": summary, "raw": out}
 
 
@@ -132,17 +147,30 @@ def post_feedback(url: str, bodies: list[bytes], concurrency: int) -> dict:
     statuses: dict[str, int] = {}
     for status, _ in answers:
         statuses[str(status)] = statuses.get(str(status), 0) + 1
-    return {"posts": len(bodies), "statuses": statuses, "stored_reported": sum(s for _, s in answers),
-            "seconds": elapsed, "posts_per_second": len(bodies) / elapsed}
+    return {
+        "posts": len(bodies),
+        "statuses": statuses,
+        "stored_reported": sum(s for _, s in answers),
+        "seconds": elapsed,
+        "posts_per_second": len(bodies) / elapsed,
+    }
 
 
 def count_rows(database_url: str, env: dict[str, str]) -> int:
     """Count the feedback rows in the database itself (a separate project-venv interpreter, driver on its path)."""
-    script = ("import sys; from sqlalchemy import create_engine, text; "
-              "e = create_engine(sys.argv[1]); c = e.connect(); "
-              "print(c.execute(text('SELECT count(*) FROM feedback')).scalar_one())")
-    out = subprocess.run([str(h.PROJECT_VENV / "bin" / "python"), "-c", script, database_url], capture_output=True,
-                         text=True, timeout=60, check=True, env={**os.environ, **env})
+    script = (
+        "import sys; from sqlalchemy import create_engine, text; "
+        "e = create_engine(sys.argv[1]); c = e.connect(); "
+        "print(c.execute(text('SELECT count(*) FROM feedback')).scalar_one())"
+    )
+    out = subprocess.run(
+        [str(h.PROJECT_VENV / "bin" / "python"), "-c", script, database_url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env={**os.environ, **env},
+    )
     return int(out.stdout.strip())
 
 
@@ -173,11 +201,20 @@ class Postgres:
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres", "postgres")
         self._as_postgres(str(self.bin / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8")
-        self._as_postgres(str(self.bin / "pg_ctl"), "-D", str(data), "-l", str(self.dir / "log"), "-w", "-o",
-                          f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=200",
-                          "start")
-        self._as_postgres(str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
-                          "alpguard")
+        self._as_postgres(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(self.dir / "log"),
+            "-w",
+            "-o",
+            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=200",
+            "start",
+        )
+        self._as_postgres(
+            str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "alpguard"
+        )
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/alpguard"
 
     def stop(self) -> None:
@@ -211,14 +248,22 @@ def main() -> None:
     paths = h.ensure_payloads()
     workdir = Path(tempfile.mkdtemp(prefix="alpbench-load-"))
     specs = mix_files(paths, workdir, MIXES[args.mix])
-    report: dict = {"machine": h.machine(), "command": " ".join(["bench/run_load.py", *sys.argv[1:]]),
-                    "database": "postgresql" if postgres else "sqlite", "workers": args.workers,
-                    "threads": args.threads, "connections": args.connections, "mix": MIXES[args.mix],
-                    "mix_name": args.mix, "feedback_concurrency": args.feedback_concurrency}
+    report: dict = {
+        "machine": h.machine(),
+        "command": " ".join(["bench/run_load.py", *sys.argv[1:]]),
+        "database": "postgresql" if postgres else "sqlite",
+        "workers": args.workers,
+        "threads": args.threads,
+        "connections": args.connections,
+        "mix": MIXES[args.mix],
+        "mix_name": args.mix,
+        "feedback_concurrency": args.feedback_concurrency,
+    }
     print(f"machine: {report['machine']}")
     try:
-        with h.running("alp-guard-load", workers=args.workers, threads=args.threads, database_url=database_url,
-                       extra_env=extra_env) as svc:
+        with h.running(
+            "alp-guard-load", workers=args.workers, threads=args.threads, database_url=database_url, extra_env=extra_env
+        ) as svc:
             database_url = svc.database_url
             if args.seconds > 0:
                 warm = run_wrk(svc.url, args.warmup_seconds, args.connections, specs)
@@ -230,8 +275,13 @@ def main() -> None:
                 samples = sampler.samples
                 rss_start, rss_end = samples[0][1], samples[-1][1]
                 summary = load["summary"]
-                errors = (sum(v for k, v in load["statuses"].items() if k != "200") + summary["connect_errors"]
-                          + summary["read_errors"] + summary["write_errors"] + summary["timeouts"])
+                errors = (
+                    sum(v for k, v in load["statuses"].items() if k != "200")
+                    + summary["connect_errors"]
+                    + summary["read_errors"]
+                    + summary["write_errors"]
+                    + summary["timeouts"]
+                )
                 growth = (rss_end - rss_start) / rss_start
                 # The 1 MB heavy bodies make RSS swing by a few percent from one sample to the next: the medians
                 # of the first and last 20 s tell growth from a transient peak (reported beside the target).
@@ -254,34 +304,48 @@ def main() -> None:
                     "rss_samples": [(t, kib) for t, kib, _ in samples],
                     "wrk_output": load["raw"],
                 }
-                print(f"load: {summary['requests']} calls in {summary['duration_us'] / 1e6:.0f} s "
-                      f"({report['load']['requests_per_second']:.1f}/s) statuses {load['statuses']}  socket errors "
-                      f"{summary['connect_errors'] + summary['read_errors'] + summary['write_errors']} timeouts "
-                      f"{summary['timeouts']}  -> errors {errors} [{report['load']['errors_target']}]")
-                print(f"worker RSS after warm-up {rss_start / 1024:.1f} MiB, end {rss_end / 1024:.1f} MiB, max "
-                      f"{report['load']['rss_kib_max'] / 1024:.1f} MiB: growth {growth * 100:+.1f}% "
-                      f"[{report['load']['rss_target']} < 10%] (medians of the first and last 20 s: "
-                      f"{(last - first) / first * 100:+.1f}%)  workers unchanged: "
-                      f"{report['load']['worker_pids_constant']}")
+                print(
+                    f"load: {summary['requests']} calls in {summary['duration_us'] / 1e6:.0f} s "
+                    f"({report['load']['requests_per_second']:.1f}/s) statuses {load['statuses']}  socket errors "
+                    f"{summary['connect_errors'] + summary['read_errors'] + summary['write_errors']} timeouts "
+                    f"{summary['timeouts']}  -> errors {errors} [{report['load']['errors_target']}]"
+                )
+                print(
+                    f"worker RSS after warm-up {rss_start / 1024:.1f} MiB, end {rss_end / 1024:.1f} MiB, max "
+                    f"{report['load']['rss_kib_max'] / 1024:.1f} MiB: growth {growth * 100:+.1f}% "
+                    f"[{report['load']['rss_target']} < 10%] (medians of the first and last 20 s: "
+                    f"{(last - first) / first * 100:+.1f}%)  workers unchanged: "
+                    f"{report['load']['worker_pids_constant']}"
+                )
             if args.feedback_posts > 0:
                 before = count_rows(database_url, extra_env)
-                bodies = [json.dumps(pl.feedback_body(str(uuid.uuid4()), overridden=i % 4 != 0)).encode()
-                          for i in range(args.feedback_posts)]
+                bodies = [
+                    json.dumps(pl.feedback_body(str(uuid.uuid4()), overridden=i % 4 != 0)).encode()
+                    for i in range(args.feedback_posts)
+                ]
                 sent = post_feedback(svc.url, bodies, args.feedback_concurrency)
                 after = count_rows(database_url, extra_env)
                 repeats = post_feedback(svc.url, bodies[:200], args.feedback_concurrency)
                 after_repeats = count_rows(database_url, extra_env)
                 stored = after - before
                 report["feedback"] = {
-                    "posts": sent, "rows_before": before, "rows_after": after, "rows_stored": stored,
-                    "target": h.verdict(stored == args.feedback_posts and sent["statuses"] == {"200": args.feedback_posts}),
-                    "exact_repeats": repeats, "rows_after_repeats": after_repeats,
+                    "posts": sent,
+                    "rows_before": before,
+                    "rows_after": after,
+                    "rows_stored": stored,
+                    "target": h.verdict(
+                        stored == args.feedback_posts and sent["statuses"] == {"200": args.feedback_posts}
+                    ),
+                    "exact_repeats": repeats,
+                    "rows_after_repeats": after_repeats,
                     "repeats_target": h.verdict(after_repeats == after and repeats["stored_reported"] == 0),
                 }
-                print(f"feedback: {args.feedback_posts} posts from {args.feedback_concurrency} clients in "
-                      f"{sent['seconds']:.1f} s, statuses {sent['statuses']}, rows stored {stored} "
-                      f"[{report['feedback']['target']}]; 200 exact repeats: statuses {repeats['statuses']}, rows "
-                      f"{after_repeats} [{report['feedback']['repeats_target']}]")
+                print(
+                    f"feedback: {args.feedback_posts} posts from {args.feedback_concurrency} clients in "
+                    f"{sent['seconds']:.1f} s, statuses {sent['statuses']}, rows stored {stored} "
+                    f"[{report['feedback']['target']}]; 200 exact repeats: statuses {repeats['statuses']}, rows "
+                    f"{after_repeats} [{report['feedback']['repeats_target']}]"
+                )
     finally:
         if pg:
             pg.stop()

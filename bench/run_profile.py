@@ -67,6 +67,7 @@ def stage_breakdown(payloads: dict[str, Path], repeat: dict[str, int]) -> dict:
                 spent[key] += time.perf_counter() - started
                 cpu[key] += time.thread_time() - started_cpu
                 calls[key] += 1
+
         return wrapper
 
     # Wrapped where they are looked up (module globals of the caller). The tree changes while others work on it:
@@ -111,12 +112,23 @@ def stage_breakdown(payloads: dict[str, Path], repeat: dict[str, int]) -> dict:
             assert client.post(SERVICE, data=body, content_type="application/json").status_code == 200
         total = (time.perf_counter() - started) / n
         total_cpu = (time.thread_time() - started_cpu) / n
-        stages = {key: {"cpu_ms_per_request": 1000 * cpu[key] / n, "wall_ms_per_request": 1000 * value / n,
-                        "calls_per_request": calls[key] / n, "cpu_us_per_call": 1e6 * cpu[key] / calls[key],
-                        "cpu_share": cpu[key] / n / total_cpu}
-                  for key, value in sorted(spent.items(), key=lambda kv: -cpu[kv[0]])}
-        out[name] = {"cpu_ms_per_request": 1000 * total_cpu, "wall_ms_per_request": 1000 * total, "requests": n,
-                     "stages": stages, "not_wrapped": missing}
+        stages = {
+            key: {
+                "cpu_ms_per_request": 1000 * cpu[key] / n,
+                "wall_ms_per_request": 1000 * value / n,
+                "calls_per_request": calls[key] / n,
+                "cpu_us_per_call": 1e6 * cpu[key] / calls[key],
+                "cpu_share": cpu[key] / n / total_cpu,
+            }
+            for key, value in sorted(spent.items(), key=lambda kv: -cpu[kv[0]])
+        }
+        out[name] = {
+            "cpu_ms_per_request": 1000 * total_cpu,
+            "wall_ms_per_request": 1000 * total,
+            "requests": n,
+            "stages": stages,
+            "not_wrapped": missing,
+        }
     app.extensions["alp_guard"].executor.shutdown(wait=True)
     shutil.rmtree(tmp, ignore_errors=True)
     return out
@@ -178,15 +190,39 @@ def pyspy_profiles(payloads: dict[str, Path], repeat: dict[str, int], rate: int)
         port = h.free_port()
         tmp = Path(tempfile.mkdtemp(prefix="alpbench-pyspy-"))
         env = {k: v for k, v in os.environ.items() if not k.startswith(("CDS_", "GUNICORN_", "PROMETHEUS_"))}
-        env.update({"CDS_AUTH_MODE": "none", "CDS_HOST": "127.0.0.1", "CDS_PORT": str(port),
-                    "CDS_DATABASE_URL": f"sqlite:///{tmp}/db.sqlite3", "CDS_LOG_LEVEL": "WARNING",
-                    "GUNICORN_WORKERS": "1", "GUNICORN_THREADS": "8"})
-        cmd = [str(py_spy), "record", "--subprocesses", "--rate", str(rate), "--format", "raw", "--output", str(raw),
-               "--duration", "300", "--", str(h.PROJECT_VENV / "bin" / "gunicorn"), "--config", "gunicorn.conf.py",
-               h.SERVICE_APP]
+        env.update(
+            {
+                "CDS_AUTH_MODE": "none",
+                "CDS_HOST": "127.0.0.1",
+                "CDS_PORT": str(port),
+                "CDS_DATABASE_URL": f"sqlite:///{tmp}/db.sqlite3",
+                "CDS_LOG_LEVEL": "WARNING",
+                "GUNICORN_WORKERS": "1",
+                "GUNICORN_THREADS": "8",
+            }
+        )
+        cmd = [
+            str(py_spy),
+            "record",
+            "--subprocesses",
+            "--rate",
+            str(rate),
+            "--format",
+            "raw",
+            "--output",
+            str(raw),
+            "--duration",
+            "300",
+            "--",
+            str(h.PROJECT_VENV / "bin" / "gunicorn"),
+            "--config",
+            "gunicorn.conf.py",
+            h.SERVICE_APP,
+        ]
         with open(tmp / "py-spy.log", "wb") as log:
-            spy = subprocess.Popen(cmd, cwd=h.SOURCE, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+            spy = subprocess.Popen(
+                cmd, cwd=h.SOURCE, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         try:
             url = f"http://127.0.0.1:{port}{SERVICE}"
             deadline = time.monotonic() + 60
@@ -225,7 +261,9 @@ def pyspy_profiles(payloads: dict[str, Path], repeat: dict[str, int], rate: int)
         for stack, count in stacks:
             leaf = stack.split(";")[-1]
             where = leaf.rsplit("(", 1)[-1]
-            package = where.split("/")[0] if "site-packages" not in where else where.split("site-packages/")[1].split("/")[0]
+            package = (
+                where.split("/")[0] if "site-packages" not in where else where.split("site-packages/")[1].split("/")[0]
+            )
             by_package[package] += count
         shutil.rmtree(tmp, ignore_errors=True)
         packed = raw.with_name(raw.name + ".gz")
@@ -254,19 +292,24 @@ def main() -> None:
     print(f"machine: {report['machine']}")
     report["stages"] = stage_breakdown(payloads, CASES)
     for name, data in report["stages"].items():
-        print(f"\n{name}: {data['cpu_ms_per_request']:.1f} ms CPU, {data['wall_ms_per_request']:.1f} ms wall per request "
-              f"(in-process, test client); stages by CPU time (wall time in brackets):")
+        print(
+            f"\n{name}: {data['cpu_ms_per_request']:.1f} ms CPU, {data['wall_ms_per_request']:.1f} ms wall per request "
+            f"(in-process, test client); stages by CPU time (wall time in brackets):"
+        )
         for key, stage in data["stages"].items():
-            print(f"  {key:42s} {stage['cpu_ms_per_request']:8.2f} ms  {stage['cpu_share'] * 100:5.1f}%  "
-                  f"({stage['calls_per_request']:.0f} calls x {stage['cpu_us_per_call']:.0f} us)  "
-                  f"[{stage['wall_ms_per_request']:.2f} ms]")
+            print(
+                f"  {key:42s} {stage['cpu_ms_per_request']:8.2f} ms  {stage['cpu_share'] * 100:5.1f}%  "
+                f"({stage['calls_per_request']:.0f} calls x {stage['cpu_us_per_call']:.0f} us)  "
+                f"[{stage['wall_ms_per_request']:.2f} ms]"
+            )
     report["pyinstrument"] = pyinstrument_profiles(payloads, CASES)
     print(f"\npyinstrument trees: {report['pyinstrument']}")
     if not args.skip_pyspy:
         report["pyspy"] = pyspy_profiles(payloads, CASES, args.rate)
         for name, data in report["pyspy"].items():
-            print(f"\npy-spy, {name} under gunicorn ({data['samples_in_request_handling']} samples in request "
-                  f"handling):")
+            print(
+                f"\npy-spy, {name} under gunicorn ({data['samples_in_request_handling']} samples in request handling):"
+            )
             for label, share in data["inclusive_share"].items():
                 print(f"  {label:50s} {share * 100:5.1f}%")
             print("  self time by package: " + ", ".join(f"{p} {s * 100:.0f}%" for p, s in data["self_by_package"][:8]))

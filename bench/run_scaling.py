@@ -35,14 +35,29 @@ def main() -> None:
     h.ensure_tools()
     body = h.ensure_payloads()[args.payload]
     service_id = "low-alp-patient-view" if args.payload.startswith("patient-view") else "low-alp-order-sign"
-    report: dict = {"machine": h.machine(), "command": " ".join(["bench/run_scaling.py", *sys.argv[1:]]),
-                    "payload": args.payload, "concurrency": c, "threads": args.threads, "results": {}}
+    report: dict = {
+        "machine": h.machine(),
+        "command": " ".join(["bench/run_scaling.py", *sys.argv[1:]]),
+        "payload": args.payload,
+        "concurrency": c,
+        "threads": args.threads,
+        "results": {},
+    }
     print(f"machine: {report['machine']}")
     kinds = ["alp_guard"] + ([] if args.no_baseline else ["baseline"])
     with ExitStack() as stack:
-        servers = {(kind, w): stack.enter_context(h.running(
-            f"{kind}-{w}w", app=h.SERVICE_APP if kind == "alp_guard" else h.BASELINE_APP, workers=w,
-            threads=args.threads)) for kind in kinds for w in counts}
+        servers = {
+            (kind, w): stack.enter_context(
+                h.running(
+                    f"{kind}-{w}w",
+                    app=h.SERVICE_APP if kind == "alp_guard" else h.BASELINE_APP,
+                    workers=w,
+                    threads=args.threads,
+                )
+            )
+            for kind in kinds
+            for w in counts
+        }
         sizes = {}
         for key, server in servers.items():
             warm = h.hey(f"{server.url}/cds-services/{service_id}", body, n=2 * c, c=c)
@@ -75,10 +90,13 @@ def main() -> None:
                 "non_200": sum(sum(v for k, v in r["hey"].statuses.items() if k != "200") for r in rs),
                 "runs": rs,
             }
-            print(f"{kind:9s} {w} worker(s): {rps:8.1f} rps = {rps / one:.2f}x 1 worker   p99 "
-                  f"{rows[str(w)]['p99_s'] * 1000:7.1f} ms   server CPU {rows[str(w)]['server_cpu_cores']:.2f} cores  "
-                  f"{rows[str(w)]['rps_per_server_core']:.1f} rps per server core  "
-                  f"non-200 {rows[str(w)]['non_200']}", flush=True)
+            print(
+                f"{kind:9s} {w} worker(s): {rps:8.1f} rps = {rps / one:.2f}x 1 worker   p99 "
+                f"{rows[str(w)]['p99_s'] * 1000:7.1f} ms   server CPU {rows[str(w)]['server_cpu_cores']:.2f} cores  "
+                f"{rows[str(w)]['rps_per_server_core']:.1f} rps per server core  "
+                f"non-200 {rows[str(w)]['non_200']}",
+                flush=True,
+            )
         report["results"][kind] = rows
     path = h.save_result("scaling", report)
     print(f"results: {path}")

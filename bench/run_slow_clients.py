@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import json
 import os
 import shutil
 import socket
@@ -22,9 +21,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import HOST, ROOT, free_port, machine, percentile, save_result, start_server, stop_server  # noqa: E402
@@ -38,8 +37,11 @@ def ensure_nginx() -> str:
     """Return the nginx binary, installing Debian's package when it is missing."""
     found = shutil.which("nginx") or (os.path.exists("/usr/sbin/nginx") and "/usr/sbin/nginx")
     if not found:
-        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "nginx"], check=True,
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "nginx"],
+            check=True,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        )
         found = shutil.which("nginx") or "/usr/sbin/nginx"
     return str(found)
 
@@ -53,15 +55,22 @@ def nginx_in_front(upstream_port: int) -> Iterator[int]:
     os.chmod(folder, 0o777)  # nginx's worker (user nobody when started as root) writes its temporary files here
     template = (ROOT / "nginx" / "alp-guard.conf.template").read_text()
     server = template.replace("${ALP_GUARD_UPSTREAM}", f"{HOST}:{upstream_port}").replace(
-        "${NGINX_PORT}", f"{HOST}:{port}")
+        "${NGINX_PORT}", f"{HOST}:{port}"
+    )
     (folder / "alp-guard.conf").write_text(server)
-    temp = "".join(f"{kind}_temp_path {folder / kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    temp = "".join(
+        f"{kind}_temp_path {folder / kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
     (folder / "nginx.conf").write_text(
         f"worker_processes 1;\npid {folder / 'nginx.pid'};\nerror_log {folder / 'error.log'} warn;\n"
         f"events {{ worker_connections 1024; }}\n"
-        f"http {{\naccess_log off;\n{temp}include {folder / 'alp-guard.conf'};\n}}\n")
-    process = subprocess.Popen([binary, "-c", str(folder / "nginx.conf"), "-g", "daemon off;"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        f"http {{\naccess_log off;\n{temp}include {folder / 'alp-guard.conf'};\n}}\n"
+    )
+    process = subprocess.Popen(
+        [binary, "-c", str(folder / "nginx.conf"), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 10
         while not request_ok(port, "GET", "/healthz"):
@@ -151,9 +160,16 @@ def measure(port: int, seconds: float) -> dict[str, object]:
                 samples[name].append(REQUEST_TIMEOUT)  # a failure counts as the longest wait
             else:
                 samples[name].append(took)
-    return {name: {"n": len(values), "failed": failures[name], "p50_ms": round(percentile(values, 50) * 1000, 1),
-                   "p99_ms": round(percentile(values, 99) * 1000, 1), "max_ms": round(max(values) * 1000, 1)}
-            for name, values in samples.items()}
+    return {
+        name: {
+            "n": len(values),
+            "failed": failures[name],
+            "p50_ms": round(percentile(values, 50) * 1000, 1),
+            "p99_ms": round(percentile(values, 99) * 1000, 1),
+            "max_ms": round(max(values) * 1000, 1),
+        }
+        for name, values in samples.items()
+    }
 
 
 def run_path(name: str, port: int, slow: int, seconds: float) -> dict[str, object]:
@@ -165,9 +181,11 @@ def run_path(name: str, port: int, slow: int, seconds: float) -> dict[str, objec
     clients.stop.set()
     clients.join(timeout=30)
     ratios = {k: round(loaded[k]["p99_ms"] / max(idle[k]["p99_ms"], 0.1), 2) for k in ("healthz", "hook")}
-    print(f"{name:16} idle p99 healthz {idle['healthz']['p99_ms']} ms, hook {idle['hook']['p99_ms']} ms | "
-          f"{slow} slow clients: healthz {loaded['healthz']['p99_ms']} ms ({loaded['healthz']['failed']} failed), "
-          f"hook {loaded['hook']['p99_ms']} ms ({loaded['hook']['failed']} failed) | p99 ratios {ratios}")
+    print(
+        f"{name:16} idle p99 healthz {idle['healthz']['p99_ms']} ms, hook {idle['hook']['p99_ms']} ms | "
+        f"{slow} slow clients: healthz {loaded['healthz']['p99_ms']} ms ({loaded['healthz']['failed']} failed), "
+        f"hook {loaded['hook']['p99_ms']} ms ({loaded['hook']['failed']} failed) | p99 ratios {ratios}"
+    )
     return {"idle": idle, "slow_clients": loaded, "p99_ratio": ratios, "reconnects": clients.reconnects}
 
 
@@ -186,8 +204,16 @@ def main() -> None:
     behind = results["nginx in front"]["p99_ratio"]
     ok = max(behind.values()) <= 2.0 and results["nginx in front"]["slow_clients"]["hook"]["failed"] == 0
     print(f"behind nginx, p99 under {args.slow} slow clients is at most 2x idle: {'PASS' if ok else 'MISS'}")
-    path = save_result("slow_clients", {"machine": machine(), "slow_connections": args.slow, "seconds": args.seconds,
-                                        "results": results, "target_met": ok})
+    path = save_result(
+        "slow_clients",
+        {
+            "machine": machine(),
+            "slow_connections": args.slow,
+            "seconds": args.seconds,
+            "results": results,
+            "target_met": ok,
+        },
+    )
     print(f"result: {path}")
 
 

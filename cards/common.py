@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from cards.spec import Json, action_create, action_delete, is_relative_reference, suggestion
-from cards.workup import LabTest, service_request
 from cards.text import bullets, escape_markdown, join_names, measurement_table, shorten
+from cards.workup import LabTest, service_request
 from hooks.findings import Finding
 
 NewUuid = Callable[[], str]
@@ -53,8 +53,9 @@ def results_section(heading: str, finding: Finding) -> str:
     )
 
 
-def order_suggestion(label: str, tests: Iterable[LabTest], finding: Finding, new_uuid: NewUuid, *,
-                     recommended: bool = False) -> Json:
+def order_suggestion(
+    label: str, tests: Iterable[LabTest], finding: Finding, new_uuid: NewUuid, *, recommended: bool = False
+) -> Json:
     """Offer to order these tests together for the finding's patient."""
     return suggestion(
         label,
@@ -72,8 +73,12 @@ def remove_order_suggestion(finding: Finding, new_uuid: NewUuid, *, recommended:
     name = shorten(join_names(finding.drugs) or "antiresorptive", LABEL_NAME_MAX_CHARS)
     return suggestion(
         f"Remove the {name} order",
-        [action_delete(f"Remove the {'draft ' if finding.order and finding.order.status == 'draft' else ''}{name}"
-                       " order", reference)],
+        [
+            action_delete(
+                f"Remove the {'draft ' if finding.order and finding.order.status == 'draft' else ''}{name} order",
+                reference,
+            )
+        ],
         uuid=new_uuid(),
         recommended=recommended,
     )

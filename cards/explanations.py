@@ -75,8 +75,8 @@ def explanation_page(topic: Topic) -> str:
     title = TOPIC_DISPLAYS.get(topic, topic.value)
     paragraphs = "".join(f"<p>{escape(text)}</p>" for text in EXPLANATIONS.get(topic, ()))
     return (
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-        f"<title>ALP Guard: {escape(title)}</title></head><body style=\"font-family:sans-serif;max-width:40em\">"
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<title>ALP Guard: {escape(title)}</title></head><body style="font-family:sans-serif;max-width:40em">'
         f"<h1>{escape(title)}</h1>{paragraphs}<p>Card topic code <code>{escape(topic.value)}</code> "
         "(http://alp-guard.org/fhir/CodeSystem/card-topic).</p></body></html>"
     )

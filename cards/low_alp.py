@@ -6,10 +6,10 @@ from collections.abc import Callable, Iterable
 
 from cards.common import (
     NewUuid,
-    order_suggestion,
     drug_markdown,
     drug_names,
     notes_section,
+    order_suggestion,
     present,
     remove_order_suggestion,
     results_section,
@@ -83,8 +83,11 @@ SECONDARY_CAUSES = (
     " glucocorticoids, fibrates, antiresorptive therapy itself; EDTA contamination of the sample"
 )
 CAUSE_SHOWN_AS = {
-    "glucocorticoid": "a glucocorticoid", "fibrate": "a fibrate", "oestrogen": "an oestrogen",
-    "low magnesium": "low magnesium", "low zinc": "low zinc",
+    "glucocorticoid": "a glucocorticoid",
+    "fibrate": "a fibrate",
+    "oestrogen": "an oestrogen",
+    "low magnesium": "low magnesium",
+    "low zinc": "low zinc",
 }
 
 
@@ -96,12 +99,18 @@ def hpp_antiresorptive_card(finding: Finding, new_uuid: NewUuid) -> Json:
         summary = "Hypophosphatasia on record: plan denosumab with a specialist; do not stop it abruptly"
     elif in_use(finding):
         action = f"Review {drug_markdown(finding)} with a metabolic bone specialist: hypophosphatasia is on record."
-        summary = fill_name("Hypophosphatasia on record: review {name} in use (antiresorptives can worsen HPP)",
-                            drug_names(finding), SUMMARY_MAX_CHARS)
+        summary = fill_name(
+            "Hypophosphatasia on record: review {name} in use (antiresorptives can worsen HPP)",
+            drug_names(finding),
+            SUMMARY_MAX_CHARS,
+        )
     else:
         action = f"Do not start {drug_markdown(finding)}: hypophosphatasia is on record."
-        summary = fill_name("Hypophosphatasia on record: avoid {name} (antiresorptives can worsen HPP)",
-                            drug_names(finding), SUMMARY_MAX_CHARS)
+        summary = fill_name(
+            "Hypophosphatasia on record: avoid {name} (antiresorptives can worsen HPP)",
+            drug_names(finding),
+            SUMMARY_MAX_CHARS,
+        )
     return card(
         uuid=new_uuid(),
         summary=summary,
@@ -111,13 +120,15 @@ def hpp_antiresorptive_card(finding: Finding, new_uuid: NewUuid) -> Json:
             f"**{action}**",
             hpp_evidence_section(finding.hpp_evidence),
             therapy_line(finding),
-            bullets((
-                HPP_HARM,
-                "ALP is not interpreted: with hypophosphatasia on record or asfotase alfa (an ALP enzyme) in use, it"
-                " no longer reflects the disease.",
-                *denosumab_lines(finding),
-                "Ask a metabolic bone specialist before starting any bone-active drug.",
-            )),
+            bullets(
+                (
+                    HPP_HARM,
+                    "ALP is not interpreted: with hypophosphatasia on record or asfotase alfa (an ALP enzyme) in use, it"
+                    " no longer reflects the disease.",
+                    *denosumab_lines(finding),
+                    "Ask a metabolic bone specialist before starting any bone-active drug.",
+                )
+            ),
             notes_section(finding),
         ),
         suggestions=present(removal(finding, new_uuid, recommended=not denosumab_continuing)),
@@ -151,7 +162,8 @@ def low_alp_antiresorptive_card(finding: Finding, new_uuid: NewUuid) -> Json:
         suggestions=present(
             # Denosumab already given is never offered for removal here: an unplanned stop is the greater harm.
             removal(finding, new_uuid, recommended=critical and not after_denosumab(finding))
-            if (critical or warning) and not (is_denosumab(finding) and after_denosumab(finding)) else None,
+            if (critical or warning) and not (is_denosumab(finding) and after_denosumab(finding))
+            else None,
             workup_suggestion(finding, new_uuid),
             genetics_suggestion(finding, new_uuid),
         ),
@@ -170,7 +182,8 @@ def low_alp_on_therapy_card(finding: Finding, new_uuid: NewUuid) -> Json:
         summary=shorten(
             f"Low ALP on antiresorptive therapy, expected: pre-treatment ALP {alp_value_text(before)} U/L"
             f" ({iso_date(before.effective)}) was normal",
-            SUMMARY_MAX_CHARS),
+            SUMMARY_MAX_CHARS,
+        ),
         indicator=finding.indicator,
         source=alp_guard_source(finding.topic),
         detail=sections(
@@ -178,12 +191,14 @@ def low_alp_on_therapy_card(finding: Finding, new_uuid: NewUuid) -> Json:
             f"Every low ALP was drawn on antiresorptive therapy. The latest ALP before therapy was"
             f" {alp_value_text(before)} U/L on {iso_date(before.effective)}, clearly normal.",
             therapy_line(finding),
-            bullets((
-                "Check the pre-treatment value above is the patient's own baseline.",
-                "Think again of hypophosphatasia if ALP stays low after therapy stops, or with an atypical femoral"
-                " fracture, pseudofractures or unexplained bone pain.",
-                *((DENOSUMAB_REBOUND,) if after_denosumab(finding) else ()),
-            )),
+            bullets(
+                (
+                    "Check the pre-treatment value above is the patient's own baseline.",
+                    "Think again of hypophosphatasia if ALP stays low after therapy stops, or with an atypical femoral"
+                    " fracture, pseudofractures or unexplained bone pain.",
+                    *((DENOSUMAB_REBOUND,) if after_denosumab(finding) else ()),
+                )
+            ),
             "**ALP results**\n" + alp_table(alp.results),
             notes_section(finding),
         ),
@@ -200,23 +215,36 @@ def low_alp_acute_illness_card(finding: Finding, new_uuid: NewUuid) -> Json:
     until = f" to {iso_date(stay.end)}" if stay.end else ", ongoing"
     return card(
         uuid=new_uuid(),
-        summary=shorten(f"Low ALP only during an acute stay from {iso_date(stay.start)}: repeat ALP after recovery",
-                        SUMMARY_MAX_CHARS),
+        summary=shorten(
+            f"Low ALP only during an acute stay from {iso_date(stay.start)}: repeat ALP after recovery",
+            SUMMARY_MAX_CHARS,
+        ),
         indicator=finding.indicator,
         source=alp_guard_source(finding.topic),
         detail=sections(
             "**Repeat ALP after recovery before reading it as hypophosphatasia.**",
             (f"All {len(alp.lows)} low results were" if len(alp.lows) > 1 else "The low result was")
             + f" drawn during one hospital or emergency stay ({iso_date(stay.start)}{until}).",
-            bullets((
-                "Acute illness, surgery, cardiopulmonary bypass and transfusion lower ALP for a while (McKiernan"
-                " 2014, acute hypophosphatasemia).",
-                *((f"Starting {drug_markdown(finding)} need not wait for this alone; hold it if the repeat ALP is"
-                   " low again.",) if finding.order is not None and not after_denosumab(finding) else ()),
-                *(("Do not delay the next denosumab dose for this.",)
-                  if is_denosumab(finding) and after_denosumab(finding) else ()),
-                *((DENOSUMAB_REBOUND,) if after_denosumab(finding) else ()),
-            )),
+            bullets(
+                (
+                    "Acute illness, surgery, cardiopulmonary bypass and transfusion lower ALP for a while (McKiernan"
+                    " 2014, acute hypophosphatasemia).",
+                    *(
+                        (
+                            f"Starting {drug_markdown(finding)} need not wait for this alone; hold it if the repeat ALP is"
+                            " low again.",
+                        )
+                        if finding.order is not None and not after_denosumab(finding)
+                        else ()
+                    ),
+                    *(
+                        ("Do not delay the next denosumab dose for this.",)
+                        if is_denosumab(finding) and after_denosumab(finding)
+                        else ()
+                    ),
+                    *((DENOSUMAB_REBOUND,) if after_denosumab(finding) else ()),
+                )
+            ),
             "**ALP results**\n" + alp_table(alp.results),
             notes_section(finding),
         ),
@@ -231,20 +259,23 @@ def single_low_alp_antiresorptive_card(finding: Finding, new_uuid: NewUuid) -> J
     alp = low_alp_assessment(finding)
     return card(
         uuid=new_uuid(),
-        summary=fill_name(f"{single_low_alp_phrase(alp)}: repeat ALP before starting {{name}}", drug_names(finding),
-                          SUMMARY_MAX_CHARS),
+        summary=fill_name(
+            f"{single_low_alp_phrase(alp)}: repeat ALP before starting {{name}}", drug_names(finding), SUMMARY_MAX_CHARS
+        ),
         indicator=finding.indicator,
         source=alp_guard_source(finding.topic),
         detail=sections(
             "**Repeat ALP, and do not delay the next denosumab dose for it: a single low value is often transient.**"
-            if is_denosumab(finding) and after_denosumab(finding) else
-            f"**Repeat ALP before starting {drug_markdown(finding)}: a single low value is often transient.**",
+            if is_denosumab(finding) and after_denosumab(finding)
+            else f"**Repeat ALP before starting {drug_markdown(finding)}: a single low value is often transient.**",
             numbers_line(alp),
-            bullets((
-                f"If ALP is low again, check pyridoxal 5'-phosphate, urine phosphoethanolamine, calcium, phosphate,"
-                f" PTH, 25-OH vitamin D, magnesium and zinc, and refer to {referral(finding)}.",
-                *denosumab_lines(finding),
-            )),
+            bullets(
+                (
+                    f"If ALP is low again, check pyridoxal 5'-phosphate, urine phosphoethanolamine, calcium, phosphate,"
+                    f" PTH, 25-OH vitamin D, magnesium and zinc, and refer to {referral(finding)}.",
+                    *denosumab_lines(finding),
+                )
+            ),
             secondary_causes_section(finding),
             "**ALP results**\n" + alp_table(alp.results),
             not_used_section(alp),
@@ -287,22 +318,30 @@ def hpp_likely_card(finding: Finding, new_uuid: NewUuid) -> Json:
     alp = low_alp_assessment(finding)
     return card(
         uuid=new_uuid(),
-        summary=shorten(f"{low_alp_pattern(alp)} ({low_alp_counts(alp)}) and elevated ALP substrate:"
-                        " hypophosphatasia likely; avoid antiresorptives", SUMMARY_MAX_CHARS),
+        summary=shorten(
+            f"{low_alp_pattern(alp)} ({low_alp_counts(alp)}) and elevated ALP substrate:"
+            " hypophosphatasia likely; avoid antiresorptives",
+            SUMMARY_MAX_CHARS,
+        ),
         indicator=finding.indicator,
         source=alp_guard_source(finding.topic),
         detail=sections(
-            (f"**Refer to {referral(finding)} before the next denosumab dose is due: do not let it lapse without a"
-             " plan.**" if finding.prior_denosumab else
-             f"**Refer to {referral(finding)}, and avoid bisphosphonates, denosumab and romosozumab until then.**"),
+            (
+                f"**Refer to {referral(finding)} before the next denosumab dose is due: do not let it lapse without a"
+                " plan.**"
+                if finding.prior_denosumab
+                else f"**Refer to {referral(finding)}, and avoid bisphosphonates, denosumab and romosozumab until then.**"
+            ),
             numbers_line(alp),
             results_section("ALP substrates (raised when ALP is deficient)", finding),
-            bullets((
-                "Persistently low ALP with raised pyridoxal 5'-phosphate or phosphoethanolamine is consistent with"
-                " hypophosphatasia (a major criterion of the 2024 international working group, Khan 2024).",
-                "*ALPL* gene sequencing follows, after genetic counselling.",
-                *((DENOSUMAB_REBOUND,) if finding.prior_denosumab else ()),
-            )),
+            bullets(
+                (
+                    "Persistently low ALP with raised pyridoxal 5'-phosphate or phosphoethanolamine is consistent with"
+                    " hypophosphatasia (a major criterion of the 2024 international working group, Khan 2024).",
+                    "*ALPL* gene sequencing follows, after genetic counselling.",
+                    *((DENOSUMAB_REBOUND,) if finding.prior_denosumab else ()),
+                )
+            ),
             "**ALP results**\n" + alp_table(alp.results),
             notes_section(finding),
         ),
@@ -314,6 +353,7 @@ def hpp_likely_card(finding: Finding, new_uuid: NewUuid) -> Json:
 
 # --- the pieces ----------------------------------------------------------------------------------------------
 
+
 def low_alp_action(finding: Finding) -> str:
     """Write the one line that says what to do about a low ALP with this antiresorptive."""
     drug = drug_markdown(finding)
@@ -324,17 +364,27 @@ def low_alp_action(finding: Finding) -> str:
             return f"The HPP work-up on file is normal: {drug} need not wait for the low ALP."
         return f"Recheck ALP; this pattern alone does not hold back {drug}."
     if denosumab_continuing:
-        return ("Do not stop denosumab abruptly: ask a metabolic bone specialist before the next dose, and work up"
-                " the low ALP.")
+        return (
+            "Do not stop denosumab abruptly: ask a metabolic bone specialist before the next dose, and work up"
+            " the low ALP."
+        )
     if finding.prior_denosumab and not in_use(finding):
-        return (f"Ask a metabolic bone specialist before holding {drug}: after denosumab, leaving the patient"
-                " untreated risks rebound vertebral fractures.")
+        return (
+            f"Ask a metabolic bone specialist before holding {drug}: after denosumab, leaving the patient"
+            " untreated risks rebound vertebral fractures."
+        )
     if indicator is Indicator.CRITICAL:
-        return (f"Review {drug} with a metabolic bone specialist: low ALP with a raised ALP substrate suggests"
-                " hypophosphatasia." if in_use(finding) else
-                f"Do not start {drug}: low ALP with a raised ALP substrate suggests hypophosphatasia.")
-    return (f"Review whether to continue {drug} until the low ALP is explained." if in_use(finding)
-            else f"Hold {drug} until the low ALP is explained.")
+        return (
+            f"Review {drug} with a metabolic bone specialist: low ALP with a raised ALP substrate suggests"
+            " hypophosphatasia."
+            if in_use(finding)
+            else f"Do not start {drug}: low ALP with a raised ALP substrate suggests hypophosphatasia."
+        )
+    return (
+        f"Review whether to continue {drug} until the low ALP is explained."
+        if in_use(finding)
+        else f"Hold {drug} until the low ALP is explained."
+    )
 
 
 def low_alp_summary(finding: Finding, alp: AlpAssessment) -> str:
@@ -353,14 +403,21 @@ def low_alp_summary(finding: Finding, alp: AlpAssessment) -> str:
 def numbers_line(alp: AlpAssessment) -> str:
     """Give the numbers in one or two sentences: how many lows, the lowest, the months, a later normal value."""
     lowest = lowest_low(alp)
-    months = (f"; low in {alp.low_months} of {alp.months_with_results} months with a result"
-              if alp.months_with_results else "")
-    line = (f"{low_alp_pattern(alp)}: {len(alp.lows)} of {len(alp.judged)} results low, lowest"
-            f" {alp_value_text(lowest)} U/L on {iso_date(lowest.effective)}{months}.")
+    months = (
+        f"; low in {alp.low_months} of {alp.months_with_results} months with a result"
+        if alp.months_with_results
+        else ""
+    )
+    line = (
+        f"{low_alp_pattern(alp)}: {len(alp.lows)} of {len(alp.judged)} results low, lowest"
+        f" {alp_value_text(lowest)} U/L on {iso_date(lowest.effective)}{months}."
+    )
     if alp.later_normal is not None:
         later = alp.later_normal
-        line += (f" A later ALP of {alp_value_text(later)} U/L ({iso_date(later.effective)}) was clearly normal, so"
-                 " the lows may have been transient.")
+        line += (
+            f" A later ALP of {alp_value_text(later)} U/L ({iso_date(later.effective)}) was clearly normal, so"
+            " the lows may have been transient."
+        )
     return line
 
 
@@ -395,8 +452,11 @@ def therapy_line(finding: Finding) -> str:
 def therapy_text(therapy: Therapy) -> str:
     """Describe one stretch of therapy, e.g. "denosumab, given 2026-06-01"."""
     how = SOURCE_VERBS.get(therapy.source, "recorded")
-    supply = (f" ({therapy.record.supply_days} days' supply)"
-              if therapy.source == "MedicationDispense" and therapy.record.supply_days else "")
+    supply = (
+        f" ({therapy.record.supply_days} days' supply)"
+        if therapy.source == "MedicationDispense" and therapy.record.supply_days
+        else ""
+    )
     return f"{escape_markdown(therapy.ingredient)}, {how} {iso_date(therapy.start)}{supply}"
 
 
@@ -404,10 +464,15 @@ def normal_workup_section(finding: Finding) -> str:
     """Show the work-up results that speak against hypophosphatasia."""
     if not finding.normal_workup:
         return ""
-    lines = [f"{escape_markdown(m.label)} {iso_date(m.effective)}: "
-             + (f"{m.comparator or ''}{decimal_text(m.value)} {escape_markdown(m.unit)}, normal" if m.unit
-                else escape_markdown(m.limit or "negative"))
-             for m in finding.normal_workup]
+    lines = [
+        f"{escape_markdown(m.label)} {iso_date(m.effective)}: "
+        + (
+            f"{m.comparator or ''}{decimal_text(m.value)} {escape_markdown(m.unit)}, normal"
+            if m.unit
+            else escape_markdown(m.limit or "negative")
+        )
+        for m in finding.normal_workup
+    ]
     return "**HPP work-up on file**\n" + bullets(lines)
 
 
@@ -432,7 +497,8 @@ def not_used_section(alp: AlpAssessment) -> str:
     return sections(
         "**Not used**\n" + bullets(unusable) if unusable else "",
         "**Bone-specific ALP** (supporting data, not counted)\n\n" + measurement_table(alp.bone_specific)
-        if alp.bone_specific else "",
+        if alp.bone_specific
+        else "",
     )
 
 
@@ -456,8 +522,9 @@ def workup_suggestion(finding: Finding, new_uuid: NewUuid) -> Json | None:
     """Offer the biochemical work-up not yet on file, as the recommended next step."""
     if workup_is_normal(finding):
         return None
-    return order_suggestion("Order the HPP work-up", hpp_workup(finding.tests_done), finding, new_uuid,
-                            recommended=True)
+    return order_suggestion(
+        "Order the HPP work-up", hpp_workup(finding.tests_done), finding, new_uuid, recommended=True
+    )
 
 
 def genetics_suggestion(finding: Finding, new_uuid: NewUuid, *, recommended: bool = False) -> Json | None:
@@ -465,8 +532,13 @@ def genetics_suggestion(finding: Finding, new_uuid: NewUuid, *, recommended: boo
     alp = finding.alp
     if alp is None or not needs_genetics(alp.pattern) or "alpl" in finding.tests_done or workup_is_normal(finding):
         return None
-    return order_suggestion("Order ALPL gene sequencing (after biochemical confirmation and genetic counselling)",
-                            (ALPL_SEQUENCING,), finding, new_uuid, recommended=recommended)
+    return order_suggestion(
+        "Order ALPL gene sequencing (after biochemical confirmation and genetic counselling)",
+        (ALPL_SEQUENCING,),
+        finding,
+        new_uuid,
+        recommended=recommended,
+    )
 
 
 def workup_is_normal(finding: Finding) -> bool:

@@ -51,8 +51,11 @@ BEING_CORRECTED = OverrideReason("being-corrected", "Vitamin D or calcium alread
 
 NOT_RECOMMENDED = "not recommended"
 # Zoledronic acid is "contraindicated" only when the finding is critical (Reclast), which renal_verdict adds.
-RENAL_VERDICTS = {"denosumab": "severe hypocalcaemia risk", "romosozumab": "hypocalcaemia risk",
-                  Regimen.DENOSUMAB_120MG: "hypocalcaemia risk"}
+RENAL_VERDICTS = {
+    "denosumab": "severe hypocalcaemia risk",
+    "romosozumab": "hypocalcaemia risk",
+    Regimen.DENOSUMAB_120MG: "hypocalcaemia risk",
+}
 # What each label says about renal function (docs/evidence/antiresorptive-safety.md), by ingredient or regimen.
 RECLAST_RENAL = (
     "Zoledronic acid 5 mg (Reclast; label updated 2023-11-30): contraindicated if creatinine clearance is below"
@@ -111,9 +114,7 @@ CORRECT_CALCIUM = (
     "Correct hypocalcaemia before starting {drugs}: confirm it with albumin-corrected or ionised calcium and"
     " look for its cause (vitamin D deficiency, hypoparathyroidism, chronic kidney disease, malabsorption)."
 )
-SEVERE_HYPOCALCAEMIA = (
-    "This matters most before denosumab and zoledronic acid, which can cause severe hypocalcaemia."
-)
+SEVERE_HYPOCALCAEMIA = "This matters most before denosumab and zoledronic acid, which can cause severe hypocalcaemia."
 KEEP_INTAKE = "Ensure adequate calcium and vitamin D intake throughout treatment."
 
 
@@ -123,8 +124,10 @@ def renal_card(finding: Finding, new_uuid: NewUuid) -> Json:
         raise ValueError("a renal card needs a measurement or a dialysis condition")
     if finding.measurements:
         measurement = finding.measurements[0]
-        template = (f"{renal_action(finding)} {{name}}: {measured(measurement)} is below"
-                    f" {limit_value(measurement)}, {renal_verdict(finding)}")
+        template = (
+            f"{renal_action(finding)} {{name}}: {measured(measurement)} is below"
+            f" {limit_value(measurement)}, {renal_verdict(finding)}"
+        )
     else:
         template = f"{renal_action(finding)} {{name}}: dialysis or kidney failure on record, {renal_verdict(finding)}"
     return card(
@@ -158,8 +161,11 @@ def vitamin_d_calcium_card(finding: Finding, new_uuid: NewUuid) -> Json:
     low = ", ".join(measured(m) for m in measurements_of(finding))
     return card(
         uuid=new_uuid(),
-        summary=fill_name(f"{sentence_case(correction(finding))} before starting {{name}}: {low}",
-                          drug_names(finding), SUMMARY_MAX_CHARS),
+        summary=fill_name(
+            f"{sentence_case(correction(finding))} before starting {{name}}: {low}",
+            drug_names(finding),
+            SUMMARY_MAX_CHARS,
+        ),
         indicator=finding.indicator,
         source=alp_guard_source(finding.topic),
         detail=sections(
@@ -304,8 +310,11 @@ def limit_value(measurement: Measurement) -> str:
 def renal_verdict(finding: Finding) -> str:
     """Say what the label makes of the drug at this renal function: contraindicated, not recommended ..."""
     critical = finding.indicator is Indicator.CRITICAL
-    verdicts = dict.fromkeys(RENAL_VERDICTS.get(label_key(finding, drug), RENAL_VERDICTS.get(drug, NOT_RECOMMENDED))
-                             for drug in finding.drugs if not (critical and drug == "zoledronic acid"))
+    verdicts = dict.fromkeys(
+        RENAL_VERDICTS.get(label_key(finding, drug), RENAL_VERDICTS.get(drug, NOT_RECOMMENDED))
+        for drug in finding.drugs
+        if not (critical and drug == "zoledronic acid")
+    )
     if critical:
         verdicts = {"contraindicated": None, **verdicts}
     return "; ".join(verdicts) or NOT_RECOMMENDED
@@ -360,11 +369,15 @@ def renal_steps(finding: Finding) -> list[str]:
     bisphosphonates = [d for d in finding.drugs if d not in ("denosumab", "romosozumab")]
     steps = [RECHECK_RENAL] if finding.measurements else []
     if "zoledronic acid" in drugs:
-        steps.append("Do not give zoledronic acid while creatinine clearance is below the limit; rule out acute"
-                     " renal impairment.")
+        steps.append(
+            "Do not give zoledronic acid while creatinine clearance is below the limit; rule out acute"
+            " renal impairment."
+        )
     elif bisphosphonates:
-        steps.append(f"Hold {escape_markdown(join_names(bisphosphonates))} or choose another option unless"
-                     " creatinine clearance is at or above the limit.")
+        steps.append(
+            f"Hold {escape_markdown(join_names(bisphosphonates))} or choose another option unless"
+            " creatinine clearance is at or above the limit."
+        )
     if "denosumab" in drugs:
         regimen = denosumab_regimen(finding.order).regimen if finding.order else Regimen.DENOSUMAB_UNKNOWN
         steps.append(XGEVA_WORKUP if regimen is Regimen.DENOSUMAB_120MG else DENOSUMAB_WORKUP)

@@ -102,8 +102,10 @@ def alp_line(result: JudgedAlp) -> str:
         verdict = f"not judged ({escape_markdown(result.limit_basis, starts_line=False) or 'no limit'})"
     else:
         limit = decimal_text(result.limit_u_per_l) if result.limit_u_per_l is not None else "none"
-        verdict = (f"{'low' if result.low else 'normal'} (limit {limit} U/L,"
-                   f" {escape_markdown(result.limit_basis, starts_line=False)})")
+        verdict = (
+            f"{'low' if result.low else 'normal'} (limit {limit} U/L,"
+            f" {escape_markdown(result.limit_basis, starts_line=False)})"
+        )
     shown = f"**{value}**" if result.low else value
     therapy = ", drawn on antiresorptive therapy" if result.on_antiresorptive else ""
     return f"{iso_date(result.effective)}: {shown}, {verdict}{therapy}"
@@ -114,8 +116,12 @@ def measurement_table(measurements: Iterable[Measurement]) -> str:
     rows = ["| Test | Date | Value | Limit |", "|---|---|---:|---|"]
     for m in measurements:
         value = f"{m.comparator or ''}{decimal_text(m.value)} {escape_markdown(m.unit, starts_line=False)}"
-        cells = (escape_markdown(m.label, starts_line=False), iso_date(m.effective), value.strip(),
-                 escape_markdown(m.limit or "", starts_line=False))
+        cells = (
+            escape_markdown(m.label, starts_line=False),
+            iso_date(m.effective),
+            value.strip(),
+            escape_markdown(m.limit or "", starts_line=False),
+        )
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
 

@@ -56,16 +56,14 @@ WHAT_IT_MEANS = (
     " lower.",
 )
 LOW_ALP_MEANING = (
-    "A very low ALP is typical of Wilson disease presenting as acute liver failure, even when the ratios are"
-    " not met."
+    "A very low ALP is typical of Wilson disease presenting as acute liver failure, even when the ratios are not met."
 )
 WHAT_TO_DO = (
     "Refer urgently to hepatology and a liver transplant centre.",
     "Serum copper and 24-hour urine copper.",
     "Ceruloplasmin, knowing that it is unreliable in acute liver failure (low in any liver failure, raised as"
     " an acute-phase reactant).",
-    "Haemolysis labs: CBC, haptoglobin and direct Coombs test (Wilson disease causes Coombs-negative"
-    " haemolysis).",
+    "Haemolysis labs: CBC, haptoglobin and direct Coombs test (Wilson disease causes Coombs-negative haemolysis).",
     "Slit-lamp examination for Kayser-Fleischer rings.",
 )
 
@@ -98,20 +96,30 @@ def wilson_summary(finding: Finding) -> str:
     met = ", ".join(korman_met(finding))
     age = ", atypical age" if lowered_for_age(finding) else ""
     if finding.indicator is Indicator.CRITICAL:
-        return fitting(f"{URGENT}: acute liver failure with the Wilson pattern ({met})",
-                       f"{URGENT}: acute liver failure with the Wilson pattern")
+        return fitting(
+            f"{URGENT}: acute liver failure with the Wilson pattern ({met})",
+            f"{URGENT}: acute liver failure with the Wilson pattern",
+        )
     if finding.indicator is Indicator.WARNING and age:
-        return fitting(f"{CONSIDER_WORKUP}: acute liver failure with the Wilson pattern ({met}){age}",
-                       f"{CONSIDER_WORKUP}: acute liver failure with the Wilson pattern{age}")
+        return fitting(
+            f"{CONSIDER_WORKUP}: acute liver failure with the Wilson pattern ({met}){age}",
+            f"{CONSIDER_WORKUP}: acute liver failure with the Wilson pattern{age}",
+        )
     if finding.indicator is Indicator.WARNING:
-        return fitting(f"{CONSIDER_WORKUP}: acute liver failure, one of two Wilson criteria met ({met})",
-                       f"{CONSIDER_WORKUP}: acute liver failure, one of two Wilson criteria met")
+        return fitting(
+            f"{CONSIDER_WORKUP}: acute liver failure, one of two Wilson criteria met ({met})",
+            f"{CONSIDER_WORKUP}: acute liver failure, one of two Wilson criteria met",
+        )
     if age:
-        return fitting(f"{CONSIDER}: acute liver failure, one of two Wilson criteria met ({met}){age}",
-                       f"{CONSIDER}: acute liver failure, one of two Wilson criteria met{age}")
+        return fitting(
+            f"{CONSIDER}: acute liver failure, one of two Wilson criteria met ({met}){age}",
+            f"{CONSIDER}: acute liver failure, one of two Wilson criteria met{age}",
+        )
     alp = alp_measurement(finding)
-    return fitting(f"{CONSIDER}: acute liver failure with ALP {decimal_text(alp.value)} U/L",
-                   f"{CONSIDER}: acute liver failure with a very low ALP")
+    return fitting(
+        f"{CONSIDER}: acute liver failure with ALP {decimal_text(alp.value)} U/L",
+        f"{CONSIDER}: acute liver failure with a very low ALP",
+    )
 
 
 def fitting(*summaries: str) -> str:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Mapping
+from typing import Any
 
 from flask import Flask
 
@@ -47,13 +48,15 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
 
     runtime = app.extensions["alp_guard"]
     app.extensions["alp_guard.auth"] = Verifier(
-        settings.trusted_issuers, runtime.store, leeway_seconds=settings.jwt_leeway_seconds)
+        settings.trusted_issuers, runtime.store, leeway_seconds=settings.jwt_leeway_seconds
+    )
     app.register_blueprint(bp)
     get_logger("app").info("started", extra={"fields": {"auth_mode": settings.auth_mode}})
     if settings.auth_mode == "none":
         get_logger("app").warning(
             "AUTHENTICATION IS OFF (CDS_AUTH_MODE=none): every caller is trusted; use only for local development",
-            extra={"fields": {"auth_mode": "none"}})
+            extra={"fields": {"auth_mode": "none"}},
+        )
     return app
 
 

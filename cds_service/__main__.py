@@ -12,12 +12,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cds_service import create_app
 from sqlalchemy.exc import SQLAlchemyError
 
+from cds_service import create_app
 from cds_service.migrations import SchemaError
-from cds_service.store import database_reason
 from cds_service.settings import SettingsError, require_trust, settings_from_env
+from cds_service.store import database_reason
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,14 +31,18 @@ def main(argv: list[str] | None = None) -> int:
         try:
             from cds_service.population import cli
         except ImportError as exc:
-            print(f"population audit unavailable: {exc.name} is not installed "
-                  "(pip install -r requirements-audit.txt)", file=sys.stderr)
+            print(
+                f"population audit unavailable: {exc.name} is not installed (pip install -r requirements-audit.txt)",
+                file=sys.stderr,
+            )
             return 2
         return cli.audit_main(argv[1:]) if argv[0] == "audit" else cli.synthetic_main(argv[1:])
     parser = argparse.ArgumentParser(
-        prog="python -m cds_service", description="Serve ALP Guard's CDS Hooks API.",
+        prog="python -m cds_service",
+        description="Serve ALP Guard's CDS Hooks API.",
         epilog="`python -m cds_service report --help`: the CDS governance report; `audit --help`: the population "
-               "audit; `synthetic --help`: a synthetic population.")
+        "audit; `synthetic --help`: a synthetic population.",
+    )
     parser.add_argument("--host", help="address to listen on (default: CDS_HOST or 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to listen on (default: CDS_PORT or 8080)")
     args = parser.parse_args(argv)

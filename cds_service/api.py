@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
@@ -14,8 +15,8 @@ from werkzeug.exceptions import HTTPException
 from cards import render_cards
 from cards.explanations import explanation_page
 from cds_service import metrics
-from cds_service.auth import Caller, Unauthorized, Verifier
 from cds_service.audit import record_served, respect_overrides, session_keys
+from cds_service.auth import Caller, Unauthorized, Verifier
 from cds_service.feedback import BadFeedback, parse_feedback, screen
 from cds_service.hook_request import BadHookRequest, parse_hook_request
 from cds_service.limits import LimitExceeded, check_counts, load_json, read_body
@@ -32,8 +33,14 @@ from hooks.findings import Topic
 bp = Blueprint("cds", __name__)
 log = get_logger("api")
 _AUTHENTICATED = frozenset({"cds.call_service", "cds.record_feedback"})
-_METRIC_ENDPOINTS = {"cds.call_service": "hook", "cds.record_feedback": "feedback", "cds.discovery": "discovery",
-                     "cds.health": "health", "cds.prometheus_metrics": "metrics", "cds.openapi": "openapi"}
+_METRIC_ENDPOINTS = {
+    "cds.call_service": "hook",
+    "cds.record_feedback": "feedback",
+    "cds.discovery": "discovery",
+    "cds.health": "health",
+    "cds.prometheus_metrics": "metrics",
+    "cds.openapi": "openapi",
+}
 
 
 class ApiError(Exception):
@@ -62,7 +69,9 @@ def authenticate() -> None:
     settings = runtime().settings
     if settings.auth_mode == "none" or request.method == "OPTIONS":
         return
-    protected = request.endpoint in _AUTHENTICATED or (request.endpoint == "cds.discovery" and settings.protect_discovery)
+    protected = request.endpoint in _AUTHENTICATED or (
+        request.endpoint == "cds.discovery" and settings.protect_discovery
+    )
     if not protected:
         return
     verifier: Verifier = current_app.extensions["alp_guard.auth"]
@@ -104,14 +113,34 @@ def call_service(service_id: str) -> Response:
         call = HookCall(hook_request, access, rt.executor, rt.settings.policy, now.date(), site.templates_for(service))
         scope, context = _patient_scope(hook_request), hook_request.context
         findings, patient_key = respect_overrides(
-            site.wanted(service, service.evaluate(call), body.get("extension")), rt.store, scope, service.hook, now,
-            rt.settings.policy, encounter_id=context.get("encounterId"), user_id=context.get("userId"))
+            site.wanted(service, service.evaluate(call), body.get("extension")),
+            rt.store,
+            scope,
+            service.hook,
+            now,
+            rt.settings.policy,
+            encounter_id=context.get("encounterId"),
+            user_id=context.get("userId"),
+        )
         cards = site.present(render_cards(findings, rt.new_uuid, _explain_url(rt.settings.public_base_url)), findings)
-        session = session_keys(rt.store, scope, context.get("encounterId"), context.get("userId")) if patient_key \
+        session = (
+            session_keys(rt.store, scope, context.get("encounterId"), context.get("userId"))
+            if patient_key
             else (None, None)
-        record_served(rt.store, findings, cards, service_id=service.id, hook=service.hook,
-                      hook_instance=hook_request.hook_instance, now=now, patient_key=patient_key,
-                      policy=rt.settings.policy, caller=g.get("caller"), session=session)
+        )
+        record_served(
+            rt.store,
+            findings,
+            cards,
+            service_id=service.id,
+            hook=service.hook,
+            hook_instance=hook_request.hook_instance,
+            now=now,
+            patient_key=patient_key,
+            policy=rt.settings.policy,
+            caller=g.get("caller"),
+            session=session,
+        )
         metrics.count_cards(service.id, cards)
         record["cards"] = len(cards)
         return jsonify({"cards": cards})
@@ -128,15 +157,21 @@ def record_feedback(service_id: str) -> Response:
         caller: Caller | None = g.get("caller")
         try:
             # Only cards this service issued to this caller (issuer and tenant in jwt mode) take feedback.
-            issued = rt.store.issued_cards(service.id, (e.card_uuid for e in events),
-                                           caller.iss if caller else None, caller.tenant if caller else None)
+            issued = rt.store.issued_cards(
+                service.id,
+                (e.card_uuid for e in events),
+                caller.iss if caller else None,
+                caller.tenant if caller else None,
+            )
             kept = screen(events, issued)
-            stored = rt.store.record_feedback(service.id, kept, rt.clock(),
-                                              {uuid: card.patient_key for uuid, card in issued.items()})
+            stored = rt.store.record_feedback(
+                service.id, kept, rt.clock(), {uuid: card.patient_key for uuid, card in issued.items()}
+            )
         except SQLAlchemyError as exc:
             log.error("feedback not stored", extra={"fields": {"exception": type(exc).__name__}})
-            raise ApiError(503, "feedback could not be stored: the database is unavailable; send it again later") \
-                from None
+            raise ApiError(
+                503, "feedback could not be stored: the database is unavailable; send it again later"
+            ) from None
         record["new"], record["ignored"] = stored, len(events) - len(kept)
         if stored:  # an exact repeat of feedback already counted is not counted again
             metrics.count_feedback(service.id, kept, issued.get)  # the topic, already read: no query per item
@@ -174,8 +209,9 @@ def answered(event: str, **fields: Any) -> Iterator[_Record]:
         record["status"] = exc.status if isinstance(exc, ApiError) else exc.code or 500
         raise
     finally:
-        log.info(event, extra={"fields": {
-            **record, "duration_ms": round((time.monotonic() - record.started) * 1000, 1)}})
+        log.info(
+            event, extra={"fields": {**record, "duration_ms": round((time.monotonic() - record.started) * 1000, 1)}}
+        )
 
 
 @bp.get("/cards/<topic>")
@@ -206,8 +242,9 @@ def health() -> tuple[Response, int]:
 def openapi() -> Response:
     """Describe the API in OpenAPI 3.1, as this instance is configured."""
     settings = runtime().settings
-    return jsonify(openapi_document(authenticate=settings.auth_mode != "none",
-                                    protect_discovery=settings.protect_discovery))
+    return jsonify(
+        openapi_document(authenticate=settings.auth_mode != "none", protect_discovery=settings.protect_discovery)
+    )
 
 
 @bp.get("/metrics")
@@ -298,8 +335,12 @@ def _json_body(max_bytes: int | None = None) -> Any:
 def _patient_scope(hook_request: Any) -> str:
     """Name the patient across calls: the same id at another issuer, tenant or FHIR server is someone else."""
     caller: Caller | None = g.get("caller")
-    parts = (caller.iss if caller else "", caller.tenant or "" if caller else "", hook_request.fhir_server or "",
-             hook_request.patient_id)
+    parts = (
+        caller.iss if caller else "",
+        caller.tenant or "" if caller else "",
+        hook_request.fhir_server or "",
+        hook_request.patient_id,
+    )
     return "\x1f".join(parts)
 
 
@@ -318,5 +359,3 @@ def _fhir_server_allowed(server: str) -> bool:
     if settings.auth_mode == "none" and not settings.allowed_fhir_servers:
         return True  # local development: any server, still subject to the address checks
     return is_listed(server, allowed)
-
-

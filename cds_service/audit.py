@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, Sequence
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -89,7 +90,7 @@ def record_served(
             encounter_key=encounter_key,
             user_key=user_key,
         )
-        for finding, card in zip(findings, cards)
+        for finding, card in zip(findings, cards, strict=False)
     ]
     try:
         store.record_cards(rows)
@@ -101,6 +102,7 @@ def offered_codes(card: dict) -> str | None:
     """Return the card's override reason codes (and their HL7 equivalents), comma-separated, or None for none."""
     reasons = [reason for reason in card.get("overrideReasons") or () if isinstance(reason, dict)]
     standard = [(reason.get("extension") or {}).get("org.alp-guard.standard-reason") or {} for reason in reasons]
-    codes = [reason.get("code") for reason in reasons] + [coding.get("code") for coding in standard
-                                                          if isinstance(coding, dict)]
+    codes = [reason.get("code") for reason in reasons] + [
+        coding.get("code") for coding in standard if isinstance(coding, dict)
+    ]
     return ",".join(code.replace(",", "") for code in codes if isinstance(code, str)) or None

@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import jwt
@@ -123,8 +123,9 @@ def fetch_jwks(url: str) -> Mapping[str, Any]:
         session = _jwks_session.session = requests.Session()
         session.mount("https://", GuardedAdapter(max_retries=0))
         session.mount("http://", GuardedAdapter(max_retries=0))
-    with session.get(url, timeout=(2.0, 3.0), allow_redirects=False, stream=True,
-                     headers={"Accept": "application/json"}) as response:
+    with session.get(
+        url, timeout=(2.0, 3.0), allow_redirects=False, stream=True, headers={"Accept": "application/json"}
+    ) as response:
         if response.status_code != 200:
             raise ValueError("JWKS fetch failed")
         body = response.raw.read(_JWKS_MAX_BYTES + 1, decode_content=True)
@@ -142,8 +143,11 @@ def _keys_by_kid(document: Mapping[str, Any]) -> dict[str, dict]:
     if not isinstance(keys, list):
         return {}
     return {
-        k["kid"]: k for k in keys
-        if isinstance(k, dict) and isinstance(k.get("kid"), str) and k.get("kty") in ("EC", "RSA")
+        k["kid"]: k
+        for k in keys
+        if isinstance(k, dict)
+        and isinstance(k.get("kid"), str)
+        and k.get("kty") in ("EC", "RSA")
         and k.get("use", "sig") == "sig"
     }
 
@@ -195,8 +199,8 @@ class Verifier:
         now = self._now()
         if int(claims["exp"]) > now + _MAX_LIFETIME_SECONDS:
             raise Unauthorized("lifetime too long")
-        expires_at = datetime.fromtimestamp(int(claims["exp"]) + self.leeway, timezone.utc)
-        if not self.store.remember_jti(iss, claims["jti"], expires_at, datetime.fromtimestamp(now, timezone.utc)):
+        expires_at = datetime.fromtimestamp(int(claims["exp"]) + self.leeway, UTC)
+        if not self.store.remember_jti(iss, claims["jti"], expires_at, datetime.fromtimestamp(now, UTC)):
             raise Unauthorized("replayed token")
         tenant = claims.get("tenant")
         return Caller(iss, issuer, tenant if isinstance(tenant, str) else None)
@@ -211,10 +215,21 @@ class Verifier:
         try:
             key = jwt.PyJWK(jwk, algorithm=alg)
             claims = jwt.decode(
-                token, key, algorithms=[alg], audience=audience, issuer=iss, leeway=self.leeway,
+                token,
+                key,
+                algorithms=[alg],
+                audience=audience,
+                issuer=iss,
+                leeway=self.leeway,
                 # nbf, when sent (Epic sends it), is honoured with the same leeway as exp and iat.
-                options={"require": _REQUIRED_CLAIMS, "verify_iat": True, "verify_nbf": True, "verify_sub": False,
-                         "verify_jti": False})
+                options={
+                    "require": _REQUIRED_CLAIMS,
+                    "verify_iat": True,
+                    "verify_nbf": True,
+                    "verify_sub": False,
+                    "verify_jti": False,
+                },
+            )
         except jwt.ExpiredSignatureError:
             raise Unauthorized("expired token") from None
         except jwt.ImmatureSignatureError:

@@ -33,8 +33,9 @@ def parse_feedback(body: Any) -> list[FeedbackEvent]:
 
 def screen(events: list[FeedbackEvent], issued: Mapping[str, IssuedCard]) -> list[FeedbackEvent]:
     """Keep the events on cards issued to this caller; an override code the card did not offer becomes "other"."""
-    return [_offered_only(event, issued[event.card_uuid].override_codes) for event in events
-            if event.card_uuid in issued]
+    return [
+        _offered_only(event, issued[event.card_uuid].override_codes) for event in events if event.card_uuid in issued
+    ]
 
 
 def _offered_only(event: FeedbackEvent, offered: frozenset[str] | None) -> FeedbackEvent:
@@ -51,8 +52,15 @@ def _event(item: dict[str, Any]) -> FeedbackEvent:
     override = item.get("overrideReason") or {}
     coding = override.get("reason") or {}
     accepted = tuple(suggestion["id"] for suggestion in item.get("acceptedSuggestions") or ())
-    return FeedbackEvent(item["card"], item["outcome"], item["outcomeTimestamp"], accepted,
-                         coding.get("code"), coding.get("system"), override.get("userComment"))
+    return FeedbackEvent(
+        item["card"],
+        item["outcome"],
+        item["outcomeTimestamp"],
+        accepted,
+        coding.get("code"),
+        coding.get("system"),
+        override.get("userComment"),
+    )
 
 
 def _reason(error: SchemaError) -> str:
@@ -67,8 +75,11 @@ def _reason(error: SchemaError) -> str:
         return f"{where} must be an object"
     name = member[0]
     if name == "card":
-        return f"{where}.card is longer than {MAX_ID_LENGTH} characters" if keyword == "maxLength" else (
-            f"{where}.card is required")
+        return (
+            f"{where}.card is longer than {MAX_ID_LENGTH} characters"
+            if keyword == "maxLength"
+            else (f"{where}.card is required")
+        )
     if name == "overrideReason":
         return _override_reason(member[1:], keyword, where)
     return {
@@ -81,11 +92,20 @@ def _reason(error: SchemaError) -> str:
 def _override_reason(inner: tuple[str | int, ...], keyword: str, where: str) -> str:
     """Name what is wrong with an overrideReason."""
     if not inner:
-        return f"{where}.overrideReason needs a reason or a userComment" if keyword == "anyOf" else (
-            f"{where}.overrideReason must be an object")
+        return (
+            f"{where}.overrideReason needs a reason or a userComment"
+            if keyword == "anyOf"
+            else (f"{where}.overrideReason must be an object")
+        )
     if inner[0] == "userComment":
-        return f"{where}.overrideReason.userComment is longer than {MAX_COMMENT_LENGTH} characters" if (
-            keyword == "maxLength") else f"{where}.overrideReason.userComment must be a string"
+        return (
+            f"{where}.overrideReason.userComment is longer than {MAX_COMMENT_LENGTH} characters"
+            if (keyword == "maxLength")
+            else f"{where}.overrideReason.userComment must be a string"
+        )
     # The store keeps codes and systems in columns of bounded width.
-    return f"{where}.overrideReason.reason is too long" if keyword == "maxLength" else (
-        f"{where}.overrideReason.reason must be a Coding with a code")
+    return (
+        f"{where}.overrideReason.reason is too long"
+        if keyword == "maxLength"
+        else (f"{where}.overrideReason.reason must be a Coding with a code")
+    )

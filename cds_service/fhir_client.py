@@ -137,9 +137,7 @@ class FhirClient:
             raise FhirError(f"FHIR server sent the wrong resource type for {resource_type}")
         return resource
 
-    def continue_bundle(
-        self, bundle: dict, base_url: str, *, token: str | None, deadline: float
-    ) -> list[dict]:
+    def continue_bundle(self, bundle: dict, base_url: str, *, token: str | None, deadline: float) -> list[dict]:
         """Return the resources of a Bundle in hand together with those of its next pages."""
         if bundle.get("resourceType") != "Bundle":
             raise FhirError("not a FHIR Bundle")
@@ -199,8 +197,9 @@ class FhirClient:
         """GET one FHIR JSON object as _get_once does, telling the observer how it ended and how long it took."""
         started, outcome = time.perf_counter(), "error"  # not monotonic(): tests count the deadline's clock reads
         try:
-            document = self._get_once(url, base_url, resource_type, token=token, deadline=deadline,
-                                      missing_ok=missing_ok)
+            document = self._get_once(
+                url, base_url, resource_type, token=token, deadline=deadline, missing_ok=missing_ok
+            )
             outcome = "ok" if document is not None else "not found"
             return document
         except FhirError as exc:

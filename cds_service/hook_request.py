@@ -34,16 +34,25 @@ def parse_hook_request(body: Any, hook: str, required_context: Mapping[str, type
         raise BadHookRequest(_reason(error, body, hook))
     context = body["context"]
     server, authorization = body.get("fhirServer"), body.get("fhirAuthorization")
-    return HookRequest(body["hook"], body["hookInstance"], context["patientId"], context, body.get("prefetch"),
-                       server.rstrip("/") if server is not None else None,
-                       authorization["access_token"] if authorization is not None else None)
+    return HookRequest(
+        body["hook"],
+        body["hookInstance"],
+        context["patientId"],
+        context,
+        body.get("prefetch"),
+        server.rstrip("/") if server is not None else None,
+        authorization["access_token"] if authorization is not None else None,
+    )
 
 
 def _reason(error: SchemaError, body: Any, hook: str) -> str:
     """Name the member that breaks the request schema, in the 400 answer's words."""
     if not error.path:
-        return "fhirAuthorization requires fhirServer" if error.keyword == "then" else (
-            "the request body must be a JSON object")
+        return (
+            "fhirAuthorization requires fhirServer"
+            if error.keyword == "then"
+            else ("the request body must be a JSON object")
+        )
     member, inner = error.path[0], error.path[1:]
     if member == "hook":
         sent = body.get("hook")
@@ -61,8 +70,9 @@ def _reason(error: SchemaError, body: Any, hook: str) -> str:
     return {
         "context": "context is required and must be an object",
         "prefetch": "prefetch must be an object",
-        "fhirServer": "fhirServer must be a URL" if error.keyword == "type" else (
-            "fhirServer must be an absolute http(s) URL"),
+        "fhirServer": "fhirServer must be a URL"
+        if error.keyword == "type"
+        else ("fhirServer must be an absolute http(s) URL"),
         "fhirAuthorization": "fhirAuthorization.access_token is required when fhirAuthorization is sent",
         "extension": "extension must be an object, and its org.alp-guard.configuration values true or false",
     }.get(str(member), f"{member} is malformed")

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Any, Callable, Iterable, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -38,6 +39,7 @@ def _never_fails(record: _F) -> _F:
             log.warning("metrics not recorded", extra={"fields": {"exception": type(exc).__name__}})
 
     return safe  # type: ignore[return-value]
+
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 

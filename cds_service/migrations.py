@@ -12,8 +12,8 @@ To change the schema, append a step (never edit one that has shipped) and change
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 from sqlalchemy import (
     Column,
@@ -137,8 +137,12 @@ def _version_2(conn: Connection) -> None:
         .scalar_subquery()
     )
     conn.execute(update(feedback).values(patient_key=card_patient))
-    Index("ix_feedback_patient_key_outcome_received_at", feedback.c.patient_key, feedback.c.outcome,
-          feedback.c.received_at).create(conn)
+    Index(
+        "ix_feedback_patient_key_outcome_received_at",
+        feedback.c.patient_key,
+        feedback.c.outcome,
+        feedback.c.received_at,
+    ).create(conn)
 
 
 def _version_3(conn: Connection) -> None:
@@ -165,10 +169,14 @@ def _version_4(conn: Connection) -> None:
 # The steps, oldest first, numbered 1, 2, 3 … without gaps. Append only.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "card audit, feedback, installation, jti_seen, schema_version", _version_1),
-    Migration(2, "feedback.patient_key, backfilled from cards_served, indexed with outcome and received_at",
-              _version_2),
-    Migration(3, "cards_served.issuer, .tenant and .override_codes: whom a card was issued to, the reasons offered",
-              _version_3),
+    Migration(
+        2, "feedback.patient_key, backfilled from cards_served, indexed with outcome and received_at", _version_2
+    ),
+    Migration(
+        3,
+        "cards_served.issuer, .tenant and .override_codes: whom a card was issued to, the reasons offered",
+        _version_3,
+    ),
     Migration(4, "cards_served.drugs, encounter_key and user_key: the ordering session of each card", _version_4),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
@@ -229,7 +237,8 @@ def _refuse_newer(version: int, latest: int) -> None:
         raise SchemaTooNew(
             f"the database schema is at version {version}, but this ALP Guard knows versions up to {latest}: "
             "it was migrated by a newer release. Run that release (or newer), or point CDS_DATABASE_URL at "
-            "another database; this one is left untouched.")
+            "another database; this one is left untouched."
+        )
 
 
 def _check_steps(steps: Sequence[Migration]) -> None:

@@ -17,8 +17,10 @@ from urllib3.util import connection
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # Cloud metadata services answer on these; they hand out credentials to whoever asks.
 # Cloud metadata and platform endpoints: AWS/GCP/Azure IMDS, AWS IPv6, Alibaba, Azure's wire server, Oracle.
-_METADATA = frozenset(ipaddress.ip_address(a) for a in (
-    "169.254.169.254", "fd00:ec2::254", "100.100.100.200", "168.63.129.16", "192.0.0.192"))
+_METADATA = frozenset(
+    ipaddress.ip_address(a)
+    for a in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200", "168.63.129.16", "192.0.0.192")
+)
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")
 
@@ -37,8 +39,9 @@ def is_blocked(address: str) -> bool:
         if ip in _METADATA:
             return True
         # An IPv4 address wrapped in IPv6 reaches the same host as the IPv4 address itself.
-        embedded = ip.ipv4_mapped or ip.sixtofour or (
-            ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in _NAT64 else None)
+        embedded = (
+            ip.ipv4_mapped or ip.sixtofour or (ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in _NAT64 else None)
+        )
         if embedded is not None:
             ip = embedded
     if ip.is_loopback:
@@ -78,8 +81,11 @@ class _GuardedConnectionMixin:
         for address in addresses:
             try:
                 return connection.create_connection(
-                    (address, conn.port), conn.timeout,
-                    source_address=conn.source_address, socket_options=conn.socket_options)
+                    (address, conn.port),
+                    conn.timeout,
+                    source_address=conn.source_address,
+                    socket_options=conn.socket_options,
+                )
             except TimeoutError as exc:
                 error = ConnectTimeoutError(conn, f"Connection to {conn.host} timed out")
                 error.__cause__ = exc
@@ -116,10 +122,19 @@ class GuardedAdapter(HTTPAdapter):
         """Create the pool manager with guarded connection pools."""
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = {
-            "http": _GuardedHTTPConnectionPool, "https": _GuardedHTTPSConnectionPool}
+            "http": _GuardedHTTPConnectionPool,
+            "https": _GuardedHTTPSConnectionPool,
+        }
 
-    def send(self, request: Any, stream: bool = False, timeout: Any = None, verify: Any = True,
-             cert: Any = None, proxies: Any = None) -> Any:
+    def send(
+        self,
+        request: Any,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: Any = True,
+        cert: Any = None,
+        proxies: Any = None,
+    ) -> Any:
         """Send without a proxy: a proxy would resolve the host itself, out of reach of the address check."""
         return super().send(request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=None)
 

@@ -23,18 +23,52 @@ def openapi_document(*, authenticate: bool, protect_discovery: bool) -> dict[str
         paths[f"/cds-services/{service.id}"] = {"post": _hook_operation(service, authenticate)}
     paths["/cds-services/{service_id}"] = {"post": _unknown_service(authenticate)}
     paths["/cds-services/{service_id}/feedback"] = {"post": _feedback_operation(authenticate)}
-    paths["/healthz"] = {"get": _operation("health", "Tell whether the service and its database are usable.", {
-        "200": _json("Usable.", "Health"), "503": _json("The database is not usable.", "Health")})}
-    paths["/metrics"] = {"get": _operation("metrics", "Expose metrics in the Prometheus text format.", {
-        "200": {"description": "Prometheus text exposition format.",
-                "content": {"text/plain": {"schema": {"type": "string"}}}}})}
-    paths["/cards/{topic}"] = {"get": {**_operation("explainCard", "Explain a card topic (every card's source.url).", {
-        "200": {"description": "An HTML page.", "content": {"text/html": {"schema": {"type": "string"}}}},
-        "404": _error("No such card topic.")}), "parameters": [
-            {"name": "topic", "in": "path", "required": True,
-             "schema": {"type": "string", "enum": [topic.value for topic in Topic]}}]}}
-    paths["/openapi.json"] = {"get": _operation("openapi", "Describe this API in OpenAPI 3.1.", {
-        "200": {"description": "This document.", "content": {JSON: {"schema": {"type": "object"}}}}})}
+    paths["/healthz"] = {
+        "get": _operation(
+            "health",
+            "Tell whether the service and its database are usable.",
+            {"200": _json("Usable.", "Health"), "503": _json("The database is not usable.", "Health")},
+        )
+    }
+    paths["/metrics"] = {
+        "get": _operation(
+            "metrics",
+            "Expose metrics in the Prometheus text format.",
+            {
+                "200": {
+                    "description": "Prometheus text exposition format.",
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                }
+            },
+        )
+    }
+    paths["/cards/{topic}"] = {
+        "get": {
+            **_operation(
+                "explainCard",
+                "Explain a card topic (every card's source.url).",
+                {
+                    "200": {"description": "An HTML page.", "content": {"text/html": {"schema": {"type": "string"}}}},
+                    "404": _error("No such card topic."),
+                },
+            ),
+            "parameters": [
+                {
+                    "name": "topic",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "enum": [topic.value for topic in Topic]},
+                }
+            ],
+        }
+    }
+    paths["/openapi.json"] = {
+        "get": _operation(
+            "openapi",
+            "Describe this API in OpenAPI 3.1.",
+            {"200": {"description": "This document.", "content": {JSON: {"schema": {"type": "object"}}}}},
+        )
+    }
     document: dict[str, Any] = {
         "openapi": OPENAPI_VERSION,
         "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
@@ -47,21 +81,35 @@ def openapi_document(*, authenticate: bool, protect_discovery: bool) -> dict[str
         "components": {"schemas": {**COMPONENTS, **{_request_name(s): _request_schema(s) for s in SERVICES}}},
     }
     if authenticate:
-        document["components"]["securitySchemes"] = {_SECURITY_SCHEME: {
-            "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-            "description": "A CDS Hooks 2.0 JWT signed by a trusted issuer, `aud` naming the endpoint called."}}
+        document["components"]["securitySchemes"] = {
+            _SECURITY_SCHEME: {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "JWT",
+                "description": "A CDS Hooks 2.0 JWT signed by a trusted issuer, `aud` naming the endpoint called.",
+            }
+        }
     return document
 
 
 def _discovery_operation(secured: bool) -> dict[str, Any]:
     """Return the discovery operation: the services, with an ETag, and 304 when If-None-Match still matches."""
     etag = {"ETag": {"schema": {"type": "string"}}, "Cache-Control": {"schema": {"type": "string"}}}
-    operation = _operation("discovery", "List the CDS services.", {
-        "200": {**_json("The services.", "Discovery"), "headers": etag},
-        "304": {"description": "The document has not changed since the ETag sent in If-None-Match.",
-                "headers": etag}}, secured=secured)
-    operation["parameters"] = [{"name": "If-None-Match", "in": "header", "required": False,
-                                "schema": {"type": "string"}}]
+    operation = _operation(
+        "discovery",
+        "List the CDS services.",
+        {
+            "200": {**_json("The services.", "Discovery"), "headers": etag},
+            "304": {
+                "description": "The document has not changed since the ETag sent in If-None-Match.",
+                "headers": etag,
+            },
+        },
+        secured=secured,
+    )
+    operation["parameters"] = [
+        {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"}}
+    ]
     return operation
 
 
@@ -82,10 +130,20 @@ def _hook_operation(service: CdsService, authenticate: bool) -> dict[str, Any]:
 
 def _unknown_service(authenticate: bool) -> dict[str, Any]:
     """Return the operation any other service id reaches: 404."""
-    operation = _operation("call_unknown_service", "Any other service id: there is no such service.",
-                           {"404": _error("No such CDS service.")}, secured=authenticate)
-    operation["parameters"] = [{"name": "service_id", "in": "path", "required": True, "schema": {
-        "type": "string", "pattern": "^[^/]+$", "not": {"enum": [s.id for s in SERVICES]}}}]
+    operation = _operation(
+        "call_unknown_service",
+        "Any other service id: there is no such service.",
+        {"404": _error("No such CDS service.")},
+        secured=authenticate,
+    )
+    operation["parameters"] = [
+        {
+            "name": "service_id",
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "pattern": "^[^/]+$", "not": {"enum": [s.id for s in SERVICES]}},
+        }
+    ]
     operation["requestBody"] = {"required": False, "content": {JSON: {"schema": {}}}}
     return operation
 
@@ -100,10 +158,17 @@ def _feedback_operation(authenticate: bool) -> dict[str, Any]:
         "415": _error("The body is not sent as Content-Type: application/json."),
         "503": _error("The database cannot store the feedback now; send it again later."),
     }
-    operation = _operation("record_feedback", "Store feedback on cards the service returned.", responses,
-                           secured=authenticate)
-    operation["parameters"] = [{"name": "service_id", "in": "path", "required": True,
-                                "schema": {"type": "string", "enum": [s.id for s in SERVICES]}}]
+    operation = _operation(
+        "record_feedback", "Store feedback on cards the service returned.", responses, secured=authenticate
+    )
+    operation["parameters"] = [
+        {
+            "name": "service_id",
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "enum": [s.id for s in SERVICES]},
+        }
+    ]
     operation["requestBody"] = {"required": True, "content": {JSON: {"schema": ref("FeedbackRequest")}}}
     return operation
 
@@ -113,8 +178,10 @@ def _operation(operation_id: str, summary: str, responses: dict[str, Any], *, se
     operation: dict[str, Any] = {"operationId": operation_id, "summary": summary, "responses": dict(responses)}
     if secured:
         operation["security"] = [{_SECURITY_SCHEME: []}]
-        operation["responses"]["401"] = {**_error("No valid JWT."), "headers": {
-            "WWW-Authenticate": {"schema": {"type": "string", "const": "Bearer"}}}}
+        operation["responses"]["401"] = {
+            **_error("No valid JWT."),
+            "headers": {"WWW-Authenticate": {"schema": {"type": "string", "const": "Bearer"}}},
+        }
     return operation
 
 

@@ -55,8 +55,10 @@ def only_this_patient(data: Mapping[str, Any], patient_id: str) -> dict[str, Any
         if dropped:
             ignored[key] = dropped
     if ignored:
-        log.warning("other patients' resources ignored", extra={"fields": {
-            "ignored": sum(ignored.values()), "keys": ",".join(sorted(ignored))}})
+        log.warning(
+            "other patients' resources ignored",
+            extra={"fields": {"ignored": sum(ignored.values()), "keys": ",".join(sorted(ignored))}},
+        )
     return kept
 
 

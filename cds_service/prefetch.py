@@ -5,9 +5,9 @@ from __future__ import annotations
 import concurrent.futures
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Collection, cast
+from typing import cast
 from urllib.parse import quote
 
 from cds_service.fhir_client import FhirClient, FhirError, entry_resources, next_url
@@ -162,9 +162,7 @@ def _classify(template: str, value: object) -> tuple[str, object]:
     return (_CONTINUE, value) if paginated else (_READY, resources)
 
 
-def _plan(
-    key: str, template: str, paginated: dict | None, context: Mapping[str, object], access: FhirAccess
-) -> _Fetch:
+def _plan(key: str, template: str, paginated: dict | None, context: Mapping[str, object], access: FhirAccess) -> _Fetch:
     """Return the FHIR call that obtains one key: continue a paginated Bundle, or read or search anew."""
     label = f"prefetch {key!r}"
     server = access.server

@@ -27,9 +27,10 @@ import math
 import os
 import sys
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Iterable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import make_url, select
 from sqlalchemy.engine import Connection, Engine
@@ -52,8 +53,17 @@ DEFINITIONS = {
     "override_rate": "overridden / (accepted + overridden); empty when no card had feedback",
     "override_reasons": "latest reason code of each overridden card, with its count",
 }
-CSV_COLUMNS = ("topic", "indicator", "period", "served", "accepted", "overridden", "no_feedback", "override_rate",
-               "override_reasons")
+CSV_COLUMNS = (
+    "topic",
+    "indicator",
+    "period",
+    "served",
+    "accepted",
+    "overridden",
+    "no_feedback",
+    "override_rate",
+    "override_reasons",
+)
 ALL = "(all)"
 # The display text of each override reason a card offers, and of "other", what feedback stores for a reason the card
 # did not offer (cds_service/feedback.py).
@@ -99,8 +109,12 @@ class Tally:
             "no_feedback": self.no_feedback,
             "override_rate": self.override_rate,
             "override_reasons": [
-                {"system": system, "code": code, **({"display": REASON_DISPLAYS[code]} if code in REASON_DISPLAYS else {}),
-                 "count": n}
+                {
+                    "system": system,
+                    "code": code,
+                    **({"display": REASON_DISPLAYS[code]} if code in REASON_DISPLAYS else {}),
+                    "count": n,
+                }
                 for (system, code), n in sorted(self.reasons.items(), key=lambda kv: (-kv[1], _reason_label(kv[0])))
             ],
         }
@@ -108,7 +122,7 @@ class Tally:
 
 def build_report(source: Engine | Connection, since: date | None, now: datetime) -> dict[str, Any]:
     """Return the report as plain data (the JSON rendering), read from the store's tables."""
-    start = datetime.combine(since, time(), timezone.utc) if since else None
+    start = datetime.combine(since, time(), UTC) if since else None
     cards = select(cards_served.c.card_uuid, cards_served.c.topic, cards_served.c.indicator, cards_served.c.served_at)
     answers = (
         select(feedback.c.card_uuid, feedback.c.outcome, feedback.c.override_system, feedback.c.override_code)
@@ -135,8 +149,12 @@ def build_report(source: Engine | Connection, since: date | None, now: datetime)
             reason = reasons.get(row.card_uuid) if outcome == "overridden" else None
             week = iso_week(row.served_at)
             key = (row.topic, row.indicator)
-            for tally in (total, groups.setdefault(key, Tally()), weeks.setdefault(week, Tally()),
-                          group_weeks.setdefault(key, {}).setdefault(week, Tally())):
+            for tally in (
+                total,
+                groups.setdefault(key, Tally()),
+                weeks.setdefault(week, Tally()),
+                group_weeks.setdefault(key, {}).setdefault(week, Tally()),
+            ):
                 tally.add(outcome, reason)
             first_served = row.served_at if first_served is None else min(first_served, row.served_at)
     ordered = sorted(groups, key=lambda k: (k[0], INDICATOR_ORDER.get(k[1], 9), k[1]))
@@ -144,13 +162,17 @@ def build_report(source: Engine | Connection, since: date | None, now: datetime)
     series = week_range(first_served, max([now, *(_week_start(w) for w in weeks)])) if first_served else []
     return {
         "title": TITLE,
-        "generated_at": now.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "generated_at": now.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "since": since.isoformat() if since else None,
         "definitions": DEFINITIONS,
         "totals": total.as_dict(),
         "by_topic": [
-            {"topic": topic, "indicator": indicator, **groups[(topic, indicator)].as_dict(),
-             "weeks": [{"week": w, **t.as_dict()} for w, t in sorted(group_weeks[(topic, indicator)].items())]}
+            {
+                "topic": topic,
+                "indicator": indicator,
+                **groups[(topic, indicator)].as_dict(),
+                "weeks": [{"week": w, **t.as_dict()} for w, t in sorted(group_weeks[(topic, indicator)].items())],
+            }
             for topic, indicator in ordered
         ],
         "weeks": [{"week": w, **weeks.get(w, Tally()).as_dict()} for w in series],
@@ -159,17 +181,17 @@ def build_report(source: Engine | Connection, since: date | None, now: datetime)
 
 def iso_week(moment: datetime) -> str:
     """Return the ISO 8601 week of an instant in UTC, as 2026-W48."""
-    year, week, _ = moment.astimezone(timezone.utc).isocalendar()
+    year, week, _ = moment.astimezone(UTC).isocalendar()
     return f"{year}-W{week:02d}"
 
 
 def week_range(first: datetime, last: datetime) -> list[str]:
     """Return every ISO week from the one holding `first` to the one holding `last`."""
-    monday = first.astimezone(timezone.utc).date() - timedelta(days=first.astimezone(timezone.utc).weekday())
-    end = last.astimezone(timezone.utc).date()
+    monday = first.astimezone(UTC).date() - timedelta(days=first.astimezone(UTC).weekday())
+    end = last.astimezone(UTC).date()
     result = []
     while monday <= end:
-        result.append(iso_week(datetime.combine(monday, time(), timezone.utc)))
+        result.append(iso_week(datetime.combine(monday, time(), UTC)))
         monday += timedelta(days=7)
     return result
 
@@ -196,10 +218,24 @@ def render_csv(report: dict[str, Any]) -> str:
 
     def row(topic: str, indicator: str, period: str, counts: dict[str, Any]) -> None:
         rate = counts["override_rate"]
-        writer.writerow([neutralised(cell) for cell in [topic, indicator, period, counts["served"], counts["accepted"], counts["overridden"],
-                         counts["no_feedback"], "" if rate is None else f"{rate:.4f}",
-                         "; ".join(f"{_reason_label((r['system'], r['code']))}={r['count']}"
-                                   for r in counts["override_reasons"])]])
+        writer.writerow(
+            [
+                neutralised(cell)
+                for cell in [
+                    topic,
+                    indicator,
+                    period,
+                    counts["served"],
+                    counts["accepted"],
+                    counts["overridden"],
+                    counts["no_feedback"],
+                    "" if rate is None else f"{rate:.4f}",
+                    "; ".join(
+                        f"{_reason_label((r['system'], r['code']))}={r['count']}" for r in counts["override_reasons"]
+                    ),
+                ]
+            ]
+        )
 
     for group in report["by_topic"]:
         row(group["topic"], group["indicator"], ALL, group)
@@ -243,19 +279,23 @@ def render_html(report: dict[str, Any]) -> str:
         "<h2>Totals</h2>",
         _counts_table([("All topics", "", totals)], totals_row=False),
         "<h2>Cards by week</h2>",
-        '<p class="legend">' + "".join(
-            f'<span style="background:{colour}"></span>{e(name.replace("_", " "))}'
-            for name, colour in _COLOURS.items()) + "</p>",
+        '<p class="legend">'
+        + "".join(
+            f'<span style="background:{colour}"></span>{e(name.replace("_", " "))}' for name, colour in _COLOURS.items()
+        )
+        + "</p>",
         weekly_chart(report["weeks"]),
         "<h2>By topic and indicator</h2>",
     ]
     if report["by_topic"]:
         parts.append(_counts_table([(g["topic"], g["indicator"], g) for g in report["by_topic"]], totals_row=False))
         for group in report["by_topic"]:
-            label = f'{group["topic"]} ({group["indicator"]})'
+            label = f"{group['topic']} ({group['indicator']})"
             rows = [(w["week"], "", w) for w in group["weeks"]]
-            parts.append(f"<details><summary>Weekly trend: {e(label)}</summary>"
-                         f"{_counts_table(rows, totals_row=False, first='week')}</details>")
+            parts.append(
+                f"<details><summary>Weekly trend: {e(label)}</summary>"
+                f"{_counts_table(rows, totals_row=False, first='week')}</details>"
+            )
     else:
         parts.append("<p>No cards were served in this period.</p>")
     parts.append("<h2>Definitions</h2><dl>")
@@ -267,20 +307,28 @@ def render_html(report: dict[str, Any]) -> str:
 def _counts_table(rows: Sequence[tuple[str, str, dict[str, Any]]], *, totals_row: bool, first: str = "topic") -> str:
     e = html.escape
     second = "" if first == "week" else "<th>indicator</th>"
-    head = (f"<table><thead><tr><th>{first}</th>{second}<th>served</th><th>accepted</th><th>overridden</th>"
-            "<th>no feedback</th><th>override rate</th><th>override reasons</th></tr></thead><tbody>")
+    head = (
+        f"<table><thead><tr><th>{first}</th>{second}<th>served</th><th>accepted</th><th>overridden</th>"
+        "<th>no feedback</th><th>override rate</th><th>override reasons</th></tr></thead><tbody>"
+    )
     body = []
     for name, indicator, c in rows:
-        rate = "–" if c["override_rate"] is None else f'{c["override_rate"] * 100:.1f}%'
-        reasons = ", ".join(
-            f'<span title="{e(r["system"] or "no system")}">{e(_reason_label((r["system"], r["code"])))}</span>'
-            f' × {r["count"]}' for r in c["override_reasons"]) or "–"
+        rate = "–" if c["override_rate"] is None else f"{c['override_rate'] * 100:.1f}%"
+        reasons = (
+            ", ".join(
+                f'<span title="{e(r["system"] or "no system")}">{e(_reason_label((r["system"], r["code"])))}</span>'
+                f" × {r['count']}"
+                for r in c["override_reasons"]
+            )
+            or "–"
+        )
         attrs = f' data-{first}="{e(name)}"' + (f' data-indicator="{e(indicator)}"' if first != "week" else "")
         cells = f"<td>{e(name)}</td>" + (f'<td class="{e(indicator)}">{e(indicator)}</td>' if first != "week" else "")
         body.append(
-            f"<tr{attrs}>{cells}<td class=\"n served\">{c['served']}</td><td class=\"n accepted\">{c['accepted']}</td>"
-            f"<td class=\"n overridden\">{c['overridden']}</td><td class=\"n no-feedback\">{c['no_feedback']}</td>"
-            f"<td class=\"n rate\">{rate}</td><td class=\"reasons\">{reasons}</td></tr>")
+            f'<tr{attrs}>{cells}<td class="n served">{c["served"]}</td><td class="n accepted">{c["accepted"]}</td>'
+            f'<td class="n overridden">{c["overridden"]}</td><td class="n no-feedback">{c["no_feedback"]}</td>'
+            f'<td class="n rate">{rate}</td><td class="reasons">{reasons}</td></tr>'
+        )
     return head + "".join(body) + "</tbody></table>"
 
 
@@ -297,32 +345,41 @@ def weekly_chart(weeks: Sequence[dict[str, Any]]) -> str:
     bar = max(1.0, slot * 0.75)
     label_every = max(1, math.ceil(len(weeks) / 16))
     e = html.escape
-    out = [f'<svg role="img" aria-label="Cards served per week" viewBox="0 0 {width} {height}" '
-           f'width="100%" preserveAspectRatio="xMinYMin meet">']
+    out = [
+        f'<svg role="img" aria-label="Cards served per week" viewBox="0 0 {width} {height}" '
+        f'width="100%" preserveAspectRatio="xMinYMin meet">'
+    ]
     tick = 0
     while tick <= ceiling:
         y = top + plot_h - plot_h * tick / ceiling
-        out.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e7eb"/>'
-                   f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{tick}</text>')
+        out.append(
+            f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e7eb"/>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{tick}</text>'
+        )
         tick += step
     for i, week in enumerate(weeks):
         x = left + i * slot + (slot - bar) / 2
         y = top + plot_h
-        tip = (f'{week["week"]}: {week["served"]} served, {week["accepted"]} accepted, '
-               f'{week["overridden"]} overridden, {week["no_feedback"]} no feedback'
-               + ("" if week["override_rate"] is None else f', override rate {week["override_rate"] * 100:.1f}%'))
+        tip = (
+            f"{week['week']}: {week['served']} served, {week['accepted']} accepted, "
+            f"{week['overridden']} overridden, {week['no_feedback']} no feedback"
+            + ("" if week["override_rate"] is None else f", override rate {week['override_rate'] * 100:.1f}%")
+        )
         out.append(f'<g data-week="{e(week["week"])}" data-served="{week["served"]}"><title>{e(tip)}</title>')
         for name, colour in _COLOURS.items():
             h = plot_h * week[name] / ceiling
             if h > 0:
                 y -= h
-                out.append(f'<rect class="{name}" x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" '
-                           f'fill="{colour}"/>')
+                out.append(
+                    f'<rect class="{name}" x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" fill="{colour}"/>'
+                )
         out.append("</g>")
         if (len(weeks) - 1 - i) % label_every == 0:  # counted back from the latest week, which is always named
             lx, ly = left + i * slot + slot / 2, top + plot_h + 10
-            out.append(f'<text x="{lx:.1f}" y="{ly:.1f}" text-anchor="end" '
-                       f'transform="rotate(-45 {lx:.1f} {ly:.1f})">{e(week["week"])}</text>')
+            out.append(
+                f'<text x="{lx:.1f}" y="{ly:.1f}" text-anchor="end" '
+                f'transform="rotate(-45 {lx:.1f} {ly:.1f})">{e(week["week"])}</text>'
+            )
     out.append(f'<line x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}" stroke="#5a6572"/>')
     out.append("</svg>")
     return "".join(out)
@@ -353,7 +410,7 @@ def neutralised(cell: Any) -> Any:
 
 def _week_start(week: str) -> datetime:
     year, number = week.split("-W")
-    return datetime.combine(date.fromisocalendar(int(year), int(number), 1), time(), timezone.utc)
+    return datetime.combine(date.fromisocalendar(int(year), int(number), 1), time(), UTC)
 
 
 class _connection:
@@ -381,13 +438,19 @@ def main(argv: Iterable[str] | None = None, *, now: datetime | None = None) -> i
     parser = argparse.ArgumentParser(
         prog="python -m cds_service report",
         description="Write the CDS governance report from the store (CDS_DATABASE_URL, else the service's SQLite "
-                    "file): per topic and indicator, cards served, accepted, overridden, override reasons, "
-                    "and the trend by ISO week. No patient data.")
-    parser.add_argument("--since", type=_date, help="count cards served on or after this date (YYYY-MM-DD, UTC); "
-                                                    "default: every card recorded")
+        "file): per topic and indicator, cards served, accepted, overridden, override reasons, "
+        "and the trend by ISO week. No patient data.",
+    )
+    parser.add_argument(
+        "--since",
+        type=_date,
+        help="count cards served on or after this date (YYYY-MM-DD, UTC); default: every card recorded",
+    )
     parser.add_argument("--format", choices=FORMATS, default="html", help="html (default), csv or json")
-    parser.add_argument("--output", help="file to write, - for standard output (default: "
-                                         "alp-guard-report-<date>.<format> in your home directory)")
+    parser.add_argument(
+        "--output",
+        help="file to write, - for standard output (default: alp-guard-report-<date>.<format> in your home directory)",
+    )
     args = parser.parse_args(list(argv) if argv is not None else None)
     try:
         url = settings_from_env().database_url or _default_database_url()
@@ -397,7 +460,7 @@ def main(argv: Iterable[str] | None = None, *, now: datetime | None = None) -> i
         print(f"report: {exc}", file=sys.stderr)
         return 2
     try:
-        text = render(build_report(store.engine, args.since, now or datetime.now(timezone.utc)), args.format)
+        text = render(build_report(store.engine, args.since, now or datetime.now(UTC)), args.format)
     finally:
         store.engine.dispose()
     if args.output == "-":
@@ -405,7 +468,8 @@ def main(argv: Iterable[str] | None = None, *, now: datetime | None = None) -> i
         return 0
     # By default outside the working copy: a report left in the repository would be one `git add -A` from committed.
     path = args.output or os.path.join(
-        os.path.expanduser("~"), f"alp-guard-report-{(now or datetime.now(timezone.utc)).date().isoformat()}.{args.format}")
+        os.path.expanduser("~"), f"alp-guard-report-{(now or datetime.now(UTC)).date().isoformat()}.{args.format}"
+    )
     with open(path, "w", encoding="utf-8", newline="") as handle:
         handle.write(text)
     print(f"report: written to {path}", file=sys.stderr)

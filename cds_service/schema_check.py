@@ -12,10 +12,29 @@ Schema = Mapping[str, Any]
 JsonPath = tuple[str | int, ...]
 
 # Keywords this checker understands; tests/test_openapi.py proves the request schemas use no other.
-SUPPORTED = frozenset({
-    "$ref", "type", "const", "enum", "minLength", "maxLength", "pattern", "format", "minItems", "items", "properties",
-    "required", "if", "then", "anyOf", "description", "title", "examples", "additionalProperties",
-})
+SUPPORTED = frozenset(
+    {
+        "$ref",
+        "type",
+        "const",
+        "enum",
+        "minLength",
+        "maxLength",
+        "pattern",
+        "format",
+        "minItems",
+        "items",
+        "properties",
+        "required",
+        "if",
+        "then",
+        "anyOf",
+        "description",
+        "title",
+        "examples",
+        "additionalProperties",
+    }
+)
 _REF_PREFIX = "#/components/schemas/"
 
 
@@ -58,7 +77,7 @@ def _resolve(reference: str, components: Mapping[str, Schema]) -> Schema:
     """Return the component a local `#/components/schemas/Name` reference names."""
     if not reference.startswith(_REF_PREFIX):
         raise ValueError(f"unsupported reference {reference}")
-    return components[reference[len(_REF_PREFIX):]]
+    return components[reference[len(_REF_PREFIX) :]]
 
 
 def _is_type(value: Any, name: str) -> bool:
@@ -68,7 +87,12 @@ def _is_type(value: Any, name: str) -> bool:
     if name == "number":
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     kinds: dict[str, type | tuple[type, ...]] = {
-        "object": dict, "array": list, "string": str, "boolean": bool, "null": type(None)}
+        "object": dict,
+        "array": list,
+        "string": str,
+        "boolean": bool,
+        "null": type(None),
+    }
     return isinstance(value, kinds[name])
 
 
@@ -145,8 +169,11 @@ def _object(schema: Schema, value: Any, components: Mapping[str, Schema], path: 
     extra = schema.get("additionalProperties", True)
     for name, member in value.items():
         if name not in properties and extra is not True:
-            error = SchemaError((*path, name), "additionalProperties") if extra is False else first_error(
-                extra, member, components, (*path, name))
+            error = (
+                SchemaError((*path, name), "additionalProperties")
+                if extra is False
+                else first_error(extra, member, components, (*path, name))
+            )
             if error is not None:
                 return error
     return None

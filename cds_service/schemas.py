@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 Schema = dict[str, Any]
 REF = "#/components/schemas/"
@@ -34,12 +35,18 @@ URI = {"type": "string", "format": "uri"}
 _JSON_TYPES = {dict: "object", list: "array", str: "string"}
 # What the service reads of the context members a hook requires (CDS Hooks 2.0 hook definitions).
 _CONTEXT_MEMBERS: Mapping[str, Schema] = {
-    "draftOrders": {"description": "A FHIR Bundle of the orders being drafted.",
-                    "properties": {"entry": {"type": "array"}}},
-    "medications": {"description": "A FHIR Bundle of the MedicationRequests being refilled (medication-refill).",
-                    "properties": {"entry": {"type": "array"}}},
-    "selections": {"description": "References (`MedicationRequest/id`) of the orders just selected.",
-                   "items": {"type": "string"}},
+    "draftOrders": {
+        "description": "A FHIR Bundle of the orders being drafted.",
+        "properties": {"entry": {"type": "array"}},
+    },
+    "medications": {
+        "description": "A FHIR Bundle of the MedicationRequests being refilled (medication-refill).",
+        "properties": {"entry": {"type": "array"}},
+    },
+    "selections": {
+        "description": "References (`MedicationRequest/id`) of the orders just selected.",
+        "items": {"type": "string"},
+    },
 }
 
 REQUEST_COMPONENTS: dict[str, Schema] = {
@@ -58,8 +65,11 @@ REQUEST_COMPONENTS: dict[str, Schema] = {
         "type": "object",
         "description": "A Coding whose code and system fit the audit's columns.",
         "required": ["code"],
-        "properties": {"code": {"type": "string", "maxLength": 100}, "system": {"type": "string", "maxLength": 300},
-                       "display": {"type": "string"}},
+        "properties": {
+            "code": {"type": "string", "maxLength": 100},
+            "system": {"type": "string", "maxLength": 300},
+            "display": {"type": "string"},
+        },
     },
     "FeedbackRequest": {
         "type": "object",
@@ -77,8 +87,10 @@ REQUEST_COMPONENTS: dict[str, Schema] = {
             "overrideReason": _nullable(ref("OverrideReason")),
         },
         "if": {"required": ["outcome"], "properties": {"outcome": {"const": "accepted"}}},
-        "then": {"required": ["acceptedSuggestions"],
-                 "properties": {"acceptedSuggestions": {"type": "array", "minItems": 1}}},
+        "then": {
+            "required": ["acceptedSuggestions"],
+            "properties": {"acceptedSuggestions": {"type": "array", "minItems": 1}},
+        },
     },
     "AcceptedSuggestion": {
         "type": "object",
@@ -87,8 +99,10 @@ REQUEST_COMPONENTS: dict[str, Schema] = {
     },
     "OverrideReason": {
         "type": "object",
-        "properties": {"reason": _nullable(ref("ReasonCoding")),
-                       "userComment": {"type": ["string", "null"], "maxLength": MAX_COMMENT_LENGTH}},
+        "properties": {
+            "reason": _nullable(ref("ReasonCoding")),
+            "userComment": {"type": ["string", "null"], "maxLength": MAX_COMMENT_LENGTH},
+        },
         "anyOf": [
             {"required": ["reason"], "properties": {"reason": {"type": "object"}}},
             {"required": ["userComment"], "properties": {"userComment": {"type": "string", "minLength": 1}}},
@@ -100,8 +114,10 @@ RESPONSE_COMPONENTS: dict[str, Schema] = {
     "CdsResponse": {
         "type": "object",
         "required": ["cards"],
-        "properties": {"cards": {"type": "array", "items": ref("Card")},
-                       "systemActions": {"type": "array", "items": ref("Action")}},
+        "properties": {
+            "cards": {"type": "array", "items": ref("Card")},
+            "systemActions": {"type": "array", "items": ref("Action")},
+        },
     },
     "Card": {
         "type": "object",
@@ -116,7 +132,10 @@ RESPONSE_COMPONENTS: dict[str, Schema] = {
             "selectionBehavior": {"type": "string", "enum": ["at-most-one", "any"]},
             "overrideReasons": {"type": "array", "items": ref("Coding")},
             "links": {"type": "array", "items": ref("Link")},
-            "extension": {"type": "object", "description": "`davinci-crd.associated-resource`: the orders it is about."},
+            "extension": {
+                "type": "object",
+                "description": "`davinci-crd.associated-resource`: the orders it is about.",
+            },
         },
     },
     "Source": {
@@ -127,8 +146,12 @@ RESPONSE_COMPONENTS: dict[str, Schema] = {
     "Suggestion": {
         "type": "object",
         "required": ["label"],
-        "properties": {"label": {"type": "string"}, "uuid": {"type": "string"}, "isRecommended": {"type": "boolean"},
-                       "actions": {"type": "array", "items": ref("Action")}},
+        "properties": {
+            "label": {"type": "string"},
+            "uuid": {"type": "string"},
+            "isRecommended": {"type": "boolean"},
+            "actions": {"type": "array", "items": ref("Action")},
+        },
     },
     "Action": {
         "type": "object",
@@ -143,9 +166,13 @@ RESPONSE_COMPONENTS: dict[str, Schema] = {
     "Link": {
         "type": "object",
         "required": ["label", "url", "type"],
-        "properties": {"label": {"type": "string"}, "url": URI,
-                       "type": {"type": "string", "enum": ["absolute", "smart"]},
-                       "appContext": {"type": "string"}, "autolaunchable": {"type": "boolean"}},
+        "properties": {
+            "label": {"type": "string"},
+            "url": URI,
+            "type": {"type": "string", "enum": ["absolute", "smart"]},
+            "appContext": {"type": "string"},
+            "autolaunchable": {"type": "boolean"},
+        },
     },
     "Discovery": {
         "type": "object",
@@ -156,20 +183,30 @@ RESPONSE_COMPONENTS: dict[str, Schema] = {
         "type": "object",
         "required": ["hook", "id", "description"],
         "properties": {
-            "hook": {"type": "string"}, "id": {"type": "string"}, "title": {"type": "string"},
-            "description": {"type": "string"}, "usageRequirements": {"type": "string"},
+            "hook": {"type": "string"},
+            "id": {"type": "string"},
+            "title": {"type": "string"},
+            "description": {"type": "string"},
+            "usageRequirements": {"type": "string"},
             "prefetch": {"type": "object", "additionalProperties": {"type": "string"}},
-            "extension": {"type": "object",
-                          "description": "`org.alp-guard.configuration-options`: the card types a call may switch off."},
+            "extension": {
+                "type": "object",
+                "description": "`org.alp-guard.configuration-options`: the card types a call may switch off.",
+            },
         },
     },
     "FeedbackReceipt": {
         "type": "object",
         "required": ["received", "stored"],
-        "properties": {"received": {"type": "integer", "minimum": 1},
-                       "stored": {"type": "integer", "minimum": 0, "description": "New items, not exact repeats."},
-                       "ignored": {"type": "integer", "minimum": 1, "description":
-                                   "Items on cards this service did not issue to this caller: not stored."}},
+        "properties": {
+            "received": {"type": "integer", "minimum": 1},
+            "stored": {"type": "integer", "minimum": 0, "description": "New items, not exact repeats."},
+            "ignored": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "Items on cards this service did not issue to this caller: not stored.",
+            },
+        },
     },
     "Health": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},
     "OperationOutcome": {
@@ -178,12 +215,19 @@ RESPONSE_COMPONENTS: dict[str, Schema] = {
         "required": ["resourceType", "issue"],
         "properties": {
             "resourceType": {"const": "OperationOutcome"},
-            "issue": {"type": "array", "minItems": 1, "items": {
-                "type": "object",
-                "required": ["severity", "code"],
-                "properties": {"severity": {"enum": ["fatal", "error", "warning", "information"]},
-                               "code": {"type": "string"}, "diagnostics": {"type": "string"}},
-            }},
+            "issue": {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "type": "object",
+                    "required": ["severity", "code"],
+                    "properties": {
+                        "severity": {"enum": ["fatal", "error", "warning", "information"]},
+                        "code": {"type": "string"},
+                        "diagnostics": {"type": "string"},
+                    },
+                },
+            },
         },
     },
 }
@@ -193,8 +237,9 @@ COMPONENTS: dict[str, Schema] = {**REQUEST_COMPONENTS, **RESPONSE_COMPONENTS}
 
 def hook_request_schema(hook: str, required_context: Mapping[str, type]) -> Schema:
     """Return the schema of a CDS Hooks request to a service of `hook` that needs `required_context`."""
-    context_members = {name: {"type": _JSON_TYPES[kind], **_CONTEXT_MEMBERS.get(name, {})}
-                       for name, kind in required_context.items()}
+    context_members = {
+        name: {"type": _JSON_TYPES[kind], **_CONTEXT_MEMBERS.get(name, {})} for name, kind in required_context.items()
+    }
     return {
         "type": "object",
         "description": f"A CDS Hooks 2.0 {hook} request; unknown members and extensions are accepted.",
@@ -213,9 +258,13 @@ def hook_request_schema(hook: str, required_context: Mapping[str, type]) -> Sche
             "extension": {
                 "type": ["object", "null"],
                 "description": "Extensions; `org.alp-guard.configuration` switches card types off for this call.",
-                "properties": {"org.alp-guard.configuration": {
-                    "type": "object", "additionalProperties": {"type": "boolean"},
-                    "description": "Card type (topic code) → false to leave it out; unknown codes are ignored."}},
+                "properties": {
+                    "org.alp-guard.configuration": {
+                        "type": "object",
+                        "additionalProperties": {"type": "boolean"},
+                        "description": "Card type (topic code) → false to leave it out; unknown codes are ignored.",
+                    }
+                },
             },
         },
         # CDS Hooks 2.0: a token makes sense only with the server it is for.

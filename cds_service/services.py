@@ -11,14 +11,22 @@ from typing import Any
 from cds_service.hook_request import BadHookRequest, HookRequest
 from cds_service.patient_scope import only_this_patient, require_this_patient
 from cds_service.prefetch import DataUnavailable, FhirAccess, read_references, resolve_available
-from hooks.evidence import ALP_LABS, LIVER_LABS, MEDICATION_KEYS, WORKUP_LABS, SAFETY_LABS, Evidence, evidence_from_resources
+from hooks.evidence import (
+    ALP_LABS,
+    LIVER_LABS,
+    MEDICATION_KEYS,
+    SAFETY_LABS,
+    WORKUP_LABS,
+    Evidence,
+    evidence_from_resources,
+)
 from hooks.extract import index_medications, read_medication_requests, unresolved_medication_references
 from hooks.findings import Finding, Topic
 from hooks.orders import antiresorptive_drafts, evaluate_antiresorptive_orders
 from hooks.patient_view import evaluate_patient_view
 from hooks.policy import Policy
 from hooks.records import MedicationOrder
-from hooks.valuesets import HPP_WORKUP, ValueSet
+from hooks.valuesets import ValueSet
 
 
 def _codes(system: str, codes: frozenset[str]) -> str:
@@ -143,8 +151,9 @@ def patient_evidence(
     request = call.request
     templates = call.templates if call.templates is not None else templates  # a site's edits of this service's
     # Without the patient (age) and the ALP results nothing can be said; the rest may be missing.
-    data, unavailable = resolve_available(templates, request.prefetch, request.context, call.access, call.executor,
-                                          core=CORE_KEYS)
+    data, unavailable = resolve_available(
+        templates, request.prefetch, request.context, call.access, call.executor, core=CORE_KEYS
+    )
     data = only_this_patient(data, request.patient_id)  # another patient's resources are never evidence
     requests = [r for key in MEDICATION_KEYS for r in data.get(key) or [] if isinstance(r, dict)]
     # A draft order's drug must be known; for the rest of the record, a name is enough when the server fails.
@@ -180,24 +189,46 @@ def resolve_medications(
 def _server_reference(reference: str, server: str | None) -> str:
     """Return `Type/id` for a reference to the FHIR server: relative, absolute on it, or versioned."""
     if server and reference.startswith(server.rstrip("/") + "/"):
-        reference = reference[len(server.rstrip("/")) + 1:]
+        reference = reference[len(server.rstrip("/")) + 1 :]
     return reference.split("/_history/")[0]
 
 
 CORE_KEYS = frozenset({"patient", "alp"})
-COMMON_PREFETCH = {"patient": PATIENT, "alp": ALP, "conditions": CONDITIONS, "medications": MEDICATIONS,
-                   "medicationStatements": MEDICATION_STATEMENTS, "medicationDispenses": MEDICATION_DISPENSES,
-                   "medicationAdministrations": MEDICATION_ADMINISTRATIONS, "encounters": ENCOUNTERS,
-                   "hppWorkup": HPP_WORKUP_RESULTS}
+COMMON_PREFETCH = {
+    "patient": PATIENT,
+    "alp": ALP,
+    "conditions": CONDITIONS,
+    "medications": MEDICATIONS,
+    "medicationStatements": MEDICATION_STATEMENTS,
+    "medicationDispenses": MEDICATION_DISPENSES,
+    "medicationAdministrations": MEDICATION_ADMINISTRATIONS,
+    "encounters": ENCOUNTERS,
+    "hppWorkup": HPP_WORKUP_RESULTS,
+}
 ORDER_PREFETCH = {**COMMON_PREFETCH, "safetyLabs": SAFETY_LAB_RESULTS}
 PATIENT_VIEW_PREFETCH = {**COMMON_PREFETCH, "liverPanel": LIVER_PANEL}
-ORDER_TOPICS = (Topic.HPP_ANTIRESORPTIVE, Topic.LOW_ALP_ANTIRESORPTIVE, Topic.SINGLE_LOW_ALP_ANTIRESORPTIVE,
-                Topic.LOW_ALP_ON_THERAPY, Topic.LOW_ALP_ACUTE_ILLNESS, Topic.RENAL_ANTIRESORPTIVE,
-                Topic.ZOLEDRONIC_ACID_DOSE_ADJUSTMENT, Topic.VITAMIN_D_CALCIUM_ANTIRESORPTIVE,
-                Topic.ROMOSOZUMAB_CARDIOVASCULAR, Topic.DUPLICATE_ANTIRESORPTIVE)
-PATIENT_VIEW_TOPICS = (Topic.HPP_ANTIRESORPTIVE, Topic.LOW_ALP_ANTIRESORPTIVE, Topic.LOW_ALP_UNEVALUATED,
-                       Topic.HPP_LIKELY, Topic.LOW_ALP_ON_THERAPY, Topic.LOW_ALP_ACUTE_ILLNESS, Topic.WILSON_ALF,
-                       Topic.DUPLICATE_ANTIRESORPTIVE)
+ORDER_TOPICS = (
+    Topic.HPP_ANTIRESORPTIVE,
+    Topic.LOW_ALP_ANTIRESORPTIVE,
+    Topic.SINGLE_LOW_ALP_ANTIRESORPTIVE,
+    Topic.LOW_ALP_ON_THERAPY,
+    Topic.LOW_ALP_ACUTE_ILLNESS,
+    Topic.RENAL_ANTIRESORPTIVE,
+    Topic.ZOLEDRONIC_ACID_DOSE_ADJUSTMENT,
+    Topic.VITAMIN_D_CALCIUM_ANTIRESORPTIVE,
+    Topic.ROMOSOZUMAB_CARDIOVASCULAR,
+    Topic.DUPLICATE_ANTIRESORPTIVE,
+)
+PATIENT_VIEW_TOPICS = (
+    Topic.HPP_ANTIRESORPTIVE,
+    Topic.LOW_ALP_ANTIRESORPTIVE,
+    Topic.LOW_ALP_UNEVALUATED,
+    Topic.HPP_LIKELY,
+    Topic.LOW_ALP_ON_THERAPY,
+    Topic.LOW_ALP_ACUTE_ILLNESS,
+    Topic.WILSON_ALF,
+    Topic.DUPLICATE_ANTIRESORPTIVE,
+)
 ORDER_USAGE = (
     "Needs the patient's ALP, HPP work-up, renal, vitamin D and calcium results, conditions and medication "
     "requests, from prefetch or from a FHIR server the service can reach."

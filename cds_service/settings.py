@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Literal, Mapping
+from collections.abc import Mapping
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from cds_service.network import is_loopback_url, normalize_base_url
-
 from cds_service.site import DEFAULT_SITE, Site, SiteError, site_from_document
 from hooks.policy import Policy, PolicyError, policy_from_document, policy_from_overrides
 
@@ -154,13 +154,15 @@ def require_trust(settings: Settings) -> None:
     if not settings.trusted_issuers:
         raise SettingsError(
             f"{ENV_PREFIX}TRUSTED_ISSUERS: no trusted issuer while {ENV_PREFIX}AUTH_MODE is jwt "
-            f"(set {ENV_PREFIX}TRUSTED_ISSUERS or {ENV_PREFIX}TRUSTED_ISSUERS_FILE, or {ENV_PREFIX}AUTH_MODE=none for local use)")
+            f"(set {ENV_PREFIX}TRUSTED_ISSUERS or {ENV_PREFIX}TRUSTED_ISSUERS_FILE, or {ENV_PREFIX}AUTH_MODE=none for local use)"
+        )
     if not settings.public_base_url:
         # Taken from the request instead, `aud` would trust the Host header: a token minted for another
         # deployment could be replayed here.
         raise SettingsError(
             f"{ENV_PREFIX}PUBLIC_BASE_URL: required when {ENV_PREFIX}AUTH_MODE is jwt, to check each token's aud "
-            "(the service's external base URL, e.g. https://cds.example.org)")
+            "(the service's external base URL, e.g. https://cds.example.org)"
+        )
 
 
 def settings_from_env(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -171,9 +173,9 @@ def settings_from_env(environ: Mapping[str, str] | None = None, **overrides: obj
     known = set(Settings.model_fields) - {"policy", "site"}
     for name, value in environ.items():
         if name.startswith(POLICY_PREFIX):
-            policy_values[name[len(POLICY_PREFIX):].lower()] = value
+            policy_values[name[len(POLICY_PREFIX) :].lower()] = value
         elif name.startswith(ENV_PREFIX):
-            field = name[len(ENV_PREFIX):].lower()
+            field = name[len(ENV_PREFIX) :].lower()
             if field not in known:
                 raise SettingsError(f"unknown setting {name}")
             values[field] = value

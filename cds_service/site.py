@@ -104,7 +104,7 @@ class Site:
 
     def present(self, cards: Sequence[dict], findings: Sequence[Finding]) -> list[dict]:
         """Return the cards with this site's source, the order each is about, and HL7 codes on override reasons."""
-        return [self._present(card, finding) for card, finding in zip(cards, findings)]
+        return [self._present(card, finding) for card, finding in zip(cards, findings, strict=False)]
 
     def _present(self, card: dict, finding: Finding) -> dict:
         """Return one card as presented; the rendered card is left as it was."""
@@ -114,10 +114,13 @@ class Site:
         if reference is not None and is_relative_reference(reference):
             card["extension"] = {**card.get("extension", {}), ASSOCIATED_RESOURCE: [{"reference": reference}]}
         for reason in card.get("overrideReasons", []):
-            standard = _HL7_REASONS.get(reason.get("code", "")) if reason.get("system") == OVERRIDE_REASON_SYSTEM else None
+            standard = (
+                _HL7_REASONS.get(reason.get("code", "")) if reason.get("system") == OVERRIDE_REASON_SYSTEM else None
+            )
             if standard is not None:
-                reason["extension"] = {STANDARD_REASON: {"system": NON_ADHERENCE_SYSTEM, "code": standard[0],
-                                                         "display": standard[1]}}
+                reason["extension"] = {
+                    STANDARD_REASON: {"system": NON_ADHERENCE_SYSTEM, "code": standard[0], "display": standard[1]}
+                }
         return card
 
 
@@ -148,8 +151,9 @@ def site_from_document(document: Any, services: Sequence[CdsService] = SERVICES)
         raise SiteError("", "the site file must hold a JSON object")
     _only(document, ("source", "cards", "prefetch_parameters", "services"), "")
     by_id = {service.id: service for service in services}
-    site_cards = _switches(document.get("cards", {}), "cards",
-                           {t.value for service in services for t in service.topics})
+    site_cards = _switches(
+        document.get("cards", {}), "cards", {t.value for service in services for t in service.topics}
+    )
     site_parameters = _parameters(document.get("prefetch_parameters", {}), "prefetch_parameters")
     sections = document.get("services", {})
     if not isinstance(sections, Mapping):
@@ -166,13 +170,17 @@ def site_from_document(document: Any, services: Sequence[CdsService] = SERVICES)
         if not isinstance(section, Mapping):
             raise SiteError(where, "must be an object")
         _only(section, ("cards", "prefetch", "prefetch_parameters"), where)
-        switches = {**site_cards, **_switches(section.get("cards", {}), f"{where}.cards",
-                                              {t.value for t in service.topics})}
+        switches = {
+            **site_cards,
+            **_switches(section.get("cards", {}), f"{where}.cards", {t.value for t in service.topics}),
+        }
         disabled[service.id] = frozenset(code for code, on in switches.items() if not on)
-        parameters = _merge(site_parameters, _parameters(section.get("prefetch_parameters", {}),
-                                                         f"{where}.prefetch_parameters"))
-        templates[service.id], advertised[service.id] = _templates(service, section.get("prefetch", {}), parameters,
-                                                                   f"{where}.prefetch")
+        parameters = _merge(
+            site_parameters, _parameters(section.get("prefetch_parameters", {}), f"{where}.prefetch_parameters")
+        )
+        templates[service.id], advertised[service.id] = _templates(
+            service, section.get("prefetch", {}), parameters, f"{where}.prefetch"
+        )
     return Site(templates, advertised, disabled, _source(document.get("source", {})))
 
 
@@ -217,8 +225,9 @@ def _parameters(value: Any, where: str) -> dict[str, dict[str, str | None]]:
     return {str(k): dict(v) for k, v in value.items()}
 
 
-def _merge(base: Mapping[str, Mapping[str, str | None]], more: Mapping[str, Mapping[str, str | None]]
-           ) -> dict[str, dict[str, str | None]]:
+def _merge(
+    base: Mapping[str, Mapping[str, str | None]], more: Mapping[str, Mapping[str, str | None]]
+) -> dict[str, dict[str, str | None]]:
     """Return the site's parameter edits with a service's on top."""
     merged = {kind: dict(edits) for kind, edits in base.items()}
     for kind, edits in more.items():
@@ -226,8 +235,9 @@ def _merge(base: Mapping[str, Mapping[str, str | None]], more: Mapping[str, Mapp
     return merged
 
 
-def _templates(service: CdsService, value: Any, parameters: Mapping[str, Mapping[str, str | None]], where: str
-               ) -> tuple[dict[str, str], dict[str, str]]:
+def _templates(
+    service: CdsService, value: Any, parameters: Mapping[str, Mapping[str, str | None]], where: str
+) -> tuple[dict[str, str], dict[str, str]]:
     """Return the service's templates (fetch path) and those advertised in discovery, with the site's changes."""
     if not isinstance(value, Mapping):
         raise SiteError(where, "must be an object of prefetch key → template, or null to leave the key out")
@@ -280,8 +290,11 @@ def _check_tokens(text: str, where: str) -> None:
     """Refuse a prefetch token other than the context fields every hook has or may send."""
     for token in _TOKEN.findall(text):
         if token.strip() not in _ALLOWED_TOKENS:
-            raise SiteError(where, f"unsupported prefetch token {{{{{token}}}}} (use {{{{context.patientId}}}}, "
-                                   "{{context.userId}} or {{context.encounterId}})")
+            raise SiteError(
+                where,
+                f"unsupported prefetch token {{{{{token}}}}} (use {{{{context.patientId}}}}, "
+                "{{context.userId}} or {{context.encounterId}})",
+            )
 
 
 def _query_safe(value: str) -> bool:
@@ -302,8 +315,9 @@ def _source(value: Any) -> dict[str, str]:
         if name == "label" and len(text) > 100:
             raise SiteError(where, "must be at most 100 characters")
         parts = urlsplit(text)
-        if name in ("url", "icon") and (parts.scheme not in ("http", "https") or not parts.hostname
-                                        or any(c.isspace() for c in text)):
+        if name in ("url", "icon") and (
+            parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in text)
+        ):
             raise SiteError(where, "must be an absolute http(s) URL")
         source[name] = text
     return source

@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -33,7 +33,6 @@ from sqlalchemy import (
     event,
     insert,
     select,
-    text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
@@ -58,12 +57,13 @@ class UtcDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("timestamps must be time-zone aware")
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
 
     def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
 
 metadata = MetaData()
 
@@ -279,7 +279,10 @@ class Store:
                 conn.execute(insert(cards_served), rows)
 
     def record_feedback(
-        self, service_id: str, events: Iterable[FeedbackEvent], received_at: datetime,
+        self,
+        service_id: str,
+        events: Iterable[FeedbackEvent],
+        received_at: datetime,
         patients: dict[str, str | None] | None = None,
     ) -> int:
         """Store feedback events in one transaction, ignoring repeats; return how many were new.
@@ -294,8 +297,12 @@ class Store:
         if patients is None:
             with self.engine.connect() as conn:
                 patients = _card_patients(conn, service_id, {e.card_uuid for e in batch})
-        rows = list({row["event_digest"]: row for row in (
-            _feedback_row(service_id, e, received_at, patients.get(e.card_uuid)) for e in batch)}.values())
+        rows = list(
+            {
+                row["event_digest"]: row
+                for row in (_feedback_row(service_id, e, received_at, patients.get(e.card_uuid)) for e in batch)
+            }.values()
+        )
         with self._writing() as conn:  # one executemany: the lock is held for the insert alone
             return conn.execute(self._insert_new_feedback(), rows).rowcount
 
@@ -307,14 +314,23 @@ class Store:
         found: dict[str, IssuedCard] = {}
         with self.engine.connect() as conn:
             for start in range(0, len(uuids), _LOOKUP_CHUNK):
-                query = select(cards_served.c.card_uuid, cards_served.c.patient_key, cards_served.c.override_codes,
-                               cards_served.c.issuer, cards_served.c.tenant, cards_served.c.topic).where(
-                    cards_served.c.card_uuid.in_(uuids[start:start + _LOOKUP_CHUNK]),
-                    cards_served.c.service_id == service_id)
+                query = select(
+                    cards_served.c.card_uuid,
+                    cards_served.c.patient_key,
+                    cards_served.c.override_codes,
+                    cards_served.c.issuer,
+                    cards_served.c.tenant,
+                    cards_served.c.topic,
+                ).where(
+                    cards_served.c.card_uuid.in_(uuids[start : start + _LOOKUP_CHUNK]),
+                    cards_served.c.service_id == service_id,
+                )
                 for row in conn.execute(query):
                     if (row.issuer, row.tenant) != (issuer, tenant):
                         continue
-                    codes = None if row.override_codes is None else frozenset(filter(None, row.override_codes.split(",")))
+                    codes = (
+                        None if row.override_codes is None else frozenset(filter(None, row.override_codes.split(",")))
+                    )
                     found[row.card_uuid] = IssuedCard(row.patient_key, codes, row.topic)
         return found
 
@@ -324,8 +340,9 @@ class Store:
             conn.execute(delete(jti_seen).where(jti_seen.c.expires_at < now))
             row = {"iss": iss, "jti": jti, "expires_at": expires_at}
             # SQLAlchemy keeps an INSERT's rowcount only when asked (with PostgreSQL it is -1 otherwise).
-            statement = (self._dialect().insert(jti_seen).on_conflict_do_nothing()
-                         .execution_options(preserve_rowcount=True))
+            statement = (
+                self._dialect().insert(jti_seen).on_conflict_do_nothing().execution_options(preserve_rowcount=True)
+            )
             return conn.execute(statement, row).rowcount == 1
 
     def served_card(self, card_uuid: str) -> ServedCard | None:
@@ -347,16 +364,31 @@ class Store:
     def overrides(self, patient_key: str, since: datetime) -> list[PastOverride]:
         """Return the overrides of this patient's cards received since `since`."""
         with self.engine.connect() as conn:
-            return [PastOverride(r.hook, r.topic, r.order_ref, r.fingerprint, r.received_at.date(), r.indicator,
-                                 _utc(r.served_at), r.drugs, r.encounter_key, r.user_key, bool(r.superseded))
-                    for r in conn.execute(_overrides_query(patient_key, since))]
+            return [
+                PastOverride(
+                    r.hook,
+                    r.topic,
+                    r.order_ref,
+                    r.fingerprint,
+                    r.received_at.date(),
+                    r.indicator,
+                    _utc(r.served_at),
+                    r.drugs,
+                    r.encounter_key,
+                    r.user_key,
+                    bool(r.superseded),
+                )
+                for r in conn.execute(_overrides_query(patient_key, since))
+            ]
 
     def _pseudonym_key(self) -> bytes:
         """Return the installation's secret key, creating it once for every worker and replica."""
         if self._key is None:
             with self._writing() as conn:
-                conn.execute(self._dialect().insert(installation).on_conflict_do_nothing(),
-                             {"name": "pseudonym_key", "value": secrets.token_hex(32)})
+                conn.execute(
+                    self._dialect().insert(installation).on_conflict_do_nothing(),
+                    {"name": "pseudonym_key", "value": secrets.token_hex(32)},
+                )
                 query = select(installation.c.value).where(installation.c.name == "pseudonym_key")
                 self._key = bytes.fromhex(conn.execute(query).scalar_one())
         return self._key
@@ -380,8 +412,12 @@ class Store:
 
     def _insert_new_feedback(self):  # type: ignore[no-untyped-def]
         """Return an INSERT that skips a row equal to one already stored; its rowcount says whether it added one."""
-        return (self._dialect().insert(feedback).on_conflict_do_nothing(index_elements=["event_digest"])
-                .execution_options(preserve_rowcount=True))
+        return (
+            self._dialect()
+            .insert(feedback)
+            .on_conflict_do_nothing(index_elements=["event_digest"])
+            .execution_options(preserve_rowcount=True)
+        )
 
     def _dialect(self):  # type: ignore[no-untyped-def]
         """Return the SQLAlchemy dialect module whose INSERT knows ON CONFLICT DO NOTHING."""
@@ -418,8 +454,8 @@ def _card_patients(conn: Connection, service_id: str, card_uuids: set[str]) -> d
     found: dict[str, str | None] = {}
     for start in range(0, len(uuids), _LOOKUP_CHUNK):
         query = select(cards_served.c.card_uuid, cards_served.c.patient_key).where(
-            cards_served.c.card_uuid.in_(uuids[start:start + _LOOKUP_CHUNK]),
-            cards_served.c.service_id == service_id)
+            cards_served.c.card_uuid.in_(uuids[start : start + _LOOKUP_CHUNK]), cards_served.c.service_id == service_id
+        )
         found.update((r.card_uuid, r.patient_key) for r in conn.execute(query))
     return found
 
@@ -447,22 +483,40 @@ def _overrides_query(patient_key: str, since: datetime) -> Select:
     # The same card shown again at order-select after the overridden one: the override belongs to an earlier session.
     superseded = (
         select(later.c.card_uuid)
-        .where(later.c.patient_key == cards_served.c.patient_key, later.c.service_id == cards_served.c.service_id,
-               later.c.hook == "order-select", cards_served.c.hook == "order-select",
-               later.c.topic == cards_served.c.topic, later.c.drugs == cards_served.c.drugs,
-               later.c.served_at > cards_served.c.served_at)
+        .where(
+            later.c.patient_key == cards_served.c.patient_key,
+            later.c.service_id == cards_served.c.service_id,
+            later.c.hook == "order-select",
+            cards_served.c.hook == "order-select",
+            later.c.topic == cards_served.c.topic,
+            later.c.drugs == cards_served.c.drugs,
+            later.c.served_at > cards_served.c.served_at,
+        )
         .exists()
     )
     return (
-        select(cards_served.c.hook, cards_served.c.topic, cards_served.c.order_ref, cards_served.c.fingerprint,
-               cards_served.c.indicator, feedback.c.received_at, cards_served.c.served_at, cards_served.c.drugs,
-               cards_served.c.encounter_key, cards_served.c.user_key, superseded.label("superseded"))
+        select(
+            cards_served.c.hook,
+            cards_served.c.topic,
+            cards_served.c.order_ref,
+            cards_served.c.fingerprint,
+            cards_served.c.indicator,
+            feedback.c.received_at,
+            cards_served.c.served_at,
+            cards_served.c.drugs,
+            cards_served.c.encounter_key,
+            cards_served.c.user_key,
+            superseded.label("superseded"),
+        )
         .select_from(feedback)
         # Only feedback sent to the service that served the card counts.
-        .join(cards_served, (cards_served.c.card_uuid == feedback.c.card_uuid)
-              & (cards_served.c.service_id == feedback.c.service_id))
-        .where(feedback.c.patient_key == patient_key, feedback.c.outcome == "overridden",
-               feedback.c.received_at >= since)
+        .join(
+            cards_served,
+            (cards_served.c.card_uuid == feedback.c.card_uuid) & (cards_served.c.service_id == feedback.c.service_id),
+        )
+        .where(
+            feedback.c.patient_key == patient_key, feedback.c.outcome == "overridden", feedback.c.received_at >= since
+        )
     )
 
 
@@ -470,7 +524,7 @@ def _utc(value: datetime | None) -> datetime | None:
     """Return a timestamp as UTC-aware whatever the database returned (a column expression skips UtcDateTime)."""
     if value is None:
         return None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _digest(service_id: str, event: FeedbackEvent) -> str:

@@ -54,10 +54,13 @@ def start_fhir_server(port: int) -> subprocess.Popen:
     if not (SERVER_DIR / "node_modules" / "@medplum" / "fhir-router").is_dir():
         npm = shutil.which("npm") or sys.exit("demo: npm is needed to install the FHIR server's packages")
         subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=SERVER_DIR, check=True)
-    major = int(subprocess.run([node, "--version"], capture_output=True, text=True, check=True).stdout[1:].split(".")[0])
+    major = int(
+        subprocess.run([node, "--version"], capture_output=True, text=True, check=True).stdout[1:].split(".")[0]
+    )
     command = [node, *(["--experimental-websocket"] if major < 22 else []), "server.mjs", str(port)]
-    process = subprocess.Popen(command, cwd=SERVER_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL, text=True)
+    process = subprocess.Popen(
+        command, cwd=SERVER_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()  # type: ignore[union-attr]
     try:
@@ -73,10 +76,16 @@ def start_fhir_server(port: int) -> subprocess.Popen:
 def start_alp_guard(port: int, folder: Path) -> subprocess.Popen:
     """Start ALP Guard on 127.0.0.1:port without caller authentication, its store in `folder`; wait for /healthz."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CDS_")}
-    env.update(CDS_AUTH_MODE="none", CDS_LOG_LEVEL="WARNING",
-               CDS_DATABASE_URL=f"sqlite:///{folder / 'alp_guard.sqlite3'}")
-    process = subprocess.Popen([sys.executable, "-m", "cds_service", "--host", "127.0.0.1", "--port", str(port)],
-                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env.update(
+        CDS_AUTH_MODE="none", CDS_LOG_LEVEL="WARNING", CDS_DATABASE_URL=f"sqlite:///{folder / 'alp_guard.sqlite3'}"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cds_service", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -102,9 +111,12 @@ def send_all(alp_guard: str, fhir: str) -> bool:
     """Send every demo request; print its cards; return whether each gave the cards the README promises."""
     all_as_promised = True
     for name, (service, expected) in EXPECTED.items():
-        request = urllib.request.Request(f"{alp_guard}/cds-services/{service}", method="POST",
-                                         data=json.dumps(demo_request(name, fhir)).encode(),
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{alp_guard}/cds-services/{service}",
+            method="POST",
+            data=json.dumps(demo_request(name, fhir)).encode(),
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=30) as response:
             cards = json.loads(response.read())["cards"]
         got = [(c["source"]["topic"]["code"], c["indicator"]) for c in cards]

@@ -59,8 +59,9 @@ def demo_bundles(folder: Path = BUNDLES) -> dict[str, dict[str, Any]]:
 def call(method: str, url: str, body: Any = None, timeout: float = 30) -> tuple[int, Any]:
     """Send one FHIR request and return (status, parsed JSON body or None)."""
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Accept": FHIR_JSON, "Content-Type": FHIR_JSON})
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Accept": FHIR_JSON, "Content-Type": FHIR_JSON}
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             status, text = response.status, response.read()
@@ -104,11 +105,22 @@ def post_transaction(base: str, name: str, bundle: dict[str, Any]) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--fhir", required=True, help="FHIR R4 base URL, e.g. http://localhost:8090/fhir")
-    parser.add_argument("--today", type=date.fromisoformat, default=date.today(),
-                        help="the date to shift the demo data to (default: today)")
-    parser.add_argument("--wait", type=float, default=0, metavar="SECONDS",
-                        help="wait up to this long for the server's /metadata before loading (default 0)")
-    parser.add_argument("--dir", type=Path, default=BUNDLES, help="folder of transaction Bundles (default: %(default)s)")
+    parser.add_argument(
+        "--today",
+        type=date.fromisoformat,
+        default=date.today(),
+        help="the date to shift the demo data to (default: today)",
+    )
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="wait up to this long for the server's /metadata before loading (default 0)",
+    )
+    parser.add_argument(
+        "--dir", type=Path, default=BUNDLES, help="folder of transaction Bundles (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
     base = args.fhir.rstrip("/")
     if args.wait:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Iterable, Sequence
 
 from hooks.findings import AlpAssessment, JudgedAlp, Pattern, UninterpretableAlp
 from hooks.labs import number_text
@@ -65,7 +65,11 @@ def assess_alp(
         pattern = Pattern.RECURRENT  # a clearly normal value since the last low: not persistent (Tornero 2020)
     lows = [r for r in ordered if r.low]
     return AlpAssessment(
-        pattern, ordered, tuple(left_out), months, low_months,
+        pattern,
+        ordered,
+        tuple(left_out),
+        months,
+        low_months,
         pre_treatment=latest_before_treatment(results, patient, policy, exposures),
         later_normal=later_normal,
         acute_stay=confining_acute_stay(lows, encounters, today, policy),
@@ -90,9 +94,12 @@ def latest_before_treatment(
     judged = [
         verdict
         for result in results
-        if result.status in policy.trusted_statuses and not result.has_data_absent_reason
-        and result.effective is not None and result.effective < first
-        and isinstance(verdict := judge(result, patient, policy), JudgedAlp) and verdict.low is not None
+        if result.status in policy.trusted_statuses
+        and not result.has_data_absent_reason
+        and result.effective is not None
+        and result.effective < first
+        and isinstance(verdict := judge(result, patient, policy), JudgedAlp)
+        and verdict.low is not None
     ]
     return max(judged, key=_chronological, default=None)
 
@@ -142,16 +149,35 @@ def judge(result: LabResult, patient: PatientFacts, policy: Policy) -> JudgedAlp
         return UninterpretableAlp(when, "value outside the plausible range")
     limit, strict, basis = lower_limit(result, patient, policy)
     if limit is None:
-        return JudgedAlp(when, value, quantity.comparator, None, basis, None, result.loinc, instant=result.instant,
-                         encounter=result.encounter)
+        return JudgedAlp(
+            when,
+            value,
+            quantity.comparator,
+            None,
+            basis,
+            None,
+            result.loinc,
+            instant=result.instant,
+            encounter=result.encounter,
+        )
     low = value < limit if strict else value <= limit
     if low and quantity.comparator in (">", ">="):
         return UninterpretableAlp(when, f"reported as '{quantity.comparator}' a value under the limit")
     adult = patient.birth_date is None or completed_years(patient.birth_date, when) >= policy.adult_age_years
     clearly = policy.clearly_normal_alp_u_per_l if adult else limit * policy.child_clearly_normal_factor
     clearly_normal = not low and quantity.comparator not in ("<", "<=") and value > clearly
-    return JudgedAlp(when, value, quantity.comparator, limit, basis, low, result.loinc, instant=result.instant,
-                     encounter=result.encounter, clearly_normal=clearly_normal)
+    return JudgedAlp(
+        when,
+        value,
+        quantity.comparator,
+        limit,
+        basis,
+        low,
+        result.loinc,
+        instant=result.instant,
+        encounter=result.encounter,
+        clearly_normal=clearly_normal,
+    )
 
 
 def lower_limit(result: LabResult, patient: PatientFacts, policy: Policy) -> tuple[Decimal | None, bool, str]:
@@ -165,7 +191,11 @@ def lower_limit(result: LabResult, patient: PatientFacts, policy: Policy) -> tup
             if lab_low > cap:
                 return cap, True, f"lab range low {number_text(lab_low)}, capped at {number_text(cap)}"
             return lab_low, True, "lab range low"
-        return policy.adult_low_limit_u_per_l, False, f"adult default, low if ≤ {number_text(policy.adult_low_limit_u_per_l)}"
+        return (
+            policy.adult_low_limit_u_per_l,
+            False,
+            f"adult default, low if ≤ {number_text(policy.adult_low_limit_u_per_l)}",
+        )
     # A child's result against a range that is not age-specific is an adult range on a child: the age- and
     # sex-specific limit wins.
     if lab_low is not None and age_specific:
@@ -196,7 +226,10 @@ def classify(results: Sequence[JudgedAlp], policy: Policy) -> tuple[Pattern, int
         by_month[(r.effective.year, r.effective.month)].append(bool(r.low))
     low_months = sum(1 for verdicts in by_month.values() if 2 * sum(verdicts) > len(verdicts))
     months = len(by_month)
-    if len(lows) >= policy.min_low_results and (lows[-1].effective - lows[0].effective).days >= policy.min_days_between_lows:
+    if (
+        len(lows) >= policy.min_low_results
+        and (lows[-1].effective - lows[0].effective).days >= policy.min_days_between_lows
+    ):
         if _mostly_low(judged, months, low_months, policy):
             return Pattern.PERSISTENT, months, low_months
         return Pattern.RECURRENT, months, low_months

@@ -63,7 +63,10 @@ def recent_events(conditions: Sequence[ConditionRecord], today: date, policy: Po
 
 
 def check_recent_cardiovascular_event(
-    orders: Sequence[MedicationOrder], conditions: Sequence[ConditionRecord], patient_id: str, today: date,
+    orders: Sequence[MedicationOrder],
+    conditions: Sequence[ConditionRecord],
+    patient_id: str,
+    today: date,
     policy: Policy,
 ) -> list[Finding]:
     """Return a warning for each romosozumab order when an MI or stroke is on record within the past year."""

@@ -73,8 +73,9 @@ def cockcroft_gault(age_years: int, weight_kg: Decimal, creatinine_mg_per_dl: De
     return clearance * CG_FEMALE_FACTOR if sex == "female" else clearance
 
 
-def computed_clearance(labs: Sequence[LabResult], patient: PatientFacts | None, today: date,
-                       policy: Policy) -> tuple[RenalMeasure | None, str | None]:
+def computed_clearance(
+    labs: Sequence[LabResult], patient: PatientFacts | None, today: date, policy: Policy
+) -> tuple[RenalMeasure | None, str | None]:
     """Return the Cockcroft-Gault clearance from the newest creatinine and a recent weight, or why there is none."""
     since = months_before(today, policy.renal_lookback_months)
     newest = most_recent(recent_trusted(labs, SERUM_CREATININE.codes, since, policy))
@@ -107,8 +108,15 @@ def computed_clearance(labs: Sequence[LabResult], patient: PatientFacts | None, 
         f" weight {number_text(shown_value(weight.value))} kg on {specimen_day(weight.result).isoformat()},"
         f" age {age}, {patient.sex}"
     )
-    return RenalMeasure("computed", CG_LABEL, COCKCROFT_GAULT_LOINC, day, value, "mL/min",
-                        description=f"Computed here by Cockcroft-Gault from {inputs}."), None
+    return RenalMeasure(
+        "computed",
+        CG_LABEL,
+        COCKCROFT_GAULT_LOINC,
+        day,
+        value,
+        "mL/min",
+        description=f"Computed here by Cockcroft-Gault from {inputs}.",
+    ), None
 
 
 def reported(labs: Sequence[LabResult], codes: frozenset[str], today: date, policy: Policy) -> RenalMeasure | None:
@@ -120,16 +128,27 @@ def reported(labs: Sequence[LabResult], codes: frozenset[str], today: date, poli
     reading = least_alarming(readings)
     result = reading.result
     if result.loinc in CREATININE_CLEARANCE:
-        return RenalMeasure("reported", CRCL_LABEL, result.loinc, specimen_day(result), reading.value, "mL/min",
-                            reading.comparator, result, REPORTED_NOTE)
+        return RenalMeasure(
+            "reported",
+            CRCL_LABEL,
+            result.loinc,
+            specimen_day(result),
+            reading.value,
+            "mL/min",
+            reading.comparator,
+            result,
+            REPORTED_NOTE,
+        )
     unit = result.quantity.unit if result.quantity else None
     shown_unit = "mL/min/1.73 m²" if unit and "1.73" in unit else "mL/min"
-    return RenalMeasure("egfr", EGFR_LABEL, result.loinc, specimen_day(result), reading.value, shown_unit,
-                        reading.comparator, result)
+    return RenalMeasure(
+        "egfr", EGFR_LABEL, result.loinc, specimen_day(result), reading.value, shown_unit, reading.comparator, result
+    )
 
 
-def renal_measure(labs: Sequence[LabResult], patient: PatientFacts | None, today: date, policy: Policy, *,
-                  prefer_egfr: bool = False) -> tuple[RenalMeasure | None, str | None]:
+def renal_measure(
+    labs: Sequence[LabResult], patient: PatientFacts | None, today: date, policy: Policy, *, prefer_egfr: bool = False
+) -> tuple[RenalMeasure | None, str | None]:
     """Return the measure to judge by and, when Cockcroft-Gault could not be computed, why not."""
     # Creatinine clearance (the newer of computed and reported) comes first, eGFR only when there is none; a label
     # written in eGFR (`prefer_egfr`) reverses the order.

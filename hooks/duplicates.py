@@ -21,23 +21,32 @@ def check_duplicate_antiresorptives(
         ingredients = antiresorptive_ingredients(order)
         if not ingredients:
             continue
-        criteria = [f"Also in this order: {drug}" for drug in ingredients[1:]
-                    if all(different(drug, first) for first in ingredients[:1])]
+        criteria = [
+            f"Also in this order: {drug}"
+            for drug in ingredients[1:]
+            if all(different(drug, first) for first in ingredients[:1])
+        ]
         criteria += [f"Already in use: {seen}" for drug, seen in in_use.items() if differs(drug, ingredients)]
-        criteria += [f"Also being ordered: {drug}" + (f", order {other.id}" if other.id else "")
-                     for drug, other in earlier if differs(drug, ingredients)]
+        criteria += [
+            f"Also being ordered: {drug}" + (f", order {other.id}" if other.id else "")
+            for drug, other in earlier
+            if differs(drug, ingredients)
+        ]
         earlier += [(drug, order) for drug in ingredients]
         if criteria:
             others = tuple(drug for drug in in_use if differs(drug, ingredients)) + tuple(
-                drug for drug, _ in earlier if differs(drug, ingredients))
-            findings.append(Finding(
-                Topic.DUPLICATE_ANTIRESORPTIVE,
-                Indicator.WARNING,
-                patient_id,
-                drugs=tuple(dict.fromkeys((*ingredients, *others))),
-                order=order,
-                criteria=tuple(dict.fromkeys(criteria)),
-            ))
+                drug for drug, _ in earlier if differs(drug, ingredients)
+            )
+            findings.append(
+                Finding(
+                    Topic.DUPLICATE_ANTIRESORPTIVE,
+                    Indicator.WARNING,
+                    patient_id,
+                    drugs=tuple(dict.fromkeys((*ingredients, *others))),
+                    order=order,
+                    criteria=tuple(dict.fromkeys(criteria)),
+                )
+            )
     return findings
 
 

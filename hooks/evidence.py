@@ -23,7 +23,6 @@ from hooks.fhir_models import SharedElements
 from hooks.findings import AlpAssessment, Measurement
 from hooks.hpp import hpp_on_record, workup_on_file
 from hooks.medications import antiresorptive_ingredients, is_asfotase_alfa
-from hooks.therapy import Therapy, antiresorptive_therapies
 from hooks.policy import Policy
 from hooks.records import (
     ConditionRecord,
@@ -35,13 +34,14 @@ from hooks.records import (
 )
 from hooks.secondary_causes import SecondaryCause, drug_cause, secondary_causes
 from hooks.substrates import elevated_substrates, normal_workup, tests_done
-from hooks.valuesets import BODY_WEIGHT, SERUM_CREATININE
+from hooks.therapy import Therapy, antiresorptive_therapies
 from hooks.valuesets import (
     ALP_BONE_SPECIFIC,
     ALP_TOTAL,
     ALT,
     AST,
     BILIRUBIN_TOTAL,
+    BODY_WEIGHT,
     CALCIUM,
     CREATININE_CLEARANCE,
     EGFR,
@@ -50,22 +50,26 @@ from hooks.valuesets import (
     HPP_WORKUP,
     INR,
     MAGNESIUM,
+    SERUM_CREATININE,
     VITAMIN_D_25OH,
-    ZINC,
     WILSON_DISEASE_ICD10CM,
     WILSON_DISEASE_SNOMED,
+    ZINC,
     ValueSet,
 )
 
 # What each kind of data holds, in one place: the services build their prefetch queries from these.
 ALP_LABS: tuple[ValueSet, ...] = (ALP_TOTAL, ALP_BONE_SPECIFIC)  # bone-specific ALP: supporting data only
-SAFETY_LABS: tuple[ValueSet, ...] = (CREATININE_CLEARANCE, EGFR, VITAMIN_D_25OH, CALCIUM,
-                                     SERUM_CREATININE, BODY_WEIGHT)
+SAFETY_LABS: tuple[ValueSet, ...] = (CREATININE_CLEARANCE, EGFR, VITAMIN_D_25OH, CALCIUM, SERUM_CREATININE, BODY_WEIGHT)
 LIVER_LABS: tuple[ValueSet, ...] = (INR, BILIRUBIN_TOTAL, AST, ALT)
 # Diagnoses that change a finding by code; the conditions query reads every Condition, since a locally coded
 # hypophosphatasia, a secondary cause of low ALP or a chronic liver disease may carry any code.
 CONDITIONS_READ: tuple[ValueSet, ...] = (
-    HPP_CONDITION_SNOMED, HPP_CONDITION_ICD10CM_UNSPECIFIC, WILSON_DISEASE_SNOMED, WILSON_DISEASE_ICD10CM)
+    HPP_CONDITION_SNOMED,
+    HPP_CONDITION_ICD10CM_UNSPECIFIC,
+    WILSON_DISEASE_SNOMED,
+    WILSON_DISEASE_ICD10CM,
+)
 # The prefetch keys whose resources say what medication the patient takes or took.
 MEDICATION_KEYS = ("medications", "medicationStatements", "medicationDispenses", "medicationAdministrations")
 # The HPP work-up, and magnesium and zinc, whose deficiency lowers ALP.
@@ -147,8 +151,9 @@ def gather_evidence(
 def bone_specific_alp(results: Sequence[LabResult], since: date, policy: Policy) -> tuple[Measurement, ...]:
     """Return trusted bone-specific ALP results in the window, as supporting data in their own units."""
     return tuple(
-        Measurement("Bone-specific ALP", r.loinc, r.effective, r.quantity.value, r.quantity.unit or "",
-                    r.quantity.comparator)
+        Measurement(
+            "Bone-specific ALP", r.loinc, r.effective, r.quantity.value, r.quantity.unit or "", r.quantity.comparator
+        )
         for r in sorted(results, key=lambda r: r.effective or date.min)
         if r.status in policy.trusted_statuses and r.quantity is not None and r.effective and r.effective >= since
     )
@@ -194,14 +199,14 @@ def evidence_from_resources(
     shared: SharedElements = {}  # codes and ranges that recur across this request's resources, validated once
     medication_resources = [r for key in MEDICATION_KEYS for r in data.get(key) or ()]
     index = {**fetched_medications, **index_medications(medication_resources)}
-    medications, _ = read_medication_uses([r for r in medication_resources if may_matter_order(r, index)], index,
-                                          shared=shared)
+    medications, _ = read_medication_uses(
+        [r for r in medication_resources if may_matter_order(r, index)], index, shared=shared
+    )
     alp_resources = list(data.get("alp") or ())
     alp_results, alp_unreadable = read_lab_results(alp_resources, ALP_TOTAL.codes, shared=shared)
     bone_specific, _ = read_lab_results(alp_resources, ALP_BONE_SPECIFIC.codes, shared=shared)
     conditions, unreadable_conditions = read_conditions(data.get("conditions") or (), shared=shared)
-    workup_results, workup_unreadable = read_lab_results(data.get("hppWorkup") or (), WORKUP_LAB_CODES,
-                                                         shared=shared)
+    workup_results, workup_unreadable = read_lab_results(data.get("hppWorkup") or (), WORKUP_LAB_CODES, shared=shared)
     safety_labs = read_with_placeholders(data.get("safetyLabs") or (), SAFETY_LAB_CODES, shared=shared)
     liver_labs = read_with_placeholders(data.get("liverPanel") or (), LIVER_LAB_CODES, shared=shared)
     evidence = gather_evidence(

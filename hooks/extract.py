@@ -26,8 +26,17 @@ from hooks.records import (
 _LOINC = "http://loinc.org"
 _YEAR_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _BIRTH_DATE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")
-_AGE_UNITS = {"a": "a", "year": "a", "yr": "a", "mo": "mo", "month": "mo", "wk": "wk", "week": "wk",
-              "d": "d", "day": "d"}
+_AGE_UNITS = {
+    "a": "a",
+    "year": "a",
+    "yr": "a",
+    "mo": "mo",
+    "month": "mo",
+    "wk": "wk",
+    "week": "wk",
+    "d": "d",
+    "day": "d",
+}
 _GENDERS = frozenset({"male", "female", "other", "unknown"})
 # Zero-width characters found inside real display strings ("[Enzymatic activity/\u200bvolume]").
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
@@ -74,8 +83,16 @@ def read_lab_results(
         try:
             observation = validate(dict(resource), shared)
         except UnreadableResource as exc:
-            unreadable.append(Unreadable("Observation", _raw_id(resource), str(exc), codes,
-                                         effective=_raw_effective(resource), status=_raw_text(resource.get("status"))))
+            unreadable.append(
+                Unreadable(
+                    "Observation",
+                    _raw_id(resource),
+                    str(exc),
+                    codes,
+                    effective=_raw_effective(resource),
+                    status=_raw_text(resource.get("status")),
+                )
+            )
             continue
         results.append(_lab_result(observation, loinc))
     return results, unreadable
@@ -103,10 +120,11 @@ def _lab_result(observation: Any, loinc: str) -> LabResult:
         instant=_instant_of(observation.effectiveDateTime) or _instant_of(start),
         encounter=_reference_of(observation.encounter),
         coded_value=_concept(observation.valueCodeableConcept)[0],
-        text_value=observation.valueString or (observation.valueCodeableConcept.text
-                                               if observation.valueCodeableConcept else None),
-        interpretation=tuple(code.code for concept in observation.interpretation or ()
-                             for code in _concept(concept)[0]),
+        text_value=observation.valueString
+        or (observation.valueCodeableConcept.text if observation.valueCodeableConcept else None),
+        interpretation=tuple(
+            code.code for concept in observation.interpretation or () for code in _concept(concept)[0]
+        ),
     )
 
 
@@ -152,7 +170,10 @@ def _medication_use(kind: str, model: Any, codes: tuple[Code, ...], names: tuple
     if kind == "MedicationRequest":
         dispense = model.dispenseRequest
         return MedicationOrder(
-            model.id, status, codes, names,
+            model.id,
+            status,
+            codes,
+            names,
             authored=_date_of(model.authoredOn),
             ends=_date_of(dispense.validityPeriod.end) if dispense and dispense.validityPeriod else None,
             supply_days=_days(dispense.expectedSupplyDuration) if dispense else None,
@@ -161,23 +182,45 @@ def _medication_use(kind: str, model: Any, codes: tuple[Code, ...], names: tuple
     if kind == "MedicationStatement":
         period = model.effectivePeriod
         started = _date_of(model.effectiveDateTime) or _date_of(period.start if period else None)
-        return MedicationOrder(model.id, status, codes, names,
-                               authored=started or _date_of(model.dateAsserted),
-                               ends=_date_of(period.end if period else None),
-                               source=kind, dose=_first_dose(model.dosage))
+        return MedicationOrder(
+            model.id,
+            status,
+            codes,
+            names,
+            authored=started or _date_of(model.dateAsserted),
+            ends=_date_of(period.end if period else None),
+            source=kind,
+            dose=_first_dose(model.dosage),
+        )
     if kind == "MedicationDispense":
         supply = model.daysSupply
-        days = _days(supply) if supply is not None and (supply.code or supply.unit) else (
-            int(Decimal(supply.value)) if supply is not None and supply.value is not None else None)
-        return MedicationOrder(model.id, status, codes, names,
-                               authored=_date_of(model.whenHandedOver) or _date_of(model.whenPrepared),
-                               supply_days=days, source=kind, dose=_first_dose(model.dosageInstruction))
+        days = (
+            _days(supply)
+            if supply is not None and (supply.code or supply.unit)
+            else (int(Decimal(supply.value)) if supply is not None and supply.value is not None else None)
+        )
+        return MedicationOrder(
+            model.id,
+            status,
+            codes,
+            names,
+            authored=_date_of(model.whenHandedOver) or _date_of(model.whenPrepared),
+            supply_days=days,
+            source=kind,
+            dose=_first_dose(model.dosageInstruction),
+        )
     period = model.effectivePeriod
     dosage = model.dosage
     dose = _quantity(dosage.dose) if dosage is not None and dosage.dose is not None else None
-    return MedicationOrder(model.id, status, codes, names,
-                           authored=_date_of(model.effectiveDateTime) or _date_of(period.start if period else None),
-                           source=kind, dose=dose)
+    return MedicationOrder(
+        model.id,
+        status,
+        codes,
+        names,
+        authored=_date_of(model.effectiveDateTime) or _date_of(period.start if period else None),
+        source=kind,
+        dose=dose,
+    )
 
 
 def _first_dose(dosages: Any) -> Quantity | None:
@@ -201,10 +244,15 @@ def read_encounters(resources: Iterable[Mapping], *, shared: SharedElements | No
             continue  # an Encounter only ever softens a finding: one that cannot be read softens nothing
         coding = encounter.class_fhir
         period = encounter.period
-        encounters.append(EncounterRecord(
-            encounter.id, str(coding.code) if coding is not None and coding.code else None,
-            str(encounter.status) if encounter.status else None,
-            _date_of(period.start if period else None), _date_of(period.end if period else None)))
+        encounters.append(
+            EncounterRecord(
+                encounter.id,
+                str(coding.code) if coding is not None and coding.code else None,
+                str(encounter.status) if encounter.status else None,
+                _date_of(period.start if period else None),
+                _date_of(period.end if period else None),
+            )
+        )
     return encounters
 
 
@@ -214,9 +262,7 @@ def _reference_of(reference: Any) -> str | None:
     return str(text) if text else None
 
 
-def unresolved_medication_references(
-    resources: Iterable[Mapping], medications: Mapping[str, Mapping]
-) -> set[str]:
+def unresolved_medication_references(resources: Iterable[Mapping], medications: Mapping[str, Mapping]) -> set[str]:
     """Return the `Medication/<id>` references that neither `contained` nor `medications` can resolve."""
     missing: set[str] = set()
     for resource in resources:
@@ -255,16 +301,31 @@ def read_conditions(
             condition = validate(dict(resource), shared)
         except UnreadableResource as exc:
             verification = raw_codes(resource.get("verificationStatus"))
-            unreadable.append(Unreadable("Condition", _raw_id(resource), str(exc), raw_codes(resource.get("code")),
-                                         status=verification[0].code if verification else None))
+            unreadable.append(
+                Unreadable(
+                    "Condition",
+                    _raw_id(resource),
+                    str(exc),
+                    raw_codes(resource.get("code")),
+                    status=verification[0].code if verification else None,
+                )
+            )
             continue
         codes, names = _concept(condition.code)
         verification = _first_code(condition.verificationStatus)
         period = condition.onsetPeriod
         onset = _date_of(condition.onsetDateTime) or _date_of(period.start if period else None)
-        conditions.append(ConditionRecord(condition.id, codes, names, verification,
-                                          _first_code(condition.clinicalStatus), onset,
-                                          _date_of(condition.recordedDate)))
+        conditions.append(
+            ConditionRecord(
+                condition.id,
+                codes,
+                names,
+                verification,
+                _first_code(condition.clinicalStatus),
+                onset,
+                _date_of(condition.recordedDate),
+            )
+        )
     return conditions, unreadable
 
 
@@ -279,8 +340,13 @@ def legible_order(raw: Mapping, medications: Mapping[str, Mapping]) -> Medicatio
     names += (display,) if isinstance(display, str) and display else ()
     status = raw.get("status")
     kind = raw.get("resourceType")
-    return MedicationOrder(_raw_id(raw), status if isinstance(status, str) else None, codes, names,
-                           source=kind if kind in MEDICATION_SOURCES else "MedicationRequest")
+    return MedicationOrder(
+        _raw_id(raw),
+        status if isinstance(status, str) else None,
+        codes,
+        names,
+        source=kind if kind in MEDICATION_SOURCES else "MedicationRequest",
+    )
 
 
 def _medication_identity(
@@ -326,9 +392,7 @@ def _concept(concept: Any) -> tuple[tuple[Code, ...], tuple[str, ...]]:
     """Return the codings and human names of a CodeableConcept model."""
     if concept is None:
         return (), ()
-    codes = tuple(
-        Code(str(c.system or ""), str(c.code), c.display) for c in concept.coding or () if c.code is not None
-    )
+    codes = tuple(Code(str(c.system or ""), str(c.code), c.display) for c in concept.coding or () if c.code is not None)
     names = tuple(n for n in [concept.text, *(c.display for c in concept.coding or ())] if n)
     return codes, names
 
@@ -338,10 +402,15 @@ def raw_codes(concept: Any) -> tuple[Code, ...]:
     if not isinstance(concept, Mapping):
         return ()
     codings = concept.get("coding")
-    return tuple(
-        Code(str(c.get("system") or ""), c["code"], c.get("display") if isinstance(c.get("display"), str) else None)
-        for c in codings if isinstance(c, Mapping) and isinstance(c.get("code"), str)
-    ) if isinstance(codings, list) else ()
+    return (
+        tuple(
+            Code(str(c.get("system") or ""), c["code"], c.get("display") if isinstance(c.get("display"), str) else None)
+            for c in codings
+            if isinstance(c, Mapping) and isinstance(c.get("code"), str)
+        )
+        if isinstance(codings, list)
+        else ()
+    )
 
 
 def _raw_names(concept: Any) -> tuple[str, ...]:
@@ -366,9 +435,11 @@ def _raw_text(value: Any) -> str | None:
 def _raw_effective(resource: Mapping) -> date | None:
     """Return the specimen date of a raw Observation dict that failed validation, when legible."""
     period = resource.get("effectivePeriod")
-    for text in (resource.get("effectiveDateTime"),
-                 period.get("start") if isinstance(period, Mapping) else None,
-                 resource.get("issued")):
+    for text in (
+        resource.get("effectiveDateTime"),
+        period.get("start") if isinstance(period, Mapping) else None,
+        resource.get("issued"),
+    ):
         if isinstance(text, str):
             try:
                 return date.fromisoformat(text[:10])

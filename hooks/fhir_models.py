@@ -43,21 +43,77 @@ _MAX_REPAIR_ROUNDS = 3
 # Sandbox's `category` object) no longer costs the resource. Choice elements (value[x], effective[x]) are kept
 # whole, so that two of a kind are still caught.
 _READ_ELEMENTS: dict[str, frozenset[str]] = {
-    "Observation": frozenset({"resourceType", "id", "status", "code", "issued", "dataAbsentReason",
-                              "referenceRange", "encounter", "interpretation"}),
-    "MedicationRequest": frozenset({"resourceType", "id", "status", "intent", "subject",
-                                    "medicationCodeableConcept", "medicationReference", "contained",
-                                    "authoredOn", "dispenseRequest", "dosageInstruction"}),
-    "MedicationStatement": frozenset({"resourceType", "id", "status", "subject", "medicationCodeableConcept",
-                                      "medicationReference", "contained", "dateAsserted", "dosage"}),
-    "MedicationDispense": frozenset({"resourceType", "id", "status", "subject", "medicationCodeableConcept",
-                                     "medicationReference", "contained", "whenHandedOver", "whenPrepared",
-                                     "daysSupply", "dosageInstruction"}),
-    "MedicationAdministration": frozenset({"resourceType", "id", "status", "subject",
-                                           "medicationCodeableConcept", "medicationReference", "contained",
-                                           "dosage"}),
-    "Condition": frozenset({"resourceType", "id", "code", "verificationStatus", "clinicalStatus", "subject",
-                            "recordedDate"}),
+    "Observation": frozenset(
+        {
+            "resourceType",
+            "id",
+            "status",
+            "code",
+            "issued",
+            "dataAbsentReason",
+            "referenceRange",
+            "encounter",
+            "interpretation",
+        }
+    ),
+    "MedicationRequest": frozenset(
+        {
+            "resourceType",
+            "id",
+            "status",
+            "intent",
+            "subject",
+            "medicationCodeableConcept",
+            "medicationReference",
+            "contained",
+            "authoredOn",
+            "dispenseRequest",
+            "dosageInstruction",
+        }
+    ),
+    "MedicationStatement": frozenset(
+        {
+            "resourceType",
+            "id",
+            "status",
+            "subject",
+            "medicationCodeableConcept",
+            "medicationReference",
+            "contained",
+            "dateAsserted",
+            "dosage",
+        }
+    ),
+    "MedicationDispense": frozenset(
+        {
+            "resourceType",
+            "id",
+            "status",
+            "subject",
+            "medicationCodeableConcept",
+            "medicationReference",
+            "contained",
+            "whenHandedOver",
+            "whenPrepared",
+            "daysSupply",
+            "dosageInstruction",
+        }
+    ),
+    "MedicationAdministration": frozenset(
+        {
+            "resourceType",
+            "id",
+            "status",
+            "subject",
+            "medicationCodeableConcept",
+            "medicationReference",
+            "contained",
+            "dosage",
+        }
+    ),
+    "Condition": frozenset(
+        {"resourceType", "id", "code", "verificationStatus", "clinicalStatus", "subject", "recordedDate"}
+    ),
     "Encounter": frozenset({"resourceType", "id", "status", "class", "period", "subject"}),
     "Patient": frozenset({"resourceType", "id", "birthDate", "gender"}),
     "Medication": frozenset({"resourceType", "id", "code", "ingredient"}),
@@ -74,8 +130,11 @@ _CHOICE_PREFIXES: dict[str, tuple[str, ...]] = {
 # (element model, whether R4 makes the element a list)
 _SHARED_ELEMENTS: dict[str, dict[str, tuple[type[BaseModel], bool]]] = {
     "Observation": {"code": (CodeableConcept, False), "referenceRange": (ObservationReferenceRange, True)},
-    "Condition": {"code": (CodeableConcept, False), "verificationStatus": (CodeableConcept, False),
-                  "clinicalStatus": (CodeableConcept, False)},
+    "Condition": {
+        "code": (CodeableConcept, False),
+        "verificationStatus": (CodeableConcept, False),
+        "clinicalStatus": (CodeableConcept, False),
+    },
     "MedicationRequest": {"medicationCodeableConcept": (CodeableConcept, False)},
     "MedicationStatement": {"medicationCodeableConcept": (CodeableConcept, False)},
     "MedicationDispense": {"medicationCodeableConcept": (CodeableConcept, False)},
@@ -127,8 +186,9 @@ def _use_shared_elements(candidate: dict, resource_type: str, shared: SharedElem
         value = candidate.get(name)
         # A shape R4 does not allow (an object for a list) stays raw, for the resource's own repair to handle.
         if many and isinstance(value, list):
-            candidate[name] = [_shared_element(element_model, item, shared) if isinstance(item, dict) else item
-                               for item in value]
+            candidate[name] = [
+                _shared_element(element_model, item, shared) if isinstance(item, dict) else item for item in value
+            ]
         elif not many and isinstance(value, dict):
             candidate[name] = _shared_element(element_model, value, shared)
 

@@ -153,7 +153,9 @@ class Finding:
     notes: tuple[str, ...] = ()  # caveats a prescriber must read, e.g. "eGFR used in place of CrCl"
     therapies: tuple[Therapy, ...] = ()  # the antiresorptive therapy in use, with the record that shows it
     continuing: bool = False  # the ordered drug has been given before: stopping it is not the same as not starting
-    normal_workup: tuple[Measurement, ...] = ()  # work-up results that speak against HPP (normal PLP/PEA, ALPL negative)
+    normal_workup: tuple[
+        Measurement, ...
+    ] = ()  # work-up results that speak against HPP (normal PLP/PEA, ALPL negative)
     tests_done: frozenset[str] = frozenset()  # work-up tests already on file: "plp", "pea", "alpl"
     secondary_causes: tuple[SecondaryCause, ...] = ()  # other causes of low ALP on the record
     paediatric: bool = False  # the patient is a child: paediatric wording, no adult statistics

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date
-from typing import Iterable
 
 from hooks.extract import normalise_text
 from hooks.medications import is_asfotase_alfa
-from hooks.therapy import shows_use
 from hooks.policy import Policy
 from hooks.records import Code, ConditionRecord, LabResult, MedicationOrder, Unreadable
+from hooks.therapy import shows_use
 from hooks.valuesets import (
     HPP_CONDITION_ICD10CM_UNSPECIFIC,
     HPP_CONDITION_SNOMED,
@@ -22,8 +22,10 @@ from hooks.valuesets import (
 _DISCOUNTED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
 _HPP_WORD = re.compile(r"\bhypophosphatasia\b")
 # Text that names hypophosphatasia without recording it in this patient: a relative's, or one ruled out.
-_NOT_THIS_PATIENTS = re.compile(r"family history|\bfh\b|rule[ds]? out|\br/o\b|screening|excluded|negative for|"
-                                r"\bno (?:evidence of )?hypophosphatasia|\bnot hypophosphatasia")
+_NOT_THIS_PATIENTS = re.compile(
+    r"family history|\bfh\b|rule[ds]? out|\br/o\b|screening|excluded|negative for|"
+    r"\bno (?:evidence of )?hypophosphatasia|\bnot hypophosphatasia"
+)
 
 
 def hpp_on_record(
@@ -53,9 +55,7 @@ def hpp_on_record(
     return tuple(dict.fromkeys(evidence))
 
 
-def workup_on_file(
-    results: Iterable[LabResult], unreadable: Iterable[Unreadable], since: date, policy: Policy
-) -> bool:
+def workup_on_file(results: Iterable[LabResult], unreadable: Iterable[Unreadable], since: date, policy: Policy) -> bool:
     """Return whether a PLP, urine phosphoethanolamine or ALPL gene result exists since `since`."""
     for result in results:
         if result.loinc in HPP_WORKUP and result.status in policy.trusted_statuses:

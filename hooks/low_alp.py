@@ -32,8 +32,9 @@ def finding_for_order(order: MedicationOrder, evidence: Evidence, today: date, p
     base = _base(evidence, drugs, order, today, policy)
     base = dataclasses.replace(base, continuing=any(given_before(evidence, drug, order) for drug in drugs))
     if evidence.hpp:
-        return dataclasses.replace(base, topic=Topic.HPP_ANTIRESORPTIVE, indicator=Indicator.CRITICAL,
-                                   hpp_evidence=evidence.hpp, alp=None)
+        return dataclasses.replace(
+            base, topic=Topic.HPP_ANTIRESORPTIVE, indicator=Indicator.CRITICAL, hpp_evidence=evidence.hpp, alp=None
+        )
     pattern = evidence.alp.pattern
     if pattern is Pattern.SINGLE_LOW:
         if evidence.alp.acute_stay is not None:
@@ -50,13 +51,21 @@ def findings_for_chart(evidence: Evidence, today: date, policy: Policy) -> list[
         return []  # whether an antiresorptive is in use decides every finding below
     therapies = tuple(in_use(evidence.therapies, today))
     drugs = tuple(dict.fromkeys(t.ingredient for t in therapies))
-    base = dataclasses.replace(_base(evidence, drugs, None, today, policy), therapies=therapies,
-                               continuing=bool(therapies))
+    base = dataclasses.replace(
+        _base(evidence, drugs, None, today, policy), therapies=therapies, continuing=bool(therapies)
+    )
     pattern = evidence.alp.pattern
     if therapies:
         if evidence.hpp:
-            return [dataclasses.replace(base, topic=Topic.HPP_ANTIRESORPTIVE, indicator=Indicator.CRITICAL,
-                                        hpp_evidence=evidence.hpp, alp=None)]
+            return [
+                dataclasses.replace(
+                    base,
+                    topic=Topic.HPP_ANTIRESORPTIVE,
+                    indicator=Indicator.CRITICAL,
+                    hpp_evidence=evidence.hpp,
+                    alp=None,
+                )
+            ]
         if pattern in _LOW_PATTERNS:
             return [low_alp_finding(base, evidence)]
         return []
@@ -64,9 +73,15 @@ def findings_for_chart(evidence: Evidence, today: date, policy: Policy) -> list[
     if pattern is not Pattern.PERSISTENT or evidence.hpp or not evidence.knows("conditions", "hppWorkup"):
         return []
     if evidence.substrates:
-        return [dataclasses.replace(base, topic=Topic.HPP_LIKELY, indicator=Indicator.WARNING,
-                                    measurements=evidence.substrates,
-                                    criteria=substrate_criteria(evidence.substrates))]
+        return [
+            dataclasses.replace(
+                base,
+                topic=Topic.HPP_LIKELY,
+                indicator=Indicator.WARNING,
+                measurements=evidence.substrates,
+                criteria=substrate_criteria(evidence.substrates),
+            )
+        ]
     if evidence.alp.explained_by_therapy:
         return [dataclasses.replace(base, topic=Topic.LOW_ALP_ON_THERAPY, indicator=Indicator.INFO)]
     if not evidence.workup_on_file:
@@ -80,31 +95,46 @@ def low_alp_finding(base: Finding, evidence: Evidence) -> Finding:
     substrates = evidence.substrates
     if substrates:
         # An elevated substrate is not explained by therapy or acute illness: HPP is likely.
-        return dataclasses.replace(base, topic=Topic.LOW_ALP_ANTIRESORPTIVE, indicator=Indicator.CRITICAL,
-                                   measurements=substrates, criteria=substrate_criteria(substrates))
+        return dataclasses.replace(
+            base,
+            topic=Topic.LOW_ALP_ANTIRESORPTIVE,
+            indicator=Indicator.CRITICAL,
+            measurements=substrates,
+            criteria=substrate_criteria(substrates),
+        )
     if alp.explained_by_therapy:
         return dataclasses.replace(base, topic=Topic.LOW_ALP_ON_THERAPY, indicator=Indicator.INFO)
     if alp.acute_stay is not None:
         return dataclasses.replace(base, topic=Topic.LOW_ALP_ACUTE_ILLNESS, indicator=Indicator.INFO)
     complete = workup_complete(evidence.normal_workup)
     warning = alp.pattern is Pattern.PERSISTENT and not complete
-    return dataclasses.replace(base, topic=Topic.LOW_ALP_ANTIRESORPTIVE,
-                               indicator=Indicator.WARNING if warning else Indicator.INFO)
+    return dataclasses.replace(
+        base, topic=Topic.LOW_ALP_ANTIRESORPTIVE, indicator=Indicator.WARNING if warning else Indicator.INFO
+    )
 
 
-def _base(evidence: Evidence, drugs: tuple[str, ...], order: MedicationOrder | None, today: date,
-          policy: Policy) -> Finding:
+def _base(
+    evidence: Evidence, drugs: tuple[str, ...], order: MedicationOrder | None, today: date, policy: Policy
+) -> Finding:
     """Return the evidence every HPP and low-ALP finding carries; the topic and indicator are set by the rule."""
     born = evidence.patient.birth_date
     paediatric = born is not None and completed_years(born, today) < policy.adult_age_years
     alp = evidence.alp
     variant_figure = (
-        not paediatric and alp.pattern is Pattern.PERSISTENT and not evidence.secondary_causes
-        and not alp.explained_by_therapy and alp.later_normal is None
+        not paediatric
+        and alp.pattern is Pattern.PERSISTENT
+        and not evidence.secondary_causes
+        and not alp.explained_by_therapy
+        and alp.later_normal is None
         and not any(r.clearly_normal for r in alp.results)
     )
     return Finding(
-        Topic.LOW_ALP_ANTIRESORPTIVE, Indicator.INFO, evidence.patient.id, drugs, order, alp,
+        Topic.LOW_ALP_ANTIRESORPTIVE,
+        Indicator.INFO,
+        evidence.patient.id,
+        drugs,
+        order,
+        alp,
         notes=unchecked(evidence),
         prior_denosumab=given_before(evidence, "denosumab", order),
         therapies=tuple(t for t in in_use(evidence.therapies, today) if t.ingredient in drugs),
@@ -118,8 +148,12 @@ def _base(evidence: Evidence, drugs: tuple[str, ...], order: MedicationOrder | N
 
 def given_before(evidence: Evidence, ingredient: str, order: MedicationOrder | None) -> bool:
     """Tell whether any record other than the order shows the drug given or taken, dated or not."""
-    return any(shows_use(record) and ingredient in antiresorptive_ingredients(record)
-               and not (order is not None and order.id and record.id == order.id) for record in evidence.medications)
+    return any(
+        shows_use(record)
+        and ingredient in antiresorptive_ingredients(record)
+        and not (order is not None and order.id and record.id == order.id)
+        for record in evidence.medications
+    )
 
 
 _UNCHECKED = {

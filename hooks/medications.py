@@ -20,8 +20,7 @@ from hooks.valuesets import (
 # A name matches at the start of a word: "alendron" finds "Alendronic acid" and "alendronate sodium",
 # "denosumab" finds "denosumab-bbdz", and no stem fires inside an unrelated word.
 _NAME_PATTERNS = tuple(
-    (drug.ingredient, re.compile(r"\b(?:" + "|".join(map(re.escape, drug.names)) + r")"))
-    for drug in ANTIRESORPTIVES
+    (drug.ingredient, re.compile(r"\b(?:" + "|".join(map(re.escape, drug.names)) + r")")) for drug in ANTIRESORPTIVES
 )
 _ANY_NAME_PATTERN = re.compile(r"\b(?:" + "|".join(re.escape(n) for drug in ANTIRESORPTIVES for n in drug.names) + r")")
 _ASFOTASE_PATTERN = re.compile(r"\b(?:" + "|".join(ASFOTASE_NAMES) + r")")

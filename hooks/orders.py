@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import date
-from typing import Iterable, Sequence
 
 from hooks.cardiovascular import check_recent_cardiovascular_event
 from hooks.duplicates import check_duplicate_antiresorptives
@@ -30,9 +30,18 @@ def evaluate_antiresorptive_orders(
     targets = antiresorptive_drafts(orders)
     findings: list[Finding] = []
     for order in targets:
-        for finding in (finding_for_order(order, evidence, today, policy),
-                        check_renal_function(order, evidence.safety_labs, evidence.patient.id, today, policy,
-                                             patient=evidence.patient, conditions=evidence.conditions)):
+        for finding in (
+            finding_for_order(order, evidence, today, policy),
+            check_renal_function(
+                order,
+                evidence.safety_labs,
+                evidence.patient.id,
+                today,
+                policy,
+                patient=evidence.patient,
+                conditions=evidence.conditions,
+            ),
+        ):
             if finding is not None:
                 findings.append(finding)
     minerals = check_vitamin_d_and_calcium(targets, evidence.safety_labs, evidence.patient.id, today, policy)
@@ -45,5 +54,7 @@ def evaluate_antiresorptive_orders(
 
 def where_seen(therapies: Iterable[Therapy]) -> dict[str, str]:
     """Describe, per ingredient in use, the record that shows it: "denosumab (given 2026-06-01)"."""
-    return {t.ingredient: f"{t.ingredient} ({SOURCE_VERBS.get(t.source, 'recorded')} {t.start.isoformat()})"
-            for t in therapies}
+    return {
+        t.ingredient: f"{t.ingredient} ({SOURCE_VERBS.get(t.source, 'recorded')} {t.start.isoformat()})"
+        for t in therapies
+    }

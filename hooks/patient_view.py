@@ -8,14 +8,15 @@ from datetime import date
 from hooks.evidence import Evidence
 from hooks.findings import Finding, Indicator, Topic
 from hooks.low_alp import findings_for_chart
-from hooks.policy import Policy
 from hooks.orders import where_seen
+from hooks.policy import Policy
 from hooks.therapy import in_use
 from hooks.wilson import check_wilson_pattern
 
 # Low ALP read as hypophosphatasia; Wilson disease in liver failure explains it better.
-_LOW_ALP_TOPICS = frozenset({Topic.LOW_ALP_ANTIRESORPTIVE, Topic.LOW_ALP_UNEVALUATED, Topic.HPP_LIKELY,
-                             Topic.LOW_ALP_ON_THERAPY})
+_LOW_ALP_TOPICS = frozenset(
+    {Topic.LOW_ALP_ANTIRESORPTIVE, Topic.LOW_ALP_UNEVALUATED, Topic.HPP_LIKELY, Topic.LOW_ALP_ON_THERAPY}
+)
 WILSON_NOTE = (
     "Acute liver failure with the Wilson disease pattern is present: Wilson disease is the likelier cause of "
     "the low ALP. Work it up first."
@@ -24,8 +25,9 @@ WILSON_NOTE = (
 
 def evaluate_patient_view(evidence: Evidence, today: date, policy: Policy) -> list[Finding]:
     """Return the findings for a chart being opened: Wilson first, then HPP and low ALP."""
-    wilson = check_wilson_pattern(evidence.liver_labs, evidence.conditions, evidence.unreadable_conditions,
-                                  evidence.patient, today, policy)
+    wilson = check_wilson_pattern(
+        evidence.liver_labs, evidence.conditions, evidence.unreadable_conditions, evidence.patient, today, policy
+    )
     findings = findings_for_chart(evidence, today, policy) + duplicate_therapy(evidence, today)
     if wilson is None:
         return findings
@@ -38,8 +40,15 @@ def duplicate_therapy(evidence: Evidence, today: date) -> list[Finding]:
     if len({t.ingredient for t in therapies}) < 2:
         return []
     seen = where_seen(therapies)
-    return [Finding(Topic.DUPLICATE_ANTIRESORPTIVE, Indicator.WARNING, evidence.patient.id,
-                    drugs=tuple(seen), criteria=tuple(f"In use: {text}" for text in seen.values()))]
+    return [
+        Finding(
+            Topic.DUPLICATE_ANTIRESORPTIVE,
+            Indicator.WARNING,
+            evidence.patient.id,
+            drugs=tuple(seen),
+            criteria=tuple(f"In use: {text}" for text in seen.values()),
+        )
+    ]
 
 
 def defer_to_wilson(finding: Finding) -> Finding:

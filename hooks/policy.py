@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Mapping
 
 POLICY_VERSION = "2026.11"
 
@@ -217,8 +217,7 @@ POLICY_SOURCES: Mapping[str, str] = {
 PRESETS: Mapping[str, Mapping[str, object]] = {
     "default": {},
     # Maman 2016 (every month low), Tornero 2020 (no value above 45 U/L), McKiernan/Ng (30 U/L).
-    "strict": {"adult_low_limit_u_per_l": Decimal(30), "all_months_low": True,
-               "max_any_alp_u_per_l": Decimal(45)},
+    "strict": {"adult_low_limit_u_per_l": Decimal(30), "all_months_low": True, "max_any_alp_u_per_l": Decimal(45)},
     # Maman 2016 and Alonso 2019: < 40 / ≤ 40 U/L.
     "sensitive": {"adult_low_limit_u_per_l": Decimal(40)},
 }

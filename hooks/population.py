@@ -21,8 +21,12 @@ from hooks.valuesets import LOINC
 # Observations go to every prefetch key whose codes they carry, as a FHIR server's searches would return them.
 OBSERVATION_KEYS: tuple[tuple[str, frozenset[str]], ...] = tuple(
     (key, frozenset().union(*(v.codes for v in value_sets)))
-    for key, value_sets in (("alp", ALP_LABS), ("hppWorkup", WORKUP_LABS), ("safetyLabs", SAFETY_LABS),
-                            ("liverPanel", LIVER_LABS))
+    for key, value_sets in (
+        ("alp", ALP_LABS),
+        ("hppWorkup", WORKUP_LABS),
+        ("safetyLabs", SAFETY_LABS),
+        ("liverPanel", LIVER_LABS),
+    )
 )
 # Therapy records and stays, under the keys of the services' prefetch templates.
 PASSED_THROUGH: Mapping[str, str] = {
@@ -45,8 +49,16 @@ class PatientReview:
 
 def prefetch_data(resources: Iterable[Mapping[str, Any]], patient_id: str) -> dict[str, Any]:
     """Return the patient's resources under the prefetch keys the core reads (and the pass-through keys)."""
-    data: dict[str, Any] = {"patient": None, "alp": [], "conditions": [], "medications": [], "hppWorkup": [],
-                            "safetyLabs": [], "liverPanel": [], **{key: [] for key in PASSED_THROUGH.values()}}
+    data: dict[str, Any] = {
+        "patient": None,
+        "alp": [],
+        "conditions": [],
+        "medications": [],
+        "hppWorkup": [],
+        "safetyLabs": [],
+        "liverPanel": [],
+        **{key: [] for key in PASSED_THROUGH.values()},
+    }
     for resource in resources:
         kind = resource.get("resourceType")
         if kind == "Patient":
@@ -68,8 +80,7 @@ def prefetch_data(resources: Iterable[Mapping[str, Any]], patient_id: str) -> di
 
 def referenced_medications(medications: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
     """Return the Medication resources keyed by each absolute or relative reference the requests use."""
-    by_id = {r["id"]: r for r in medications
-             if r.get("resourceType") == "Medication" and isinstance(r.get("id"), str)}
+    by_id = {r["id"]: r for r in medications if r.get("resourceType") == "Medication" and isinstance(r.get("id"), str)}
     index: dict[str, Mapping[str, Any]] = {}
     for request in medications:
         reference = request.get("medicationReference")
@@ -87,8 +98,9 @@ def review_patient(
     """Return what the patient-view card rule finds in one patient's resources on `today`."""
     data = prefetch_data(resources, patient_id)
     records = [r for key in ("medications", *PASSED_THROUGH.values()) for r in data[key]]
-    evidence = evidence_from_resources(data, referenced_medications(records), patient_id=patient_id,
-                                       today=today, policy=policy)
+    evidence = evidence_from_resources(
+        data, referenced_medications(records), patient_id=patient_id, today=today, policy=policy
+    )
     findings = tuple(evaluate_patient_view(evidence, today, policy))
     judged = [r.value_u_per_l for r in evidence.alp.judged]
     therapy = tuple(dict.fromkeys(t.ingredient for t in in_use(evidence.therapies, today)))

@@ -62,27 +62,43 @@ def strength_mg(text: str) -> Decimal | None:
         return None
     amount = Decimal(match.group(1))
     if match.group(2) and not match.group(3):  # a concentration per mL: needs the volume
-        volumes = [Decimal(v) for v in _VOLUME.findall(normal[match.end():])]
+        volumes = [Decimal(v) for v in _VOLUME.findall(normal[match.end() :])]
         return amount * volumes[0] if volumes else None
     return amount
 
 
 def zoledronic_acid_regimen(order: MedicationOrder) -> Classified:
     """Classify a zoledronic acid order as 4 mg (oncology) or 5 mg (osteoporosis, Paget); unknown otherwise."""
-    return _classify(order, (
-        (Regimen.ZOLEDRONIC_ACID_4MG, lambda mg: Decimal(3) <= mg <= Decimal(4), ZOLEDRONIC_ACID_4MG_RXNORM,
-         ZOLEDRONIC_ACID_4MG_NAMES),
-        (Regimen.ZOLEDRONIC_ACID_5MG, lambda mg: mg == Decimal(5), ZOLEDRONIC_ACID_5MG_RXNORM,
-         ZOLEDRONIC_ACID_5MG_NAMES),
-    ), Regimen.ZOLEDRONIC_ACID_UNKNOWN)
+    return _classify(
+        order,
+        (
+            (
+                Regimen.ZOLEDRONIC_ACID_4MG,
+                lambda mg: Decimal(3) <= mg <= Decimal(4),
+                ZOLEDRONIC_ACID_4MG_RXNORM,
+                ZOLEDRONIC_ACID_4MG_NAMES,
+            ),
+            (
+                Regimen.ZOLEDRONIC_ACID_5MG,
+                lambda mg: mg == Decimal(5),
+                ZOLEDRONIC_ACID_5MG_RXNORM,
+                ZOLEDRONIC_ACID_5MG_NAMES,
+            ),
+        ),
+        Regimen.ZOLEDRONIC_ACID_UNKNOWN,
+    )
 
 
 def denosumab_regimen(order: MedicationOrder) -> Classified:
     """Classify a denosumab order as 60 mg (Prolia and biosimilars) or 120 mg (Xgeva and biosimilars)."""
-    return _classify(order, (
-        (Regimen.DENOSUMAB_60MG, lambda mg: abs(mg - 60) <= 1, DENOSUMAB_60_RXNORM, DENOSUMAB_60_NAMES),
-        (Regimen.DENOSUMAB_120MG, lambda mg: abs(mg - 120) <= 1, DENOSUMAB_120_RXNORM, DENOSUMAB_120_NAMES),
-    ), Regimen.DENOSUMAB_UNKNOWN)
+    return _classify(
+        order,
+        (
+            (Regimen.DENOSUMAB_60MG, lambda mg: abs(mg - 60) <= 1, DENOSUMAB_60_RXNORM, DENOSUMAB_60_NAMES),
+            (Regimen.DENOSUMAB_120MG, lambda mg: abs(mg - 120) <= 1, DENOSUMAB_120_RXNORM, DENOSUMAB_120_NAMES),
+        ),
+        Regimen.DENOSUMAB_UNKNOWN,
+    )
 
 
 Option = tuple[Regimen, Callable[[Decimal], bool], frozenset[str], tuple[str, ...]]

@@ -76,18 +76,26 @@ def mg_text(dose: Decimal) -> str:
 
 
 def check_renal_function(
-    order: MedicationOrder, labs: Sequence[LabResult], patient_id: str, today: date, policy: Policy, *,
-    patient: PatientFacts | None = None, conditions: Sequence[ConditionRecord] = (),
+    order: MedicationOrder,
+    labs: Sequence[LabResult],
+    patient_id: str,
+    today: date,
+    policy: Policy,
+    *,
+    patient: PatientFacts | None = None,
+    conditions: Sequence[ConditionRecord] = (),
 ) -> Finding | None:
     """Return a finding when renal function is below a labelled limit of a drug in the order, or above a dose step."""
     limits, notes = labelled_limits(order, policy)
     if not limits:
         return None
-    measure, why_not = renal_measure(labs, patient, today, policy,
-                                     prefer_egfr=all(limit.egfr_label for limit in limits))
+    measure, why_not = renal_measure(
+        labs, patient, today, policy, prefer_egfr=all(limit.egfr_label for limit in limits)
+    )
     dialysis = dialysis_conditions(conditions)
-    breached = [limit for limit in limits
-                if dialysis or (measure is not None and measure.is_below(limit.limit_ml_per_min))]
+    breached = [
+        limit for limit in limits if dialysis or (measure is not None and measure.is_below(limit.limit_ml_per_min))
+    ]
     if measure is not None and measure.kind == "egfr" and why_not and patient is not None:
         notes = (*notes, NO_COCKCROFT_GAULT.format(reason=why_not))
     if breached:
@@ -112,19 +120,30 @@ def labelled_limits(order: MedicationOrder, policy: Policy) -> tuple[list[RenalL
             classified = zoledronic_acid_regimen(order)
             if classified.regimen is Regimen.ZOLEDRONIC_ACID_4MG:
                 # Zometa: not recommended below CrCl 30 mL/min, dose steps from 60; not Reclast's contraindication.
-                limits.append(RenalLimit(ingredient, policy.renal_limit_zoledronic_acid_oncology, Indicator.WARNING,
-                                         classified.regimen))
+                limits.append(
+                    RenalLimit(
+                        ingredient, policy.renal_limit_zoledronic_acid_oncology, Indicator.WARNING, classified.regimen
+                    )
+                )
             else:
                 # Reclast: the only labelled renal contraindication among them (FDA 2011 safety labelling change).
-                limits.append(RenalLimit(ingredient, policy.renal_limit_zoledronic_acid, Indicator.CRITICAL,
-                                         classified.regimen))
+                limits.append(
+                    RenalLimit(ingredient, policy.renal_limit_zoledronic_acid, Indicator.CRITICAL, classified.regimen)
+                )
                 if classified.regimen is Regimen.ZOLEDRONIC_ACID_UNKNOWN:
                     notes.append(UNKNOWN_ZOLEDRONIC_NOTE.format(basis=classified.basis))
         elif ingredient == "denosumab":
             # Prolia: a boxed warning written in eGFR (below 30 or on dialysis); Xgeva: a warning written in CrCl.
             regimen = denosumab_regimen(order).regimen
-            limits.append(RenalLimit(ingredient, policy.renal_limit_denosumab, Indicator.WARNING, regimen,
-                                     egfr_label=regimen is not Regimen.DENOSUMAB_120MG))
+            limits.append(
+                RenalLimit(
+                    ingredient,
+                    policy.renal_limit_denosumab,
+                    Indicator.WARNING,
+                    regimen,
+                    egfr_label=regimen is not Regimen.DENOSUMAB_120MG,
+                )
+            )
         elif ingredient == "romosozumab":
             limits.append(RenalLimit(ingredient, policy.renal_limit_romosozumab, Indicator.WARNING, egfr_label=True))
     return limits, tuple(notes)
@@ -149,7 +168,8 @@ def dialysis_conditions(conditions: Sequence[ConditionRecord]) -> tuple[str, ...
 def _is_dialysis_code(code: Code) -> bool:
     """Return whether a coding is end-stage renal disease or dependence on dialysis."""
     return (code.system == SNOMED and code.code in DIALYSIS_ESRD_SNOMED) or (
-        code.system == ICD10CM and code.code in DIALYSIS_ESRD_ICD10CM)
+        code.system == ICD10CM and code.code in DIALYSIS_ESRD_ICD10CM
+    )
 
 
 def _system_name(system: str) -> str:
@@ -159,8 +179,15 @@ def _system_name(system: str) -> str:
 
 def measurement_of(measure: RenalMeasure, limit: str) -> Measurement:
     """Return the measurement a card shows for a renal measure."""
-    return Measurement(measure.label, measure.loinc, measure.effective, shown_value(measure.value), measure.unit,
-                       measure.comparator, limit)
+    return Measurement(
+        measure.label,
+        measure.loinc,
+        measure.effective,
+        shown_value(measure.value),
+        measure.unit,
+        measure.comparator,
+        limit,
+    )
 
 
 def value_text(measure: RenalMeasure) -> str:
@@ -188,12 +215,21 @@ def _conversion(measure: RenalMeasure) -> str | None:
     quantity = measure.reported.quantity if measure.reported else None
     if quantity is None or quantity.value == measure.value:
         return None
-    return (f"{measure.label} reported as {quantity.comparator or ''}{number_text(quantity.value)} {quantity.unit},"
-            f" shown converted to {measure.unit}.")
+    return (
+        f"{measure.label} reported as {quantity.comparator or ''}{number_text(quantity.value)} {quantity.unit},"
+        f" shown converted to {measure.unit}."
+    )
 
 
-def renal_finding(order: MedicationOrder, breached: Sequence[RenalLimit], measure: RenalMeasure | None,
-                  dialysis: Sequence[str], patient_id: str, notes: tuple[str, ...], policy: Policy) -> Finding:
+def renal_finding(
+    order: MedicationOrder,
+    breached: Sequence[RenalLimit],
+    measure: RenalMeasure | None,
+    dialysis: Sequence[str],
+    patient_id: str,
+    notes: tuple[str, ...],
+    policy: Policy,
+) -> Finding:
     """Return the finding that renal function is below the limits it breaches, the most severe one deciding."""
     highest = max(limit.limit_ml_per_min for limit in breached)
     criteria = list(dialysis)
@@ -201,12 +237,16 @@ def renal_finding(order: MedicationOrder, breached: Sequence[RenalLimit], measur
         for limit in breached:
             if not measure.is_below(limit.limit_ml_per_min):
                 continue
-            criterion = (f"{value_text(measure)} is below the labelled limit of"
-                         f" {number_text(limit.limit_ml_per_min)} mL/min for {limit.ingredient}")
+            criterion = (
+                f"{value_text(measure)} is below the labelled limit of"
+                f" {number_text(limit.limit_ml_per_min)} mL/min for {limit.ingredient}"
+            )
             if limit.ingredient == "romosozumab":
-                criterion += ("; below 15: kidney failure, beyond the label's data"
-                              if measure.is_below(policy.romosozumab_renal_floor)
-                              else "; 15-29 is the label's severe renal impairment")
+                criterion += (
+                    "; below 15: kidney failure, beyond the label's data"
+                    if measure.is_below(policy.romosozumab_renal_floor)
+                    else "; 15-29 is the label's severe renal impairment"
+                )
             criteria.append(criterion)
     return Finding(
         Topic.RENAL_ANTIRESORPTIVE,
@@ -220,8 +260,9 @@ def renal_finding(order: MedicationOrder, breached: Sequence[RenalLimit], measur
     )
 
 
-def dose_adjustment_finding(order: MedicationOrder, measure: RenalMeasure, patient_id: str,
-                            notes: tuple[str, ...], policy: Policy) -> Finding | None:
+def dose_adjustment_finding(
+    order: MedicationOrder, measure: RenalMeasure, patient_id: str, notes: tuple[str, ...], policy: Policy
+) -> Finding | None:
     """Return a finding when zoledronic acid 4 mg is ordered above the dose step of the patient's clearance."""
     if measure.comparator or measure.value > policy.zometa_full_dose_above_crcl:
         return None  # a bound ("<45") does not place the value in one band
@@ -231,8 +272,11 @@ def dose_adjustment_finding(order: MedicationOrder, measure: RenalMeasure, patie
     ordered = ordered_dose_mg(order)
     if ordered is not None and ordered <= step.dose_mg:
         return None
-    dose_text = (f"Ordered dose {number_text(ordered)} mg is above {mg_text(step.dose_mg)} mg"
-                 if ordered is not None else "The order states no dose in mg")
+    dose_text = (
+        f"Ordered dose {number_text(ordered)} mg is above {mg_text(step.dose_mg)} mg"
+        if ordered is not None
+        else "The order states no dose in mg"
+    )
     egfr_note = (EGFR_NOTE,) if measure.kind == "egfr" else ()
     return Finding(
         Topic.ZOLEDRONIC_ACID_DOSE_ADJUSTMENT,

@@ -40,11 +40,16 @@ from hooks.valuesets import (
 )
 
 _SNOMED_CAUSES: dict[str, ValueSet] = {
-    "coeliac disease": COELIAC_DISEASE, "hypothyroidism": HYPOTHYROIDISM, "hypomagnesaemia": HYPOMAGNESAEMIA}
+    "coeliac disease": COELIAC_DISEASE,
+    "hypothyroidism": HYPOTHYROIDISM,
+    "hypomagnesaemia": HYPOMAGNESAEMIA,
+}
 _INACTIVE = frozenset({"inactive", "remission", "resolved"})
 _DISCOUNTED = frozenset({"refuted", "entered-in-error"})
-_DRUG_PATTERNS = {kind: re.compile(r"\b(?:" + "|".join(map(re.escape, stems)) + r")")
-                  for kind, (_, _, stems) in ALP_LOWERING_DRUGS.items()}
+_DRUG_PATTERNS = {
+    kind: re.compile(r"\b(?:" + "|".join(map(re.escape, stems)) + r")")
+    for kind, (_, _, stems) in ALP_LOWERING_DRUGS.items()
+}
 _LAB_LOOKBACK_MONTHS = 12
 
 

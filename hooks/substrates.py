@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
-from typing import Iterable
 
 from hooks.alp import years_before
 from hooks.findings import Measurement
@@ -23,9 +23,18 @@ _NEGATIVE_ANSWERS = frozenset({"LA6577-6", "LA9634-2"})
 _NEGATIVE_INTERPRETATIONS = frozenset({"NEG", "N", "ND"})
 # Free text is read as negative only when it reports no variant and mentions none: a named variant (c./p.
 # nomenclature), a pathogenic or likely pathogenic call, or one of uncertain significance all leave it unknown.
-_NOT_CLEARLY_NEGATIVE = re.compile(r"uncertain|\bvus\b|likely pathogenic|\bc\.[\d*-]|\bp\.[a-z(]|"
-                                   r"(?<!no )(?<!not )(?<!without )\bpathogenic variant")
-_NEGATIVE_WORDS = ("negative", "no pathogenic", "not detected", "no variant", "no mutation", "no clinically significant")
+_NOT_CLEARLY_NEGATIVE = re.compile(
+    r"uncertain|\bvus\b|likely pathogenic|\bc\.[\d*-]|\bp\.[a-z(]|"
+    r"(?<!no )(?<!not )(?<!without )\bpathogenic variant"
+)
+_NEGATIVE_WORDS = (
+    "negative",
+    "no pathogenic",
+    "not detected",
+    "no variant",
+    "no mutation",
+    "no clinically significant",
+)
 
 
 def latest_workup_results(results: Iterable[LabResult], today: date, policy: Policy) -> dict[str, LabResult]:
@@ -37,8 +46,15 @@ def latest_workup_results(results: Iterable[LabResult], today: date, policy: Pol
             continue
         if result.effective is None or result.effective < since:
             continue
-        group = ("plp" if result.loinc in PYRIDOXAL_PHOSPHATE else "pea" if result.loinc in URINE_PHOSPHOETHANOLAMINE
-                 else "alpl" if result.loinc in ALPL_GENE_TESTS else None)
+        group = (
+            "plp"
+            if result.loinc in PYRIDOXAL_PHOSPHATE
+            else "pea"
+            if result.loinc in URINE_PHOSPHOETHANOLAMINE
+            else "alpl"
+            if result.loinc in ALPL_GENE_TESTS
+            else None
+        )
         # Only the latest result of each test speaks: a normal repeat overrides an older high value.
         if group and (group not in latest or _when(result) > _when(latest[group])):
             latest[group] = result
@@ -48,8 +64,14 @@ def latest_workup_results(results: Iterable[LabResult], today: date, policy: Pol
 def elevated_substrates(results: Iterable[LabResult], today: date, policy: Policy) -> tuple[Measurement, ...]:
     """Return the substrates whose most recent trusted result in the window is above normal, newest first."""
     latest = latest_workup_results(results, today, policy)
-    elevated = [m for m in (_elevated_plp(latest["plp"], policy) if "plp" in latest else None,
-                            _elevated_pea(latest["pea"]) if "pea" in latest else None) if m is not None]
+    elevated = [
+        m
+        for m in (
+            _elevated_plp(latest["plp"], policy) if "plp" in latest else None,
+            _elevated_pea(latest["pea"]) if "pea" in latest else None,
+        )
+        if m is not None
+    ]
     return tuple(sorted(elevated, key=lambda m: m.effective, reverse=True))
 
 
@@ -64,8 +86,11 @@ def normal_workup(results: Iterable[LabResult], today: date, policy: Policy) -> 
     if "alpl" in latest and is_negative_genetic_result(latest["alpl"]):
         result = latest["alpl"]
         assert result.effective is not None
-        normal.append(Measurement(ALPL_LABEL, result.loinc, result.effective, Decimal(0), "", None,
-                                  "no pathogenic variant reported"))
+        normal.append(
+            Measurement(
+                ALPL_LABEL, result.loinc, result.effective, Decimal(0), "", None, "no pathogenic variant reported"
+            )
+        )
     return tuple(normal)
 
 
@@ -103,8 +128,9 @@ def _normal_plp(result: LabResult, policy: Policy) -> Measurement | None:
         return None
     if to_nmol_per_l_plp(quantity.value, quantity.unit) is None:
         return None  # an unknown unit says nothing either way
-    return Measurement(_PLP_LABEL, result.loinc, result.effective, quantity.value, quantity.unit or "",
-                       quantity.comparator, "normal")
+    return Measurement(
+        _PLP_LABEL, result.loinc, result.effective, quantity.value, quantity.unit or "", quantity.comparator, "normal"
+    )
 
 
 def _normal_pea(result: LabResult) -> Measurement | None:
@@ -116,8 +142,9 @@ def _normal_pea(result: LabResult) -> Measurement | None:
         return None
     if unit_key(high.unit or "") != unit_key(quantity.unit or "") or quantity.value > high.value:
         return None
-    return Measurement(_PEA_LABEL, result.loinc, result.effective, quantity.value, quantity.unit or "",
-                       quantity.comparator, "normal")
+    return Measurement(
+        _PEA_LABEL, result.loinc, result.effective, quantity.value, quantity.unit or "", quantity.comparator, "normal"
+    )
 
 
 def _when(result: LabResult) -> tuple[date, float]:
@@ -131,8 +158,10 @@ B6_CAVEAT = "Vitamin B6 supplements raise pyridoxal 5'-phosphate: ask about them
 
 def substrate_criteria(measurements: Iterable[Measurement]) -> tuple[str, ...]:
     """Return one readable line per elevated substrate, with the vitamin B6 caveat for PLP."""
-    lines = [f"{m.label} {number_text(m.value)} {m.unit} on {m.effective.isoformat()} is above normal ({m.limit})"
-             for m in measurements]
+    lines = [
+        f"{m.label} {number_text(m.value)} {m.unit} on {m.effective.isoformat()} is above normal ({m.limit})"
+        for m in measurements
+    ]
     if any(m.loinc in PYRIDOXAL_PHOSPHATE for m in measurements):
         lines.append(B6_CAVEAT)
     return tuple(lines)
@@ -158,8 +187,15 @@ def _elevated_plp(result: LabResult, policy: Policy) -> Measurement | None:
         limit, basis = policy.plp_high_nmol_per_l, f"{number_text(policy.plp_high_nmol_per_l)} nmol/L default"
     if value <= limit:
         return None
-    return Measurement(_PLP_LABEL, result.loinc, result.effective, result.quantity.value,
-                       result.quantity.unit or "", result.quantity.comparator, f"> {number_text(limit)} nmol/L ({basis})")
+    return Measurement(
+        _PLP_LABEL,
+        result.loinc,
+        result.effective,
+        result.quantity.value,
+        result.quantity.unit or "",
+        result.quantity.comparator,
+        f"> {number_text(limit)} nmol/L ({basis})",
+    )
 
 
 def _elevated_pea(result: LabResult) -> Measurement | None:
@@ -172,9 +208,15 @@ def _elevated_pea(result: LabResult) -> Measurement | None:
         return None  # creatinine-ratio units vary by lab; compare only like with like
     if result.quantity.value <= high.value:
         return None
-    return Measurement(_PEA_LABEL, result.loinc, result.effective, result.quantity.value,
-                       result.quantity.unit or "", result.quantity.comparator,
-                       f"> {number_text(high.value)} {high.unit} (lab range high)")
+    return Measurement(
+        _PEA_LABEL,
+        result.loinc,
+        result.effective,
+        result.quantity.value,
+        result.quantity.unit or "",
+        result.quantity.comparator,
+        f"> {number_text(high.value)} {high.unit} (lab range high)",
+    )
 
 
 def _range_high(result: LabResult) -> Quantity | None:

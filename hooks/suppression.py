@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Iterable
 
 from hooks.findings import Finding, Indicator
 from hooks.policy import Policy
@@ -86,7 +86,11 @@ def is_suppressed(
             if not worse and (today - past.overridden_on).days < policy.patient_view_snooze_days:
                 return True
         if hook == "order-sign" and past.hook == "order-select" and not policy.order_select_repeat_at_sign:
-            if session is not None and same_session(finding, past, session) and past.fingerprint == fingerprint(finding):
+            if (
+                session is not None
+                and same_session(finding, past, session)
+                and past.fingerprint == fingerprint(finding)
+            ):
                 return True
     return False
 

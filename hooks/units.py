@@ -147,6 +147,8 @@ def to_mg_per_dl_creatinine(value: Decimal, unit: str | None) -> Decimal | None:
 def to_kg(value: Decimal, unit: str | None) -> Decimal | None:
     """Return a body weight in kg, or None."""
     return _convert(value, unit, _WEIGHT_TO_KG)
+
+
 # Magnesium: 1 mmol/L = 2.431 mg/dL = 2 mEq/L. Zinc: 1 umol/L = 6.538 ug/dL (65.38 g/mol).
 _MAGNESIUM_TO_MG_PER_DL: dict[str, Decimal] = {
     "mg/dl": Decimal(1),

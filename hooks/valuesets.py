@@ -66,8 +66,23 @@ URINE_PHOSPHOETHANOLAMINE = ValueSet(
     source="LOINC phosphoethanolamine/creatinine and urine phosphoethanolamine terms; clinical.md §6.1 "
     "(random vs 24-h specimen unverified: all accepted, each judged against its own reference range).",
     system=LOINC,
-    codes=frozenset({"13789-3", "25122-3", "28604-7", "44351-5", "44352-3", "56966-5",
-                     "26611-4", "9731-1", "2790-4", "2789-6", "25502-6", "26597-5", "26612-2"}),
+    codes=frozenset(
+        {
+            "13789-3",
+            "25122-3",
+            "28604-7",
+            "44351-5",
+            "44352-3",
+            "56966-5",
+            "26611-4",
+            "9731-1",
+            "2790-4",
+            "2789-6",
+            "25502-6",
+            "26597-5",
+            "26612-2",
+        }
+    ),
 )
 
 ALPL_GENE_TESTS = ValueSet(
@@ -85,7 +100,8 @@ HPP_WORKUP = ValueSet(
     expansion_date="2026-11-24",
     source="clinical.md §6.1: pyridoxal 5'-phosphate, urine phosphoethanolamine terms, ALPL gene tests.",
     system=LOINC,
-    codes=PYRIDOXAL_PHOSPHATE.codes | URINE_PHOSPHOETHANOLAMINE.codes
+    codes=PYRIDOXAL_PHOSPHATE.codes
+    | URINE_PHOSPHOETHANOLAMINE.codes
     | frozenset({"77084-2", "77085-9"}),  # ALPL gene sequencing, familial variant
 )
 
@@ -165,10 +181,22 @@ BILIRUBIN_TOTAL = ValueSet(
     codes=frozenset({"1975-2", "14631-6"}),
 )
 
-AST = ValueSet(name="ast", version="2026.11", expansion_date="2026-11-24",
-               source="LOINC 1920-8; clinical.md §6.3.", system=LOINC, codes=frozenset({"1920-8"}))
-ALT = ValueSet(name="alt", version="2026.11", expansion_date="2026-11-24",
-               source="LOINC 1742-6; clinical.md §6.3.", system=LOINC, codes=frozenset({"1742-6"}))
+AST = ValueSet(
+    name="ast",
+    version="2026.11",
+    expansion_date="2026-11-24",
+    source="LOINC 1920-8; clinical.md §6.3.",
+    system=LOINC,
+    codes=frozenset({"1920-8"}),
+)
+ALT = ValueSet(
+    name="alt",
+    version="2026.11",
+    expansion_date="2026-11-24",
+    source="LOINC 1742-6; clinical.md §6.3.",
+    system=LOINC,
+    codes=frozenset({"1742-6"}),
+)
 
 WILSON_DISEASE_SNOMED = ValueSet(
     name="wilson-disease-snomed",
@@ -228,11 +256,19 @@ ALCOHOLIC_LIVER_DISEASE_ICD10CM = ValueSet(
 )
 # Lower-case words that name the same diseases in a Condition's text or display, for local codes.
 CHRONIC_LIVER_DISEASE_WORDS: tuple[str, ...] = (
-    "cirrhosis", "chronic liver disease", "chronic hepatitis", "chronic hepatic failure", "chronic liver failure",
+    "cirrhosis",
+    "chronic liver disease",
+    "chronic hepatitis",
+    "chronic hepatic failure",
+    "chronic liver failure",
 )
 ALCOHOLIC_LIVER_DISEASE_WORDS: tuple[str, ...] = (
-    "alcoholic liver", "alcohol-related liver", "alcohol related liver", "alcohol-associated liver",
-    "alcoholic hepatitis", "alcoholic cirrhosis",
+    "alcoholic liver",
+    "alcohol-related liver",
+    "alcohol related liver",
+    "alcohol-associated liver",
+    "alcoholic hepatitis",
+    "alcoholic cirrhosis",
 )
 
 ASFOTASE_ALFA_ATC = ValueSet(
@@ -262,8 +298,24 @@ class Antiresorptive:
 ANTIRESORPTIVES: tuple[Antiresorptive, ...] = (
     Antiresorptive(
         "alendronate",
-        frozenset({"46041", "904431", "904433", "904430", "904447", "904419", "904421", "904420", "114265",
-                   "904462", "904465", "904492", "904495", "617264"}),
+        frozenset(
+            {
+                "46041",
+                "904431",
+                "904433",
+                "904430",
+                "904447",
+                "904419",
+                "904421",
+                "904420",
+                "114265",
+                "904462",
+                "904465",
+                "904492",
+                "904495",
+                "617264",
+            }
+        ),
         frozenset({"M05BA04", "M05BB03", "M05BB05"}),
         ("alendron", "fosamax", "binosto"),
     ),
@@ -311,12 +363,43 @@ ANTIRESORPTIVES: tuple[Antiresorptive, ...] = (
     ),
     Antiresorptive(
         "denosumab",
-        frozenset({"993449", "993452", "993456", "1046398", "2717866", "2715513", "2715520", "2723350", "2723357",
-                   "2747255", "2747262"}),
+        frozenset(
+            {
+                "993449",
+                "993452",
+                "993456",
+                "1046398",
+                "2717866",
+                "2715513",
+                "2715520",
+                "2723350",
+                "2723357",
+                "2747255",
+                "2747262",
+            }
+        ),
         frozenset({"M05BX04"}),
         # Biosimilars have their own RxNorm ingredients ("denosumab-bbdz" ...): the stem catches them.
-        ("denosumab", "prolia", "xgeva", "jubbonti", "wyost", "ospomyv", "xbryk", "stoboclo", "osenvelt",
-         "conexxence", "bomyntra", "obodence", "xtrenbo", "bildyos", "bilprevda", "bosaya", "osvyrti", "jubereq"),
+        (
+            "denosumab",
+            "prolia",
+            "xgeva",
+            "jubbonti",
+            "wyost",
+            "ospomyv",
+            "xbryk",
+            "stoboclo",
+            "osenvelt",
+            "conexxence",
+            "bomyntra",
+            "obodence",
+            "xtrenbo",
+            "bildyos",
+            "bilprevda",
+            "bosaya",
+            "osvyrti",
+            "jubereq",
+        ),
     ),
     Antiresorptive(
         "romosozumab",
@@ -421,10 +504,27 @@ STROKE_ICD10CM_PREFIXES: tuple[str, ...] = ("I63", "I61")
 # and its biosimilars: 120 mg for bone metastases. Zometa: 4 mg for oncology; Reclast/Aclasta: 5 mg.
 DENOSUMAB_60_RXNORM = frozenset({"993452", "993456", "2715513", "2715520", "2723350", "2723357"})
 DENOSUMAB_120_RXNORM = frozenset({"1046398", "2717866", "2747255", "2747262"})
-DENOSUMAB_60_NAMES: tuple[str, ...] = ("prolia", "jubbonti", "ospomyv", "stoboclo", "conexxence", "bildyos",
-                                       "obodence", "bosaya", "osvyrti")
-DENOSUMAB_120_NAMES: tuple[str, ...] = ("xgeva", "wyost", "xbryk", "osenvelt", "bomyntra", "bilprevda",
-                                        "xtrenbo", "jubereq")
+DENOSUMAB_60_NAMES: tuple[str, ...] = (
+    "prolia",
+    "jubbonti",
+    "ospomyv",
+    "stoboclo",
+    "conexxence",
+    "bildyos",
+    "obodence",
+    "bosaya",
+    "osvyrti",
+)
+DENOSUMAB_120_NAMES: tuple[str, ...] = (
+    "xgeva",
+    "wyost",
+    "xbryk",
+    "osenvelt",
+    "bomyntra",
+    "bilprevda",
+    "xtrenbo",
+    "jubereq",
+)
 ZOLEDRONIC_ACID_4MG_RXNORM = ZOLEDRONIC_ACID_ONCOLOGY.codes
 ZOLEDRONIC_ACID_5MG_RXNORM = frozenset({"705824", "705875"})
 ZOLEDRONIC_ACID_4MG_NAMES: tuple[str, ...] = ("zometa",)
@@ -433,18 +533,30 @@ ZOLEDRONIC_ACID_5MG_NAMES: tuple[str, ...] = ("reclast", "aclasta")
 # Secondary causes of low ALP named on the card when they are on record (issue 10 item 8; docs/evidence/alp.md).
 # Conditions are matched by code, else by the words of their text, since many are coded locally.
 COELIAC_DISEASE = ValueSet(
-    name="coeliac-disease", version="2026.12", expansion_date="2026-12-04",
+    name="coeliac-disease",
+    version="2026.12",
+    expansion_date="2026-12-04",
     source="SNOMED CT 396331005 Celiac disease; ICD-10-CM K90.0 (docs/evidence/alp.md).",
-    system=SNOMED, codes=frozenset({"396331005"}))
+    system=SNOMED,
+    codes=frozenset({"396331005"}),
+)
 HYPOTHYROIDISM = ValueSet(
-    name="hypothyroidism", version="2026.12", expansion_date="2026-12-04",
+    name="hypothyroidism",
+    version="2026.12",
+    expansion_date="2026-12-04",
     source="SNOMED CT 40930008 Hypothyroidism; ICD-10-CM E03.x and E89.0 (docs/evidence/alp.md).",
-    system=SNOMED, codes=frozenset({"40930008"}))
+    system=SNOMED,
+    codes=frozenset({"40930008"}),
+)
 HYPOMAGNESAEMIA = ValueSet(
-    name="hypomagnesaemia", version="2026.12", expansion_date="2026-12-04",
+    name="hypomagnesaemia",
+    version="2026.12",
+    expansion_date="2026-12-04",
     source="SNOMED CT 190855004 Hypomagnesemia; ICD-10-CM E83.42 (HPO HP:0002917 cross-references; "
     "docs/evidence/alp.md).",
-    system=SNOMED, codes=frozenset({"190855004"}))
+    system=SNOMED,
+    codes=frozenset({"190855004"}),
+)
 # ICD-10-CM code prefixes: K90.0 coeliac, E03 and E89.0 hypothyroidism, E40-E46 malnutrition, E83.42
 # hypomagnesaemia, E60 zinc deficiency.
 SECONDARY_CAUSE_ICD10CM_PREFIXES: dict[str, tuple[str, ...]] = {
@@ -466,19 +578,50 @@ SECONDARY_CAUSE_WORDS: dict[str, tuple[str, ...]] = {
 # (RxNorm 2018-07-02); fibrate and oestrogen RxNorm codes are not verified, so they match by ATC and name.
 ALP_LOWERING_DRUGS: dict[str, tuple[frozenset[str], tuple[str, ...], tuple[str, ...]]] = {
     # kind: (RxNorm ingredient codes, ATC prefixes, name stems)
-    "glucocorticoid": (frozenset({"8640", "8638", "3264", "5492", "6902", "2878"}), ("H02AB",),
-                       ("prednison", "prednisolon", "methylprednisolon", "dexamethason", "hydrocortison",
-                        "cortison", "deflazacort", "betamethason")),
+    "glucocorticoid": (
+        frozenset({"8640", "8638", "3264", "5492", "6902", "2878"}),
+        ("H02AB",),
+        (
+            "prednison",
+            "prednisolon",
+            "methylprednisolon",
+            "dexamethason",
+            "hydrocortison",
+            "cortison",
+            "deflazacort",
+            "betamethason",
+        ),
+    ),
     "fibrate": (frozenset(), ("C10AB",), ("fenofibrat", "gemfibrozil", "bezafibrat", "clofibrat", "ciprofibrat")),
-    "oestrogen": (frozenset(), ("G03C", "G03A", "G03F"),
-                  ("estradiol", "oestradiol", "estrogen", "oestrogen", "ethinylestradiol", "ethinyl estradiol",
-                   "premarin", "estriol", "estrone")),
+    "oestrogen": (
+        frozenset(),
+        ("G03C", "G03A", "G03F"),
+        (
+            "estradiol",
+            "oestradiol",
+            "estrogen",
+            "oestrogen",
+            "ethinylestradiol",
+            "ethinyl estradiol",
+            "premarin",
+            "estriol",
+            "estrone",
+        ),
+    ),
 }
 MAGNESIUM = ValueSet(
-    name="magnesium-serum", version="2026.12", expansion_date="2026-12-04",
+    name="magnesium-serum",
+    version="2026.12",
+    expansion_date="2026-12-04",
     source="LOINC 19123-9 (mg/dL), 2601-3 (mmol/L); HL7 PDDI-CDS magnesium value set (LOINC 2.82).",
-    system=LOINC, codes=frozenset({"19123-9", "2601-3"}))
+    system=LOINC,
+    codes=frozenset({"19123-9", "2601-3"}),
+)
 ZINC = ValueSet(
-    name="zinc-serum", version="2026.12", expansion_date="2026-12-04",
+    name="zinc-serum",
+    version="2026.12",
+    expansion_date="2026-12-04",
     source="LOINC 5763-8 Zinc [Mass/volume] in Serum or Plasma (docs/evidence/alp.md).",
-    system=LOINC, codes=frozenset({"5763-8"}))
+    system=LOINC,
+    codes=frozenset({"5763-8"}),
+)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Callable, Iterable, Sequence
 
 from hooks.alp import completed_years
 from hooks.findings import Finding, Indicator, Measurement, Topic
@@ -186,11 +186,13 @@ def liver_disease_kind(codes: Iterable[Code], names: Iterable[str]) -> str | Non
     """Return "alcohol" or "chronic" when codes or names show that liver disease, else None."""
     codes = tuple(codes)
     text = " ".join(names).casefold()
-    if (has_code(codes, ALCOHOLIC_LIVER_DISEASE_SNOMED, ALCOHOLIC_LIVER_DISEASE_ICD10CM)
-            or any(word in text for word in ALCOHOLIC_LIVER_DISEASE_WORDS)):
+    if has_code(codes, ALCOHOLIC_LIVER_DISEASE_SNOMED, ALCOHOLIC_LIVER_DISEASE_ICD10CM) or any(
+        word in text for word in ALCOHOLIC_LIVER_DISEASE_WORDS
+    ):
         return "alcohol"
-    if (has_code(codes, CHRONIC_LIVER_DISEASE_SNOMED, CHRONIC_LIVER_DISEASE_ICD10CM)
-            or any(word in text for word in CHRONIC_LIVER_DISEASE_WORDS)):
+    if has_code(codes, CHRONIC_LIVER_DISEASE_SNOMED, CHRONIC_LIVER_DISEASE_ICD10CM) or any(
+        word in text for word in CHRONIC_LIVER_DISEASE_WORDS
+    ):
         return "chronic"
     return None
 
@@ -242,12 +244,16 @@ def alf_picture(inr: Reading, panel: LiverPanel, policy: Policy) -> str:
     """State the acute liver failure picture: the INR and the liver injury of the same current episode."""
     injuries = []
     if panel.bilirubin.value >= policy.wilson_min_bilirubin_mg_per_dl:
-        injuries.append(f"total bilirubin {number_text(panel.bilirubin.value)} mg/dL"
-                        f" ≥ {number_text(policy.wilson_min_bilirubin_mg_per_dl)} mg/dL")
+        injuries.append(
+            f"total bilirubin {number_text(panel.bilirubin.value)} mg/dL"
+            f" ≥ {number_text(policy.wilson_min_bilirubin_mg_per_dl)} mg/dL"
+        )
     worst = max((("AST", panel.ast), ("ALT", panel.alt)), key=lambda named: named[1].value)
     if worst[1].value >= policy.wilson_min_aminotransferase_u_per_l:
-        injuries.append(f"{worst[0]} {number_text(worst[1].value)} U/L"
-                        f" ≥ {number_text(policy.wilson_min_aminotransferase_u_per_l)} U/L")
+        injuries.append(
+            f"{worst[0]} {number_text(worst[1].value)} U/L"
+            f" ≥ {number_text(policy.wilson_min_aminotransferase_u_per_l)} U/L"
+        )
     return (
         f"{ALF_PICTURE}: INR {number_text(inr.value)} ≥ {number_text(policy.wilson_inr_min)} with"
         f" {' and '.join(injuries)}, all within the last {policy.wilson_inr_window_days} days, and no current"
@@ -258,8 +264,10 @@ def alf_picture(inr: Reading, panel: LiverPanel, policy: Policy) -> str:
 def shows_liver_injury(panel: LiverPanel, policy: Policy) -> bool:
     """Return whether the set shows the liver injury that makes a raised INR acute liver failure."""
     aminotransferase = max(panel.ast.value, panel.alt.value)
-    return (panel.bilirubin.value >= policy.wilson_min_bilirubin_mg_per_dl
-            or aminotransferase >= policy.wilson_min_aminotransferase_u_per_l)
+    return (
+        panel.bilirubin.value >= policy.wilson_min_bilirubin_mg_per_dl
+        or aminotransferase >= policy.wilson_min_aminotransferase_u_per_l
+    )
 
 
 def wilson_disease_on_record(
@@ -269,10 +277,7 @@ def wilson_disease_on_record(
     if any(c.verification_status not in _DISCOUNTED_VERIFICATION and is_wilson_code(c.codes) for c in conditions):
         return True
     # An entry that failed validation still shows its code; count it unless its legible status discounts it.
-    return any(
-        u.status not in _DISCOUNTED_VERIFICATION and is_wilson_code(u.codes)
-        for u in unreadable_conditions
-    )
+    return any(u.status not in _DISCOUNTED_VERIFICATION and is_wilson_code(u.codes) for u in unreadable_conditions)
 
 
 def is_wilson_code(codes: Iterable[Code]) -> bool:
@@ -401,10 +406,14 @@ def criteria(panel: LiverPanel, indicator: Indicator, policy: Policy) -> tuple[s
     alp_tb_limit = policy.wilson_alp_bilirubin_ratio_max
     ast_alt_limit = policy.wilson_ast_alt_ratio_min
     stated = [
-        statement(f"ALP/bilirubin {ratio_text(panel.alp_bilirubin_ratio, alp_tb_limit)} < {number_text(alp_tb_limit)}",
-                  alp_bilirubin_met(panel, policy)),
-        statement(f"AST/ALT {ratio_text(panel.ast_alt_ratio, ast_alt_limit)} > {number_text(ast_alt_limit)}",
-                  ast_alt_met(panel, policy)),
+        statement(
+            f"ALP/bilirubin {ratio_text(panel.alp_bilirubin_ratio, alp_tb_limit)} < {number_text(alp_tb_limit)}",
+            alp_bilirubin_met(panel, policy),
+        ),
+        statement(
+            f"AST/ALT {ratio_text(panel.ast_alt_ratio, ast_alt_limit)} > {number_text(ast_alt_limit)}",
+            ast_alt_met(panel, policy),
+        ),
     ]
     if indicator is Indicator.INFO:
         low = policy.wilson_low_alp_u_per_l

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from hooks.findings import Topic
+
 
 def walk(value: Any, path: str = "card") -> Iterator[tuple[str, Any]]:
     """Yield every value in a JSON tree with its path."""
@@ -28,10 +30,22 @@ def assert_spec_exact(card: dict) -> None:
         assert value is not None and value != "" and value != [] and value != {}, f"empty value at {path}"
         assert not isinstance(value, (tuple, set)), f"non-JSON container at {path}"
 
-    assert set(card) <= {"uuid", "summary", "detail", "indicator", "source", "suggestions",
-                         "selectionBehavior", "overrideReasons", "links", "extension"}
+    assert set(card) <= {
+        "uuid",
+        "summary",
+        "detail",
+        "indicator",
+        "source",
+        "suggestions",
+        "selectionBehavior",
+        "overrideReasons",
+        "links",
+        "extension",
+    }
     for reference in card.get("extension", {}).get("davinci-crd.associated-resource", []):
-        assert set(reference) == {"reference"} and re.fullmatch(r"[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}", reference["reference"])
+        assert set(reference) == {"reference"} and re.fullmatch(
+            r"[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}", reference["reference"]
+        )
     assert isinstance(card["summary"], str) and len(card["summary"]) < 140
     assert "\n" not in card["summary"]
     assert card["indicator"] in {"info", "warning", "critical"} and type(card["indicator"]) is str
@@ -71,7 +85,6 @@ def assert_spec_exact(card: dict) -> None:
         assert link["type"] == "absolute"
         parts = urlsplit(link["url"])
         assert parts.scheme == "https" and parts.netloc
-
 
 
 def assert_response_spec_exact(body: dict) -> None:

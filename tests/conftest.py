@@ -6,9 +6,10 @@ import copy
 import itertools
 import json
 import uuid
-from datetime import date, datetime, timezone
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ from cds_service.settings import settings_from_env
 from tests.databases import DATABASES, fresh_database_url
 
 FIXTURES = Path(__file__).parent / "fixtures"
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 TODAY: date = NOW.date()
 FHIR_SERVER = "https://ehr.example.org/fhir"
 
@@ -103,8 +104,13 @@ def hook_request(
     if fhir_server is not None:
         body["fhirServer"] = fhir_server
     if token is not None:
-        body["fhirAuthorization"] = {"access_token": token, "token_type": "Bearer", "expires_in": 300,
-                                     "scope": "patient/*.read", "subject": "alp-guard"}
+        body["fhirAuthorization"] = {
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": 300,
+            "scope": "patient/*.read",
+            "subject": "alp-guard",
+        }
     return body
 
 
@@ -135,8 +141,16 @@ def full_prefetch(
     }
 
 
-__all__ = ["FHIR_SERVER", "NOW", "TODAY", "full_prefetch", "hook_request", "load_fhir", "on_both_databases",
-           "settings_from_env"]
+__all__ = [
+    "FHIR_SERVER",
+    "NOW",
+    "TODAY",
+    "full_prefetch",
+    "hook_request",
+    "load_fhir",
+    "on_both_databases",
+    "settings_from_env",
+]
 
 
 def made_out_for(value: Any, patient_id: str) -> Any:

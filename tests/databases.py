@@ -15,9 +15,9 @@ import atexit
 import functools
 import os
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from sqlalchemy import create_engine, make_url
@@ -60,7 +60,8 @@ def fresh_database_url(kind: str, tmp_path: Path) -> Iterator[str]:
         with admin.begin() as conn:
             conn.exec_driver_sql(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                f"WHERE application_name = '{name}' AND pid <> pg_backend_pid()")
+                f"WHERE application_name = '{name}' AND pid <> pg_backend_pid()"
+            )
             conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {name} CASCADE")
 
 

@@ -33,7 +33,7 @@ class FaultyFhirServer:
         self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}/fhir"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
-    def __enter__(self) -> "FaultyFhirServer":
+    def __enter__(self) -> FaultyFhirServer:
         self.thread.start()
         return self
 

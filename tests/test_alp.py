@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -22,8 +22,17 @@ POLICY = Policy()
 _STRENGTH = [Pattern.NONE, Pattern.SINGLE_LOW, Pattern.RECURRENT, Pattern.PERSISTENT]
 
 
-def alp(day: date | str, value: float | str, unit: str | None = "U/L", *, lab_low=None, lab_low_unit="U/L",
-        status="final", comparator=None, ranges=()) -> LabResult:
+def alp(
+    day: date | str,
+    value: float | str,
+    unit: str | None = "U/L",
+    *,
+    lab_low=None,
+    lab_low_unit="U/L",
+    status="final",
+    comparator=None,
+    ranges=(),
+) -> LabResult:
     """Return an ALP LabResult."""
     when = date.fromisoformat(day) if isinstance(day, str) else day
     if lab_low is not None:
@@ -40,6 +49,7 @@ def verdict(result: LabResult, patient=ADULT, policy=POLICY):
 
 
 # --- one result: adults -----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("value, low", [("35", True), ("35.01", False), ("34.9", True), ("36", False)])
 def test_adult_without_a_lab_range_is_low_at_or_below_35(value, low):
@@ -110,8 +120,11 @@ def test_thirteen_year_olds_have_sex_specific_limits_and_unknown_sex_takes_the_l
 
 def child_range(low: int, from_years: int, to_years: int) -> tuple[ReferenceRange, ...]:
     """Return a lab reference range restricted to an age band in years."""
-    return (ReferenceRange(Quantity(Decimal(low), "U/L"), None, AgeBound(Decimal(from_years), "a"),
-                           AgeBound(Decimal(to_years), "a")),)
+    return (
+        ReferenceRange(
+            Quantity(Decimal(low), "U/L"), None, AgeBound(Decimal(from_years), "a"), AgeBound(Decimal(to_years), "a")
+        ),
+    )
 
 
 @pytest.mark.parametrize("value, low", [("149", True), ("150", False)])
@@ -149,7 +162,9 @@ def test_a_newborn_of_15_days_is_judged_against_122():
 
 
 def test_a_newborn_under_15_days_with_a_neonatal_lab_range_is_judged():
-    neonatal = (ReferenceRange(Quantity(Decimal(83), "U/L"), None, AgeBound(Decimal(0), "d"), AgeBound(Decimal(14), "d")),)
+    neonatal = (
+        ReferenceRange(Quantity(Decimal(83), "U/L"), None, AgeBound(Decimal(0), "d"), AgeBound(Decimal(14), "d")),
+    )
     assert verdict(alp("2026-10-10", 70, ranges=neonatal), patient=NEWBORN).low is True
 
 
@@ -174,8 +189,10 @@ def test_a_range_for_the_other_sex_is_not_used():
 
 # --- one result: what cannot be interpreted --------------------------------------------------------------
 
-@pytest.mark.parametrize("unit, reason", [("mg/dL", "unit 'mg/dL' cannot be converted to U/L"),
-                                          (None, "no unit cannot be converted to U/L")])
+
+@pytest.mark.parametrize(
+    "unit, reason", [("mg/dL", "unit 'mg/dL' cannot be converted to U/L"), (None, "no unit cannot be converted to U/L")]
+)
 def test_unconvertible_units_are_left_out_with_a_reason(unit, reason):
     assert verdict(alp("2026-03-01", 30, unit)) == UninterpretableAlp(date(2026, 3, 1), reason)
 
@@ -201,6 +218,7 @@ def test_a_result_without_a_date_is_left_out():
 
 
 # --- the window -------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("status", ["preliminary", "entered-in-error", "cancelled", "registered", "unknown"])
 def test_unverified_results_are_never_evidence(status):
@@ -231,6 +249,7 @@ def test_data_absent_results_are_skipped():
 
 # --- the pattern ------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("second, pattern", [("2026-01-31", Pattern.PERSISTENT), ("2026-01-30", Pattern.SINGLE_LOW)])
 def test_lows_must_be_at_least_30_days_apart(second, pattern):
     assert assess(alp("2026-01-01", 20), alp(second, 22)).pattern is pattern
@@ -243,8 +262,13 @@ def test_exactly_half_the_months_low_is_recurrent_not_persistent():
 
 
 def test_more_than_half_the_months_low_is_persistent():
-    results = [alp("2026-01-10", 20), alp("2026-02-10", 60), alp("2026-03-10", 21), alp("2026-05-10", 22),
-               alp("2026-04-10", 60)]
+    results = [
+        alp("2026-01-10", 20),
+        alp("2026-02-10", 60),
+        alp("2026-03-10", 21),
+        alp("2026-05-10", 22),
+        alp("2026-04-10", 60),
+    ]
     assessment = assess(*results)
     assert (assessment.pattern, assessment.low_months) == (Pattern.PERSISTENT, 3)
 
@@ -280,6 +304,7 @@ def test_results_are_listed_oldest_first():
 
 # --- uninterpretable results never create a finding -------------------------------------------------------
 
+
 def test_an_unconvertible_result_is_named_but_not_used():
     results = [alp("2026-01-10", 20), alp("2026-03-10", 21), alp("2026-04-10", 44)]
     assessment = assess(*results, alp("2026-02-10", 3, "mg/dL"))
@@ -294,8 +319,13 @@ def test_an_uninterpretable_result_after_a_single_low_does_not_cancel_it():
 
 
 def test_an_unreadable_alp_resource_is_named_and_weakens_the_pattern():
-    unreadable = Unreadable("Observation", "o9", "Observation failed validation: value_error",
-                            (Code("http://loinc.org", "6768-6"),), effective=date(2026, 10, 20))
+    unreadable = Unreadable(
+        "Observation",
+        "o9",
+        "Observation failed validation: value_error",
+        (Code("http://loinc.org", "6768-6"),),
+        effective=date(2026, 10, 20),
+    )
     assessment = assess(alp("2026-10-02", 31), unreadable=[unreadable])
     assert assessment.pattern is Pattern.NONE
     assert assessment.uninterpretable == (UninterpretableAlp(date(2026, 10, 20), "the result could not be read"),)
@@ -385,6 +415,7 @@ def test_years_before(day, expected):
 
 # --- review fixes: calendar birthdays, lab age bands, same-day order, presets, therapy marks ---------------
 
+
 def test_child_bands_change_on_the_birthday_itself():
     girl = PatientFacts("p6", date(2007, 3, 2), "female")
     assert verdict(alp("2024-03-01", 47), patient=girl).limit_u_per_l == Decimal(50)  # still 16
@@ -392,24 +423,28 @@ def test_child_bands_change_on_the_birthday_itself():
 
 
 def test_lab_age_bands_in_months_are_compared_in_completed_months():
-    ranges = (ReferenceRange(Quantity(Decimal(150), "U/L"), None, AgeBound(Decimal(0), "mo"), AgeBound(Decimal(6), "mo")),
-              ReferenceRange(Quantity(Decimal(100), "U/L"), None, AgeBound(Decimal(6), "mo"), AgeBound(Decimal(12), "mo")))
+    ranges = (
+        ReferenceRange(Quantity(Decimal(150), "U/L"), None, AgeBound(Decimal(0), "mo"), AgeBound(Decimal(6), "mo")),
+        ReferenceRange(Quantity(Decimal(100), "U/L"), None, AgeBound(Decimal(6), "mo"), AgeBound(Decimal(12), "mo")),
+    )
     infant = PatientFacts("p7", date(2026, 1, 15), "male")
     result = verdict(alp("2026-10-20", 120, ranges=ranges), patient=infant)  # 9 months old
     assert (result.limit_u_per_l, result.low) == (Decimal(100), False)
 
 
 def test_a_normal_earlier_the_same_day_does_not_cancel_a_later_low():
-    from datetime import datetime, timezone
-    normal = dataclasses.replace(alp("2026-10-01", 70), instant=datetime(2026, 10, 1, 8, tzinfo=timezone.utc))
-    low = dataclasses.replace(alp("2026-10-01", 30), instant=datetime(2026, 10, 1, 9, tzinfo=timezone.utc))
+    from datetime import datetime
+
+    normal = dataclasses.replace(alp("2026-10-01", 70), instant=datetime(2026, 10, 1, 8, tzinfo=UTC))
+    low = dataclasses.replace(alp("2026-10-01", 30), instant=datetime(2026, 10, 1, 9, tzinfo=UTC))
     assert assess(normal, low).pattern is Pattern.SINGLE_LOW
-    later_normal = dataclasses.replace(normal, instant=datetime(2026, 10, 1, 10, tzinfo=timezone.utc))
+    later_normal = dataclasses.replace(normal, instant=datetime(2026, 10, 1, 10, tzinfo=UTC))
     assert assess(later_normal, low).pattern is Pattern.NONE
 
 
-STRICT = dataclasses.replace(POLICY, adult_low_limit_u_per_l=Decimal(30), all_months_low=True,
-                             max_any_alp_u_per_l=Decimal(45))
+STRICT = dataclasses.replace(
+    POLICY, adult_low_limit_u_per_l=Decimal(30), all_months_low=True, max_any_alp_u_per_l=Decimal(45)
+)
 
 
 def test_strict_policy_needs_every_month_low():
@@ -433,6 +468,7 @@ def test_results_drawn_on_antiresorptive_therapy_are_marked():
 
 
 # --- transient lows: a clearly normal value later, one acute stay (issue 10 item 7) ----------------------------
+
 
 @pytest.mark.parametrize("later, pattern", [("45", Pattern.PERSISTENT), ("45.01", Pattern.RECURRENT)])
 def test_a_clearly_normal_adult_value_after_the_last_low_downgrades_persistent(later, pattern):

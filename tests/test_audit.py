@@ -23,8 +23,16 @@ def cards(response) -> list[dict]:
 
 
 def override(client, service: str, card: dict) -> None:
-    body = {"feedback": [{"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-11-24T12:00:00Z",
-                          "overrideReason": {"reason": {"code": "secondary-cause"}}}]}
+    body = {
+        "feedback": [
+            {
+                "card": card["uuid"],
+                "outcome": "overridden",
+                "outcomeTimestamp": "2026-11-24T12:00:00Z",
+                "overrideReason": {"reason": {"code": "secondary-cause"}},
+            }
+        ]
+    }
     assert client.post(f"{service}/feedback", json=body).status_code == 200
 
 
@@ -35,8 +43,11 @@ def patient_view(client, patient_id="pat-hpp-1", **prefetch):
 
 def order(client, path, *, encounter=None, user="Practitioner/COREPRACTITIONER1", **prefetch):
     """Send a Sandbox-shaped order hook: its draft is always MedicationRequest/request-123, no encounter by default."""
-    body = hook_request("order-select" if path == SELECT else "order-sign", prefetch=full_prefetch(**prefetch),
-                        draft_orders=load_fhir("draft-orders-sandbox-alendronate.json"))
+    body = hook_request(
+        "order-select" if path == SELECT else "order-sign",
+        prefetch=full_prefetch(**prefetch),
+        draft_orders=load_fhir("draft-orders-sandbox-alendronate.json"),
+    )
     body["context"]["userId"] = user
     if encounter is not None:
         body["context"]["encounterId"] = encounter
@@ -89,8 +100,9 @@ def test_a_new_selection_starts_a_new_session(app, client):
     assert len(cards(order(client, SIGN))) == 1
 
 
-@pytest.mark.parametrize("sign_as", [dict(encounter="Encounter/enc-2"), dict(user="Practitioner/other"),
-                                     dict(encounter=None)])
+@pytest.mark.parametrize(
+    "sign_as", [dict(encounter="Encounter/enc-2"), dict(user="Practitioner/other"), dict(encounter=None)]
+)
 def test_an_override_in_one_encounter_or_by_one_user_does_not_silence_another(app, client, sign_as):
     (card,) = cards(order(client, SELECT, encounter="Encounter/enc-1"))
     override(client, SELECT, card)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -37,8 +38,12 @@ UNAUTHORIZED = "unauthorized"
 @pytest.fixture(scope="module")
 def keys() -> dict[str, SigningKey]:
     """Keys for the module: the published ES384 and RSA keys, and one nobody published."""
-    return {"es": ec_key("ec-384"), "rs": rsa_key("rsa-1"), "other": ec_key("not-published"),
-            "p256": ec_key("p-256", ec.SECP256R1(), "ES256")}
+    return {
+        "es": ec_key("ec-384"),
+        "rs": rsa_key("rsa-1"),
+        "other": ec_key("not-published"),
+        "p256": ec_key("p-256", ec.SECP256R1(), "ES256"),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +64,12 @@ def make_app(app_config, jwks, monkeypatch) -> Iterator[Any]:
     apps = []
 
     def make(**overrides: Any) -> Any:
-        config = {**app_config, "auth_mode": "jwt", "trusted_issuers": issuers_json(f"{jwks.url}/jwks.json"),
-                  "public_base_url": "http://localhost"}
+        config = {
+            **app_config,
+            "auth_mode": "jwt",
+            "trusted_issuers": issuers_json(f"{jwks.url}/jwks.json"),
+            "public_base_url": "http://localhost",
+        }
         apps.append(create_app({**config, **overrides}))
         return apps[-1]
 
@@ -77,7 +86,9 @@ def client(make_app) -> Any:
 
 def body() -> dict:
     # No antiresorptive drafted: the answer needs no record, so these tests exercise authentication alone.
-    return hook_request("order-sign", prefetch=full_prefetch(), draft_orders=load_fhir("draft-orders-atorvastatin.json"))
+    return hook_request(
+        "order-sign", prefetch=full_prefetch(), draft_orders=load_fhir("draft-orders-atorvastatin.json")
+    )
 
 
 def call(client, token: str | None, path: str = ORDER_SIGN, json_body: Any = None) -> Any:
@@ -95,6 +106,7 @@ def assert_unauthorized(response) -> None:
 
 
 # --- accepted ---------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("key, alg", [("es", "ES384"), ("rs", "RS384"), ("rs", "PS384"), ("rs", "RS256")])
 def test_valid_tokens_are_accepted(client, keys, key, alg):
@@ -131,6 +143,7 @@ def test_aud_is_the_public_url_behind_a_proxy(make_app, keys):
 
 # --- the attack matrix ------------------------------------------------------------------------------------
 
+
 # name: (the reason category logged, the Authorization value or bare token)
 def _expired(keys):
     now = int(time.time())
@@ -150,14 +163,29 @@ ATTACKS = {
     "garbage segments": ("malformed token", lambda keys: "eyJhbGciOi.eyJpc3Mi.c2ln"),
     "alg none": ("algorithm not allowed", lambda keys: unsigned(claims(AUD))),
     "alg none without signature dot": ("malformed token", lambda keys: unsigned(claims(AUD)).rstrip(".")),
-    "HS256 with the public key PEM": ("algorithm not allowed", lambda keys: hmac_signed(claims(AUD), keys["es"].public_pem(), "ec-384")),
-    "HS256 with the public JWK": ("algorithm not allowed", lambda keys: hmac_signed(claims(AUD), json.dumps(keys["es"].jwk).encode(), "ec-384")),
+    "HS256 with the public key PEM": (
+        "algorithm not allowed",
+        lambda keys: hmac_signed(claims(AUD), keys["es"].public_pem(), "ec-384"),
+    ),
+    "HS256 with the public JWK": (
+        "algorithm not allowed",
+        lambda keys: hmac_signed(claims(AUD), json.dumps(keys["es"].jwk).encode(), "ec-384"),
+    ),
     "unknown kid": ("unknown key", lambda keys: sign(keys["other"], claims(AUD))),
     "no kid": ("no key id", lambda keys: sign(keys["es"], claims(AUD), kid=None)),
     "another key under a published kid": ("bad signature", lambda keys: sign(keys["other"], claims(AUD), kid="ec-384")),
-    "RSA token under the EC kid": ("key does not fit the algorithm", lambda keys: sign(keys["rs"], claims(AUD), kid="ec-384")),
-    "ES256 under an ES384 JWK": ("key does not fit the algorithm", lambda keys: sign(keys["p256"], claims(AUD), kid="ec-384")),
-    "wrong aud (other service)": ("wrong audience", lambda keys: sign(keys["es"], claims("http://localhost/cds-services/low-alp-patient-view"))),
+    "RSA token under the EC kid": (
+        "key does not fit the algorithm",
+        lambda keys: sign(keys["rs"], claims(AUD), kid="ec-384"),
+    ),
+    "ES256 under an ES384 JWK": (
+        "key does not fit the algorithm",
+        lambda keys: sign(keys["p256"], claims(AUD), kid="ec-384"),
+    ),
+    "wrong aud (other service)": (
+        "wrong audience",
+        lambda keys: sign(keys["es"], claims("http://localhost/cds-services/low-alp-patient-view")),
+    ),
     "wrong aud (discovery)": ("wrong audience", lambda keys: sign(keys["es"], claims("http://localhost/cds-services"))),
     "wrong aud (trailing slash)": ("wrong audience", lambda keys: sign(keys["es"], claims(AUD + "/"))),
     "wrong aud (https)": ("wrong audience", lambda keys: sign(keys["es"], claims(AUD.replace("http:", "https:")))),
@@ -174,7 +202,10 @@ ATTACKS = {
     "unknown iss": ("untrusted issuer", lambda keys: sign(keys["es"], claims(AUD, iss="https://evil.example.org"))),
     "iss differing by a slash": ("untrusted issuer", lambda keys: sign(keys["es"], claims(AUD, iss=ISS + "/"))),
     "tampered payload": ("bad signature", lambda keys: tampered(sign(keys["es"], claims(AUD)), jti="fresh-jti-1")),
-    "tampered iss": ("unknown key", lambda keys: tampered(sign(keys["other"], claims(AUD, iss="https://evil.example.org")), iss=ISS)),
+    "tampered iss": (
+        "unknown key",
+        lambda keys: tampered(sign(keys["other"], claims(AUD, iss="https://evil.example.org")), iss=ISS),
+    ),
     "lifetime of a year": ("lifetime too long", lambda keys: sign(keys["es"], claims(AUD, lifetime=365 * 86400))),
 }
 
@@ -223,8 +254,12 @@ def test_a_replay_is_caught_by_another_app_instance_on_the_same_database(make_ap
 
 @on_both_databases  # jti_seen is shared through the database
 def test_the_same_jti_from_another_issuer_is_not_a_replay(make_app, keys, jwks):
-    both = json.dumps({ISS: {"jwks_url": f"{jwks.url}/jwks.json"},
-                       "https://other-ehr.example.org": {"jwks_url": f"{jwks.url}/jwks.json"}})
+    both = json.dumps(
+        {
+            ISS: {"jwks_url": f"{jwks.url}/jwks.json"},
+            "https://other-ehr.example.org": {"jwks_url": f"{jwks.url}/jwks.json"},
+        }
+    )
     client = make_app(trusted_issuers=both).test_client()
     payload = claims(AUD)
     assert call(client, sign(keys["es"], payload)).status_code == 200
@@ -263,6 +298,7 @@ def test_the_tenant_is_checked_when_the_issuer_has_one(make_app, keys, jwks):
 
 # --- which endpoints need a token -------------------------------------------------------------------------
 
+
 @on_both_databases  # the feedback is stored, and its jti recorded
 def test_feedback_needs_a_token_for_its_own_url(client, keys):
     path = f"{ORDER_SIGN}/feedback"
@@ -296,9 +332,14 @@ def test_discovery_can_be_protected(make_app, keys):
 
 
 def test_preflight_needs_no_token(client):
-    response = client.options(ORDER_SIGN, headers={"Origin": "https://sandbox.cds-hooks.org",
-                                                   "Access-Control-Request-Method": "POST",
-                                                   "Access-Control-Request-Headers": "authorization,content-type"})
+    response = client.options(
+        ORDER_SIGN,
+        headers={
+            "Origin": "https://sandbox.cds-hooks.org",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type",
+        },
+    )
     assert response.status_code == 200
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     assert "authorization" in response.headers["Access-Control-Allow-Headers"].lower()
@@ -327,6 +368,7 @@ def test_jwt_mode_without_issuers_refuses_to_start(app_config):
 
 
 # --- the JWKS: fetched once, refreshed at most once a minute ----------------------------------------------
+
 
 def test_the_jwks_is_fetched_once_for_many_calls(keys):
     with loopback_server() as server:
@@ -411,9 +453,17 @@ def test_concurrent_misses_cause_one_fetch():
 
 
 def test_jwks_entries_that_cannot_be_signature_keys_are_ignored():
-    cache = JwksCache(lambda url: {"keys": [
-        {"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"}, {"kty": "EC", "kid": "enc", "use": "enc"},
-        {"kty": "EC"}, "junk", {"kty": "RSA", "kid": "ok"}]})
+    cache = JwksCache(
+        lambda url: {
+            "keys": [
+                {"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"},
+                {"kty": "EC", "kid": "enc", "use": "enc"},
+                {"kty": "EC"},
+                "junk",
+                {"kty": "RSA", "kid": "ok"},
+            ]
+        }
+    )
     assert [cache.key("u", kid) for kid in ("hmac", "enc")] == [None, None]
     assert cache.key("u", "ok") is not None
 
@@ -481,12 +531,23 @@ def test_nbf_is_honoured_with_the_leeway(client, keys):
 
 def test_an_epic_style_rs384_token_is_accepted(make_app, keys, jwks):
     fhir = "https://fhir.hospital.example.org/api/FHIR/R4"
-    epic = json.dumps({fhir: {"jwks_url": f"{jwks.url}/jwks.json", "jku": ["https://fhir.hospital.example.org/jwks"],
-                              "subjects": ["a1b2c3-client"], "fhir_servers": [fhir]}})
+    epic = json.dumps(
+        {
+            fhir: {
+                "jwks_url": f"{jwks.url}/jwks.json",
+                "jku": ["https://fhir.hospital.example.org/jwks"],
+                "subjects": ["a1b2c3-client"],
+                "fhir_servers": [fhir],
+            }
+        }
+    )
     client = make_app(trusted_issuers=epic).test_client()
     now = int(time.time())
-    token = sign(keys["rs"], claims(AUD, iss=fhir, sub="a1b2c3-client", nbf=now - 300),
-                 jku="https://fhir.hospital.example.org/jwks")
+    token = sign(
+        keys["rs"],
+        claims(AUD, iss=fhir, sub="a1b2c3-client", nbf=now - 300),
+        jku="https://fhir.hospital.example.org/jwks",
+    )
     assert jwt_header(token)["alg"] == "RS384"
     assert call(client, token).status_code == 200
 

@@ -20,9 +20,16 @@ EVENITY = MedicationOrder("mr-e", "draft", (), ("Evenity 105 mg/1.17 mL (romosoz
 ALENDRONATE = MedicationOrder("mr-a", "draft", (), ("Alendronate 70 mg",))
 
 
-def condition(system: str = SNOMED, code: str = "22298006", *, days_ago: int | None = 30,
-              recorded_days_ago: int | None = None, clinical: str | None = "active",
-              verification: str | None = "confirmed", name: str = "Myocardial infarction") -> ConditionRecord:
+def condition(
+    system: str = SNOMED,
+    code: str = "22298006",
+    *,
+    days_ago: int | None = 30,
+    recorded_days_ago: int | None = None,
+    clinical: str | None = "active",
+    verification: str | None = "confirmed",
+    name: str = "Myocardial infarction",
+) -> ConditionRecord:
     onset = TODAY - timedelta(days=days_ago) if days_ago is not None else None
     recorded = TODAY - timedelta(days=recorded_days_ago) if recorded_days_ago is not None else None
     return ConditionRecord("c-1", (Code(system, code),), (name,), verification, clinical, onset, recorded)
@@ -32,12 +39,23 @@ def check(*conditions: ConditionRecord, orders=(EVENITY,), policy: Policy = POLI
     return check_recent_cardiovascular_event(orders, conditions, "pat-1", TODAY, policy)
 
 
-@pytest.mark.parametrize("system, code, kind", [
-    (SNOMED, "22298006", "myocardial infarction"), (SNOMED, "57054005", "myocardial infarction"),
-    (ICD, "I21.4", "myocardial infarction"), (ICD, "I22.0", "myocardial infarction"), (ICD, "I21", "myocardial infarction"),
-    (SNOMED, "230690007", "stroke"), (ICD, "I63.9", "stroke"), (ICD, "I61.0", "stroke"),
-    (SNOMED, "164867002", None), (ICD, "I25.2", None), (ICD, "I64", None), (SNOMED, "38341003", None),
-])
+@pytest.mark.parametrize(
+    "system, code, kind",
+    [
+        (SNOMED, "22298006", "myocardial infarction"),
+        (SNOMED, "57054005", "myocardial infarction"),
+        (ICD, "I21.4", "myocardial infarction"),
+        (ICD, "I22.0", "myocardial infarction"),
+        (ICD, "I21", "myocardial infarction"),
+        (SNOMED, "230690007", "stroke"),
+        (ICD, "I63.9", "stroke"),
+        (ICD, "I61.0", "stroke"),
+        (SNOMED, "164867002", None),
+        (ICD, "I25.2", None),
+        (ICD, "I64", None),
+        (SNOMED, "38341003", None),
+    ],
+)
 def test_event_codes(system, code, kind):
     assert event_kind(Code(system, code)) == kind
 
@@ -49,10 +67,15 @@ def test_the_one_year_window_on_both_sides(days, warns):
     if warns:
         [finding] = findings
         assert (finding.topic, finding.indicator, finding.drugs, finding.order) == (
-            Topic.ROMOSOZUMAB_CARDIOVASCULAR, Indicator.WARNING, ("romosozumab",), EVENITY)
+            Topic.ROMOSOZUMAB_CARDIOVASCULAR,
+            Indicator.WARNING,
+            ("romosozumab",),
+            EVENITY,
+        )
         onset = (TODAY - timedelta(days=days)).isoformat()
         assert finding.criteria == (
-            f"Myocardial infarction {days} days ago: onset {onset}, Myocardial infarction, SNOMED CT 22298006",)
+            f"Myocardial infarction {days} days ago: onset {onset}, Myocardial infarction, SNOMED CT 22298006",
+        )
 
 
 def test_the_window_is_a_policy_parameter():
@@ -72,8 +95,9 @@ def test_onset_outranks_the_recorded_date():
     assert " ago: recorded " in finding.criteria[0]
 
 
-@pytest.mark.parametrize("clinical, warns", [("active", True), (None, True), ("recurrence", True),
-                                             ("resolved", False), ("inactive", False)])
+@pytest.mark.parametrize(
+    "clinical, warns", [("active", True), (None, True), ("recurrence", True), ("resolved", False), ("inactive", False)]
+)
 def test_an_undated_event_warns_only_when_current_and_says_the_date_is_unknown(clinical, warns):
     findings = check(condition(days_ago=None, clinical=clinical))
     assert bool(findings) is warns

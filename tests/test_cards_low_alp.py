@@ -16,7 +16,6 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from cards import render_card, render_cards
 from cards.low_alp import CARD_FOR_TOPIC
-from tests.cds_checks import assert_spec_exact
 from hooks.findings import (
     AlpAssessment,
     Finding,
@@ -30,6 +29,7 @@ from hooks.findings import (
 from hooks.records import Code, EncounterRecord, MedicationOrder
 from hooks.secondary_causes import SecondaryCause
 from hooks.therapy import Therapy
+from tests.cds_checks import assert_spec_exact
 
 PATIENT = "pat-1"
 UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
@@ -44,8 +44,9 @@ def uuids() -> Callable[[], str]:
     return lambda: str(uuid.UUID(int=next(counter)))
 
 
-def judged(day: date, value: str, low: bool | None, *, comparator: str | None = None,
-           limit: str | None = "35") -> JudgedAlp:
+def judged(
+    day: date, value: str, low: bool | None, *, comparator: str | None = None, limit: str | None = "35"
+) -> JudgedAlp:
     """Build an ALP result judged against an adult lab range."""
     return JudgedAlp(
         effective=day,
@@ -107,8 +108,9 @@ ORDER = MedicationOrder(
 HPP_EVIDENCE = ("Condition: Hypophosphatasia (confirmed, 2019-04-02)", "Asfotase alfa ordered on 2024-06-01")
 
 
-PLP_HIGH = Measurement("Pyridoxal 5'-phosphate", "62236-5", date(2026, 10, 1), Decimal(210), "nmol/L",
-                       limit="> 125 (lab range high)")
+PLP_HIGH = Measurement(
+    "Pyridoxal 5'-phosphate", "62236-5", date(2026, 10, 1), Decimal(210), "nmol/L", limit="> 125 (lab range high)"
+)
 
 
 PRE_TREATMENT = judged(date(2019, 5, 2), "64", False)
@@ -121,11 +123,21 @@ ON_THERAPY = AlpAssessment(
 )
 STAY = EncounterRecord("enc-1", "IMP", "finished", date(2026, 2, 1), date(2026, 2, 20))
 ACUTE = replace(SINGLE_LOW, acute_stay=STAY)
-DENOSUMAB_ORDER = MedicationOrder("dmab-1", "draft", (Code("http://www.nlm.nih.gov/research/umls/rxnorm", "993452"),),
-                                  ("denosumab 60 MG/ML Prefilled Syringe",))
-DENOSUMAB_GIVEN = Therapy("denosumab", "MedicationAdministration", date(2026, 6, 1), date(2026, 12, 1),
-                          MedicationOrder("adm-1", "completed", (), ("Prolia",), authored=date(2026, 6, 1),
-                                          source="MedicationAdministration"))
+DENOSUMAB_ORDER = MedicationOrder(
+    "dmab-1",
+    "draft",
+    (Code("http://www.nlm.nih.gov/research/umls/rxnorm", "993452"),),
+    ("denosumab 60 MG/ML Prefilled Syringe",),
+)
+DENOSUMAB_GIVEN = Therapy(
+    "denosumab",
+    "MedicationAdministration",
+    date(2026, 6, 1),
+    date(2026, 12, 1),
+    MedicationOrder(
+        "adm-1", "completed", (), ("Prolia",), authored=date(2026, 6, 1), source="MedicationAdministration"
+    ),
+)
 
 
 def finding(topic: Topic, **changes: Any) -> Finding:
@@ -142,7 +154,11 @@ def finding(topic: Topic, **changes: Any) -> Finding:
         ),
         Topic.LOW_ALP_UNEVALUATED: Finding(Topic.LOW_ALP_UNEVALUATED, Indicator.INFO, PATIENT, alp=PERSISTENT_FIVE),
         Topic.HPP_LIKELY: Finding(
-            Topic.HPP_LIKELY, Indicator.WARNING, PATIENT, alp=PERSISTENT_FIVE, measurements=(PLP_HIGH,),
+            Topic.HPP_LIKELY,
+            Indicator.WARNING,
+            PATIENT,
+            alp=PERSISTENT_FIVE,
+            measurements=(PLP_HIGH,),
             criteria=("Pyridoxal 5'-phosphate 210 nmol/L is above 125 nmol/L",),
         ),
         Topic.LOW_ALP_ON_THERAPY: Finding(
@@ -182,8 +198,9 @@ MARKDOWN_DEBRIS = ("&lt;", "&gt;", "&amp;", "\\")
 @pytest.mark.parametrize("topic", ALL_TOPICS)
 @pytest.mark.parametrize("order", [ORDER, replace(ORDER, id=None), None], ids=["order-id", "order-no-id", "no-order"])
 @pytest.mark.parametrize("unusable", [(), UNINTERPRETABLE], ids=["all-usable", "with-uninterpretable"])
-def test_every_card_kind_meets_the_spec(topic: Topic, order: MedicationOrder | None,
-                                        unusable: tuple[UninterpretableAlp, ...]) -> None:
+def test_every_card_kind_meets_the_spec(
+    topic: Topic, order: MedicationOrder | None, unusable: tuple[UninterpretableAlp, ...]
+) -> None:
     base = finding(topic)
     alp = replace(base.alp, uninterpretable=unusable) if base.alp else None
     assert_spec_exact(render_card(replace(base, order=order, alp=alp), uuids()))
@@ -219,6 +236,7 @@ def test_alp_results_are_listed_one_per_line_with_value_limit_and_basis_apart() 
 
 # --- hpp-antiresorptive --------------------------------------------------------------------
 
+
 def test_hpp_card_is_critical_says_not_to_start_and_recommends_removal() -> None:
     card = render(Topic.HPP_ANTIRESORPTIVE)
     assert card["indicator"] == "critical"
@@ -236,6 +254,7 @@ def test_hpp_card_for_denosumab_already_given_never_recommends_stopping_and_name
 
 
 # --- low-alp-antiresorptive ----------------------------------------------------------------
+
 
 def test_persistent_low_alp_card_says_to_hold_the_drug_and_offers_the_missing_workup() -> None:
     card = render(Topic.LOW_ALP_ANTIRESORPTIVE, tests_done=frozenset({"plp"}))
@@ -255,11 +274,18 @@ def test_alpl_sequencing_is_not_offered_again_once_on_file() -> None:
 
 
 def test_a_finished_normal_workup_is_shown_and_nothing_is_reordered() -> None:
-    normal = (Measurement("Pyridoxal 5'-phosphate", "62236-5", date(2026, 5, 1), Decimal(60), "nmol/L", None, "normal"),
-              Measurement("Urine phosphoethanolamine", "13789-3", date(2026, 5, 1), Decimal(20), "umol/g{creat}",
-                          None, "normal"))
-    card = render(Topic.LOW_ALP_ANTIRESORPTIVE, indicator=Indicator.INFO, normal_workup=normal,
-                  tests_done=frozenset({"plp", "pea"}))
+    normal = (
+        Measurement("Pyridoxal 5'-phosphate", "62236-5", date(2026, 5, 1), Decimal(60), "nmol/L", None, "normal"),
+        Measurement(
+            "Urine phosphoethanolamine", "13789-3", date(2026, 5, 1), Decimal(20), "umol/g{creat}", None, "normal"
+        ),
+    )
+    card = render(
+        Topic.LOW_ALP_ANTIRESORPTIVE,
+        indicator=Indicator.INFO,
+        normal_workup=normal,
+        tests_done=frozenset({"plp", "pea"}),
+    )
     assert card["indicator"] == "info"
     assert "HPP work-up on file is normal" in card["detail"] and "60 nmol/L, normal" in card["detail"]
     assert "suggestions" not in card
@@ -282,8 +308,9 @@ def test_a_first_denosumab_dose_may_be_held_and_the_card_says_what_stopping_late
 
 
 def test_denosumab_in_use_names_where_it_was_seen() -> None:
-    card = render(Topic.LOW_ALP_ANTIRESORPTIVE, drugs=("denosumab",), order=None, therapies=(DENOSUMAB_GIVEN,),
-                  continuing=True)
+    card = render(
+        Topic.LOW_ALP_ANTIRESORPTIVE, drugs=("denosumab",), order=None, therapies=(DENOSUMAB_GIVEN,), continuing=True
+    )
     assert "In use: denosumab, given 2026-06-01." in card["detail"]
     assert card["detail"].startswith("**Do not stop denosumab abruptly") and "rebound" in card["detail"]
 
@@ -301,18 +328,23 @@ def test_a_childs_card_has_paediatric_wording_and_no_adult_statistics() -> None:
 
 
 def test_secondary_causes_on_record_are_named() -> None:
-    causes = (SecondaryCause("hypothyroidism", "Hashimoto thyroiditis", date(2020, 1, 1)),
-              SecondaryCause("glucocorticoid", "prednisone 5 MG Oral Tablet", date(2026, 1, 1)),
-              SecondaryCause("low magnesium", "1.2 mg/dL", date(2026, 10, 1)))
+    causes = (
+        SecondaryCause("hypothyroidism", "Hashimoto thyroiditis", date(2020, 1, 1)),
+        SecondaryCause("glucocorticoid", "prednisone 5 MG Oral Tablet", date(2026, 1, 1)),
+        SecondaryCause("low magnesium", "1.2 mg/dL", date(2026, 10, 1)),
+    )
     detail = render(Topic.LOW_ALP_ANTIRESORPTIVE, secondary_causes=causes)["detail"]
-    assert ("On record, and can lower ALP:** hypothyroidism (Hashimoto thyroiditis, 2020-01-01); a glucocorticoid"
-            " (prednisone 5 MG Oral Tablet, 2026-01-01); low magnesium (1.2 mg/dL, 2026-10-01).") in detail
+    assert (
+        "On record, and can lower ALP:** hypothyroidism (Hashimoto thyroiditis, 2020-01-01); a glucocorticoid"
+        " (prednisone 5 MG Oral Tablet, 2026-01-01); low magnesium (1.2 mg/dL, 2026-10-01)."
+    ) in detail
 
 
 def test_a_clearly_normal_later_value_is_stated() -> None:
     later = judged(date(2026, 3, 1), "61", False)
-    detail = render(Topic.LOW_ALP_ANTIRESORPTIVE, indicator=Indicator.INFO,
-                    alp=replace(RECURRENT, later_normal=later))["detail"]
+    detail = render(Topic.LOW_ALP_ANTIRESORPTIVE, indicator=Indicator.INFO, alp=replace(RECURRENT, later_normal=later))[
+        "detail"
+    ]
     assert "A later ALP of 61 U/L (2026-03-01) was clearly normal" in detail
 
 
@@ -330,6 +362,7 @@ def test_critical_low_alp_recommends_removal() -> None:
 
 # --- low-alp-on-therapy and low-alp-acute-illness ------------------------------------------
 
+
 def test_low_alp_on_therapy_is_info_names_the_pre_treatment_value_and_suggests_nothing() -> None:
     card = render(Topic.LOW_ALP_ON_THERAPY)
     assert card["indicator"] == "info" and "suggestions" not in card
@@ -345,6 +378,7 @@ def test_lows_from_one_acute_stay_ask_for_a_repeat_after_recovery() -> None:
 
 
 # --- the rest ------------------------------------------------------------------------------
+
 
 def test_single_low_card_offers_a_repeat_alp_and_an_optional_removal() -> None:
     card = render(Topic.SINGLE_LOW_ALP_ANTIRESORPTIVE)
@@ -372,7 +406,9 @@ def test_render_cards_keeps_order_and_uuids_unique_across_cards() -> None:
 
 
 def test_the_source_url_is_the_page_that_explains_the_topic() -> None:
-    card = render_card(finding(Topic.LOW_ALP_ANTIRESORPTIVE), uuids(), lambda t: f"https://cds.example.org/cards/{t.value}")
+    card = render_card(
+        finding(Topic.LOW_ALP_ANTIRESORPTIVE), uuids(), lambda t: f"https://cds.example.org/cards/{t.value}"
+    )
     assert card["source"]["url"] == "https://cds.example.org/cards/low-alp-antiresorptive"
 
 
@@ -386,6 +422,7 @@ def test_every_suggested_resource_is_valid_fhir() -> None:
 
 # --- after denosumab (second review) -------------------------------------------------------
 
+
 def test_a_bisphosphonate_ordered_after_denosumab_is_never_a_plain_hold_and_names_the_rebound() -> None:
     card = render(Topic.LOW_ALP_ANTIRESORPTIVE, prior_denosumab=True)
     assert card["detail"].startswith("**Ask a metabolic bone specialist before holding alendronate")
@@ -393,8 +430,9 @@ def test_a_bisphosphonate_ordered_after_denosumab_is_never_a_plain_hold_and_name
 
 
 def test_critical_low_alp_after_denosumab_offers_removal_without_recommending_it() -> None:
-    card = render(Topic.LOW_ALP_ANTIRESORPTIVE, indicator=Indicator.CRITICAL, measurements=(PLP_HIGH,),
-                  prior_denosumab=True)
+    card = render(
+        Topic.LOW_ALP_ANTIRESORPTIVE, indicator=Indicator.CRITICAL, measurements=(PLP_HIGH,), prior_denosumab=True
+    )
     removal = next(s for s in card["suggestions"] if s["actions"][0]["type"] == "delete")
     assert "isRecommended" not in removal
 

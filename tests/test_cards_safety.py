@@ -47,15 +47,25 @@ def draft(id: str | None = "mr-1", name: str = "Zoledronic acid 5 mg") -> Medica
 EGFR_28 = Measurement("eGFR", "98979-8", date(2026, 10, 2), Decimal("28.00"), "mL/min/1.73 m²", None, "< 35 mL/min")
 CRCL_25 = Measurement("Creatinine clearance", "2164-2", date(2026, 10, 2), Decimal(25), "mL/min", None, "< 30 mL/min")
 VITAMIN_D_14 = Measurement("25-OH vitamin D", "62292-8", date(2026, 9, 1), Decimal(14), "ng/mL", None, "< 20 ng/mL")
-CALCIUM_8 = Measurement("Calcium", "17861-6", date(2026, 9, 2), Decimal("8.1"), "mg/dL", None,
-                        "< 8.6 mg/dL (lab range low)")
+CALCIUM_8 = Measurement(
+    "Calcium", "17861-6", date(2026, 9, 2), Decimal("8.1"), "mg/dL", None, "< 8.6 mg/dL (lab range low)"
+)
 
 
-def renal(drug: str = "zoledronic acid", indicator: Indicator = Indicator.CRITICAL, *,
-          measurement: Measurement = EGFR_28, order: MedicationOrder | None = None,
-          notes: tuple[str, ...] = (EGFR_NOTE,)) -> Finding:
+def renal(
+    drug: str = "zoledronic acid",
+    indicator: Indicator = Indicator.CRITICAL,
+    *,
+    measurement: Measurement = EGFR_28,
+    order: MedicationOrder | None = None,
+    notes: tuple[str, ...] = (EGFR_NOTE,),
+) -> Finding:
     return Finding(
-        Topic.RENAL_ANTIRESORPTIVE, indicator, PATIENT, (drug,), order or draft(),
+        Topic.RENAL_ANTIRESORPTIVE,
+        indicator,
+        PATIENT,
+        (drug,),
+        order or draft(),
         measurements=(measurement,),
         criteria=(f"{measurement.label} 28 is below the labelled limit of 35 mL/min for {drug}",),
         notes=notes,
@@ -64,7 +74,11 @@ def renal(drug: str = "zoledronic acid", indicator: Indicator = Indicator.CRITIC
 
 def minerals(*measurements: Measurement, drugs: tuple[str, ...] = ("alendronate",)) -> Finding:
     return Finding(
-        Topic.VITAMIN_D_CALCIUM_ANTIRESORPTIVE, Indicator.INFO, PATIENT, drugs, draft(name="Alendronate"),
+        Topic.VITAMIN_D_CALCIUM_ANTIRESORPTIVE,
+        Indicator.INFO,
+        PATIENT,
+        drugs,
+        draft(name="Alendronate"),
         measurements=measurements,
         criteria=tuple(f"{m.label} is low" for m in measurements),
         notes=("Total calcium is not corrected for albumin.",),
@@ -91,12 +105,15 @@ def with_drug(finding: Finding, drug: str) -> Finding:
 
 # --- every card ---------------------------------------------------------------------------------------
 
+
 def test_the_dispatch_covers_exactly_the_safety_topics():
-    assert CARD_FOR_TOPIC == {Topic.RENAL_ANTIRESORPTIVE: renal_card,
-                              Topic.VITAMIN_D_CALCIUM_ANTIRESORPTIVE: vitamin_d_calcium_card,
-                              Topic.ZOLEDRONIC_ACID_DOSE_ADJUSTMENT: dose_adjustment_card,
-                              Topic.ROMOSOZUMAB_CARDIOVASCULAR: cardiovascular_card,
-                              Topic.DUPLICATE_ANTIRESORPTIVE: duplicate_card}
+    assert CARD_FOR_TOPIC == {
+        Topic.RENAL_ANTIRESORPTIVE: renal_card,
+        Topic.VITAMIN_D_CALCIUM_ANTIRESORPTIVE: vitamin_d_calcium_card,
+        Topic.ZOLEDRONIC_ACID_DOSE_ADJUSTMENT: dose_adjustment_card,
+        Topic.ROMOSOZUMAB_CARDIOVASCULAR: cardiovascular_card,
+        Topic.DUPLICATE_ANTIRESORPTIVE: duplicate_card,
+    }
 
 
 @pytest.mark.parametrize("finding", ALL_FINDINGS, ids=IDS)
@@ -138,7 +155,8 @@ def test_the_card_uuid_comes_first_and_suggestions_follow(finding):
     card = render(finding)
     assert card["uuid"] == str(uuid.UUID(int=1))
     assert [s["uuid"] for s in card.get("suggestions", [])] == [
-        str(uuid.UUID(int=i + 2)) for i in range(len(card.get("suggestions", [])))]
+        str(uuid.UUID(int=i + 2)) for i in range(len(card.get("suggestions", [])))
+    ]
 
 
 @pytest.mark.parametrize("finding", ALL_FINDINGS, ids=IDS)
@@ -157,13 +175,23 @@ def test_a_finding_without_a_measurement_or_a_dialysis_condition_is_refused(fact
 
 # --- the renal card -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("finding, summary", [
-    (ZOLEDRONIC, "Do not give zoledronic acid: eGFR 28 mL/min/1.73 m² (2026-10-02) is below 35 mL/min,"
-                 " contraindicated"),
-    (ALENDRONATE, "Avoid alendronate: eGFR 28 mL/min/1.73 m² (2026-10-02) is below 35 mL/min, not recommended"),
-    (DENOSUMAB, "Check calcium and CKD-MBD before denosumab: Creatinine clearance 25 mL/min (2026-10-02) is below"
-                " 30 mL/min, severe hypocalcaemia risk"),
-], ids=["zoledronic", "alendronate", "denosumab"])
+
+@pytest.mark.parametrize(
+    "finding, summary",
+    [
+        (
+            ZOLEDRONIC,
+            "Do not give zoledronic acid: eGFR 28 mL/min/1.73 m² (2026-10-02) is below 35 mL/min, contraindicated",
+        ),
+        (ALENDRONATE, "Avoid alendronate: eGFR 28 mL/min/1.73 m² (2026-10-02) is below 35 mL/min, not recommended"),
+        (
+            DENOSUMAB,
+            "Check calcium and CKD-MBD before denosumab: Creatinine clearance 25 mL/min (2026-10-02) is below"
+            " 30 mL/min, severe hypocalcaemia risk",
+        ),
+    ],
+    ids=["zoledronic", "alendronate", "denosumab"],
+)
 def test_the_renal_summary_gives_the_action_then_the_value_date_limit_and_verdict(finding, summary):
     assert render(finding)["summary"] == summary
 
@@ -185,8 +213,10 @@ def test_the_renal_detail_has_the_table_the_label_the_proxy_note_and_what_to_do(
     assert "| eGFR | 2026-10-02 | 28 mL/min/1.73 m² | < 35 mL/min |" in detail
     assert "eGFR 28 is below the labelled limit of 35 mL/min for zoledronic acid" in detail
     assert "Cockcroft-Gault); eGFR is used here as a proxy" in detail
-    assert ("Zoledronic acid 5 mg (Reclast; label updated 2023-11-30): contraindicated if creatinine clearance is"
-            " below 35 mL/min") in detail
+    assert (
+        "Zoledronic acid 5 mg (Reclast; label updated 2023-11-30): contraindicated if creatinine clearance is"
+        " below 35 mL/min"
+    ) in detail
     assert "calculate creatinine clearance by Cockcroft-Gault" in detail
     assert "Do not give zoledronic acid" in detail
     assert "nephrology or a metabolic bone specialist" in detail
@@ -208,13 +238,20 @@ def test_an_oral_bisphosphonate_is_to_be_held_not_forbidden():
 
 def test_a_critical_renal_card_recommends_removing_the_order():
     suggestions = render(ZOLEDRONIC)["suggestions"]
-    assert suggestions == [{
-        "label": "Remove the zoledronic acid order",
-        "uuid": str(uuid.UUID(int=2)),
-        "isRecommended": True,
-        "actions": [{"type": "delete", "description": "Remove the draft zoledronic acid order",
-                     "resourceId": "MedicationRequest/mr-1"}],
-    }]
+    assert suggestions == [
+        {
+            "label": "Remove the zoledronic acid order",
+            "uuid": str(uuid.UUID(int=2)),
+            "isRecommended": True,
+            "actions": [
+                {
+                    "type": "delete",
+                    "description": "Remove the draft zoledronic acid order",
+                    "resourceId": "MedicationRequest/mr-1",
+                }
+            ],
+        }
+    ]
 
 
 def test_a_warning_renal_card_offers_removal_without_recommending_it():
@@ -246,22 +283,32 @@ def test_the_renal_override_reasons_have_codes_and_displays():
 
 
 def test_the_renal_card_links_to_the_label_on_dailymed():
-    assert render(ZOLEDRONIC)["links"] == [{
-        "label": "DailyMed: zoledronic acid prescribing information",
-        "url": "https://dailymed.nlm.nih.gov/dailymed/search.cfm?query=zoledronic+acid",
-        "type": "absolute",
-    }]
+    assert render(ZOLEDRONIC)["links"] == [
+        {
+            "label": "DailyMed: zoledronic acid prescribing information",
+            "url": "https://dailymed.nlm.nih.gov/dailymed/search.cfm?query=zoledronic+acid",
+            "type": "absolute",
+        }
+    ]
     assert "links" not in render(with_drug(ZOLEDRONIC, HOSTILE_DRUG))
 
 
 # --- the vitamin D and calcium card -------------------------------------------------------------------
 
-@pytest.mark.parametrize("finding, summary", [
-    (VITAMIN_D_LOW, "Replete vitamin D before starting alendronate: 25-OH vitamin D 14 ng/mL (2026-09-01)"),
-    (CALCIUM_LOW, "Correct low calcium before starting alendronate: Calcium 8.1 mg/dL (2026-09-02)"),
-    (BOTH_LOW, "Correct vitamin D and calcium before starting alendronate: 25-OH vitamin D 14 ng/mL (2026-09-01),"
-               " Calcium 8.1 mg/dL (2026-09-02)"),
-], ids=["vitamin D", "calcium", "both"])
+
+@pytest.mark.parametrize(
+    "finding, summary",
+    [
+        (VITAMIN_D_LOW, "Replete vitamin D before starting alendronate: 25-OH vitamin D 14 ng/mL (2026-09-01)"),
+        (CALCIUM_LOW, "Correct low calcium before starting alendronate: Calcium 8.1 mg/dL (2026-09-02)"),
+        (
+            BOTH_LOW,
+            "Correct vitamin D and calcium before starting alendronate: 25-OH vitamin D 14 ng/mL (2026-09-01),"
+            " Calcium 8.1 mg/dL (2026-09-02)",
+        ),
+    ],
+    ids=["vitamin D", "calcium", "both"],
+)
 def test_the_mineral_summary_gives_what_to_correct_then_the_values_and_dates(finding, summary):
     assert render(finding)["summary"] == summary
 
@@ -297,7 +344,8 @@ def test_the_mineral_card_offers_vitamin_d_and_calcium_tests_without_recommendin
     resources = [action["resource"] for action in suggestion["actions"]]
     assert [r["code"]["coding"][0]["code"] for r in resources] == ["62292-8", "17861-6"]
     assert {(r["resourceType"], r["status"], r["subject"]["reference"]) for r in resources} == {
-        ("ServiceRequest", "draft", "Patient/pat-1")}
+        ("ServiceRequest", "draft", "Patient/pat-1")
+    }
 
 
 def test_the_mineral_card_offers_no_order_deletion():
@@ -313,6 +361,7 @@ def test_the_mineral_override_reasons_have_codes_and_displays():
 
 # --- from the rules to the cards ----------------------------------------------------------------------
 
+
 def test_a_renal_finding_from_the_rule_renders_a_spec_exact_card():
     result = LabResult("o1", "98979-8", "final", date(2026, 10, 2), Quantity(Decimal("0.45"), "mL/s/{1.73_m2}"))
     finding = check_renal_function(draft(), [result], PATIENT, date(2026, 11, 24), Policy())
@@ -320,7 +369,8 @@ def test_a_renal_finding_from_the_rule_renders_a_spec_exact_card():
     card = render(finding)
     assert_spec_exact(card)
     assert card["summary"] == (
-        "Do not give zoledronic acid: eGFR 27 mL/min/1.73 m² (2026-10-02) is below 35 mL/min, contraindicated")
+        "Do not give zoledronic acid: eGFR 27 mL/min/1.73 m² (2026-10-02) is below 35 mL/min, contraindicated"
+    )
     assert "reported as 0.45 mL/s/{1.73 m2}" in card["detail"]
 
 
@@ -334,8 +384,10 @@ def test_a_mineral_finding_from_the_rule_renders_a_spec_exact_card():
     assert finding is not None
     card = render(finding)
     assert_spec_exact(card)
-    assert card["summary"] == ("Correct vitamin D and calcium before starting denosumab: 25-OH vitamin D 14.02 ng/mL"
-                               " (2026-09-01), Calcium 8.21 mg/dL (2026-09-01)")
+    assert card["summary"] == (
+        "Correct vitamin D and calcium before starting denosumab: 25-OH vitamin D 14.02 ng/mL"
+        " (2026-09-01), Calcium 8.21 mg/dL (2026-09-01)"
+    )
 
 
 # --- the new safety cards: from the rules, spec-exact, action first ------------------------------------------
@@ -370,8 +422,7 @@ def evenity(id: str = "mr-e") -> MedicationOrder:
 
 def mi(days_ago: int | None, name: str = "Acute myocardial infarction") -> ConditionRecord:
     onset = TODAY - timedelta(days=days_ago) if days_ago is not None else None
-    return ConditionRecord("c-mi", (Code("http://snomed.info/sct", "57054005"),), (name,), "confirmed", "active",
-                           onset)
+    return ConditionRecord("c-mi", (Code("http://snomed.info/sct", "57054005"),), (name,), "confirmed", "active", onset)
 
 
 def cv_finding(*conditions: ConditionRecord) -> Finding:
@@ -381,7 +432,8 @@ def cv_finding(*conditions: ConditionRecord) -> Finding:
 
 def duplicate_finding() -> Finding:
     [finding] = check_duplicate_antiresorptives(
-        [draft("mr-a", "Alendronate 70 mg tablet")], {"denosumab": "denosumab (administered 2026-09-01)"}, PATIENT)
+        [draft("mr-a", "Alendronate 70 mg tablet")], {"denosumab": "denosumab (administered 2026-09-01)"}, PATIENT
+    )
     return finding
 
 
@@ -409,8 +461,9 @@ def test_every_new_card_survives_a_hostile_drug_name(finding):
 
 def test_the_dose_card_states_the_reduced_dose_first_then_the_value():
     card = render(dose_finding("45"))
-    assert card["summary"] == ("Reduce zoledronic acid to 3.3 mg: Creatinine clearance 45 mL/min (2026-10-02),"
-                               " Zometa dose table")
+    assert card["summary"] == (
+        "Reduce zoledronic acid to 3.3 mg: Creatinine clearance 45 mL/min (2026-10-02), Zometa dose table"
+    )
     detail = card["detail"]
     assert "Ordered dose 4 mg is above 3.3 mg" in detail
     assert "30-39 mL/min 3.0 mg; below 30 mL/min not recommended. A dose adjustment, not a contraindication." in detail
@@ -448,24 +501,34 @@ def test_the_duplicate_card_names_both_and_the_risk_of_stopping_denosumab():
 
 
 def test_the_dialysis_renal_card_has_no_table_but_names_the_condition():
-    condition = ConditionRecord("c-d", (Code("http://hl7.org/fhir/sid/icd-10-cm", "Z99.2"),),
-                                ("Dependence on renal dialysis",), "confirmed", "active")
-    finding = check_renal_function(draft(name="Prolia 60 mg"), [], PATIENT, TODAY, Policy(),
-                                   patient=PatientFacts(PATIENT), conditions=[condition])
+    condition = ConditionRecord(
+        "c-d",
+        (Code("http://hl7.org/fhir/sid/icd-10-cm", "Z99.2"),),
+        ("Dependence on renal dialysis",),
+        "confirmed",
+        "active",
+    )
+    finding = check_renal_function(
+        draft(name="Prolia 60 mg"), [], PATIENT, TODAY, Policy(), patient=PatientFacts(PATIENT), conditions=[condition]
+    )
     card = render(finding)
     assert_spec_exact(card)
-    assert card["summary"] == ("Check calcium and CKD-MBD before denosumab: dialysis or kidney failure on record,"
-                               " severe hypocalcaemia risk")
+    assert card["summary"] == (
+        "Check calcium and CKD-MBD before denosumab: dialysis or kidney failure on record, severe hypocalcaemia risk"
+    )
     assert "Dependence on renal dialysis, ICD-10-CM Z99.2, on the problem list" in card["detail"]
     assert "Recheck renal function" not in card["detail"]
     assert "boxed warning of severe hypocalcaemia" in card["detail"]
 
 
-@pytest.mark.parametrize("name, present, absent", [
-    ("Xgeva 120 mg/1.7 mL", "Denosumab 120 mg (Xgeva and its biosimilars)", "boxed"),
-    ("Prolia 60 mg/mL", "boxed warning of severe hypocalcaemia", "Xgeva and its biosimilars"),
-    ("Denosumab injection", "Denosumab, dose not known", "Denosumab 60 mg (Prolia"),
-])
+@pytest.mark.parametrize(
+    "name, present, absent",
+    [
+        ("Xgeva 120 mg/1.7 mL", "Denosumab 120 mg (Xgeva and its biosimilars)", "boxed"),
+        ("Prolia 60 mg/mL", "boxed warning of severe hypocalcaemia", "Xgeva and its biosimilars"),
+        ("Denosumab injection", "Denosumab, dose not known", "Denosumab 60 mg (Prolia"),
+    ],
+)
 def test_the_renal_card_quotes_the_denosumab_label_that_applies(name, present, absent):
     finding = replace(DENOSUMAB, order=draft(name=name))
     detail = render(finding)["detail"]
@@ -483,6 +546,7 @@ def test_the_romosozumab_renal_card_quotes_evenity():
     result = LabResult("o1", "98979-8", "final", date(2026, 10, 2), Quantity(Decimal(22), "mL/min/{1.73_m2}"))
     finding = check_renal_function(evenity(), [result], PATIENT, TODAY, Policy())
     card = render(finding)
-    assert card["summary"] == ("Monitor calcium with romosozumab: eGFR 22 mL/min/1.73 m² (2026-10-02) is below"
-                               " 30 mL/min, hypocalcaemia risk")
+    assert card["summary"] == (
+        "Monitor calcium with romosozumab: eGFR 22 mL/min/1.73 m² (2026-10-02) is below 30 mL/min, hypocalcaemia risk"
+    )
     assert "Romosozumab (Evenity, US label 2019): with eGFR 15-29" in card["detail"]

@@ -104,8 +104,17 @@ def test_delete_action_carries_a_reference_and_no_resource() -> None:
     }
 
 
-@pytest.mark.parametrize("reference", ["abc", "MedicationRequest/", "MedicationRequest/a b", "MedicationRequest/abc\n",
-                                       "http://x/MedicationRequest/abc", "MedicationRequest/" + "a" * 65])
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "abc",
+        "MedicationRequest/",
+        "MedicationRequest/a b",
+        "MedicationRequest/abc\n",
+        "http://x/MedicationRequest/abc",
+        "MedicationRequest/" + "a" * 65,
+    ],
+)
 def test_delete_action_refuses_anything_but_a_relative_reference(reference: str) -> None:
     assert not is_relative_reference(reference)
     with pytest.raises(ValueError):

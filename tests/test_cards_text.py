@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-
 import re
 from datetime import date
 from decimal import Decimal
@@ -29,8 +28,15 @@ from hooks.findings import JudgedAlp, UninterpretableAlp
 UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
 
 
-def alp(day: date, value: str, *, low: bool | None, limit: str | None = "35", comparator: str | None = None,
-        basis: str = "lab range") -> JudgedAlp:
+def alp(
+    day: date,
+    value: str,
+    *,
+    low: bool | None,
+    limit: str | None = "35",
+    comparator: str | None = None,
+    basis: str = "lab range",
+) -> JudgedAlp:
     """Build a judged ALP result in U/L."""
     return JudgedAlp(
         effective=day,

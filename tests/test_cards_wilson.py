@@ -35,8 +35,13 @@ def lab(loinc: str, value: str, unit: str | None) -> LabResult:
 
 def finding(alp="20", tb="12", ast="180", alt="60", *, tb_unit="mg/dL", patient=ADULT) -> Finding:
     """Return the Wilson check's finding for a patient with INR 3.1 and this set."""
-    labs = [lab("6301-6", "3.1", "{INR}"), lab("6768-6", alp, "U/L"), lab("1975-2", tb, tb_unit),
-            lab("1920-8", ast, "U/L"), lab("1742-6", alt, "U/L")]
+    labs = [
+        lab("6301-6", "3.1", "{INR}"),
+        lab("6768-6", alp, "U/L"),
+        lab("1975-2", tb, tb_unit),
+        lab("1920-8", ast, "U/L"),
+        lab("1742-6", alt, "U/L"),
+    ]
     result = check_wilson_pattern(labs, [], [], patient, date(2026, 11, 24), Policy())
     assert result is not None
     return result
@@ -54,6 +59,7 @@ def render(f: Finding) -> dict:
 
 
 # --- summaries ----------------------------------------------------------------------------------------------
+
 
 def test_critical_summary_puts_the_urgent_action_first_then_both_ratios():
     assert render(CRITICAL)["summary"] == (
@@ -100,8 +106,9 @@ def test_a_lowered_card_explains_why_in_its_notes():
 
 @pytest.mark.parametrize("f", [CRITICAL, WARNING, finding(patient=AGE_60), finding(alp="100", tb="2", patient=AGE_60)])
 def test_a_summary_too_long_for_its_ratios_drops_them_rather_than_the_advice(f):
-    long = replace(f, criteria=tuple(c.replace(" <", "0" * 60 + " <").replace(" >", "1" * 60 + " >")
-                                     for c in f.criteria))
+    long = replace(
+        f, criteria=tuple(c.replace(" <", "0" * 60 + " <").replace(" >", "1" * 60 + " >") for c in f.criteria)
+    )
     summary = render(long)["summary"]
     assert len(summary) < 140 and "…" not in summary
     assert summary.startswith(("Urgent Wilson work-up", "Consider the Wilson disease work-up", "Consider Wilson"))
@@ -109,8 +116,16 @@ def test_a_summary_too_long_for_its_ratios_drops_them_rather_than_the_advice(f):
     assert summary.endswith(", atypical age") is (f.notes[0].startswith("Age 60"))
 
 
-@pytest.mark.parametrize("f", [CRITICAL, WARNING, INFO, finding(tb="205", tb_unit="umol/L"),
-                               finding(patient=PatientFacts("child", date(2015, 1, 1)))])
+@pytest.mark.parametrize(
+    "f",
+    [
+        CRITICAL,
+        WARNING,
+        INFO,
+        finding(tb="205", tb_unit="umol/L"),
+        finding(patient=PatientFacts("child", date(2015, 1, 1))),
+    ],
+)
 def test_every_card_meets_the_spec_and_its_summary_fits(f):
     card = render(f)
     assert len(card["summary"]) < 140
@@ -118,6 +133,7 @@ def test_every_card_meets_the_spec_and_its_summary_fits(f):
 
 
 # --- detail -------------------------------------------------------------------------------------------------
+
 
 def test_detail_tabulates_the_inr_and_the_set_with_bilirubin_in_mg_per_dl():
     detail = render(finding(tb="205", tb_unit="umol/L"))["detail"]
@@ -130,14 +146,25 @@ def test_detail_tabulates_the_inr_and_the_set_with_bilirubin_in_mg_per_dl():
 
 def test_detail_states_the_acute_liver_failure_picture_then_each_criterion_and_its_verdict():
     detail = render(WARNING)["detail"]
-    assert ("- Acute liver failure picture: INR 3.1 ≥ 1.5 with AST 180 U/L ≥ 120 U/L, all within the last 7 days,"
-            " and no current chronic or alcohol-related liver disease on record") in detail
+    assert (
+        "- Acute liver failure picture: INR 3.1 ≥ 1.5 with AST 180 U/L ≥ 120 U/L, all within the last 7 days,"
+        " and no current chronic or alcohol-related liver disease on record"
+    ) in detail
     assert "- ALP/bilirubin 50.0 < 4: not met" in detail
     assert "- AST/ALT 3.0 > 2.2: met" in detail
 
 
-@pytest.mark.parametrize("f", [CRITICAL, WARNING, INFO, finding(tb="205", tb_unit="umol/L"), finding(patient=AGE_60),
-                               finding(patient=PatientFacts("child", date(2015, 1, 1)))])
+@pytest.mark.parametrize(
+    "f",
+    [
+        CRITICAL,
+        WARNING,
+        INFO,
+        finding(tb="205", tb_unit="umol/L"),
+        finding(patient=AGE_60),
+        finding(patient=PatientFacts("child", date(2015, 1, 1))),
+    ],
+)
 def test_detail_is_plain_markdown_without_entities_or_backslashes(f):
     detail = render(f)["detail"]
     assert "&lt;" not in detail and "&gt;" not in detail and "&amp;" not in detail and "\\" not in detail
@@ -151,17 +178,31 @@ def test_detail_asks_to_confirm_encephalopathy_and_no_pre_existing_liver_disease
 
 def test_detail_explains_korman_2008():
     detail = render(CRITICAL)["detail"]
-    for fact in ("Hepatology 48:1167", "doi:10.1002/hep.22446", "sensitivity 94% and specificity 96%",
-                 "sensitivity 94% and specificity 86%", "100% and 100%", "16 with",
-                 "usually fatal without liver transplantation", "17 times too small"):
+    for fact in (
+        "Hepatology 48:1167",
+        "doi:10.1002/hep.22446",
+        "sensitivity 94% and specificity 96%",
+        "sensitivity 94% and specificity 86%",
+        "100% and 100%",
+        "16 with",
+        "usually fatal without liver transplantation",
+        "17 times too small",
+    ):
         assert fact in detail
 
 
 def test_detail_says_what_to_do():
     detail = render(CRITICAL)["detail"]
-    for step in ("hepatology and a liver transplant centre", "Serum copper", "24-hour urine copper",
-                 "Ceruloplasmin, knowing that it is unreliable in acute liver failure", "CBC", "haptoglobin",
-                 "Coombs", "Slit-lamp examination for Kayser-Fleischer rings"):
+    for step in (
+        "hepatology and a liver transplant centre",
+        "Serum copper",
+        "24-hour urine copper",
+        "Ceruloplasmin, knowing that it is unreliable in acute liver failure",
+        "CBC",
+        "haptoglobin",
+        "Coombs",
+        "Slit-lamp examination for Kayser-Fleischer rings",
+    ):
         assert step in detail
 
 
@@ -185,6 +226,7 @@ def test_a_finding_without_notes_has_no_notes_section():
 
 # --- suggestion, override reasons, link ---------------------------------------------------------------------
 
+
 def test_the_suggestion_drafts_serum_copper_and_ceruloplasmin_for_the_patient():
     card = render(CRITICAL)
     (suggestion,) = card["suggestions"]
@@ -196,7 +238,8 @@ def test_the_suggestion_drafts_serum_copper_and_ceruloplasmin_for_the_patient():
     assert [r["code"]["coding"][0]["code"] for r in resources] == ["5631-7", "2064-4"]
     assert {r["code"]["coding"][0]["system"] for r in resources} == {"http://loinc.org"}
     assert {(r["resourceType"], r["status"], r["intent"], r["subject"]["reference"]) for r in resources} == {
-        ("ServiceRequest", "draft", "order", "Patient/pat-1")}
+        ("ServiceRequest", "draft", "order", "Patient/pat-1")
+    }
 
 
 def test_uuids_are_drawn_for_the_card_and_the_suggestion():
@@ -225,13 +268,19 @@ def test_the_source_names_the_topic():
 
 # --- dispatch and refusals ----------------------------------------------------------------------------------
 
+
 def test_card_for_topic_maps_wilson_alf_to_this_card():
     assert CARD_FOR_TOPIC == {Topic.WILSON_ALF: wilson_card}
 
 
-@pytest.mark.parametrize("bad", [replace(CRITICAL, measurements=()), replace(CRITICAL, topic=Topic.HPP_LIKELY),
-                                 replace(INFO, measurements=INFO.measurements[:1])])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        replace(CRITICAL, measurements=()),
+        replace(CRITICAL, topic=Topic.HPP_LIKELY),
+        replace(INFO, measurements=INFO.measurements[:1]),
+    ],
+)
 def test_a_finding_the_card_cannot_report_is_refused(bad):
     with pytest.raises(ValueError):
         wilson_card(bad, uuids())
-

@@ -28,16 +28,20 @@ def test_the_biochemical_workup_includes_magnesium_and_zinc_and_never_genetics()
     assert codes() == BIOCHEMISTRY
 
 
-@pytest.mark.parametrize("done, missing", [(frozenset({"plp"}), "62236-5"), (frozenset({"pea"}), "13789-3"),
-                                           (frozenset({"plp", "pea"}), None)])
+@pytest.mark.parametrize(
+    "done, missing",
+    [(frozenset({"plp"}), "62236-5"), (frozenset({"pea"}), "13789-3"), (frozenset({"plp", "pea"}), None)],
+)
 def test_the_workup_orders_only_the_substrates_not_yet_on_file(done: frozenset[str], missing: str | None) -> None:
     ordered = codes(done)
     assert ordered[0] == "6768-6" and {"19123-9", "5763-8"} <= set(ordered)
     assert ("62236-5" in ordered) is ("plp" not in done) and ("13789-3" in ordered) is ("pea" not in done)
 
 
-@pytest.mark.parametrize("pattern, offered", [(Pattern.PERSISTENT, True), (Pattern.RECURRENT, True),
-                                              (Pattern.SINGLE_LOW, False), (Pattern.NONE, False)])
+@pytest.mark.parametrize(
+    "pattern, offered",
+    [(Pattern.PERSISTENT, True), (Pattern.RECURRENT, True), (Pattern.SINGLE_LOW, False), (Pattern.NONE, False)],
+)
 def test_alpl_sequencing_may_follow_only_a_low_alp_that_keeps_coming_back(pattern: Pattern, offered: bool) -> None:
     assert needs_genetics(pattern) is offered
 

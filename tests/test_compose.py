@@ -46,8 +46,14 @@ def test_docker_compose_config_accepts_the_file():
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    result = subprocess.run([docker_compose, "-f", "docker-compose.yml", "config", "-q"], cwd=ROOT,
-                            check=False, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [docker_compose, "-f", "docker-compose.yml", "config", "-q"],
+        cwd=ROOT,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -78,7 +84,8 @@ def test_alp_guard_is_built_here_and_uses_postgres_once_it_is_healthy():
     assert environment["CDS_AUTH_MODE"] == "none"  # the demo; the compose file says so in a comment
     pg = postgres["environment"]
     assert environment["CDS_DATABASE_URL"] == (
-        f"postgresql+psycopg://{pg['POSTGRES_USER']}:{pg['POSTGRES_PASSWORD']}@postgres:5432/{pg['POSTGRES_DB']}")
+        f"postgresql+psycopg://{pg['POSTGRES_USER']}:{pg['POSTGRES_PASSWORD']}@postgres:5432/{pg['POSTGRES_DB']}"
+    )
     assert alp_guard["depends_on"] == {"postgres": {"condition": "service_healthy"}}
     assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
 
@@ -112,10 +119,14 @@ def test_the_loader_waits_for_hapi_and_loads_the_examples_it_mounts():
 
 def test_the_loader_needs_only_the_standard_library():
     tree = ast.parse((EXAMPLES / "load_demo.py").read_text())
-    modules = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
-               for alias in node.names}
-    modules |= {node.module.split(".")[0] for node in ast.walk(tree)
-                if isinstance(node, ast.ImportFrom) and node.module and not node.level}
+    modules = {
+        alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+    }
+    modules |= {
+        node.module.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level
+    }
     assert modules - {"__future__"} <= sys.stdlib_module_names
 
 
@@ -133,11 +144,15 @@ def test_the_image_is_slim_python_non_root_with_a_health_check():
 def test_the_image_installs_exactly_the_locked_packages_with_hashes():
     (install,) = [run for run in instructions("RUN") if "pip install" in run]
     assert "--require-hashes" in install and "--no-deps" in install and "-r requirements.lock" in install
+
     def normal(name: str) -> str:
         return re.sub(r"[-_.]+", "-", re.sub(r"\[.*\]", "", name)).lower()
 
-    locked = {normal(line.split("==")[0]): line for line in (ROOT / "requirements.lock").read_text().splitlines()
-              if line and not line.startswith("#")}
+    locked = {
+        normal(line.split("==")[0]): line
+        for line in (ROOT / "requirements.lock").read_text().splitlines()
+        if line and not line.startswith("#")
+    }
     assert all(re.fullmatch(r"[a-z0-9._-]+==\S+ --hash=sha256:[0-9a-f]{64}", line) for line in locked.values())
     for requirement in (ROOT / "requirements.txt").read_text().splitlines():
         requirement = requirement.split("#")[0].strip()
@@ -160,18 +175,32 @@ def test_the_image_command_serves_the_app_from_the_copied_files_alone(tmp_path):
             continue  # installed into the image's Python, as requirements.txt is into this one
         destination = app / target.removeprefix("./").rstrip("/")
         if (ROOT / source).is_dir():
-            shutil.copytree(ROOT / source, destination if target != "." else app / source,
-                            ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(
+                ROOT / source,
+                destination if target != "." else app / source,
+                ignore=shutil.ignore_patterns("__pycache__"),
+            )
         else:
             shutil.copy(ROOT / source, app / Path(source).name if target == "." else destination)
     env = {key: value for key, value in os.environ.items() if not key.startswith(("CDS_", "PYTHON"))}
     env.update(dict(re.findall(r"(\w+)=(\S+)", " ".join(instructions("ENV")))))
-    env.update(CDS_HOST="127.0.0.1", CDS_PORT=str(free_port()), CDS_AUTH_MODE="none",
-               CDS_DATABASE_URL=f"sqlite:///{tmp_path / 'image.sqlite3'}", GUNICORN_WORKERS="1",
-               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    env.update(
+        CDS_HOST="127.0.0.1",
+        CDS_PORT=str(free_port()),
+        CDS_AUTH_MODE="none",
+        CDS_DATABASE_URL=f"sqlite:///{tmp_path / 'image.sqlite3'}",
+        GUNICORN_WORKERS="1",
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    )
     command = ast.literal_eval(instructions("CMD")[0])
-    process = subprocess.Popen([shutil.which(command[0], path=env["PATH"]), *command[1:]], cwd=app, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [shutil.which(command[0], path=env["PATH"]), *command[1:]],
+        cwd=app,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         base = f"http://127.0.0.1:{env['CDS_PORT']}"
         assert wait_for(f"{base}/healthz", process) == {"status": "ok"}

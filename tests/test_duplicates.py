@@ -25,7 +25,11 @@ def check(orders, in_use=None):
 def test_a_different_antiresorptive_in_use_is_a_warning():
     [finding] = check([ALENDRONATE], {"denosumab": "denosumab (administered 2026-09-01)"})
     assert (finding.topic, finding.indicator, finding.order, finding.patient_id) == (
-        Topic.DUPLICATE_ANTIRESORPTIVE, Indicator.WARNING, ALENDRONATE, "pat-1")
+        Topic.DUPLICATE_ANTIRESORPTIVE,
+        Indicator.WARNING,
+        ALENDRONATE,
+        "pat-1",
+    )
     assert finding.drugs == ("alendronate", "denosumab")
     assert finding.criteria == ("Already in use: denosumab (administered 2026-09-01)",)
 
@@ -58,8 +62,10 @@ def test_one_order_with_two_antiresorptives_is_a_duplicate():
 def test_in_use_and_drafted_together_are_both_listed():
     findings = check([PROLIA, ZOLEDRONIC], {"alendronate": "alendronate (dispensed 2026-10-01)"})
     assert [f.order for f in findings] == [PROLIA, ZOLEDRONIC]
-    assert findings[1].criteria == ("Already in use: alendronate (dispensed 2026-10-01)",
-                                    "Also being ordered: denosumab, order mr-p")
+    assert findings[1].criteria == (
+        "Already in use: alendronate (dispensed 2026-10-01)",
+        "Also being ordered: denosumab, order mr-p",
+    )
 
 
 def test_an_unnamed_bisphosphonate_is_not_called_a_duplicate_of_a_named_one():

@@ -31,8 +31,9 @@ def free_port() -> int:
 
 
 def post(url: str, body: dict) -> tuple[int, dict]:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=20) as response:
         return response.status, json.loads(response.read())
 
@@ -43,11 +44,22 @@ def server(request, tmp_path):
     with fresh_database_url(request.param, tmp_path) as database_url:
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("CDS_")}
-        env.update(CDS_AUTH_MODE="none", CDS_PORT=str(port), CDS_DATABASE_URL=database_url,
-                   GUNICORN_WORKERS="2", GUNICORN_THREADS="4", PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prom"))
+        env.update(
+            CDS_AUTH_MODE="none",
+            CDS_PORT=str(port),
+            CDS_DATABASE_URL=database_url,
+            GUNICORN_WORKERS="2",
+            GUNICORN_THREADS="4",
+            PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prom"),
+        )
         gunicorn = Path(sys.executable).with_name("gunicorn")
-        process = subprocess.Popen([str(gunicorn), "--config", "gunicorn.conf.py", "cds_service.wsgi:app"],
-                                   cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [str(gunicorn), "--config", "gunicorn.conf.py", "cds_service.wsgi:app"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         base = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 30
@@ -66,22 +78,34 @@ def server(request, tmp_path):
 
 def test_every_concurrent_feedback_post_is_stored_exactly_once(server):
     base, database_url = server
-    body = hook_request("order-sign", prefetch=full_prefetch(),
-                        draft_orders=load_fhir("draft-orders-sandbox-alendronate.json"))
+    body = hook_request(
+        "order-sign", prefetch=full_prefetch(), draft_orders=load_fhir("draft-orders-sandbox-alendronate.json")
+    )
     status, answer = post(f"{base}/cds-services/low-alp-order-sign", body)
     (card,) = answer["cards"]
     # Distinct events (other suggestions accepted): the same decision again, whatever its timestamp, is a repeat.
-    items = [{"card": card["uuid"], "outcome": "accepted", "outcomeTimestamp": f"2026-11-24T12:00:{i // 60:02d}.{i % 60:03d}Z",
-              "acceptedSuggestions": [{"id": f"suggestion-{i}"}]} for i in range(FEEDBACK_POSTS)]
+    items = [
+        {
+            "card": card["uuid"],
+            "outcome": "accepted",
+            "outcomeTimestamp": f"2026-11-24T12:00:{i // 60:02d}.{i % 60:03d}Z",
+            "acceptedSuggestions": [{"id": f"suggestion-{i}"}],
+        }
+        for i in range(FEEDBACK_POSTS)
+    ]
     with ThreadPoolExecutor(CONCURRENCY) as pool:
-        answers = list(pool.map(lambda item: post(f"{base}/cds-services/low-alp-order-sign/feedback",
-                                                  {"feedback": [item]}), items))
+        answers = list(
+            pool.map(lambda item: post(f"{base}/cds-services/low-alp-order-sign/feedback", {"feedback": [item]}), items)
+        )
     assert {status for status, _ in answers} == {200}
     assert sum(answer["stored"] for _, answer in answers) == FEEDBACK_POSTS
     # Sent again, every one of them is a repeat: nothing new is stored.
     with ThreadPoolExecutor(CONCURRENCY) as pool:
-        repeats = list(pool.map(lambda item: post(f"{base}/cds-services/low-alp-order-sign/feedback",
-                                                  {"feedback": [item]}), items[:50]))
+        repeats = list(
+            pool.map(
+                lambda item: post(f"{base}/cds-services/low-alp-order-sign/feedback", {"feedback": [item]}), items[:50]
+            )
+        )
     assert sum(answer["stored"] for _, answer in repeats) == 0
     engine = create_engine(database_url)
     try:

@@ -1,9 +1,9 @@
 """Evidence from resolved FHIR data: every key read, HPP from drafts too."""
 
 from hooks.evidence import evidence_from_resources
+from hooks.extract import read_medication_requests
 from hooks.findings import Pattern
 from hooks.policy import Policy
-from hooks.extract import read_medication_requests
 from tests.conftest import TODAY, load_fhir
 
 
@@ -12,8 +12,12 @@ def entries(name):
 
 
 def data(**names):
-    keys = {"patient": "patient-adult-female.json", "alp": "alp-persistent-low.json",
-            "conditions": "conditions-none.json", "medications": "medications-none.json"} | names
+    keys = {
+        "patient": "patient-adult-female.json",
+        "alp": "alp-persistent-low.json",
+        "conditions": "conditions-none.json",
+        "medications": "medications-none.json",
+    } | names
     out = {key: (load_fhir(name) if key == "patient" else entries(name)) for key, name in keys.items() if name}
     return out
 
@@ -38,34 +42,60 @@ def test_hpp_conditions_and_workup_results_are_read():
 
 
 def test_null_keys_are_no_data():
-    result = evidence_from_resources({"patient": None, "alp": [], "conditions": [], "medications": []}, {},
-                                     patient_id="p", today=TODAY, policy=Policy())
+    result = evidence_from_resources(
+        {"patient": None, "alp": [], "conditions": [], "medications": []},
+        {},
+        patient_id="p",
+        today=TODAY,
+        policy=Policy(),
+    )
     assert (result.alp.pattern, result.patient.birth_date, result.hpp) == (Pattern.NONE, None, ())
 
 
 def test_an_asfotase_draft_order_shows_hpp():
     drafts, _ = read_medication_requests(entries("medications-asfotase.json"), {})
-    result = evidence_from_resources(data(), {}, patient_id="pat-hpp-1", today=TODAY, policy=Policy(),
-                                     draft_orders=drafts)
+    result = evidence_from_resources(
+        data(), {}, patient_id="pat-hpp-1", today=TODAY, policy=Policy(), draft_orders=drafts
+    )
     assert result.hpp == ("Asfotase alfa (Strensiq) prescribed, 2024-06-01",)
 
 
 def test_fetched_medications_resolve_references():
-    request = {"resourceType": "MedicationRequest", "id": "m", "status": "active", "intent": "order",
-               "subject": {"reference": "Patient/pat-hpp-1"}, "medicationReference": {"reference": "Medication/x"}}
-    fetched = {"Medication/x": {"resourceType": "Medication", "id": "x", "code": {"coding": [
-        {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "993452"}]}}}
-    result = evidence_from_resources(data(medications=None) | {"medications": [request]}, fetched,
-                                     patient_id="pat-hpp-1", today=TODAY, policy=Policy())
+    request = {
+        "resourceType": "MedicationRequest",
+        "id": "m",
+        "status": "active",
+        "intent": "order",
+        "subject": {"reference": "Patient/pat-hpp-1"},
+        "medicationReference": {"reference": "Medication/x"},
+    }
+    fetched = {
+        "Medication/x": {
+            "resourceType": "Medication",
+            "id": "x",
+            "code": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "993452"}]},
+        }
+    }
+    result = evidence_from_resources(
+        data(medications=None) | {"medications": [request]},
+        fetched,
+        patient_id="pat-hpp-1",
+        today=TODAY,
+        policy=Policy(),
+    )
     assert result.medications[0].codes[0].code == "993452"
-
 
 
 def test_orders_no_rule_reads_are_not_validated():
     from hooks.evidence import may_matter_order
 
-    statin = {"resourceType": "MedicationRequest", "status": "active", "intent": "order",
-              "medicationCodeableConcept": {"text": "atorvastatin 20 mg"}, "subject": {"reference": "Patient/p"}}
+    statin = {
+        "resourceType": "MedicationRequest",
+        "status": "active",
+        "intent": "order",
+        "medicationCodeableConcept": {"text": "atorvastatin 20 mg"},
+        "subject": {"reference": "Patient/p"},
+    }
     asfotase = dict(statin, medicationCodeableConcept={"text": "Strensiq 40 mg/mL"})
     unknown = dict(statin, medicationReference={"reference": "Medication/elsewhere"})
     del unknown["medicationCodeableConcept"]

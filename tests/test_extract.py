@@ -81,15 +81,22 @@ def test_an_alp_result_that_cannot_be_read_is_reported_with_its_date():
     broken["valueQuantity"]["value"] = "thirty"
     results, unreadable = read_lab_results([broken], ALP_CODES)
     assert results == []
-    assert (unreadable[0].id, unreadable[0].effective, unreadable[0].codes[0].code) == ("alp-s2", date(2026, 10, 2), "6768-6")
+    assert (unreadable[0].id, unreadable[0].effective, unreadable[0].codes[0].code) == (
+        "alp-s2",
+        date(2026, 10, 2),
+        "6768-6",
+    )
 
 
 def test_age_specific_ranges_are_read_in_years():
     observation = resources("alp-single-low.json")[0]
-    observation["referenceRange"] = [{"low": {"value": 142, "unit": "U/L", "code": "U/L"},
-                                      "age": {"low": {"value": 12, "unit": "mo", "code": "mo"},
-                                              "high": {"value": 9, "code": "a"}},
-                                      "appliesTo": [{"coding": [{"system": "http://hl7.org/fhir/administrative-gender", "code": "male"}]}]}]
+    observation["referenceRange"] = [
+        {
+            "low": {"value": 142, "unit": "U/L", "code": "U/L"},
+            "age": {"low": {"value": 12, "unit": "mo", "code": "mo"}, "high": {"value": 9, "code": "a"}},
+            "appliesTo": [{"coding": [{"system": "http://hl7.org/fhir/administrative-gender", "code": "male"}]}],
+        }
+    ]
     (result,), _ = read_lab_results([observation], ALP_CODES)
     assert result.reference_ranges[0].age_low == AgeBound(Decimal(12), "mo")
     assert result.reference_ranges[0].age_high == AgeBound(Decimal(9), "a")
@@ -98,9 +105,15 @@ def test_age_specific_ranges_are_read_in_years():
 
 def test_medication_codeable_concept_gives_codes_and_names():
     orders, _ = read_medication_requests(resources("medications-active-alendronate.json"), {})
-    assert orders[0].codes == (Code("http://www.nlm.nih.gov/research/umls/rxnorm", "904431", "alendronic acid 70 MG Oral Tablet"),)
+    assert orders[0].codes == (
+        Code("http://www.nlm.nih.gov/research/umls/rxnorm", "904431", "alendronic acid 70 MG Oral Tablet"),
+    )
     assert orders[0].names[0] == "alendronic acid 70 MG Oral Tablet"
-    assert (orders[0].status, orders[0].authored, orders[0].reference) == ("active", date(2026, 2, 1), "MedicationRequest/mr-aln")
+    assert (orders[0].status, orders[0].authored, orders[0].reference) == (
+        "active",
+        date(2026, 2, 1),
+        "MedicationRequest/mr-aln",
+    )
 
 
 def test_contained_and_same_bundle_medications_are_resolved():
@@ -113,14 +126,24 @@ def test_contained_and_same_bundle_medications_are_resolved():
 
 
 def test_server_references_are_reported_for_fetching_and_read_once_fetched():
-    request = {"resourceType": "MedicationRequest", "id": "m", "status": "active", "intent": "order",
-               "subject": {"reference": "Patient/p"},
-               "medicationReference": {"reference": "Medication/ibn", "display": "Ibandronate 150 mg"}}
+    request = {
+        "resourceType": "MedicationRequest",
+        "id": "m",
+        "status": "active",
+        "intent": "order",
+        "subject": {"reference": "Patient/p"},
+        "medicationReference": {"reference": "Medication/ibn", "display": "Ibandronate 150 mg"},
+    }
     assert unresolved_medication_references([request], {}) == {"Medication/ibn"}
     unresolved, _ = read_medication_requests([request], {})
     assert (unresolved[0].codes, unresolved[0].names) == ((), ("Ibandronate 150 mg",))
-    fetched = {"Medication/ibn": {"resourceType": "Medication", "id": "ibn", "code": {
-        "coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "904932"}]}}}
+    fetched = {
+        "Medication/ibn": {
+            "resourceType": "Medication",
+            "id": "ibn",
+            "code": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "904932"}]},
+        }
+    }
     resolved, _ = read_medication_requests([request], fetched)
     assert resolved[0].codes[0].code == "904932"
 
@@ -137,7 +160,10 @@ def test_conditions_carry_codes_and_verification_status():
     (condition,), unreadable = read_conditions(resources("conditions-hpp.json"))
     assert unreadable == []
     assert (condition.codes[0].code, condition.verification_status, condition.names[0]) == (
-        "360792001", "confirmed", "Hypophosphatasia")
+        "360792001",
+        "confirmed",
+        "Hypophosphatasia",
+    )
 
 
 def test_an_unreadable_condition_keeps_its_codes_and_verification_status():
@@ -150,7 +176,6 @@ def test_an_unreadable_condition_keeps_its_codes_and_verification_status():
 def test_text_normalisation_removes_invisible_characters_and_case():
     assert normalise_text("Alkaline\u200b  PHOSPHATASE\ufeff") == "alkaline phosphatase"
     assert normalise_text("ＡＬＥＮＤＲＯＮＡＴＥ") == "alendronate"
-
 
 
 def test_a_defect_in_an_element_no_rule_reads_does_not_make_a_resource_unreadable():

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import threading
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -34,8 +35,15 @@ def fhir() -> Iterator[FaultyFhirServer]:
 
 @pytest.fixture
 def client(app_config: dict[str, Any]) -> Iterator[Any]:
-    app = create_app({**app_config, "request_deadline_seconds": DEADLINE, "fhir_timeout_seconds": 0.5,
-                      "fhir_max_response_bytes": 1_000_000, "fhir_max_pages": 5})
+    app = create_app(
+        {
+            **app_config,
+            "request_deadline_seconds": DEADLINE,
+            "fhir_timeout_seconds": 0.5,
+            "fhir_max_response_bytes": 1_000_000,
+            "fhir_max_pages": 5,
+        }
+    )
     yield app.test_client()
     app.extensions["alp_guard"].executor.shutdown(wait=False, cancel_futures=True)
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
-
 import re
+from typing import Any
 
 import pytest
 
@@ -80,11 +79,16 @@ def test_override_with_only_a_user_comment() -> None:
 
 
 def test_override_with_reason_and_comment() -> None:
-    reason = {"reason": {"code": "already-evaluated", "system": "http://example.org/override", "display": "Done"},
-              "userComment": "seen by endocrinology"}
+    reason = {
+        "reason": {"code": "already-evaluated", "system": "http://example.org/override", "display": "Done"},
+        "userComment": "seen by endocrinology",
+    }
     [event] = parse_feedback({"feedback": [item(SANDBOX_OVERRIDE, overrideReason=reason)]})
     assert (event.override_code, event.override_system, event.user_comment) == (
-        "already-evaluated", "http://example.org/override", "seen by endocrinology")
+        "already-evaluated",
+        "http://example.org/override",
+        "seen by endocrinology",
+    )
 
 
 def test_override_reason_without_system_keeps_the_code() -> None:
@@ -107,8 +111,13 @@ def test_several_items_keep_their_order_and_suggestions() -> None:
 
 @pytest.mark.parametrize(
     "timestamp",
-    ["1985-04-12T23:20:50.52Z", "2021-12-11T10:05:31Z", "2021-12-11T10:05:31+01:00", "2021-12-11T10:05:31z",
-     "2021-12-11 10:05:31Z"],
+    [
+        "1985-04-12T23:20:50.52Z",
+        "2021-12-11T10:05:31Z",
+        "2021-12-11T10:05:31+01:00",
+        "2021-12-11T10:05:31z",
+        "2021-12-11 10:05:31Z",
+    ],
 )
 def test_rfc_3339_timestamps_are_accepted_and_kept_verbatim(timestamp: str) -> None:
     [event] = parse_feedback({"feedback": [item(SPEC_ACCEPTED, outcomeTimestamp=timestamp)]})
@@ -133,8 +142,16 @@ def test_unknown_members_are_ignored() -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [None, [], [SPEC_ACCEPTED], {}, {"feedback": None}, {"feedback": SPEC_ACCEPTED}, {"feedback": "x"},
-     {"feedback": []}],
+    [
+        None,
+        [],
+        [SPEC_ACCEPTED],
+        {},
+        {"feedback": None},
+        {"feedback": SPEC_ACCEPTED},
+        {"feedback": "x"},
+        {"feedback": []},
+    ],
 )
 def test_feedback_not_a_non_empty_list(body: Any) -> None:
     assert_bad(body, "feedback must be a non-empty list")
@@ -155,17 +172,21 @@ def test_missing_card(card: Any) -> None:
     assert_bad({"feedback": [item(SPEC_ACCEPTED, card=card)]}, "feedback[0].card is required")
 
 
-@pytest.mark.parametrize("outcome", [..., None, "", "ignored", "Accepted", "rejected", 1, ["accepted"],
-                                     {"code": "accepted"}])
+@pytest.mark.parametrize(
+    "outcome", [..., None, "", "ignored", "Accepted", "rejected", 1, ["accepted"], {"code": "accepted"}]
+)
 def test_outcome_not_accepted_or_overridden(outcome: Any) -> None:
-    assert_bad({"feedback": [item(SPEC_ACCEPTED, outcome=outcome)]},
-               "feedback[0].outcome must be accepted or overridden")
+    assert_bad(
+        {"feedback": [item(SPEC_ACCEPTED, outcome=outcome)]}, "feedback[0].outcome must be accepted or overridden"
+    )
 
 
 @pytest.mark.parametrize("suggestions", [..., None, []])
 def test_accepted_without_accepted_suggestions(suggestions: Any) -> None:
-    assert_bad({"feedback": [item(SPEC_ACCEPTED, acceptedSuggestions=suggestions)]},
-               "feedback[0].acceptedSuggestions is required for accepted outcomes")
+    assert_bad(
+        {"feedback": [item(SPEC_ACCEPTED, acceptedSuggestions=suggestions)]},
+        "feedback[0].acceptedSuggestions is required for accepted outcomes",
+    )
 
 
 @pytest.mark.parametrize(
@@ -173,13 +194,17 @@ def test_accepted_without_accepted_suggestions(suggestions: Any) -> None:
     [SUGGESTION, {"id": SUGGESTION}, [SUGGESTION], [{"uuid": SUGGESTION}], [{"id": 5}], [{"id": SUGGESTION}, None]],
 )
 def test_malformed_accepted_suggestions(suggestions: Any) -> None:
-    assert_bad({"feedback": [item(SPEC_ACCEPTED, acceptedSuggestions=suggestions)]},
-               "feedback[0].acceptedSuggestions must be a list of objects with an id")
+    assert_bad(
+        {"feedback": [item(SPEC_ACCEPTED, acceptedSuggestions=suggestions)]},
+        "feedback[0].acceptedSuggestions must be a list of objects with an id",
+    )
 
 
 def test_malformed_accepted_suggestions_rejected_on_overrides_too() -> None:
-    assert_bad({"feedback": [item(SANDBOX_OVERRIDE, acceptedSuggestions=[{"x": 1}])]},
-               "feedback[0].acceptedSuggestions must be a list of objects with an id")
+    assert_bad(
+        {"feedback": [item(SANDBOX_OVERRIDE, acceptedSuggestions=[{"x": 1}])]},
+        "feedback[0].acceptedSuggestions must be a list of objects with an id",
+    )
 
 
 @pytest.mark.parametrize(
@@ -187,31 +212,40 @@ def test_malformed_accepted_suggestions_rejected_on_overrides_too() -> None:
     [..., None, "", 1639217131, "yesterday", "2021-12-11", "10:05:31", "2021-13-11T10:05:31Z", "11/12/2021 10:05"],
 )
 def test_missing_or_non_iso_outcome_timestamp(timestamp: Any) -> None:
-    assert_bad({"feedback": [item(SPEC_ACCEPTED, outcomeTimestamp=timestamp)]},
-               "feedback[0].outcomeTimestamp must be an RFC 3339 date-time with a time zone")
+    assert_bad(
+        {"feedback": [item(SPEC_ACCEPTED, outcomeTimestamp=timestamp)]},
+        "feedback[0].outcomeTimestamp must be an RFC 3339 date-time with a time zone",
+    )
 
 
 @pytest.mark.parametrize("reason", [{}, {"userComment": ""}, {"userComment": None}, {"reason": None}])
 def test_override_reason_without_reason_or_comment(reason: Any) -> None:
-    assert_bad({"feedback": [item(SANDBOX_OVERRIDE, overrideReason=reason)]},
-               "feedback[0].overrideReason needs a reason or a userComment")
+    assert_bad(
+        {"feedback": [item(SANDBOX_OVERRIDE, overrideReason=reason)]},
+        "feedback[0].overrideReason needs a reason or a userComment",
+    )
 
 
 @pytest.mark.parametrize("reason", [{}, {"system": "http://example.org/override"}, {"code": 3}, "x", ["x"]])
 def test_override_reason_coding_without_code(reason: Any) -> None:
-    assert_bad({"feedback": [item(SANDBOX_OVERRIDE, overrideReason={"reason": reason})]},
-               "feedback[0].overrideReason.reason must be a Coding with a code")
+    assert_bad(
+        {"feedback": [item(SANDBOX_OVERRIDE, overrideReason={"reason": reason})]},
+        "feedback[0].overrideReason.reason must be a Coding with a code",
+    )
 
 
 @pytest.mark.parametrize("reason", ["x", ["x"], 1])
 def test_override_reason_not_an_object(reason: Any) -> None:
-    assert_bad({"feedback": [item(SANDBOX_OVERRIDE, overrideReason=reason)]},
-               "feedback[0].overrideReason must be an object")
+    assert_bad(
+        {"feedback": [item(SANDBOX_OVERRIDE, overrideReason=reason)]}, "feedback[0].overrideReason must be an object"
+    )
 
 
 def test_user_comment_not_a_string() -> None:
-    assert_bad({"feedback": [item(SANDBOX_OVERRIDE, overrideReason={"userComment": 7})]},
-               "feedback[0].overrideReason.userComment must be a string")
+    assert_bad(
+        {"feedback": [item(SANDBOX_OVERRIDE, overrideReason={"userComment": 7})]},
+        "feedback[0].overrideReason.userComment must be a string",
+    )
 
 
 def test_bad_feedback_is_a_value_error() -> None:
@@ -225,13 +259,18 @@ def test_timestamps_without_a_time_zone_are_refused(timestamp: str) -> None:
     assert_bad({"feedback": [item]}, "feedback[0].outcomeTimestamp must be an RFC 3339 date-time with a time zone")
 
 
-
-@pytest.mark.parametrize("change, message", [
-    ({"card": "c" * 101}, "feedback[0].card is longer than 100 characters"),
-    ({"overrideReason": {"reason": {"code": "x" * 101}}}, "feedback[0].overrideReason.reason is too long"),
-    ({"overrideReason": {"reason": {"code": "x", "system": "s" * 301}}}, "feedback[0].overrideReason.reason is too long"),
-    ({"outcomeTimestamp": "2021-12-11T10:05:31" + "0" * 30 + "Z"}, "outcomeTimestamp must be an RFC 3339"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"card": "c" * 101}, "feedback[0].card is longer than 100 characters"),
+        ({"overrideReason": {"reason": {"code": "x" * 101}}}, "feedback[0].overrideReason.reason is too long"),
+        (
+            {"overrideReason": {"reason": {"code": "x", "system": "s" * 301}}},
+            "feedback[0].overrideReason.reason is too long",
+        ),
+        ({"outcomeTimestamp": "2021-12-11T10:05:31" + "0" * 30 + "Z"}, "outcomeTimestamp must be an RFC 3339"),
+    ],
+)
 def test_values_wider_than_their_columns_are_refused(change: dict, message: str) -> None:
     item = {"card": "c1", "outcome": "overridden", "outcomeTimestamp": "2021-12-11T10:05:31Z", **change}
     with pytest.raises(BadFeedback, match=re.escape(message)):

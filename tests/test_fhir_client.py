@@ -170,9 +170,9 @@ def test_search_follows_next_links_across_three_pages_with_the_token():
 
 @responses.activate(assert_all_requests_are_fired=True)
 def test_relative_next_link_is_resolved_against_the_page_url():
-    responses.get(OBSERVATION_URL, json=searchset(OBS[:1], "Observation?page=2"), match=[
-        matchers.query_param_matcher(ALP_PARAMS)
-    ])
+    responses.get(
+        OBSERVATION_URL, json=searchset(OBS[:1], "Observation?page=2"), match=[matchers.query_param_matcher(ALP_PARAMS)]
+    )
     responses.get(OBSERVATION_URL, json=searchset(OBS[1:2]), match=[matchers.query_param_matcher({"page": "2"})])
 
     assert FhirClient().search(BASE, ALP_QUERY, token=TOKEN, deadline=later()) == OBS[:2]
@@ -579,11 +579,16 @@ def test_a_body_still_arriving_at_the_deadline_is_a_timeout(monkeypatch):
         FhirClient().search(BASE, ALP_QUERY, token=TOKEN, deadline=10.0)
 
 
-
 @pytest.mark.parametrize("junk", ["junk", 7, {"foo": 1}, {"resourceType": 5}])
 @responses.activate(assert_all_requests_are_fired=False)
 def test_junk_entries_in_a_paginated_bundle_are_passed_on_not_a_crash(junk):
-    first = {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": junk}],
-             "link": [{"relation": "next", "url": f"{OBSERVATION_URL}?page=2"}]}
-    responses.get(OBSERVATION_URL, json={"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": OBS[0]}]})
+    first = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [{"resource": junk}],
+        "link": [{"relation": "next", "url": f"{OBSERVATION_URL}?page=2"}],
+    }
+    responses.get(
+        OBSERVATION_URL, json={"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": OBS[0]}]}
+    )
     assert FhirClient().continue_bundle(first, BASE, token=TOKEN, deadline=later()) == [junk, OBS[0]]

@@ -94,8 +94,9 @@ def every_fixture_resource() -> list[dict]:
         if isinstance(resource.get("referenceRange"), list) and resource["referenceRange"]:
             variants.append({**resource, "referenceRange": resource["referenceRange"][0]})  # object for list
         if isinstance(resource.get("code"), dict):
-            variants.append({**resource, "code": {**resource["code"], "coding": (resource["code"].get("coding")
-                                                                                  or [{}])[0]}})
+            variants.append(
+                {**resource, "code": {**resource["code"], "coding": (resource["code"].get("coding") or [{}])[0]}}
+            )
             variants.append({**resource, "code": {**resource["code"], "text": 7}})  # invalid, not repairable
     return [r for r in resources + variants if r.get("resourceType") in MODELS]
 

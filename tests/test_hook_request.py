@@ -16,8 +16,17 @@ TOKEN = "some-opaque-fhir-access-token"
 DRAFT_ORDERS = {
     "resourceType": "Bundle",
     "type": "collection",
-    "entry": [{"resource": {"resourceType": "MedicationRequest", "id": "mr-1", "status": "draft",
-                            "intent": "order", "subject": {"reference": "Patient/pat-1"}}}],
+    "entry": [
+        {
+            "resource": {
+                "resourceType": "MedicationRequest",
+                "id": "mr-1",
+                "status": "draft",
+                "intent": "order",
+                "subject": {"reference": "Patient/pat-1"},
+            }
+        }
+    ],
 }
 
 
@@ -27,10 +36,15 @@ def order_sign_body(**changes: Any) -> dict[str, Any]:
         "hook": "order-sign",
         "hookInstance": HOOK_INSTANCE,
         "fhirServer": FHIR_SERVER + "/",
-        "fhirAuthorization": {"access_token": TOKEN, "token_type": "Bearer", "expires_in": 300,
-                              "scope": "patient/*.read", "subject": "alp-guard", "patient": "pat-1"},
-        "context": {"userId": "Practitioner/prac-1", "patientId": "pat-1",
-                    "draftOrders": copy.deepcopy(DRAFT_ORDERS)},
+        "fhirAuthorization": {
+            "access_token": TOKEN,
+            "token_type": "Bearer",
+            "expires_in": 300,
+            "scope": "patient/*.read",
+            "subject": "alp-guard",
+            "patient": "pat-1",
+        },
+        "context": {"userId": "Practitioner/prac-1", "patientId": "pat-1", "draftOrders": copy.deepcopy(DRAFT_ORDERS)},
         "prefetch": {"patient": {"resourceType": "Patient", "id": "pat-1"}},
     }
     body.update(changes)
@@ -41,8 +55,7 @@ def parse_order_sign(body: Any) -> HookRequest:
     return parse_hook_request(body, "order-sign", ORDER_SIGN_CONTEXT)
 
 
-def assert_bad(body: Any, message: str, hook: str = "order-sign",
-               required: dict[str, type] | None = None) -> None:
+def assert_bad(body: Any, message: str, hook: str = "order-sign", required: dict[str, type] | None = None) -> None:
     """Assert that `body` is rejected with exactly `message`."""
     with pytest.raises(BadHookRequest) as info:
         parse_hook_request(body, hook, ORDER_SIGN_CONTEXT if required is None else required)
@@ -104,8 +117,10 @@ def test_unknown_extension_and_extra_context_fields_are_accepted() -> None:
 
 @pytest.mark.parametrize("extension", [[], "x", {"org.alp-guard.configuration": {"renal-antiresorptive": 0}}])
 def test_a_malformed_extension_or_configuration_is_named(extension: Any) -> None:
-    assert_bad(order_sign_body(extension=extension),
-               "extension must be an object, and its org.alp-guard.configuration values true or false")
+    assert_bad(
+        order_sign_body(extension=extension),
+        "extension must be an object, and its org.alp-guard.configuration values true or false",
+    )
 
 
 def test_a_refill_needs_its_medications_bundle() -> None:
@@ -114,8 +129,9 @@ def test_a_refill_needs_its_medications_bundle() -> None:
     del body["context"]["userId"]  # optional for medication-refill
     assert parse_hook_request(body, "medication-refill", {"medications": dict}).context["medications"]
     del body["context"]["medications"]
-    assert_bad(body, "context.medications is required for medication-refill", "medication-refill",
-               {"medications": dict})
+    assert_bad(
+        body, "context.medications is required for medication-refill", "medication-refill", {"medications": dict}
+    )
 
 
 def test_prefetch_null_is_accepted_as_no_prefetch() -> None:
@@ -196,8 +212,12 @@ def test_required_context_field_missing_or_wrong_type(draft_orders: Any) -> None
 
 def test_required_context_applies_to_order_select() -> None:
     body = order_sign_body(hook="order-select")
-    assert_bad(body, "context.selections is required for order-select", hook="order-select",
-               required={"draftOrders": dict, "selections": list})
+    assert_bad(
+        body,
+        "context.selections is required for order-select",
+        hook="order-select",
+        required={"draftOrders": dict, "selections": list},
+    )
     body["context"]["selections"] = ["MedicationRequest/mr-1"]
     request = parse_hook_request(body, "order-select", {"draftOrders": dict, "selections": list})
     assert request.context["selections"] == ["MedicationRequest/mr-1"]
@@ -215,8 +235,16 @@ def test_fhir_server_not_a_string(server: Any) -> None:
 
 @pytest.mark.parametrize(
     "server",
-    ["ehr.example.org/fhir", "/fhir", "ftp://ehr.example.org/fhir", "file:///etc/passwd", "https://", "", "not a url",
-     "javascript:alert(1)"],
+    [
+        "ehr.example.org/fhir",
+        "/fhir",
+        "ftp://ehr.example.org/fhir",
+        "file:///etc/passwd",
+        "https://",
+        "",
+        "not a url",
+        "javascript:alert(1)",
+    ],
 )
 def test_fhir_server_not_an_absolute_http_url(server: str) -> None:
     assert_bad(order_sign_body(fhirServer=server), "fhirServer must be an absolute http(s) URL")
@@ -227,8 +255,10 @@ def test_fhir_server_not_an_absolute_http_url(server: str) -> None:
     [{}, {"token_type": "Bearer"}, {"access_token": ""}, {"access_token": 5}, "Bearer abc", ["abc"]],
 )
 def test_fhir_authorization_without_access_token(authorization: Any) -> None:
-    assert_bad(order_sign_body(fhirAuthorization=authorization),
-               "fhirAuthorization.access_token is required when fhirAuthorization is sent")
+    assert_bad(
+        order_sign_body(fhirAuthorization=authorization),
+        "fhirAuthorization.access_token is required when fhirAuthorization is sent",
+    )
 
 
 def test_fhir_authorization_without_fhir_server_is_rejected_cds_r_1() -> None:
@@ -248,7 +278,6 @@ def test_error_messages_do_not_echo_the_access_token() -> None:
 def test_bad_hook_request_is_a_value_error() -> None:
     with pytest.raises(ValueError):
         parse_order_sign([])
-
 
 
 def test_an_overlong_hook_instance_is_refused() -> None:

@@ -19,7 +19,9 @@ def condition(code: Code, names=(), status="confirmed") -> ConditionRecord:
 
 @pytest.mark.parametrize("code", ["360792001", "20756002", "30174008", "55236002", "708672004"])
 def test_hpp_snomed_codes_are_on_record(code):
-    assert hpp_on_record([condition(Code(SNOMED, code))], [], []) == (f"Hypophosphatasia diagnosis on record (SNOMED CT {code})",)
+    assert hpp_on_record([condition(Code(SNOMED, code))], [], []) == (
+        f"Hypophosphatasia diagnosis on record (SNOMED CT {code})",
+    )
 
 
 @pytest.mark.parametrize("status", ["refuted", "entered-in-error"])
@@ -63,8 +65,11 @@ def test_a_workup_result_in_the_window_is_on_file(loinc):
 
 
 def test_an_old_preliminary_or_unrelated_result_is_not_a_workup():
-    results = [lab("62236-5", date(2020, 1, 1)), lab("62236-5", date(2026, 1, 1), "preliminary"),
-               lab("2777-1", date(2026, 1, 1))]
+    results = [
+        lab("62236-5", date(2020, 1, 1)),
+        lab("62236-5", date(2026, 1, 1), "preliminary"),
+        lab("2777-1", date(2026, 1, 1)),
+    ]
     assert not workup_on_file(results, [], SINCE, Policy())
 
 
@@ -73,25 +78,45 @@ def test_an_unreadable_workup_result_still_shows_the_workup_was_done():
     assert workup_on_file([], [unreadable], SINCE, Policy())
 
 
-@pytest.mark.parametrize("names, on_record", [
-    (["Hypophosphatasia, adult form"], True), (["hypophosphatasia?"], True),
-    (["Pseudohypophosphatasia"], False), (["Hypophosphataemia"], False), (["X-linked hypophosphatemia"], False)])
+@pytest.mark.parametrize(
+    "names, on_record",
+    [
+        (["Hypophosphatasia, adult form"], True),
+        (["hypophosphatasia?"], True),
+        (["Pseudohypophosphatasia"], False),
+        (["Hypophosphataemia"], False),
+        (["X-linked hypophosphatemia"], False),
+    ],
+)
 def test_a_locally_coded_hypophosphatasia_is_recognised_by_its_text(names, on_record):
     local = ConditionRecord("c9", (Code("http://hospital.example.org/problems", "HPP-01"),), tuple(names), "confirmed")
     assert bool(hpp_on_record([local], [], [])) is on_record
 
 
-@pytest.mark.parametrize("text", ["Family history of hypophosphatasia", "Hypophosphatasia ruled out",
-                                  "Screening for hypophosphatasia", "No hypophosphatasia"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Family history of hypophosphatasia",
+        "Hypophosphatasia ruled out",
+        "Screening for hypophosphatasia",
+        "No hypophosphatasia",
+    ],
+)
 def test_text_that_names_hypophosphatasia_without_recording_it_does_not_count(text):
     local = ConditionRecord("c9", (), (text,), "confirmed")
     assert hpp_on_record([local], [], []) == ()
 
 
-@pytest.mark.parametrize("source, status, counts", [
-    ("MedicationRequest", "active", True), ("MedicationRequest", "cancelled", False),
-    ("MedicationStatement", "not-taken", False), ("MedicationDispense", "declined", False),
-    ("MedicationAdministration", "completed", True)])
+@pytest.mark.parametrize(
+    "source, status, counts",
+    [
+        ("MedicationRequest", "active", True),
+        ("MedicationRequest", "cancelled", False),
+        ("MedicationStatement", "not-taken", False),
+        ("MedicationDispense", "declined", False),
+        ("MedicationAdministration", "completed", True),
+    ],
+)
 def test_asfotase_alfa_counts_only_when_a_record_shows_it_taken(source, status, counts):
     order = MedicationOrder("a1", status, (Code(ATC, "A16AB13"),), ("Strensiq",), source=source)
     assert bool(hpp_on_record([], [], [order])) is counts

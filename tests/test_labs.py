@@ -12,23 +12,34 @@ from hooks.records import LabResult, Quantity
 from hooks.units import to_ml_per_min
 
 
-def lab(day: str, value: float | str, unit: str | None = "mL/min", *, at: str | None = None,
-        comparator: str | None = None) -> LabResult:
+def lab(
+    day: str, value: float | str, unit: str | None = "mL/min", *, at: str | None = None, comparator: str | None = None
+) -> LabResult:
     instant = datetime.fromisoformat(f"{day}T{at}+00:00") if at else None
-    return LabResult(f"obs-{day}-{at}-{value}", "2164-2", "final", date.fromisoformat(day),
-                     Quantity(Decimal(str(value)), unit, comparator), (), False, instant)
+    return LabResult(
+        f"obs-{day}-{at}-{value}",
+        "2164-2",
+        "final",
+        date.fromisoformat(day),
+        Quantity(Decimal(str(value)), unit, comparator),
+        (),
+        False,
+        instant,
+    )
 
 
-@pytest.mark.parametrize("day, months, expected", [
-    (date(2026, 11, 24), 12, date(2025, 11, 24)),
-    (date(2026, 3, 31), 1, date(2026, 2, 28)),
-    (date(2024, 2, 29), 12, date(2023, 2, 28)),
-    (date(2026, 1, 15), 1, date(2025, 12, 15)),
-    (date(2026, 5, 31), 15, date(2025, 2, 28)),
-])
+@pytest.mark.parametrize(
+    "day, months, expected",
+    [
+        (date(2026, 11, 24), 12, date(2025, 11, 24)),
+        (date(2026, 3, 31), 1, date(2026, 2, 28)),
+        (date(2024, 2, 29), 12, date(2023, 2, 28)),
+        (date(2026, 1, 15), 1, date(2025, 12, 15)),
+        (date(2026, 5, 31), 15, date(2025, 2, 28)),
+    ],
+)
 def test_months_before_counts_calendar_months_and_keeps_to_the_end_of_shorter_months(day, months, expected):
     assert months_before(day, months) == expected
-
 
 
 def test_most_recent_keeps_untimed_results_of_the_day_and_the_latest_timed_one():
@@ -38,10 +49,19 @@ def test_most_recent_keeps_untimed_results_of_the_day_and_the_latest_timed_one()
     assert most_recent([]) == ()
 
 
-@pytest.mark.parametrize("comparator, value, below", [
-    (None, "29.9", True), (None, "30", False), ("<", "30", True), ("<", "31", False), ("<=", "30", False),
-    ("<=", "29", True), (">", "20", False), (">=", "20", False),
-])
+@pytest.mark.parametrize(
+    "comparator, value, below",
+    [
+        (None, "29.9", True),
+        (None, "30", False),
+        ("<", "30", True),
+        ("<", "31", False),
+        ("<=", "30", False),
+        ("<=", "29", True),
+        (">", "20", False),
+        (">=", "20", False),
+    ],
+)
 def test_a_reading_is_below_a_limit_only_when_certainly_so(comparator, value, below):
     reading = Reading(lab("2026-10-02", value), Decimal(value), comparator)
     assert is_below(reading, Decimal(30)) is below

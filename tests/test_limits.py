@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -17,10 +18,18 @@ from tests.conftest import full_prefetch, hook_request, load_fhir
 ORDER_SIGN = "/cds-services/low-alp-order-sign"
 
 
-@pytest.mark.parametrize("text, depth", [
-    ("1", 0), ("[]", 1), ('{"a": [{}]}', 3), ('"[[[{{"', 0), (r'["\"[", [1]]', 2), (r'{"a\\": "]]}}{{["}', 1),
-    ("[" * 300 + "]" * 300, 300),
-])
+@pytest.mark.parametrize(
+    "text, depth",
+    [
+        ("1", 0),
+        ("[]", 1),
+        ('{"a": [{}]}', 3),
+        ('"[[[{{"', 0),
+        (r'["\"[", [1]]', 2),
+        (r'{"a\\": "]]}}{{["}', 1),
+        ("[" * 300 + "]" * 300, 300),
+    ],
+)
 def test_nesting_depth_counts_brackets_outside_strings(text, depth):
     json.loads(text)
     assert nesting_depth(text.encode()) == depth
@@ -83,15 +92,27 @@ def bundle(n: int) -> dict:
 
 
 def test_counts_within_the_limits_pass():
-    check_counts({"prefetch": {"a": bundle(3), "b": {"resourceType": "Patient"}, "c": None},
-                  "context": {"draftOrders": bundle(2)}}, 4, 2)
+    check_counts(
+        {
+            "prefetch": {"a": bundle(3), "b": {"resourceType": "Patient"}, "c": None},
+            "context": {"draftOrders": bundle(2)},
+        },
+        4,
+        2,
+    )
     check_counts({"prefetch": "junk", "context": "junk"}, 1, 1)  # shape errors are the parser's to report
 
 
-@pytest.mark.parametrize("body, reason", [
-    ({"prefetch": {"a": bundle(3), "b": {"resourceType": "Patient"}, "c": bundle(1)}}, "too many prefetch resources"),
-    ({"context": {"draftOrders": bundle(3)}}, "too many draft orders"),
-])
+@pytest.mark.parametrize(
+    "body, reason",
+    [
+        (
+            {"prefetch": {"a": bundle(3), "b": {"resourceType": "Patient"}, "c": bundle(1)}},
+            "too many prefetch resources",
+        ),
+        ({"context": {"draftOrders": bundle(3)}}, "too many draft orders"),
+    ],
+)
 def test_counts_past_the_limits_are_413(body, reason):
     with pytest.raises(LimitExceeded) as info:
         check_counts(body, 4, 2)
@@ -99,6 +120,7 @@ def test_counts_past_the_limits_are_413(body, reason):
 
 
 # --- through the API --------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def limited(app_config) -> Iterator[Any]:
@@ -127,11 +149,18 @@ def test_a_request_within_the_limits_is_answered(limited):
     assert limited.test_client().post(ORDER_SIGN, json=body).get_json() == {"cards": []}
 
 
-@pytest.mark.parametrize("body, status, reason", [
-    (order_sign_body(drafts=2), 413, "too many draft orders"),
-    (order_sign_body(extra_alp=5), 413, "too many prefetch resources"),
-    ({**order_sign_body(), "extension": {"x": json.loads("[" * 20 + "]" * 20)}}, 400, "the request body is nested too deeply"),
-])
+@pytest.mark.parametrize(
+    "body, status, reason",
+    [
+        (order_sign_body(drafts=2), 413, "too many draft orders"),
+        (order_sign_body(extra_alp=5), 413, "too many prefetch resources"),
+        (
+            {**order_sign_body(), "extension": {"x": json.loads("[" * 20 + "]" * 20)}},
+            400,
+            "the request body is nested too deeply",
+        ),
+    ],
+)
 def test_past_a_limit_the_answer_says_why_and_nothing_is_stored(limited, body, status, reason):
     response = limited.test_client().post(ORDER_SIGN, json=body)
     assert (response.status_code, error_reason(response)) == (status, reason)
@@ -148,19 +177,26 @@ def test_a_refill_with_more_prescriptions_than_draft_orders_allowed_is_413(limit
 
 
 def test_deep_feedback_is_400_and_not_stored(limited):
-    item = {"card": "c1", "outcome": "overridden", "outcomeTimestamp": "2026-11-24T12:01:00Z",
-            "overrideReason": {"userComment": "x", "extension": json.loads("[" * 20 + "]" * 20)}}
+    item = {
+        "card": "c1",
+        "outcome": "overridden",
+        "outcomeTimestamp": "2026-11-24T12:01:00Z",
+        "overrideReason": {"userComment": "x", "extension": json.loads("[" * 20 + "]" * 20)},
+    }
     response = limited.test_client().post(f"{ORDER_SIGN}/feedback", json={"feedback": [item]})
     assert (response.status_code, error_reason(response)) == (400, "the request body is nested too deeply")
     assert limited.extensions["alp_guard"].store.feedback_for("c1") == []
 
 
-@pytest.mark.parametrize("text, depth", [
-    ('["\\u0022[[", 1]', 1),  # an escaped quote written as \u0022 neither opens nor closes a string
-    ('{"\\u005c": [[]]}', 3),  # nor does an escaped backslash written as \u005c
-    ('{"a\\\\": "\\\\", "b": [{"c": "]\\"["}]}', 3),
-    ('\n [ \t{ "k" : [ ] } ,\r\n "x" ]  ', 3),
-])
+@pytest.mark.parametrize(
+    "text, depth",
+    [
+        ('["\\u0022[[", 1]', 1),  # an escaped quote written as \u0022 neither opens nor closes a string
+        ('{"\\u005c": [[]]}', 3),  # nor does an escaped backslash written as \u005c
+        ('{"a\\\\": "\\\\", "b": [{"c": "]\\"["}]}', 3),
+        ('\n [ \t{ "k" : [ ] } ,\r\n "x" ]  ', 3),
+    ],
+)
 def test_nesting_depth_reads_unicode_escapes_and_whitespace(text, depth):
     assert reference_depth(json.loads(text)) == depth
     assert nesting_depth(text.encode()) == depth
@@ -179,11 +215,21 @@ def test_nesting_depth_of_a_wide_body_nested_deep_is_its_true_depth():
 
 # --- text no database can store (issue 14) -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, unstorable", [
-    (r'"\ud800"', True), (r'"\udfff x"', True), (r'"a\u0000"', True), (r'"\ud83d\ude00"', False),
-    (r'"\\ud800"', False), (r'"\u00e9\u20ac"', False), ('"\ud800"', True), ('"plain"', False),
-    (r'"\ud83d\ud83d\ude00"', True),
-])
+
+@pytest.mark.parametrize(
+    "text, unstorable",
+    [
+        (r'"\ud800"', True),
+        (r'"\udfff x"', True),
+        (r'"a\u0000"', True),
+        (r'"\ud83d\ude00"', False),
+        (r'"\\ud800"', False),
+        (r'"\u00e9\u20ac"', False),
+        ('"\ud800"', True),
+        ('"plain"', False),
+        (r'"\ud83d\ud83d\ude00"', True),
+    ],
+)
 def test_nul_and_unpaired_surrogates_are_found_raw_or_escaped(text, unstorable):
     from cds_service.limits import has_unstorable_text
 

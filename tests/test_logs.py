@@ -7,8 +7,9 @@ import io
 import json
 import logging
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -35,9 +36,14 @@ MARKERS = [NAME, GIVEN, BIRTH_DATE, IDENTIFIER, NOTE, DRAFT_TEXT, PATIENT_ID, AC
 
 
 def patient() -> dict:
-    return {"resourceType": "Patient", "id": PATIENT_ID, "name": [{"family": NAME, "given": [GIVEN], "text": f"{GIVEN} {NAME}"}],
-            "birthDate": BIRTH_DATE, "gender": "female",
-            "identifier": [{"system": "urn:oid:1.2.36.146.595.217.0.1", "value": IDENTIFIER}]}
+    return {
+        "resourceType": "Patient",
+        "id": PATIENT_ID,
+        "name": [{"family": NAME, "given": [GIVEN], "text": f"{GIVEN} {NAME}"}],
+        "birthDate": BIRTH_DATE,
+        "gender": "female",
+        "identifier": [{"system": "urn:oid:1.2.36.146.595.217.0.1", "value": IDENTIFIER}],
+    }
 
 
 def alp_bundle() -> dict:
@@ -70,8 +76,14 @@ def servers() -> Iterator[Any]:
         server.json("/fhir/Observation", alp_bundle())
         for resource in ("Condition", "MedicationRequest"):
             server.json(f"/fhir/{resource}", empty)
-        failure = json.dumps({"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "processing",
-                                                                             "diagnostics": f"no access to {NAME} {IDENTIFIER}"}]})
+        failure = json.dumps(
+            {
+                "resourceType": "OperationOutcome",
+                "issue": [
+                    {"severity": "error", "code": "processing", "diagnostics": f"no access to {NAME} {IDENTIFIER}"}
+                ],
+            }
+        )
         for path in (f"/bad/Patient/{PATIENT_ID}", "/bad/Observation", "/bad/Condition", "/bad/MedicationRequest"):
             server.routes[path] = lambda _r: (500, {"Content-Type": "application/fhir+json"}, failure.encode())
         server.key = key
@@ -109,8 +121,12 @@ def everything_logged(captured: dict[str, Any]) -> str:
     formatter, plain = JsonFormatter(), logging.Formatter()
     parts = [captured["stream"].getvalue()]
     for record in captured["records"]:
-        parts += [formatter.format(record), repr(record.args), repr(getattr(record, "fields", None)),
-                  repr(record.__dict__)]
+        parts += [
+            formatter.format(record),
+            repr(record.args),
+            repr(getattr(record, "fields", None)),
+            repr(record.__dict__),
+        ]
         if record.exc_info:
             parts.append(plain.formatException(record.exc_info))
     return "\n".join(parts)
@@ -118,8 +134,16 @@ def everything_logged(captured: dict[str, Any]) -> str:
 
 def test_no_marker_reaches_any_log(app_config, servers, captured, monkeypatch, tmp_path: Path):
     fhir, bad = f"{servers.url}/fhir", f"{servers.url}/bad"
-    app = create_app({**app_config, "auth_mode": "jwt", "public_base_url": "http://localhost", "log_level": "DEBUG", "max_draft_orders": 2,
-                      "trusted_issuers": issuers_json(f"{servers.url}/jwks.json", fhir_servers=[fhir, bad])})
+    app = create_app(
+        {
+            **app_config,
+            "auth_mode": "jwt",
+            "public_base_url": "http://localhost",
+            "log_level": "DEBUG",
+            "max_draft_orders": 2,
+            "trusted_issuers": issuers_json(f"{servers.url}/jwks.json", fhir_servers=[fhir, bad]),
+        }
+    )
     client = app.test_client()
     tokens: list[str] = []
 
@@ -128,24 +152,37 @@ def test_no_marker_reaches_any_log(app_config, servers, captured, monkeypatch, t
         return {"Authorization": f"Bearer {tokens[-1]}"}
 
     def body(server: str | None = fhir, n_drafts: int = 1) -> dict:
-        return {"hookInstance": f"hi-{len(tokens)}", "hook": "order-sign", "fhirServer": server,
-                "fhirAuthorization": {"access_token": ACCESS_TOKEN, "token_type": "Bearer", "expires_in": 300,
-                                      "scope": "patient/*.read", "subject": CLAIM},
-                "context": {"userId": "Practitioner/p1", "patientId": PATIENT_ID, "draftOrders": drafts(n_drafts)},
-                "prefetch": {"patient": patient()}}
+        return {
+            "hookInstance": f"hi-{len(tokens)}",
+            "hook": "order-sign",
+            "fhirServer": server,
+            "fhirAuthorization": {
+                "access_token": ACCESS_TOKEN,
+                "token_type": "Bearer",
+                "expires_in": 300,
+                "scope": "patient/*.read",
+                "subject": CLAIM,
+            },
+            "context": {"userId": "Practitioner/p1", "patientId": PATIENT_ID, "draftOrders": drafts(n_drafts)},
+            "prefetch": {"patient": patient()},
+        }
 
     statuses = []
     try:
         # 200: the record is read from the loopback FHIR server with the access token.
         statuses.append(client.post(ORDER_SIGN, json=body(), headers=jwt_header()).status_code)
         assert servers.count(f"/fhir/Patient/{PATIENT_ID}") + servers.count("/fhir/Observation") >= 1
-        assert all(h.get("Authorization") == f"Bearer {ACCESS_TOKEN}" for p, h in servers.requests if p.startswith("/fhir/"))
+        assert all(
+            h.get("Authorization") == f"Bearer {ACCESS_TOKEN}" for p, h in servers.requests if p.startswith("/fhir/")
+        )
         # 400: incomplete request, and malformed JSON full of markers.
         incomplete = body()
         del incomplete["hookInstance"]
         statuses.append(client.post(ORDER_SIGN, json=incomplete, headers=jwt_header()).status_code)
         raw = json.dumps(body())[:-5].encode()
-        statuses.append(client.post(ORDER_SIGN, data=raw, content_type="application/json", headers=jwt_header()).status_code)
+        statuses.append(
+            client.post(ORDER_SIGN, data=raw, content_type="application/json", headers=jwt_header()).status_code
+        )
         # 412: the FHIR server fails, with patient data in its error body.
         no_alp = body(bad)
         statuses.append(client.post(ORDER_SIGN, json=no_alp, headers=jwt_header()).status_code)
@@ -153,15 +190,27 @@ def test_no_marker_reaches_any_log(app_config, servers, captured, monkeypatch, t
         statuses.append(client.post(ORDER_SIGN, json=body(n_drafts=3), headers=jwt_header()).status_code)
         # 401: expired, tampered, replayed, garbage and missing tokens.
         now = int(time.time())
-        statuses.append(client.post(ORDER_SIGN, json=body(), headers=jwt_header(iat=now - 900, exp=now - 600)).status_code)
+        statuses.append(
+            client.post(ORDER_SIGN, json=body(), headers=jwt_header(iat=now - 900, exp=now - 600)).status_code
+        )
         replay = jwt_header()
         statuses.append(client.post(ORDER_SIGN, json=body(), headers=replay).status_code)
         statuses.append(client.post(ORDER_SIGN, json=body(), headers=replay).status_code)
-        statuses.append(client.post(ORDER_SIGN, json=body(), headers={"Authorization": f"Bearer {ACCESS_TOKEN}"}).status_code)
+        statuses.append(
+            client.post(ORDER_SIGN, json=body(), headers={"Authorization": f"Bearer {ACCESS_TOKEN}"}).status_code
+        )
         statuses.append(client.post(ORDER_SIGN, json=body()).status_code)
         # Feedback: stored (200), invalid (400), unauthenticated (401).
-        feedback = {"feedback": [{"card": PATIENT_ID, "outcome": "overridden", "outcomeTimestamp": "2026-11-24T12:01:00Z",
-                                  "overrideReason": {"userComment": COMMENT}}]}
+        feedback = {
+            "feedback": [
+                {
+                    "card": PATIENT_ID,
+                    "outcome": "overridden",
+                    "outcomeTimestamp": "2026-11-24T12:01:00Z",
+                    "overrideReason": {"userComment": COMMENT},
+                }
+            ]
+        }
         fb_aud = f"http://localhost{ORDER_SIGN}/feedback"
         statuses.append(client.post(f"{ORDER_SIGN}/feedback", json=feedback, headers=jwt_header(fb_aud)).status_code)
         feedback["feedback"][0]["outcome"] = COMMENT
@@ -194,7 +243,12 @@ def test_no_marker_reaches_any_log(app_config, servers, captured, monkeypatch, t
     assert calls[0]["hook_instance"] == "hi-0" and calls[0]["service"] == "low-alp-order-sign"
     assert [f["status"] for f in lines if f["message"] == "feedback"] == [200, 400]
     assert {line["reason"] for line in lines if line["message"] == "unauthorized"} == {
-        "expired token", "replayed token", "malformed token", "no token", "wrong audience"}
+        "expired token",
+        "replayed token",
+        "malformed token",
+        "no token",
+        "wrong audience",
+    }
 
 
 def test_the_parsed_request_and_fhir_access_reprs_hide_the_access_token():
@@ -202,8 +256,16 @@ def test_the_parsed_request_and_fhir_access_reprs_hide_the_access_token():
     from cds_service.hook_request import parse_hook_request
     from cds_service.prefetch import FhirAccess
 
-    request = parse_hook_request({"hook": "patient-view", "hookInstance": "h", "context": {"patientId": "p"},
-                                  "fhirServer": "https://ehr.example.org/fhir",
-                                  "fhirAuthorization": {"access_token": ACCESS_TOKEN}}, "patient-view", {})
+    request = parse_hook_request(
+        {
+            "hook": "patient-view",
+            "hookInstance": "h",
+            "context": {"patientId": "p"},
+            "fhirServer": "https://ehr.example.org/fhir",
+            "fhirAuthorization": {"access_token": ACCESS_TOKEN},
+        },
+        "patient-view",
+        {},
+    )
     assert request.access_token == ACCESS_TOKEN and ACCESS_TOKEN not in repr(request)
     assert ACCESS_TOKEN not in repr(FhirAccess(FhirClient(), request.fhir_server, ACCESS_TOKEN, 0.0))

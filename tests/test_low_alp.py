@@ -23,27 +23,47 @@ ADULT = PatientFacts("p1", date(1961, 4, 12), "female")
 CHILD = PatientFacts("p2", date(2016, 4, 12), "male")
 ALENDRONATE_DRAFT = MedicationOrder("draft-1", "draft", (Code(RXNORM, "904431"),), ("alendronate 70 MG",))
 DENOSUMAB_DRAFT = MedicationOrder("draft-2", "draft", (Code(RXNORM, "993452"),), ("Prolia",))
-DENOSUMAB_GIVEN = MedicationOrder("adm-1", "completed", (Code(RXNORM, "993452"),), ("Prolia",),
-                                  authored=TODAY - timedelta(days=170), source="MedicationAdministration")
+DENOSUMAB_GIVEN = MedicationOrder(
+    "adm-1",
+    "completed",
+    (Code(RXNORM, "993452"),),
+    ("Prolia",),
+    authored=TODAY - timedelta(days=170),
+    source="MedicationAdministration",
+)
 
 
 def low(day: str, value: str = "28", *, on_therapy: bool = False) -> JudgedAlp:
-    return JudgedAlp(date.fromisoformat(day), Decimal(value), None, Decimal(35), "adult default", True, "6768-6",
-                     on_therapy)
+    return JudgedAlp(
+        date.fromisoformat(day), Decimal(value), None, Decimal(35), "adult default", True, "6768-6", on_therapy
+    )
 
 
 def normal(day: str, value: str = "44") -> JudgedAlp:
-    return JudgedAlp(date.fromisoformat(day), Decimal(value), None, Decimal(35), "adult default", False, "6768-6",
-                     clearly_normal=Decimal(value) > 45)
+    return JudgedAlp(
+        date.fromisoformat(day),
+        Decimal(value),
+        None,
+        Decimal(35),
+        "adult default",
+        False,
+        "6768-6",
+        clearly_normal=Decimal(value) > 45,
+    )
 
 
-PERSISTENT = AlpAssessment(Pattern.PERSISTENT, (low("2026-01-10"), low("2026-04-10"), normal("2026-06-10"),
-                                                low("2026-09-10")), months_with_results=4, low_months=3)
+PERSISTENT = AlpAssessment(
+    Pattern.PERSISTENT,
+    (low("2026-01-10"), low("2026-04-10"), normal("2026-06-10"), low("2026-09-10")),
+    months_with_results=4,
+    low_months=3,
+)
 
 
 def evidence(alp=PERSISTENT, *, patient=ADULT, meds=(), **changes) -> Evidence:
-    base = Evidence(patient, alp, (), False, tuple(meds),
-                    therapies=tuple(antiresorptive_therapies(meds, TODAY, POLICY)))
+    base = Evidence(
+        patient, alp, (), False, tuple(meds), therapies=tuple(antiresorptive_therapies(meds, TODAY, POLICY))
+    )
     return dataclasses.replace(base, **changes)
 
 
@@ -63,19 +83,34 @@ def test_recurrent_low_alp_alone_is_info():
 
 def test_an_elevated_substrate_makes_it_critical_even_on_therapy():
     plp = Measurement("Pyridoxal 5'-phosphate", "62236-5", date(2026, 10, 1), Decimal(210), "nmol/L")
-    on_therapy = dataclasses.replace(PERSISTENT, pre_treatment=normal("2015-01-01", "60"),
-                                     results=tuple(dataclasses.replace(r, on_antiresorptive=True) for r in PERSISTENT.results))
+    on_therapy = dataclasses.replace(
+        PERSISTENT,
+        pre_treatment=normal("2015-01-01", "60"),
+        results=tuple(dataclasses.replace(r, on_antiresorptive=True) for r in PERSISTENT.results),
+    )
     assert order_finding(alp=on_therapy, substrates=(plp,)).indicator is Indicator.CRITICAL
 
 
-@pytest.mark.parametrize("before, topic", [("46", Topic.LOW_ALP_ON_THERAPY), ("45", Topic.LOW_ALP_ANTIRESORPTIVE),
-                                           ("35", Topic.LOW_ALP_ANTIRESORPTIVE)])
+@pytest.mark.parametrize(
+    "before, topic",
+    [("46", Topic.LOW_ALP_ON_THERAPY), ("45", Topic.LOW_ALP_ANTIRESORPTIVE), ("35", Topic.LOW_ALP_ANTIRESORPTIVE)],
+)
 def test_lows_on_therapy_after_a_clearly_normal_pre_treatment_alp_are_info(before, topic):
-    pre = JudgedAlp(date(2015, 1, 1), Decimal(before), None, Decimal(35), "adult default",
-                    Decimal(before) <= 35, "6768-6", clearly_normal=Decimal(before) > 45)
+    pre = JudgedAlp(
+        date(2015, 1, 1),
+        Decimal(before),
+        None,
+        Decimal(35),
+        "adult default",
+        Decimal(before) <= 35,
+        "6768-6",
+        clearly_normal=Decimal(before) > 45,
+    )
     on_therapy = dataclasses.replace(
-        PERSISTENT, pre_treatment=pre,
-        results=tuple(dataclasses.replace(r, on_antiresorptive=bool(r.low)) for r in PERSISTENT.results))
+        PERSISTENT,
+        pre_treatment=pre,
+        results=tuple(dataclasses.replace(r, on_antiresorptive=bool(r.low)) for r in PERSISTENT.results),
+    )
     found = order_finding(alp=on_therapy)
     assert found.topic is topic
     assert found.indicator is (Indicator.INFO if topic is Topic.LOW_ALP_ON_THERAPY else Indicator.WARNING)
@@ -87,8 +122,9 @@ def test_lows_confined_to_one_acute_stay_ask_for_a_repeat():
     assert (found.topic, found.indicator) == (Topic.LOW_ALP_ACUTE_ILLNESS, Indicator.INFO)
 
 
-@pytest.mark.parametrize("labels, indicator", [
-    (("plp",), Indicator.WARNING), (("plp", "pea"), Indicator.INFO), (("alpl",), Indicator.INFO)])
+@pytest.mark.parametrize(
+    "labels, indicator", [(("plp",), Indicator.WARNING), (("plp", "pea"), Indicator.INFO), (("alpl",), Indicator.INFO)]
+)
 def test_a_complete_normal_workup_lowers_the_card_to_info(labels, indicator):
     loinc = {"plp": "62236-5", "pea": "13789-3", "alpl": "77084-2"}
     normal_workup = tuple(Measurement(name, loinc[name], date(2026, 5, 1), Decimal(1), "x") for name in labels)
@@ -105,9 +141,10 @@ def test_hpp_on_record_is_critical_for_an_order():
     assert (found.topic, found.indicator) == (Topic.HPP_ANTIRESORPTIVE, Indicator.CRITICAL)
 
 
-@pytest.mark.parametrize("patient, causes, applies", [
-    (ADULT, (), True), (CHILD, (), False),
-    (ADULT, (SecondaryCause("hypothyroidism", "Hypothyroidism"),), False)])
+@pytest.mark.parametrize(
+    "patient, causes, applies",
+    [(ADULT, (), True), (CHILD, (), False), (ADULT, (SecondaryCause("hypothyroidism", "Hypothyroidism"),), False)],
+)
 def test_the_variant_figure_applies_only_to_adults_without_a_secondary_cause(patient, causes, applies):
     found = order_finding(patient=patient, secondary_causes=causes)
     assert found.variant_figure_applies is applies and found.paediatric is (patient is CHILD)
@@ -125,11 +162,15 @@ def test_a_chart_with_denosumab_given_in_clinic_and_low_alp_names_the_administra
 
 
 def test_a_chart_with_past_therapy_only_and_a_normal_pre_treatment_alp_is_on_therapy_info():
-    past = MedicationOrder("m1", "completed", (Code(RXNORM, "904431"),), (), authored=date(2024, 1, 1),
-                           ends=date(2026, 10, 1))
+    past = MedicationOrder(
+        "m1", "completed", (Code(RXNORM, "904431"),), (), authored=date(2024, 1, 1), ends=date(2026, 10, 1)
+    )
     pre = normal("2015-01-01", "60")
-    alp = dataclasses.replace(PERSISTENT, pre_treatment=pre,
-                              results=tuple(dataclasses.replace(r, on_antiresorptive=bool(r.low)) for r in PERSISTENT.results))
+    alp = dataclasses.replace(
+        PERSISTENT,
+        pre_treatment=pre,
+        results=tuple(dataclasses.replace(r, on_antiresorptive=bool(r.low)) for r in PERSISTENT.results),
+    )
     (found,) = findings_for_chart(evidence(alp, meds=[past]), TODAY, POLICY)
     assert (found.topic, found.indicator) == (Topic.LOW_ALP_ON_THERAPY, Indicator.INFO)
 

@@ -55,12 +55,18 @@ def stop(process: subprocess.Popen) -> None:
 
 def test_python_m_cds_service_serves_discovery_on_the_given_port(tmp_path):
     port = free_port()
-    process = serve([sys.executable, "-m", "cds_service", "--host", "127.0.0.1", "--port", str(port)], clean_env(tmp_path))
+    process = serve(
+        [sys.executable, "-m", "cds_service", "--host", "127.0.0.1", "--port", str(port)], clean_env(tmp_path)
+    )
     try:
         assert wait_for(f"http://127.0.0.1:{port}/healthz", process) == {"status": "ok"}
         services = wait_for(f"http://127.0.0.1:{port}/cds-services", process)["services"]
-        assert {s["id"] for s in services} == {"low-alp-order-sign", "low-alp-order-select", "low-alp-medication-refill",
-                                          "low-alp-patient-view"}
+        assert {s["id"] for s in services} == {
+            "low-alp-order-sign",
+            "low-alp-order-select",
+            "low-alp-medication-refill",
+            "low-alp-patient-view",
+        }
     finally:
         stop(process)
 
@@ -75,8 +81,14 @@ def test_the_port_can_come_from_the_environment(tmp_path):
 
 
 def test_a_bad_setting_stops_start_up_with_its_name(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "cds_service"], cwd=ROOT, capture_output=True, text=True,
-                            env=clean_env(tmp_path, CDS_PORT="eighty"), timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "cds_service"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=clean_env(tmp_path, CDS_PORT="eighty"),
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "CDS_PORT" in result.stderr
 
@@ -96,29 +108,43 @@ def test_gunicorn_serves_the_wsgi_app_with_the_production_config(tmp_path):
 def test_jwt_mode_without_a_trusted_issuer_stops_start_up_with_its_name(tmp_path):
     env = clean_env(tmp_path)
     del env["CDS_AUTH_MODE"]  # the default is jwt
-    result = subprocess.run([sys.executable, "-m", "cds_service"], cwd=ROOT, capture_output=True, text=True,
-                            env=env, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "cds_service"], cwd=ROOT, capture_output=True, text=True, env=env, timeout=60
+    )
     assert result.returncode == 2
     assert "CDS_TRUSTED_ISSUERS" in result.stderr
 
 
 def test_jwt_mode_without_a_public_base_url_refuses_to_start(tmp_path):
     issuers = json.dumps({"https://ehr.example.org": {"jwks_url": "https://ehr.example.org/jwks.json"}})
-    result = subprocess.run([sys.executable, "-m", "cds_service"], cwd=ROOT, capture_output=True, text=True,
-                            env=clean_env(tmp_path, CDS_AUTH_MODE="jwt", CDS_TRUSTED_ISSUERS=issuers), timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "cds_service"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=clean_env(tmp_path, CDS_AUTH_MODE="jwt", CDS_TRUSTED_ISSUERS=issuers),
+        timeout=60,
+    )
     assert result.returncode == 2 and "CDS_PUBLIC_BASE_URL: required" in result.stderr
 
 
 def test_jwt_mode_serves_public_discovery_and_refuses_anonymous_hook_calls(tmp_path):
     port = free_port()
     issuers = json.dumps({"https://ehr.example.org": {"jwks_url": "http://127.0.0.1:9/jwks.json"}})
-    process = serve([sys.executable, "-m", "cds_service", "--port", str(port)],
-                    clean_env(tmp_path, CDS_AUTH_MODE="jwt", CDS_TRUSTED_ISSUERS=issuers,
-                              CDS_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}"))
+    process = serve(
+        [sys.executable, "-m", "cds_service", "--port", str(port)],
+        clean_env(
+            tmp_path, CDS_AUTH_MODE="jwt", CDS_TRUSTED_ISSUERS=issuers, CDS_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}"
+        ),
+    )
     try:
         assert "services" in wait_for(f"http://127.0.0.1:{port}/cds-services", process)
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/cds-services/low-alp-order-sign", data=b"{}",
-                                         headers={"Content-Type": "application/json"}, method="POST")
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/cds-services/low-alp-order-sign",
+            data=b"{}",
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
         try:
             urllib.request.urlopen(request, timeout=5)
             raise AssertionError("an anonymous hook call was answered")
@@ -133,18 +159,31 @@ def test_a_read_only_database_stops_start_up_with_the_setting_named(tmp_path):
 
     Store(f"sqlite:///{tmp_path / 'ro.sqlite3'}").engine.dispose()  # an existing, migrated database
     url = f"sqlite:///file:{tmp_path / 'ro.sqlite3'}?mode=ro&uri=true"
-    done = subprocess.run([sys.executable, "-m", "cds_service", "--port", str(free_port())], cwd=ROOT,
-                          env=clean_env(tmp_path, CDS_DATABASE_URL=url), capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "cds_service", "--port", str(free_port())],
+        cwd=ROOT,
+        env=clean_env(tmp_path, CDS_DATABASE_URL=url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1] == (
-        "configuration error: CDS_DATABASE_URL: attempt to write a readonly database (OperationalError)")
+        "configuration error: CDS_DATABASE_URL: attempt to write a readonly database (OperationalError)"
+    )
     assert "Traceback" not in done.stderr
 
 
 def test_an_unreachable_database_stops_start_up_with_the_setting_named(tmp_path):
     url = f"postgresql+psycopg://alp:secret-password@127.0.0.1:{free_port()}/alp"
-    done = subprocess.run([sys.executable, "-m", "cds_service", "--port", str(free_port())], cwd=ROOT,
-                          env=clean_env(tmp_path, CDS_DATABASE_URL=url), capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "cds_service", "--port", str(free_port())],
+        cwd=ROOT,
+        env=clean_env(tmp_path, CDS_DATABASE_URL=url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("configuration error: CDS_DATABASE_URL: ") and "refused" in last

@@ -53,8 +53,16 @@ def test_feedback_counts_by_the_cards_topic_and_outcome_once(client) -> None:
     (card,) = client.post(ORDER_SIGN, json=EXAMPLE).get_json()["cards"]
     labels = {"service": "low-alp-order-sign", "topic": "low-alp-antiresorptive", "outcome": "overridden"}
     before = sample("alp_guard_feedback_total", **labels)
-    feedback = {"feedback": [{"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-11-24T12:01:00Z",
-                              "overrideReason": {"userComment": "already evaluated"}}]}
+    feedback = {
+        "feedback": [
+            {
+                "card": card["uuid"],
+                "outcome": "overridden",
+                "outcomeTimestamp": "2026-11-24T12:01:00Z",
+                "overrideReason": {"userComment": "already evaluated"},
+            }
+        ]
+    }
     for _ in range(2):  # the repeat is stored once and counted once
         assert client.post(f"{ORDER_SIGN}/feedback", json=feedback).status_code == 200
     assert sample("alp_guard_feedback_total", **labels) - before == 1
@@ -63,8 +71,16 @@ def test_feedback_counts_by_the_cards_topic_and_outcome_once(client) -> None:
 def test_feedback_on_a_card_never_served_is_ignored_and_not_counted(client) -> None:
     labels = {"service": "low-alp-order-sign", "topic": "unknown", "outcome": "accepted"}
     before = sample("alp_guard_feedback_total", **labels)
-    feedback = {"feedback": [{"card": "not-a-served-card", "outcome": "accepted", "acceptedSuggestions": [{"id": "s"}],
-                              "outcomeTimestamp": "2026-11-24T12:01:00Z"}]}
+    feedback = {
+        "feedback": [
+            {
+                "card": "not-a-served-card",
+                "outcome": "accepted",
+                "acceptedSuggestions": [{"id": "s"}],
+                "outcomeTimestamp": "2026-11-24T12:01:00Z",
+            }
+        ]
+    }
     response = client.post(f"{ORDER_SIGN}/feedback", json=feedback)
     assert response.get_json() == {"received": 1, "stored": 0, "ignored": 1}
     assert sample("alp_guard_feedback_total", **labels) - before == 0
@@ -84,14 +100,23 @@ def test_fhir_calls_count_by_outcome(client) -> None:
     assert (after["ok"] - before["ok"], after["http_error"] - before["http_error"]) == (1, 1)
 
 
-@pytest.mark.parametrize("reason, outcome", [
-    ("ok", "ok"), ("not found", "not_found"), ("error", "error"),
-    ("FHIR server timed out", "timeout"), ("FHIR deadline passed", "timeout"),
-    ("FHIR server address not allowed", "blocked"), ("FHIR server unreachable", "unreachable"),
-    ("FHIR server answered 503 for Observation", "http_error"),
-    ("FHIR server redirected the Patient request", "http_error"), ("FHIR response too large", "too_large"),
-    ("invalid FHIR server URL", "invalid_request"), ("FHIR server sent invalid JSON for Condition", "invalid_response"),
-])
+@pytest.mark.parametrize(
+    "reason, outcome",
+    [
+        ("ok", "ok"),
+        ("not found", "not_found"),
+        ("error", "error"),
+        ("FHIR server timed out", "timeout"),
+        ("FHIR deadline passed", "timeout"),
+        ("FHIR server address not allowed", "blocked"),
+        ("FHIR server unreachable", "unreachable"),
+        ("FHIR server answered 503 for Observation", "http_error"),
+        ("FHIR server redirected the Patient request", "http_error"),
+        ("FHIR response too large", "too_large"),
+        ("invalid FHIR server URL", "invalid_request"),
+        ("FHIR server sent invalid JSON for Condition", "invalid_response"),
+    ],
+)
 def test_fhir_failure_reasons_fold_into_few_outcomes(reason: str, outcome: str) -> None:
     assert fhir_outcome(reason) == outcome
 
@@ -102,8 +127,12 @@ def test_metrics_are_served_in_the_prometheus_text_format_with_cors(client) -> N
     assert response.status_code == 200 and response.mimetype == "text/plain"
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     names = {family.name for family in text_string_to_metric_families(response.get_data(as_text=True))}
-    assert {"alp_guard_request_duration_seconds", "alp_guard_cards", "alp_guard_fhir_request_duration_seconds",
-            "alp_guard_feedback"} <= names
+    assert {
+        "alp_guard_request_duration_seconds",
+        "alp_guard_cards",
+        "alp_guard_fhir_request_duration_seconds",
+        "alp_guard_feedback",
+    } <= names
     assert EXAMPLE["context"]["patientId"] not in response.get_data(as_text=True)
 
 
@@ -116,8 +145,9 @@ def get(url: str) -> int:
 
 
 def post(url: str, body: Any) -> dict:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
@@ -125,8 +155,11 @@ def post(url: str, body: Any) -> dict:
 def scrape(base: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     with urllib.request.urlopen(f"{base}/metrics", timeout=10) as response:
         text = response.read().decode()
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 def worker_pids(directory: Path) -> set[str]:
@@ -139,13 +172,23 @@ def test_gunicorn_workers_add_up_in_one_metrics_page(tmp_path: Path) -> None:
     metrics_dir.mkdir()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = clean_env(tmp_path, CDS_PORT=str(port), GUNICORN_WORKERS="2", GUNICORN_THREADS="2",
-                    PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
+    env = clean_env(
+        tmp_path,
+        CDS_PORT=str(port),
+        GUNICORN_WORKERS="2",
+        GUNICORN_THREADS="2",
+        PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
+    )
     gunicorn = Path(sys.executable).with_name("gunicorn")
     # A worker is replaced after 4 requests, so these 9 (metrics pages included) need at least 2 processes.
-    process = subprocess.Popen([str(gunicorn), "--config", "gunicorn.conf.py", "--max-requests", "4",
-                                "cds_service.wsgi:app"],
-                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [str(gunicorn), "--config", "gunicorn.conf.py", "--max-requests", "4", "cds_service.wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     health = (("endpoint", "health"), ("service", ""), ("status", "200"))
     try:
         wait_for(f"{base}/healthz", process)
@@ -170,6 +213,8 @@ def test_a_broken_metrics_store_never_costs_a_card(client, monkeypatch):
 
     monkeypatch.setattr(metrics.CARDS, "labels", broken)
     monkeypatch.setattr(metrics.REQUEST_SECONDS, "labels", broken)
-    body = hook_request("order-sign", prefetch=full_prefetch(), draft_orders=load_fhir("draft-orders-sandbox-alendronate.json"))
+    body = hook_request(
+        "order-sign", prefetch=full_prefetch(), draft_orders=load_fhir("draft-orders-sandbox-alendronate.json")
+    )
     response = client.post("/cds-services/low-alp-order-sign", json=body)
     assert response.status_code == 200 and len(response.get_json()["cards"]) == 1

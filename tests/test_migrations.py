@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, insert, inspect, text
@@ -147,7 +148,9 @@ def test_an_older_database_is_upgraded_step_by_step_keeping_its_data(engine: Eng
     assert "probe_table" in table_names(engine)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT card_uuid, probe FROM cards_served ORDER BY card_uuid")).all() == [
-            ("card-1", "upgraded"), ("card-2", "upgraded")]
+            ("card-1", "upgraded"),
+            ("card-2", "upgraded"),
+        ]
     assert migrate(engine, steps) == LATEST_VERSION + 2  # nothing left to do
     assert versions(engine) == list(range(1, LATEST_VERSION + 3))
 
@@ -171,8 +174,11 @@ def test_each_step_commits_on_its_own(engine: Engine) -> None:
     def fail(conn: Connection) -> None:
         raise RuntimeError("third step fails")
 
-    steps = (*MIGRATIONS, step(LATEST_VERSION + 1, lambda c: c.exec_driver_sql("CREATE TABLE step_two (x INTEGER)")),
-             step(LATEST_VERSION + 2, fail))
+    steps = (
+        *MIGRATIONS,
+        step(LATEST_VERSION + 1, lambda c: c.exec_driver_sql("CREATE TABLE step_two (x INTEGER)")),
+        step(LATEST_VERSION + 2, fail),
+    )
     with pytest.raises(RuntimeError):
         migrate(engine, steps)
     assert versions(engine)[-1] == LATEST_VERSION + 1  # the steps before the failure stay applied
@@ -190,10 +196,23 @@ def test_steps_must_be_numbered_from_1_without_gaps(engine: Engine) -> None:
 ORDER_SIGN, PATIENT_VIEW = "alp-guard-order-sign", "low-alp-patient-view"
 
 
-def served_to(card_uuid: str, service_id: str, patient_key: str | None, hook: str = "order-sign",
-              topic: str = "bisphosphonate-low-alp") -> dict[str, Any]:
-    return {"card_uuid": card_uuid, "service_id": service_id, "hook": hook, "hook_instance": "h1", "topic": topic,
-            "indicator": "warning", "served_at": SERVED_AT, "patient_key": patient_key}
+def served_to(
+    card_uuid: str,
+    service_id: str,
+    patient_key: str | None,
+    hook: str = "order-sign",
+    topic: str = "bisphosphonate-low-alp",
+) -> dict[str, Any]:
+    return {
+        "card_uuid": card_uuid,
+        "service_id": service_id,
+        "hook": hook,
+        "hook_instance": "h1",
+        "topic": topic,
+        "indicator": "warning",
+        "served_at": SERVED_AT,
+        "patient_key": patient_key,
+    }
 
 
 # Feedback stored by version 1 (service it was sent to, event), and the patient key the backfill must give it.
@@ -212,12 +231,23 @@ VERSION_1_FEEDBACK = [
 def make_version_1_database(engine: Engine) -> None:
     """Migrate to version 1 and store cards and feedback as version 1 did (no feedback.patient_key)."""
     assert migrate(engine, MIGRATIONS[:1]) == 1
-    cards = [served_to("card-p1", ORDER_SIGN, "key-p1"), served_to("card-p2", ORDER_SIGN, "key-p2"),
-             served_to("card-pv", PATIENT_VIEW, "key-p1", "patient-view", "low-alp-unevaluated"),
-             served_to("card-no-patient", ORDER_SIGN, None)]
-    rows = [{"service_id": service_id, "card_uuid": e.card_uuid, "outcome": e.outcome,
-             "outcome_timestamp": e.outcome_timestamp, "received_at": RECEIVED_AT,
-             "event_digest": _digest(service_id, e)} for service_id, e, _ in VERSION_1_FEEDBACK]
+    cards = [
+        served_to("card-p1", ORDER_SIGN, "key-p1"),
+        served_to("card-p2", ORDER_SIGN, "key-p2"),
+        served_to("card-pv", PATIENT_VIEW, "key-p1", "patient-view", "low-alp-unevaluated"),
+        served_to("card-no-patient", ORDER_SIGN, None),
+    ]
+    rows = [
+        {
+            "service_id": service_id,
+            "card_uuid": e.card_uuid,
+            "outcome": e.outcome,
+            "outcome_timestamp": e.outcome_timestamp,
+            "received_at": RECEIVED_AT,
+            "event_digest": _digest(service_id, e),
+        }
+        for service_id, e, _ in VERSION_1_FEEDBACK
+    ]
     with engine.begin() as conn:
         conn.execute(insert(cards_served), cards)
         conn.execute(insert(feedback), rows)
@@ -225,8 +255,9 @@ def make_version_1_database(engine: Engine) -> None:
 
 def feedback_patients(engine: Engine) -> list[tuple[str, str, str, str | None]]:
     with engine.connect() as conn:
-        rows = conn.execute(text("SELECT service_id, card_uuid, outcome_timestamp, patient_key FROM feedback "
-                                 "ORDER BY id"))
+        rows = conn.execute(
+            text("SELECT service_id, card_uuid, outcome_timestamp, patient_key FROM feedback ORDER BY id")
+        )
         return [tuple(r) for r in rows]
 
 
@@ -235,8 +266,9 @@ def test_step_2_gives_existing_feedback_the_patient_of_its_card(engine: Engine) 
     assert "patient_key" not in columns(engine, "feedback")
     assert migrate(engine, MIGRATIONS[:2]) == 2
     assert versions(engine) == [1, 2]
-    assert feedback_patients(engine) == [(service_id, e.card_uuid, e.outcome_timestamp, key)
-                                         for service_id, e, key in VERSION_1_FEEDBACK]
+    assert feedback_patients(engine) == [
+        (service_id, e.card_uuid, e.outcome_timestamp, key) for service_id, e, key in VERSION_1_FEEDBACK
+    ]
 
 
 def test_step_2_indexes_feedback_by_patient_outcome_and_time(engine: Engine) -> None:
@@ -258,19 +290,23 @@ def test_migrating_again_after_step_2_changes_nothing(engine: Engine) -> None:
     assert migrate(engine, MIGRATIONS[:2]) == 2
     assert versions(engine) == [1, 2]
     assert feedback_patients(engine) == [
-        (*row[:3], "left-alone" if row[1] == "card-unknown" else row[3]) for row in before]
+        (*row[:3], "left-alone" if row[1] == "card-unknown" else row[3]) for row in before
+    ]
 
 
 def test_feedback_stored_before_step_2_is_still_recognised_and_counted(engine: Engine, any_database_url) -> None:
     make_version_1_database(engine)
     store = Store(any_database_url)
     try:
-        assert store.record_feedback(ORDER_SIGN, [e for s, e, _ in VERSION_1_FEEDBACK if s == ORDER_SIGN],
-                                     RECEIVED_AT) == 0  # every one a repeat: the digest did not change
+        assert (
+            store.record_feedback(ORDER_SIGN, [e for s, e, _ in VERSION_1_FEEDBACK if s == ORDER_SIGN], RECEIVED_AT)
+            == 0
+        )  # every one a repeat: the digest did not change
         assert len(feedback_patients(engine)) == len(VERSION_1_FEEDBACK)
         assert sorted((p.hook, p.topic, p.overridden_on) for p in store.overrides("key-p1", RECEIVED_AT)) == [
             ("order-sign", "bisphosphonate-low-alp", RECEIVED_AT.date()),
-            ("patient-view", "low-alp-unevaluated", RECEIVED_AT.date())]
+            ("patient-view", "low-alp-unevaluated", RECEIVED_AT.date()),
+        ]
         assert [p.topic for p in store.overrides("key-p2", RECEIVED_AT)] == ["bisphosphonate-low-alp"]
     finally:
         store.engine.dispose()
@@ -385,8 +421,11 @@ def schema(engine: Engine) -> dict[str, Any]:
         described[table] = {
             "columns": cols,
             "primary_key": tuple(insp.get_pk_constraint(table)["constrained_columns"]),
-            "indexes": sorted((tuple(i["column_names"]), bool(i["unique"])) for i in insp.get_indexes(table)
-                              if not i.get("duplicates_constraint")),
+            "indexes": sorted(
+                (tuple(i["column_names"]), bool(i["unique"]))
+                for i in insp.get_indexes(table)
+                if not i.get("duplicates_constraint")
+            ),
             "unique": sorted(tuple(u["column_names"]) for u in insp.get_unique_constraints(table)),
         }
     return described
@@ -435,6 +474,9 @@ def test_step_3_adds_whom_a_card_was_issued_to_and_keeps_older_cards(engine: Eng
     assert migrate(engine, MIGRATIONS[:3]) == 3
     assert {"issuer", "tenant", "override_codes"} <= columns(engine, "cards_served")
     with engine.connect() as conn:
-        rows = conn.execute(text("SELECT card_uuid, issuer, tenant, override_codes FROM cards_served ORDER BY card_uuid"))
-        assert [tuple(r) for r in rows] == [(u, None, None, None) for u in
-                                            ("card-no-patient", "card-p1", "card-p2", "card-pv")]
+        rows = conn.execute(
+            text("SELECT card_uuid, issuer, tenant, override_codes FROM cards_served ORDER BY card_uuid")
+        )
+        assert [tuple(r) for r in rows] == [
+            (u, None, None, None) for u in ("card-no-patient", "card-p1", "card-p2", "card-pv")
+        ]

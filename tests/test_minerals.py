@@ -23,17 +23,34 @@ def quantity(value: str | int | float | None, unit: str | None) -> Quantity | No
     return None if value is None else Quantity(Decimal(str(value)), unit)
 
 
-def vitamin_d(day: str | None, value: str | int | float | None, unit: str | None = "ng/mL", *,
-              loinc: str = VITAMIN_D, status: str = "final", comparator: str | None = None,
-              absent: bool = False, at: str | None = None) -> LabResult:
+def vitamin_d(
+    day: str | None,
+    value: str | int | float | None,
+    unit: str | None = "ng/mL",
+    *,
+    loinc: str = VITAMIN_D,
+    status: str = "final",
+    comparator: str | None = None,
+    absent: bool = False,
+    at: str | None = None,
+) -> LabResult:
     """Return a 25-OH vitamin D result; `at` is a time of day in UTC."""
     return _lab(loinc, day, value, unit, (), status, comparator, absent, at)
 
 
-def calcium(day: str | None, value: str | int | float | None, unit: str | None = "mg/dL", *,
-            low: str | int | float | None = "8.6", low_unit: str | None = "mg/dL",
-            ranges: tuple[ReferenceRange, ...] | None = None, status: str = "final",
-            comparator: str | None = None, absent: bool = False, at: str | None = None) -> LabResult:
+def calcium(
+    day: str | None,
+    value: str | int | float | None,
+    unit: str | None = "mg/dL",
+    *,
+    low: str | int | float | None = "8.6",
+    low_unit: str | None = "mg/dL",
+    ranges: tuple[ReferenceRange, ...] | None = None,
+    status: str = "final",
+    comparator: str | None = None,
+    absent: bool = False,
+    at: str | None = None,
+) -> LabResult:
     """Return a calcium result with a lab range low of 8.6 mg/dL unless told otherwise."""
     if ranges is None:
         ranges = () if low is None else (ReferenceRange(quantity(low, low_unit), quantity("10.2", low_unit)),)
@@ -66,12 +83,19 @@ def is_low(*labs: LabResult, **kwargs) -> bool:
 
 # --- vitamin D ------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("value, unit, low", [
-    ("19.9", "ng/mL", True), ("20", "ng/mL", False),
-    ("49.9", "nmol/L", True), ("50", "nmol/L", False),
-    ("49.92", "nmol/L", False),  # exactly 20 ng/mL: not below it
-    ("19.9", "ug/L", True), ("20", "ug/L", False),
-])
+
+@pytest.mark.parametrize(
+    "value, unit, low",
+    [
+        ("19.9", "ng/mL", True),
+        ("20", "ng/mL", False),
+        ("49.9", "nmol/L", True),
+        ("50", "nmol/L", False),
+        ("49.92", "nmol/L", False),  # exactly 20 ng/mL: not below it
+        ("19.9", "ug/L", True),
+        ("20", "ug/L", False),
+    ],
+)
 def test_vitamin_d_below_20_ng_per_ml_or_50_nmol_per_l_is_low(value, unit, low):
     assert is_low(vitamin_d("2026-09-01", value, unit)) is low
 
@@ -86,9 +110,11 @@ def test_the_vitamin_d_finding_shows_the_value_in_ng_per_ml_and_the_target():
     assert finding is not None
     assert (finding.topic, finding.indicator) == (Topic.VITAMIN_D_CALCIUM_ANTIRESORPTIVE, Indicator.INFO)
     assert finding.measurements == (
-        Measurement("25-OH vitamin D", VITAMIN_D, date(2026, 9, 1), Decimal(14), "ng/mL", None, "< 20 ng/mL"),)
+        Measurement("25-OH vitamin D", VITAMIN_D, date(2026, 9, 1), Decimal(14), "ng/mL", None, "< 20 ng/mL"),
+    )
     assert finding.criteria == (
-        "25-OH vitamin D 14 ng/mL is below 20 ng/mL (50 nmol/L), the level to reach before an antiresorptive",)
+        "25-OH vitamin D 14 ng/mL is below 20 ng/mL (50 nmol/L), the level to reach before an antiresorptive",
+    )
     assert finding.notes == ()
 
 
@@ -112,16 +138,24 @@ def test_the_vitamin_d_target_is_a_policy_parameter():
     assert finding is not None and finding.measurements[0].limit == "< 30 ng/mL"
 
 
-@pytest.mark.parametrize("comparator, value, low", [
-    ("<", "10", True), ("<", "20", True), ("<", "25", False),
-    ("<=", "19", True), ("<=", "20", False),
-    (">", "5", False), (">=", "15", False),
-])
+@pytest.mark.parametrize(
+    "comparator, value, low",
+    [
+        ("<", "10", True),
+        ("<", "20", True),
+        ("<", "25", False),
+        ("<=", "19", True),
+        ("<=", "20", False),
+        (">", "5", False),
+        (">=", "15", False),
+    ],
+)
 def test_vitamin_d_comparators_count_only_values_certainly_below(comparator, value, low):
     assert is_low(vitamin_d("2026-09-01", value, comparator=comparator)) is low
 
 
 # --- calcium, against its own reference range -------------------------------------------------------------
+
 
 @pytest.mark.parametrize("value, low", [("8.59", True), ("8.6", False), ("9.4", False)])
 def test_calcium_below_its_range_low_is_low_and_at_it_is_not(value, low):
@@ -138,10 +172,20 @@ def test_a_range_in_mmol_per_l_is_converted_and_shown_with_the_lab_s_own_figure(
     finding = check(calcium("2026-09-01", "8.61", low="2.15", low_unit="mmol/L"))
     assert finding is not None
     assert finding.measurements == (
-        Measurement("Calcium", CALCIUM, date(2026, 9, 1), Decimal("8.61"), "mg/dL", None,
-                    "< 8.62 mg/dL (lab range low 2.15 mmol/L)"),)
-    assert finding.criteria == ("Calcium 8.61 mg/dL is below the lab's reference range (low 8.62 mg/dL)",
-                                CALCIUM_LABELS["alendronate"])
+        Measurement(
+            "Calcium",
+            CALCIUM,
+            date(2026, 9, 1),
+            Decimal("8.61"),
+            "mg/dL",
+            None,
+            "< 8.62 mg/dL (lab range low 2.15 mmol/L)",
+        ),
+    )
+    assert finding.criteria == (
+        "Calcium 8.61 mg/dL is below the lab's reference range (low 8.62 mg/dL)",
+        CALCIUM_LABELS["alendronate"],
+    )
     assert finding.notes == (ALBUMIN_NOTE,)
 
 
@@ -162,8 +206,11 @@ def test_a_calcium_in_mmol_per_l_carries_a_conversion_note():
     assert finding.notes == ("Calcium reported as 2 mmol/L, shown converted to mg/dL.", ALBUMIN_NOTE)
 
 
-@pytest.mark.parametrize("low, low_unit", [(None, None), ("8.6", None), ("8.6", "mEq/L")],
-                         ids=["no range", "range without a unit", "range in an unconvertible unit"])
+@pytest.mark.parametrize(
+    "low, low_unit",
+    [(None, None), ("8.6", None), ("8.6", "mEq/L")],
+    ids=["no range", "range without a unit", "range in an unconvertible unit"],
+)
 def test_calcium_without_a_usable_range_is_not_judged(low, low_unit):
     assert not is_low(calcium("2026-09-01", "5.0", low=low, low_unit=low_unit))
 
@@ -195,6 +242,7 @@ def test_calcium_comparators_count_only_values_certainly_below(comparator, value
 
 
 # --- both, neither, and the orders ------------------------------------------------------------------------
+
 
 def test_both_low_give_one_finding_with_both_measurements():
     finding = check(calcium("2026-09-01", "8.1"), vitamin_d("2026-09-01", 14))
@@ -232,8 +280,10 @@ def test_an_ingredient_ordered_twice_is_named_once():
 
 # --- window, newest value, statuses -----------------------------------------------------------------------
 
-@pytest.mark.parametrize("make", [lambda day: vitamin_d(day, 10), lambda day: calcium(day, "7.5")],
-                         ids=["vitamin D", "calcium"])
+
+@pytest.mark.parametrize(
+    "make", [lambda day: vitamin_d(day, 10), lambda day: calcium(day, "7.5")], ids=["vitamin D", "calcium"]
+)
 def test_results_exactly_twelve_months_old_count_and_a_day_older_do_not(make):
     assert is_low(make("2025-11-24"))
     assert not is_low(make("2025-11-23"))
@@ -249,19 +299,31 @@ def test_a_result_without_a_date_is_ignored():
     assert not is_low(vitamin_d(None, 10))
 
 
-@pytest.mark.parametrize("newest", [
-    vitamin_d("2026-10-01", 30, "IU/mL"), vitamin_d("2026-10-01", None), vitamin_d("2026-10-01", 30, None),
-    vitamin_d("2026-10-01", 40, comparator="<"),
-], ids=["unknown unit", "no value", "no unit", "undeterminable comparator"])
+@pytest.mark.parametrize(
+    "newest",
+    [
+        vitamin_d("2026-10-01", 30, "IU/mL"),
+        vitamin_d("2026-10-01", None),
+        vitamin_d("2026-10-01", 30, None),
+        vitamin_d("2026-10-01", 40, comparator="<"),
+    ],
+    ids=["unknown unit", "no value", "no unit", "undeterminable comparator"],
+)
 def test_an_uninterpretable_newest_vitamin_d_is_not_judged_even_when_an_older_one_is_low(newest):
     older_low = vitamin_d("2026-03-01", 10)
     assert is_low(older_low)
     assert not is_low(older_low, newest)
 
 
-@pytest.mark.parametrize("newest", [
-    calcium("2026-10-01", "9.0", "mEq/L"), calcium("2026-10-01", None), calcium("2026-10-01", "9.0", low=None),
-], ids=["unknown unit", "no value", "no range"])
+@pytest.mark.parametrize(
+    "newest",
+    [
+        calcium("2026-10-01", "9.0", "mEq/L"),
+        calcium("2026-10-01", None),
+        calcium("2026-10-01", "9.0", low=None),
+    ],
+    ids=["unknown unit", "no value", "no range"],
+)
 def test_an_uninterpretable_newest_calcium_is_not_judged_even_when_an_older_one_is_low(newest):
     older_low = calcium("2026-03-01", "7.5")
     assert is_low(older_low)
@@ -289,9 +351,16 @@ def test_same_day_results_without_a_time_must_all_be_low():
     assert finding is not None and finding.measurements[0].value == Decimal("8.2")
 
 
-@pytest.mark.parametrize("status, counts", [
-    ("final", True), ("amended", True), ("corrected", True), ("preliminary", False), ("entered-in-error", False),
-])
+@pytest.mark.parametrize(
+    "status, counts",
+    [
+        ("final", True),
+        ("amended", True),
+        ("corrected", True),
+        ("preliminary", False),
+        ("entered-in-error", False),
+    ],
+)
 def test_only_verified_results_count(status, counts):
     assert is_low(vitamin_d("2026-09-01", 10, status=status)) is counts
     assert is_low(calcium("2026-09-01", "7.5", status=status)) is counts
@@ -305,34 +374,66 @@ def test_an_unverified_or_absent_newer_result_does_not_hide_a_verified_older_one
 
 # --- low calcium is a warning for every antiresorptive, worded by each label ------------------------------
 
+
 def dosed(name: str, mg: str | None = None, id: str = "mr-5") -> MedicationOrder:
     return MedicationOrder(id, "draft", (), (name,), dose=Quantity(Decimal(mg), "mg") if mg else None)
 
 
-@pytest.mark.parametrize("drug, label", [
-    (ALENDRONATE, "Fosamax and Fosamax Plus D, alendronate, labels revised 2/2026: hypocalcaemia is a"
-                  " contraindication; correct it before starting."),
-    (order("Alendronate 70 mg / cholecalciferol 2800 IU (Fosamax Plus D)"), "Fosamax and Fosamax Plus D"),
-    (order("Risedronate 35 mg tablet"), "Actonel and Atelvia, risedronate: hypocalcaemia is a contraindication"),
-    (order("Ibandronate 150 mg tablet"), "Boniva tablets and Boniva Injection, ibandronate"),
-    (order("Ibandronate 3 mg/3 mL injection"), "Boniva tablets and Boniva Injection, ibandronate"),
-    (order("Reclast 5 mg/100 mL (zoledronic acid)", "mr-4"), "Reclast, zoledronic acid 5 mg, label updated"
-                                                              " 2023-11-30: hypocalcaemia is a contraindication"),
-    (order("Zometa 4 mg/5 mL"), "Zometa, zoledronic acid 4 mg: hypocalcaemia is not a contraindication"),
-    (order("Zoledronic acid injection"), "Zoledronic acid, dose not known: for Reclast, 5 mg, hypocalcaemia is a"
-                                         " contraindication; for Zometa, 4 mg, a warning"),
-    (DENOSUMAB, "Prolia and its biosimilars, denosumab 60 mg: hypocalcaemia is a contraindication"),
-    (order("Jubbonti (denosumab-bbdz) 60 mg/mL"), "Prolia and its biosimilars"),
-    (order("Xgeva 120 mg/1.7 mL (denosumab)"), "Xgeva and its biosimilars, denosumab 120 mg, a contraindication"
-                                               " since 2013: pre-existing hypocalcaemia must be corrected"),
-    (dosed("Denosumab injection", "120"), "Xgeva and its biosimilars"),
-    (order("Denosumab injection"), "Denosumab, Prolia, Xgeva and their biosimilars: pre-existing"),
-    (order("Evenity 105 mg/1.17 mL (romosozumab)"), "Evenity, romosozumab, US label 2019: hypocalcaemia is a"
-                                                    " contraindication"),
-    (order("Pamidronate 90 mg"), "Pamidronate: correct hypocalcaemia before starting"),
-], ids=["alendronate", "alendronate with cholecalciferol", "risedronate", "ibandronate oral", "ibandronate IV",
-        "Reclast", "Zometa", "zoledronic unknown", "Prolia", "Prolia biosimilar", "Xgeva", "denosumab 120 mg dose",
-        "denosumab unknown", "romosozumab", "pamidronate"])
+@pytest.mark.parametrize(
+    "drug, label",
+    [
+        (
+            ALENDRONATE,
+            "Fosamax and Fosamax Plus D, alendronate, labels revised 2/2026: hypocalcaemia is a"
+            " contraindication; correct it before starting.",
+        ),
+        (order("Alendronate 70 mg / cholecalciferol 2800 IU (Fosamax Plus D)"), "Fosamax and Fosamax Plus D"),
+        (order("Risedronate 35 mg tablet"), "Actonel and Atelvia, risedronate: hypocalcaemia is a contraindication"),
+        (order("Ibandronate 150 mg tablet"), "Boniva tablets and Boniva Injection, ibandronate"),
+        (order("Ibandronate 3 mg/3 mL injection"), "Boniva tablets and Boniva Injection, ibandronate"),
+        (
+            order("Reclast 5 mg/100 mL (zoledronic acid)", "mr-4"),
+            "Reclast, zoledronic acid 5 mg, label updated 2023-11-30: hypocalcaemia is a contraindication",
+        ),
+        (order("Zometa 4 mg/5 mL"), "Zometa, zoledronic acid 4 mg: hypocalcaemia is not a contraindication"),
+        (
+            order("Zoledronic acid injection"),
+            "Zoledronic acid, dose not known: for Reclast, 5 mg, hypocalcaemia is a"
+            " contraindication; for Zometa, 4 mg, a warning",
+        ),
+        (DENOSUMAB, "Prolia and its biosimilars, denosumab 60 mg: hypocalcaemia is a contraindication"),
+        (order("Jubbonti (denosumab-bbdz) 60 mg/mL"), "Prolia and its biosimilars"),
+        (
+            order("Xgeva 120 mg/1.7 mL (denosumab)"),
+            "Xgeva and its biosimilars, denosumab 120 mg, a contraindication"
+            " since 2013: pre-existing hypocalcaemia must be corrected",
+        ),
+        (dosed("Denosumab injection", "120"), "Xgeva and its biosimilars"),
+        (order("Denosumab injection"), "Denosumab, Prolia, Xgeva and their biosimilars: pre-existing"),
+        (
+            order("Evenity 105 mg/1.17 mL (romosozumab)"),
+            "Evenity, romosozumab, US label 2019: hypocalcaemia is a contraindication",
+        ),
+        (order("Pamidronate 90 mg"), "Pamidronate: correct hypocalcaemia before starting"),
+    ],
+    ids=[
+        "alendronate",
+        "alendronate with cholecalciferol",
+        "risedronate",
+        "ibandronate oral",
+        "ibandronate IV",
+        "Reclast",
+        "Zometa",
+        "zoledronic unknown",
+        "Prolia",
+        "Prolia biosimilar",
+        "Xgeva",
+        "denosumab 120 mg dose",
+        "denosumab unknown",
+        "romosozumab",
+        "pamidronate",
+    ],
+)
 def test_low_calcium_is_a_warning_for_every_antiresorptive_citing_its_label(drug, label):
     finding = check(calcium("2026-10-01", "8.1"), orders=(drug,))
     assert finding.indicator is Indicator.WARNING
@@ -346,8 +447,10 @@ def test_xgeva_wording_never_cites_the_prolia_boxed_warning():
 
 def test_each_order_s_label_is_quoted_once():
     finding = check(calcium("2026-10-01", "8.1"), orders=(ALENDRONATE, DENOSUMAB, order("Alendronate 10 mg")))
-    assert finding.criteria[1:] == (CALCIUM_LABELS["alendronate"], CALCIUM_LABELS["denosumab 60 mg (Prolia or a"
-                                                                                   " biosimilar)"])
+    assert finding.criteria[1:] == (
+        CALCIUM_LABELS["alendronate"],
+        CALCIUM_LABELS["denosumab 60 mg (Prolia or a biosimilar)"],
+    )
 
 
 def test_a_normal_calcium_with_low_vitamin_d_quotes_no_calcium_label():

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import socket
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import responses
@@ -23,17 +24,46 @@ AUD = f"http://localhost{ORDER_SIGN}"
 REAL_GETADDRINFO = socket.getaddrinfo
 
 
-@pytest.mark.parametrize("address", [
-    "169.254.169.254", "169.254.0.1", "fe80::1", "fe80::1%eth0", "fd00:ec2::254", "100.100.100.200", "168.63.129.16", "192.0.0.192",
-    "::ffff:169.254.169.254", "64:ff9b::a9fe:a9fe", "2002:a9fe:a9fe::1", "0.0.0.0", "::", "0.1.2.3",
-    "224.0.0.1", "ff02::1", "240.0.0.1",
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "169.254.169.254",
+        "169.254.0.1",
+        "fe80::1",
+        "fe80::1%eth0",
+        "fd00:ec2::254",
+        "100.100.100.200",
+        "168.63.129.16",
+        "192.0.0.192",
+        "::ffff:169.254.169.254",
+        "64:ff9b::a9fe:a9fe",
+        "2002:a9fe:a9fe::1",
+        "0.0.0.0",
+        "::",
+        "0.1.2.3",
+        "224.0.0.1",
+        "ff02::1",
+        "240.0.0.1",
+    ],
+)
 def test_link_local_metadata_and_unroutable_addresses_are_blocked(address):
     assert is_blocked(address)
 
 
-@pytest.mark.parametrize("address", ["127.0.0.1", "::1", "::ffff:127.0.0.1", "10.1.2.3", "172.16.0.9",
-                                     "192.168.1.20", "100.64.0.1", "93.184.216.34", "2001:db8::10"])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "::1",
+        "::ffff:127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.9",
+        "192.168.1.20",
+        "100.64.0.1",
+        "93.184.216.34",
+        "2001:db8::10",
+    ],
+)
 def test_loopback_private_and_public_addresses_are_not_blocked(address):
     # Hospital FHIR servers live on private networks: the allowlists, not the address check, govern those.
     assert not is_blocked(address)
@@ -47,7 +77,11 @@ def test_base_urls_are_compared_normalised():
     assert not is_listed("http://ehr.example.org/fhir", ["https://ehr.example.org/fhir"])
     assert not is_listed("https://user:pw@ehr.example.org/fhir", ["https://ehr.example.org/fhir"])
     assert not is_listed("https://ehr.example.org:99999/fhir", ["https://ehr.example.org/fhir"])
-    assert is_loopback_url("http://127.0.0.1:9/x") and is_loopback_url("http://localhost/") and not is_loopback_url("http://10.0.0.1/")
+    assert (
+        is_loopback_url("http://127.0.0.1:9/x")
+        and is_loopback_url("http://localhost/")
+        and not is_loopback_url("http://10.0.0.1/")
+    )
 
 
 # --- the FHIR client against real sockets on loopback -----------------------------------------------------
@@ -74,8 +108,10 @@ def fake_dns(monkeypatch, answers: dict[str, list[str]], lookups: list[str] | No
         if host in answers:
             if lookups is not None:
                 lookups.append(host)
-            return [(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port))
-                    for a in answers[host]]
+            return [
+                (socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port))
+                for a in answers[host]
+            ]
         return REAL_GETADDRINFO(host, port, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
@@ -102,8 +138,17 @@ def test_a_loopback_fhir_server_is_reached(fhir, connects):
     assert connects == [("127.0.0.1", int(fhir.url.rsplit(":", 1)[1]))]
 
 
-@pytest.mark.parametrize("answer", [["169.254.169.254"], ["fd00:ec2::254"], ["fe80::1"], ["100.100.100.200"],
-                                    ["127.0.0.1", "169.254.169.254"], ["::ffff:169.254.169.254"]])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        ["169.254.169.254"],
+        ["fd00:ec2::254"],
+        ["fe80::1"],
+        ["100.100.100.200"],
+        ["127.0.0.1", "169.254.169.254"],
+        ["::ffff:169.254.169.254"],
+    ],
+)
 def test_a_name_resolving_to_a_blocked_address_is_never_contacted(monkeypatch, connects, answer):
     fake_dns(monkeypatch, {"metadata.test": answer})
     with pytest.raises(FhirError, match="^FHIR server address not allowed$"):
@@ -111,8 +156,16 @@ def test_a_name_resolving_to_a_blocked_address_is_never_contacted(monkeypatch, c
     assert connects == []
 
 
-@pytest.mark.parametrize("base", ["http://169.254.169.254/latest", "https://169.254.169.254/latest", "http://[fd00:ec2::254]/latest",
-                                  "http://[fe80::1]:8080/fhir", "http://0.0.0.0:8080/fhir"])
+@pytest.mark.parametrize(
+    "base",
+    [
+        "http://169.254.169.254/latest",
+        "https://169.254.169.254/latest",
+        "http://[fd00:ec2::254]/latest",
+        "http://[fe80::1]:8080/fhir",
+        "http://0.0.0.0:8080/fhir",
+    ],
+)
 def test_a_blocked_ip_literal_is_never_contacted(connects, base):
     with pytest.raises(FhirError, match="^FHIR server address not allowed$"):
         search(base)
@@ -195,8 +248,17 @@ def make_client(app_config, jwks, monkeypatch) -> Iterator[Any]:
 
     def make(issuer_servers: tuple[str, ...] = (), **overrides: Any) -> Any:
         issuers = issuers_json(f"{jwks.url}/jwks.json", fhir_servers=list(issuer_servers))
-        apps.append(create_app({**app_config, "auth_mode": "jwt", "trusted_issuers": issuers,
-                                "public_base_url": "http://localhost", **overrides}))
+        apps.append(
+            create_app(
+                {
+                    **app_config,
+                    "auth_mode": "jwt",
+                    "trusted_issuers": issuers,
+                    "public_base_url": "http://localhost",
+                    **overrides,
+                }
+            )
+        )
         return apps[-1].test_client()
 
     yield make
@@ -205,8 +267,13 @@ def make_client(app_config, jwks, monkeypatch) -> Iterator[Any]:
 
 
 def order_sign(client, key, server: str, prefetch: dict | None, token: str | None = "access-token") -> Any:
-    body = hook_request("order-sign", prefetch=prefetch, draft_orders=load_fhir("draft-orders-sandbox-alendronate.json"),
-                        fhir_server=server, token=token)
+    body = hook_request(
+        "order-sign",
+        prefetch=prefetch,
+        draft_orders=load_fhir("draft-orders-sandbox-alendronate.json"),
+        fhir_server=server,
+        token=token,
+    )
     headers = {"Authorization": f"Bearer {sign(key, claims(AUD))}"} if key else {}
     return client.post(ORDER_SIGN, json=body, headers=headers)
 
@@ -249,8 +316,11 @@ def test_an_unlisted_fhir_server_is_412_when_prefetch_is_not_enough(make_client,
 def test_a_listed_fhir_server_is_used_with_the_token(make_client, key, listing):
     client = make_client((FHIR_SERVER + "/",)) if listing == "issuer" else make_client(allowed_fhir_servers=FHIR_SERVER)
     with fhir_mock() as mock:
-        mock.get(f"{FHIR_SERVER}/Observation", json=load_fhir("alp-persistent-low.json"),
-                 match=[responses.matchers.header_matcher({"Authorization": "Bearer access-token"})])
+        mock.get(
+            f"{FHIR_SERVER}/Observation",
+            json=load_fhir("alp-persistent-low.json"),
+            match=[responses.matchers.header_matcher({"Authorization": "Bearer access-token"})],
+        )
         response = order_sign(client, key, FHIR_SERVER, missing_alp())
         assert len(mock.calls) == 1
     assert response.status_code == 200
@@ -259,8 +329,12 @@ def test_a_listed_fhir_server_is_used_with_the_token(make_client, key, listing):
 def test_another_issuers_fhir_server_is_not_allowed(make_client, key, jwks):
     import json
 
-    issuers = json.dumps({"https://ehr.example.org": {"jwks_url": f"{jwks.url}/jwks.json"},
-                          "https://other.example.org": {"jwks_url": f"{jwks.url}/jwks.json", "fhir_servers": [FHIR_SERVER]}})
+    issuers = json.dumps(
+        {
+            "https://ehr.example.org": {"jwks_url": f"{jwks.url}/jwks.json"},
+            "https://other.example.org": {"jwks_url": f"{jwks.url}/jwks.json", "fhir_servers": [FHIR_SERVER]},
+        }
+    )
     client = make_client(trusted_issuers=issuers)
     with fhir_mock(assert_all_requests_are_fired=False) as mock:
         response = order_sign(client, key, FHIR_SERVER, missing_alp())

@@ -6,8 +6,9 @@ import json
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import jsonschema_rs
 import pytest
@@ -133,8 +134,11 @@ def test_every_status_the_service_answers_is_documented() -> None:
 def test_the_statuses_test_api_observes_are_documented() -> None:
     source = (Path(__file__).parent / "test_api.py").read_text()
     # `response.status_code == 412` and `(response.status_code, ...) == (404, ...)`
-    observed = {int(code) for pattern in (r"status_code == (\d{3})", r"\) == \((\d{3}), ")
-                for code in re.findall(pattern, source)}
+    observed = {
+        int(code)
+        for pattern in (r"status_code == (\d{3})", r"\) == \((\d{3}), ")
+        for code in re.findall(pattern, source)
+    }
     doc = document()
     documented = {int(code) for path in doc["paths"].values() for op in path.values() for code in op["responses"]}
     assert {200, 400, 404, 412, 413, 503} <= observed

@@ -30,14 +30,22 @@ def evidence(pattern: Pattern, hpp=(), safety=()) -> Evidence:
     return Evidence(PATIENT, AlpAssessment(pattern, (LOW,)), tuple(hpp), False, (), safety_labs=tuple(safety))
 
 
-@pytest.mark.parametrize("pattern, topic, indicator", [
-    (Pattern.PERSISTENT, Topic.LOW_ALP_ANTIRESORPTIVE, Indicator.WARNING),
-    (Pattern.RECURRENT, Topic.LOW_ALP_ANTIRESORPTIVE, Indicator.INFO),
-    (Pattern.SINGLE_LOW, Topic.SINGLE_LOW_ALP_ANTIRESORPTIVE, Indicator.INFO),
-])
+@pytest.mark.parametrize(
+    "pattern, topic, indicator",
+    [
+        (Pattern.PERSISTENT, Topic.LOW_ALP_ANTIRESORPTIVE, Indicator.WARNING),
+        (Pattern.RECURRENT, Topic.LOW_ALP_ANTIRESORPTIVE, Indicator.INFO),
+        (Pattern.SINGLE_LOW, Topic.SINGLE_LOW_ALP_ANTIRESORPTIVE, Indicator.INFO),
+    ],
+)
 def test_the_alp_pattern_decides_the_finding(pattern, topic, indicator):
     (finding,) = evaluate([ALENDRONATE], evidence(pattern))
-    assert (finding.topic, finding.indicator, finding.drugs, finding.order) == (topic, indicator, ("alendronate",), ALENDRONATE)
+    assert (finding.topic, finding.indicator, finding.drugs, finding.order) == (
+        topic,
+        indicator,
+        ("alendronate",),
+        ALENDRONATE,
+    )
     assert finding.alp.pattern is pattern
 
 
@@ -73,26 +81,32 @@ def lab(loinc: str, value: str, unit: str, day=date(2026, 10, 1)) -> LabResult:
 
 def test_a_low_egfr_adds_a_renal_finding_beside_the_alp_finding():
     findings = evaluate([ZOLEDRONIC], evidence(Pattern.PERSISTENT, safety=[lab("98979-8", "28", "mL/min/{1.73_m2}")]))
-    assert [(f.topic, f.indicator) for f in findings] == [(Topic.LOW_ALP_ANTIRESORPTIVE, Indicator.WARNING),
-                                                          (Topic.RENAL_ANTIRESORPTIVE, Indicator.CRITICAL)]
+    assert [(f.topic, f.indicator) for f in findings] == [
+        (Topic.LOW_ALP_ANTIRESORPTIVE, Indicator.WARNING),
+        (Topic.RENAL_ANTIRESORPTIVE, Indicator.CRITICAL),
+    ]
 
 
 def test_low_vitamin_d_gives_one_finding_for_all_the_orders():
     findings = evaluate([ALENDRONATE, DENOSUMAB], evidence(Pattern.NONE, safety=[lab("62292-8", "14", "ng/mL")]))
     (minerals,) = [f for f in findings if f.topic is not Topic.DUPLICATE_ANTIRESORPTIVE]
     assert (minerals.topic, minerals.indicator, set(minerals.drugs)) == (
-        Topic.VITAMIN_D_CALCIUM_ANTIRESORPTIVE, Indicator.INFO, {"alendronate", "denosumab"})
+        Topic.VITAMIN_D_CALCIUM_ANTIRESORPTIVE,
+        Indicator.INFO,
+        {"alendronate", "denosumab"},
+    )
 
 
 def test_safety_labs_say_nothing_about_other_drugs():
     assert evaluate([STATIN], evidence(Pattern.PERSISTENT, safety=[lab("62292-8", "14", "ng/mL")])) == []
 
 
-
 def test_a_low_alp_card_says_what_could_not_be_checked_in_time():
     partial = dataclasses.replace(evidence(Pattern.PERSISTENT), unavailable=frozenset({"conditions", "hppWorkup"}))
     (finding,) = evaluate([ALENDRONATE], partial)
-    assert finding.notes == ("Could not be read in time, so not checked: the problem list (a hypophosphatasia "
-                             "diagnosis on record); the HPP work-up results (pyridoxal 5'-phosphate, "
-                             "phosphoethanolamine).",)
+    assert finding.notes == (
+        "Could not be read in time, so not checked: the problem list (a hypophosphatasia "
+        "diagnosis on record); the HPP work-up results (pyridoxal 5'-phosphate, "
+        "phosphoethanolamine).",
+    )
     assert evaluate([ALENDRONATE], evidence(Pattern.PERSISTENT))[0].notes == ()

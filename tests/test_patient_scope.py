@@ -40,10 +40,16 @@ def topics(found: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return [(c["source"]["topic"]["code"], c["indicator"]) for c in found]
 
 
-@pytest.mark.parametrize("reference, patient", [
-    ("Patient/p1", "p1"), ("https://ehr.example.org/fhir/Patient/p1", "p1"), ("Patient/p1/_history/3", "p1"),
-    ("urn:uuid:6f1c3a2e-0000-4000-8000-000000000001", None), ("Group/g1", None),
-])
+@pytest.mark.parametrize(
+    "reference, patient",
+    [
+        ("Patient/p1", "p1"),
+        ("https://ehr.example.org/fhir/Patient/p1", "p1"),
+        ("Patient/p1/_history/3", "p1"),
+        ("urn:uuid:6f1c3a2e-0000-4000-8000-000000000001", None),
+        ("Group/g1", None),
+    ],
+)
 def test_the_patient_a_reference_names(reference, patient):
     assert patient_of({"resourceType": "Observation", "subject": {"reference": reference}}) == patient
 
@@ -52,8 +58,9 @@ def test_a_resource_without_a_patient_reference_is_nobody_elses():
     assert not is_other_patients({"resourceType": "Observation", "subject": {"display": "someone"}}, PATIENT)
     assert not is_other_patients({"resourceType": "Medication", "id": "m1"}, PATIENT)
     assert is_other_patients({"resourceType": "Patient", "id": OTHER}, PATIENT)
-    assert is_other_patients({"resourceType": "MedicationRequest", "patient": {"reference": f"Patient/{OTHER}"}},
-                             PATIENT)
+    assert is_other_patients(
+        {"resourceType": "MedicationRequest", "patient": {"reference": f"Patient/{OTHER}"}}, PATIENT
+    )
 
 
 def test_another_patients_patient_resource_does_not_set_the_age_limits(client):
@@ -76,7 +83,7 @@ def test_another_patients_normal_results_do_not_weaken_the_warning(client):
     alone = cards(client, full_prefetch())
     prefetch = full_prefetch()
     normals = of_patient(load_fhir("alp-normal.json"), OTHER)["entry"]
-    for entry, low in zip(normals * 3, prefetch["alp"]["entry"][:3]):  # a normal result beside every low one
+    for entry, low in zip(normals * 3, prefetch["alp"]["entry"][:3], strict=False):  # a normal result beside every low one
         entry = json.loads(json.dumps(entry))
         entry["resource"]["id"] += low["resource"]["id"]
         entry["resource"]["effectiveDateTime"] = low["resource"]["effectiveDateTime"]

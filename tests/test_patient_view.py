@@ -23,16 +23,27 @@ def med(status: str, code="904431") -> MedicationOrder:
 
 
 def view(pattern: Pattern, *, meds=(), hpp=(), workup=False, substrates=(), liver=()):
-    evidence = Evidence(PATIENT, AlpAssessment(pattern, (LOW,)), tuple(hpp), workup, tuple(meds),
-                        substrates=tuple(substrates), liver_labs=tuple(liver),
-                        therapies=tuple(antiresorptive_therapies(meds, TODAY, Policy())))
+    evidence = Evidence(
+        PATIENT,
+        AlpAssessment(pattern, (LOW,)),
+        tuple(hpp),
+        workup,
+        tuple(meds),
+        substrates=tuple(substrates),
+        liver_labs=tuple(liver),
+        therapies=tuple(antiresorptive_therapies(meds, TODAY, Policy())),
+    )
     return evaluate_patient_view(evidence, TODAY, Policy())
 
 
 def test_persistent_low_alp_on_an_active_antiresorptive_warns():
     (finding,) = view(Pattern.PERSISTENT, meds=[med("active")])
     assert (finding.topic, finding.indicator, finding.drugs, finding.order) == (
-        Topic.LOW_ALP_ANTIRESORPTIVE, Indicator.WARNING, ("alendronate",), None)
+        Topic.LOW_ALP_ANTIRESORPTIVE,
+        Indicator.WARNING,
+        ("alendronate",),
+        None,
+    )
 
 
 def test_recurrent_low_alp_on_an_active_antiresorptive_is_info():
@@ -61,7 +72,11 @@ def test_inactive_antiresorptives_do_not_count_as_active(status):
 
 def test_persistent_low_alp_not_worked_up_is_flagged_for_evaluation():
     (finding,) = view(Pattern.PERSISTENT)
-    assert (finding.topic, finding.indicator, finding.alp.pattern) == (Topic.LOW_ALP_UNEVALUATED, Indicator.INFO, Pattern.PERSISTENT)
+    assert (finding.topic, finding.indicator, finding.alp.pattern) == (
+        Topic.LOW_ALP_UNEVALUATED,
+        Indicator.INFO,
+        Pattern.PERSISTENT,
+    )
 
 
 @pytest.mark.parametrize("kwargs", [{"hpp": ["x"]}, {"workup": True}])
@@ -99,38 +114,52 @@ def test_hpp_on_record_is_never_hpp_likely():
 def wilson_labs(day=date(2026, 11, 23)):
     def lab(loinc, value, unit):
         return LabResult(loinc, loinc, "final", day, Quantity(Decimal(value), unit))
-    return [lab("6301-6", "3.1", "{INR}"), lab("6768-6", "20", "U/L"), lab("1975-2", "12", "mg/dL"),
-            lab("1920-8", "180", "U/L"), lab("1742-6", "60", "U/L")]
+
+    return [
+        lab("6301-6", "3.1", "{INR}"),
+        lab("6768-6", "20", "U/L"),
+        lab("1975-2", "12", "mg/dL"),
+        lab("1920-8", "180", "U/L"),
+        lab("1742-6", "60", "U/L"),
+    ]
 
 
 def test_the_wilson_pattern_comes_first_and_low_alp_cards_defer_to_it():
     findings = view(Pattern.PERSISTENT, liver=wilson_labs())  # at 65 the classic pattern is a warning (age)
-    assert [(f.topic, f.indicator) for f in findings] == [(Topic.WILSON_ALF, Indicator.WARNING),
-                                                           (Topic.LOW_ALP_UNEVALUATED, Indicator.INFO)]
+    assert [(f.topic, f.indicator) for f in findings] == [
+        (Topic.WILSON_ALF, Indicator.WARNING),
+        (Topic.LOW_ALP_UNEVALUATED, Indicator.INFO),
+    ]
     assert "Wilson disease is the likelier cause" in findings[1].notes[0]
 
 
 def test_an_hpp_diagnosis_on_record_stays_critical_beside_the_wilson_pattern():
     findings = view(Pattern.NONE, meds=[med("active")], hpp=["x"], liver=wilson_labs())  # 65: warning (age)
-    assert [(f.topic, f.indicator) for f in findings] == [(Topic.WILSON_ALF, Indicator.WARNING),
-                                                           (Topic.HPP_ANTIRESORPTIVE, Indicator.CRITICAL)]
+    assert [(f.topic, f.indicator) for f in findings] == [
+        (Topic.WILSON_ALF, Indicator.WARNING),
+        (Topic.HPP_ANTIRESORPTIVE, Indicator.CRITICAL),
+    ]
 
 
-
-@pytest.mark.parametrize("missing, expected", [
-    ({"medications"}, []),
-    ({"conditions"}, []),
-    ({"hppWorkup"}, []),
-    ({"safetyLabs"}, [Topic.LOW_ALP_UNEVALUATED]),
-])
+@pytest.mark.parametrize(
+    "missing, expected",
+    [
+        ({"medications"}, []),
+        ({"conditions"}, []),
+        ({"hppWorkup"}, []),
+        ({"safetyLabs"}, [Topic.LOW_ALP_UNEVALUATED]),
+    ],
+)
 def test_a_claim_needs_the_data_it_rests_on(missing, expected):
-    evidence = Evidence(PATIENT, AlpAssessment(Pattern.PERSISTENT, (LOW,)), (), False, (), unavailable=frozenset(missing))
+    evidence = Evidence(
+        PATIENT, AlpAssessment(Pattern.PERSISTENT, (LOW,)), (), False, (), unavailable=frozenset(missing)
+    )
     assert [f.topic for f in evaluate_patient_view(evidence, TODAY, Policy())] == expected
 
 
 def test_a_raised_substrate_keeps_the_hpp_likely_warning_beside_the_wilson_pattern():
-    from hooks.patient_view import defer_to_wilson
     from hooks.findings import Finding
+    from hooks.patient_view import defer_to_wilson
 
     likely = Finding(Topic.HPP_LIKELY, Indicator.WARNING, "p1")
     assert defer_to_wilson(likely).indicator is Indicator.WARNING

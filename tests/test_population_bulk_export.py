@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -74,17 +74,33 @@ class Stub:
             if self.polls < 3:
                 return self.send(handler, 202, headers={"Retry-After": "2", "X-Progress": "working"})
             output = [{"type": name.split(".")[0], "url": f"{self.base}/files/{name}"} for name in sorted(self.files)]
-            return self.send(handler, 200, json.dumps({
-                "transactionTime": "2026-11-24T00:00:00Z", "request": f"{self.base}/$export",
-                "requiresAccessToken": self.requires_token, "output": output, "error": []}).encode())
+            return self.send(
+                handler,
+                200,
+                json.dumps(
+                    {
+                        "transactionTime": "2026-11-24T00:00:00Z",
+                        "request": f"{self.base}/$export",
+                        "requiresAccessToken": self.requires_token,
+                        "output": output,
+                        "error": [],
+                    }
+                ).encode(),
+            )
         if path.startswith("/fhir/files/"):
-            return self.send(handler, 200, self.files[path.rsplit("/", 1)[1]],
-                             headers={"Content-Type": "application/fhir+ndjson"})
+            return self.send(
+                handler, 200, self.files[path.rsplit("/", 1)[1]], headers={"Content-Type": "application/fhir+ndjson"}
+            )
         return self.send(handler, 404)
 
     def token(self, handler, form):
-        claims = jwt.decode(form["client_assertion"][0], self.public_key, algorithms=["RS384", "ES384"],
-                            audience=f"{self.base}/token", issuer="audit-client")
+        claims = jwt.decode(
+            form["client_assertion"][0],
+            self.public_key,
+            algorithms=["RS384", "ES384"],
+            audience=f"{self.base}/token",
+            issuer="audit-client",
+        )
         assert claims["sub"] == "audit-client" and claims["jti"]
         assert form["grant_type"] == ["client_credentials"] and form["scope"] == ["system/*.rs"]
         assert form["client_assertion_type"] == [bulk_export.ASSERTION_TYPE]
@@ -97,8 +113,9 @@ class Stub:
 
 def key_file(tmp_path: Path, key) -> Path:
     path = tmp_path / "key.pem"
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()))
+    path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return path
 
 
@@ -116,8 +133,11 @@ def files(population) -> dict[str, bytes]:
     return {p.name[:-3]: gzip.decompress(p.read_bytes()) for p in population.glob("*.ndjson.gz")}
 
 
-@pytest.mark.parametrize("make_key", [lambda: rsa.generate_private_key(65537, 2048),
-                                      lambda: ec.generate_private_key(ec.SECP384R1())], ids=["RS384", "ES384"])
+@pytest.mark.parametrize(
+    "make_key",
+    [lambda: rsa.generate_private_key(65537, 2048), lambda: ec.generate_private_key(ec.SECP384R1())],
+    ids=["RS384", "ES384"],
+)
 def test_an_authorised_export_downloads_every_file(make_key, files, tmp_path):
     key = make_key()
     stub = Stub(files, key.public_key())
@@ -141,8 +161,21 @@ def test_the_audit_command_runs_on_a_fhir_server(population, files, tmp_path):
     key = rsa.generate_private_key(65537, 2048)
     stub = Stub(files, key.public_key())
     try:
-        status = main(["audit", "--input", stub.base, "--output", str(tmp_path / "out"), "--today", "2026-11-24",
-                       "--client-id", "audit-client", "--private-key", str(key_file(tmp_path, key))])
+        status = main(
+            [
+                "audit",
+                "--input",
+                stub.base,
+                "--output",
+                str(tmp_path / "out"),
+                "--today",
+                "2026-11-24",
+                "--client-id",
+                "audit-client",
+                "--private-key",
+                str(key_file(tmp_path, key)),
+            ]
+        )
     finally:
         stub.close()
     assert status == 0
@@ -201,12 +234,16 @@ def test_plain_http_is_refused_off_loopback(tmp_path):
 def test_the_token_is_never_sent_to_another_origin(files, tmp_path):
     key = rsa.generate_private_key(65537, 2048)
     stub = Stub(files, key.public_key())
-    client = bulk_export.BulkClient(stub.base, smart_auth("audit-client", key_file(tmp_path, key), None,
-                                                          "system/*.rs"))
+    client = bulk_export.BulkClient(stub.base, smart_auth("audit-client", key_file(tmp_path, key), None, "system/*.rs"))
     try:
         with pytest.raises(ExportError, match="another origin"):
-            client.download({"requiresAccessToken": True, "output": [
-                {"type": "Patient", "url": "http://localhost:1/files/Patient.ndjson"}]}, tmp_path)
+            client.download(
+                {
+                    "requiresAccessToken": True,
+                    "output": [{"type": "Patient", "url": "http://localhost:1/files/Patient.ndjson"}],
+                },
+                tmp_path,
+            )
         assert client.headers("http://localhost:1/x") == {}
     finally:
         stub.close()
@@ -226,7 +263,7 @@ def test_credentials_need_both_a_client_id_and_a_usable_key(tmp_path):
 
 
 def test_retry_after_reads_seconds_and_http_dates():
-    now = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
     assert retry_after("7", 1.0) == 7.0
     assert retry_after("Tue, 24 Nov 2026 12:00:30 GMT", 1.0, now) == 30.0
     assert retry_after(None, 1.5) == 1.5 and retry_after("soon", 1.5) == 1.5

@@ -31,8 +31,7 @@ def test_the_audit_writes_the_worklist_and_logs_counts_only(population, tmp_path
     assert main(["audit", "--input", str(population), "--output", str(tmp_path), "--today", "2026-11-24"]) == 0
     rows = list(csv.DictReader((tmp_path / "worklist.csv").open()))
     assert {r["patient_id"]: r["topic"] for r in rows} == planted(population)
-    assert {p.name for p in tmp_path.iterdir()} == {"worklist.csv", "worklist-list.json", "counts.json",
-                                                     "summary.html"}
+    assert {p.name for p in tmp_path.iterdir()} == {"worklist.csv", "worklist-list.json", "counts.json", "summary.html"}
     assert "summary.html" in capsys.readouterr().out
     log = caplog.text
     assert "3 malformed lines" in log and "Observation.ndjson.gz line 2" in log
@@ -44,8 +43,22 @@ def test_a_policy_file_is_applied(population, tmp_path):
     policy = tmp_path / "policy.json"
     policy.write_text(json.dumps({"preset": "strict"}))
     out = tmp_path / "out"
-    assert main(["audit", "--input", str(population), "--output", str(out), "--today", "2026-11-24",
-                 "--policy", str(policy)]) == 0
+    assert (
+        main(
+            [
+                "audit",
+                "--input",
+                str(population),
+                "--output",
+                str(out),
+                "--today",
+                "2026-11-24",
+                "--policy",
+                str(policy),
+            ]
+        )
+        == 0
+    )
     counts = json.loads((out / "counts.json").read_text())
     assert counts["flagged_patients"] <= len(planted(population))
 
@@ -63,26 +76,44 @@ def test_an_input_that_is_neither_a_directory_nor_a_url_stops_with_status_2(tmp_
 
 
 def test_synthetic_writes_a_population_with_its_planted_patients(tmp_path, capsys):
-    assert main(["synthetic", "--patients", "60", "--seed", "2", "--output", str(tmp_path), "--today",
-                 "2026-11-24"]) == 0
+    assert (
+        main(["synthetic", "--patients", "60", "--seed", "2", "--output", str(tmp_path), "--today", "2026-11-24"]) == 0
+    )
     assert (tmp_path / "Patient.ndjson.gz").is_file() and planted(tmp_path)
     assert "60 patients" in capsys.readouterr().out
 
 
 def test_the_spark_engine_without_java_says_so_in_one_line(population, tmp_path):
     env = {"PATH": str(tmp_path), "HOME": str(tmp_path)}  # no java on PATH, no JAVA_HOME
-    done = subprocess.run([sys.executable, "-m", "cds_service", "audit", "--engine", "spark", "--input",
-                           str(population), "--output", str(tmp_path / "o")], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cds_service",
+            "audit",
+            "--engine",
+            "spark",
+            "--input",
+            str(population),
+            "--output",
+            str(tmp_path / "o"),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 3
     assert done.stderr.strip().splitlines() == [
         "audit error: Spark cannot start: no Java runtime found (install one, e.g. Debian's default-jre-headless, "
-        "or set JAVA_HOME)"]
+        "or set JAVA_HOME)"
+    ]
 
 
 def test_the_readme_command_audits_the_bundled_sample(tmp_path, monkeypatch):
     readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("## Population audit"):]
+    section = readme[readme.index("## Population audit") :]
     command = re.search(r"```sh\n(.+?)\n```", section, re.S)[1]
     install, run = command.split(" && ")
     assert install == ".venv/bin/pip install -q -r requirements-audit.txt"  # the test command installs it too
@@ -112,4 +143,5 @@ def test_without_the_audit_requirements_the_command_says_what_to_install(monkeyp
     monkeypatch.setattr(builtins, "__import__", without_duckdb)
     assert entry(["audit", "--input", "x", "--output", "y"]) == 2
     assert capsys.readouterr().err.strip() == (
-        "population audit unavailable: duckdb is not installed (pip install -r requirements-audit.txt)")
+        "population audit unavailable: duckdb is not installed (pip install -r requirements-audit.txt)"
+    )

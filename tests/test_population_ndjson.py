@@ -15,7 +15,11 @@ def test_finds_plain_and_gzip_files_in_name_order_and_nothing_else(tmp_path):
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "d.ndjson").write_bytes(b"")
     assert [p.relative_to(tmp_path).as_posix() for p in ndjson_files(tmp_path)] == [
-        "a.ndjson", "b.ndjson.gz", "c.jsonl", "sub/d.ndjson"]
+        "a.ndjson",
+        "b.ndjson.gz",
+        "c.jsonl",
+        "sub/d.ndjson",
+    ]
 
 
 def test_a_missing_directory_is_an_error(tmp_path):

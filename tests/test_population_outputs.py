@@ -18,18 +18,35 @@ REASON = "Low ALP (3 of 3 results, lowest 28 U/L) with alendronate: consider HPP
 
 
 def sample_run() -> AuditRun:
-    stats = ScanStats(files=2, resources={"Observation": 9, "Patient": 3}, patients=3, candidates=2,
-                      malformed_count=1, malformed=[MalformedLine("Observation.ndjson", 4, "not valid JSON")])
-    return AuditRun(stats, [
-        PatientResult("p-1", (FindingRow("low-alp-antiresorptive", "warning", REASON),), "28", ("alendronate",)),
-        PatientResult("p-2", (), "71", ("denosumab",)),
-    ])
+    stats = ScanStats(
+        files=2,
+        resources={"Observation": 9, "Patient": 3},
+        patients=3,
+        candidates=2,
+        malformed_count=1,
+        malformed=[MalformedLine("Observation.ndjson", 4, "not valid JSON")],
+    )
+    return AuditRun(
+        stats,
+        [
+            PatientResult("p-1", (FindingRow("low-alp-antiresorptive", "warning", REASON),), "28", ("alendronate",)),
+            PatientResult("p-2", (), "71", ("denosumab",)),
+        ],
+    )
 
 
 def test_the_csv_has_one_row_per_finding_with_its_reason():
     rows = list(csv.DictReader(io.StringIO(outputs.worklist_csv(sample_run()))))
-    assert rows == [{"patient_id": "p-1", "topic": "low-alp-antiresorptive", "indicator": "warning",
-                     "reason": REASON, "lowest_alp_u_per_l": "28", "therapy": "alendronate"}]
+    assert rows == [
+        {
+            "patient_id": "p-1",
+            "topic": "low-alp-antiresorptive",
+            "indicator": "warning",
+            "reason": REASON,
+            "lowest_alp_u_per_l": "28",
+            "therapy": "alendronate",
+        }
+    ]
 
 
 def test_the_list_is_a_valid_fhir_list_of_the_flagged_patients_with_reasons():
@@ -53,8 +70,10 @@ def test_counts_by_finding_indicator_and_therapy_and_the_named_malformed_lines()
     assert counts["findings"] == {"low-alp-antiresorptive": {"warning": 1}}
     assert counts["flagged_patients"] == 1 and counts["candidates"] == 2
     assert counts["therapy"] == {"flagged": {"alendronate": 1}, "all_candidates": {"alendronate": 1, "denosumab": 1}}
-    assert counts["malformed_lines"] == {"count": 1, "named": [
-        {"file": "Observation.ndjson", "line": 4, "reason": "not valid JSON"}]}
+    assert counts["malformed_lines"] == {
+        "count": 1,
+        "named": [{"file": "Observation.ndjson", "line": 4, "reason": "not valid JSON"}],
+    }
 
 
 def test_the_summary_is_self_contained_with_three_charts_and_the_same_bytes_each_time(tmp_path):

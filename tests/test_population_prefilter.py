@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+
 import duckdb
 
 from cds_service.population import prefilter as pf
@@ -31,9 +32,17 @@ def test_the_patterns_read_the_same_in_duckdb():
 
 
 def test_unit_factors_are_those_of_the_rule():
-    rows = duckdb.sql("SELECT u, " + pf.unit_factor_sql("u") + " FROM (VALUES ('U/L'), ('[iU]/L'), "
-                      "(' µkat/L'), ('nkat/L'), ('mg/dL')) t(u)").fetchall()
-    assert {u: None if f is None else float(f) for u, f in rows} == {"U/L": 1.0, "[iU]/L": 1.0, " µkat/L": 60.0, "nkat/L": 0.06, "mg/dL": None}
+    rows = duckdb.sql(
+        "SELECT u, " + pf.unit_factor_sql("u") + " FROM (VALUES ('U/L'), ('[iU]/L'), "
+        "(' µkat/L'), ('nkat/L'), ('mg/dL')) t(u)"
+    ).fetchall()
+    assert {u: None if f is None else float(f) for u, f in rows} == {
+        "U/L": 1.0,
+        "[iU]/L": 1.0,
+        " µkat/L": 60.0,
+        "nkat/L": 0.06,
+        "mg/dL": None,
+    }
 
 
 def test_thresholds_follow_the_policy():

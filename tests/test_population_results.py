@@ -13,11 +13,22 @@ from tests.conftest import TODAY, load_fhir
 def test_review_lines_adds_the_referenced_medication_and_renders_the_reason():
     lines = [json.dumps(load_fhir("patient-adult-female.json"))]
     lines += [json.dumps(e["resource"]) for e in load_fhir("alp-persistent-low.json")["entry"]]
-    lines.append(json.dumps({"resourceType": "MedicationRequest", "id": "mr", "status": "active", "intent": "order",
-                             "subject": {"reference": "Patient/pat-hpp-1"},
-                             "medicationReference": {"reference": "Medication/m"}}))
-    medications = {"m": {"resourceType": "Medication", "id": "m", "code": {"text": "Actonel 35 mg"}},
-                   "other": {"resourceType": "Medication", "id": "other", "code": {"text": "Prolia"}}}
+    lines.append(
+        json.dumps(
+            {
+                "resourceType": "MedicationRequest",
+                "id": "mr",
+                "status": "active",
+                "intent": "order",
+                "subject": {"reference": "Patient/pat-hpp-1"},
+                "medicationReference": {"reference": "Medication/m"},
+            }
+        )
+    )
+    medications = {
+        "m": {"resourceType": "Medication", "id": "m", "code": {"text": "Actonel 35 mg"}},
+        "other": {"resourceType": "Medication", "id": "other", "code": {"text": "Prolia"}},
+    }
     result = review_lines("pat-hpp-1", lines, medications, TODAY, Policy())
     assert result.therapy == ("risedronate",)
     assert [(f.topic, f.indicator) for f in result.findings] == [("low-alp-antiresorptive", "warning")]
@@ -25,9 +36,12 @@ def test_review_lines_adds_the_referenced_medication_and_renders_the_reason():
 
 
 def test_medication_ids_read_relative_absolute_and_versioned_references():
-    resources = [{"medicationReference": {"reference": "Medication/a"}},
-                 {"medicationReference": {"reference": "https://x.org/fhir/Medication/b/_history/2"}},
-                 {"medicationReference": {"reference": "#contained"}}, {"medicationCodeableConcept": {}}]
+    resources = [
+        {"medicationReference": {"reference": "Medication/a"}},
+        {"medicationReference": {"reference": "https://x.org/fhir/Medication/b/_history/2"}},
+        {"medicationReference": {"reference": "#contained"}},
+        {"medicationCodeableConcept": {}},
+    ]
     assert medication_ids(resources) == {"a", "b"}
 
 

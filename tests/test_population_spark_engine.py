@@ -41,7 +41,10 @@ def test_spark_and_duckdb_outputs_are_identical(population, spark_run, tmp_path)
 def test_spark_counts_and_names_the_malformed_lines(spark_run):
     assert spark_run.stats.malformed_count == 3
     assert [(m.file, m.line) for m in spark_run.stats.malformed] == [
-        ("Observation.ndjson.gz", 2), ("Observation.ndjson.gz", 3), ("Observation.ndjson.gz", 4)]
+        ("Observation.ndjson.gz", 2),
+        ("Observation.ndjson.gz", 3),
+        ("Observation.ndjson.gz", 4),
+    ]
 
 
 def test_the_rule_code_is_shipped_to_the_executors(tmp_path):

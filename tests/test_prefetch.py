@@ -547,15 +547,21 @@ def test_fhir_access_repr_hides_the_token():
     assert TOKEN not in repr(access())
 
 
-
 # --- core and optional keys ------------------------------------------------------------------------------
+
 
 @responses.activate
 def test_an_optional_key_that_fails_is_reported_unavailable_and_the_rest_returned(executor):
     prefetch = {"patient": {"resourceType": "Patient", "id": PATIENT_ID}}
     responses.get(f"{BASE}/Observation", status=503)
-    data, unavailable = resolve_available({"patient": TEMPLATES["patient"], "alp": TEMPLATES["alp"]}, prefetch,
-                                          CONTEXT, access(), executor, core={"patient"})
+    data, unavailable = resolve_available(
+        {"patient": TEMPLATES["patient"], "alp": TEMPLATES["alp"]},
+        prefetch,
+        CONTEXT,
+        access(),
+        executor,
+        core={"patient"},
+    )
     assert (data, unavailable) == ({"patient": {"resourceType": "Patient", "id": PATIENT_ID}}, frozenset({"alp"}))
 
 
@@ -567,5 +573,7 @@ def test_a_core_key_that_fails_is_data_unavailable(executor):
 
 
 def test_an_optional_key_without_a_server_is_unavailable_not_fatal(executor):
-    data, unavailable = resolve_available({"alp": TEMPLATES["alp"]}, {}, CONTEXT, access(server=None), executor, core=())
+    data, unavailable = resolve_available(
+        {"alp": TEMPLATES["alp"]}, {}, CONTEXT, access(server=None), executor, core=()
+    )
     assert (data, unavailable) == ({}, frozenset({"alp"}))

@@ -53,8 +53,9 @@ def anchor(heading: str) -> str:
 def test_the_contents_link_every_top_section_and_every_link_resolves():
     contents = re.search(r"\*\*Contents:\*\*(.+?)\n\n", README, re.S).group(1)
     top = [h for h in re.findall(r"^## (.+)$", README, re.M)]
-    assert [f"#{anchor(h)}" for h in top] == [a for a in re.findall(r"\]\((#[a-z0-9-]+)\)", contents)
-                                             if a in {f"#{anchor(h)}" for h in top}]
+    assert [f"#{anchor(h)}" for h in top] == [
+        a for a in re.findall(r"\]\((#[a-z0-9-]+)\)", contents) if a in {f"#{anchor(h)}" for h in top}
+    ]
     anchors = {f"#{anchor(h)}" for h in headings()}
     for target in re.findall(r"\]\((#[a-z0-9-]+)\)", README):
         assert target in anchors, target

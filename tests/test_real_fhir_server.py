@@ -58,8 +58,14 @@ def install_packages() -> None:
     npm = shutil.which("npm")
     if npm is None:
         skip_or_fail(f"npm is not on PATH: the real FHIR server needs Node 20 or later with npm; then {INSTALL_HINT}")
-    done = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=SERVER_DIR,
-                          capture_output=True, text=True, timeout=600, check=False)
+    done = subprocess.run(
+        [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+        cwd=SERVER_DIR,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     if done.returncode != 0:
         pytest.fail(f"npm ci failed in tests/fhir_server ({done.stderr.strip()[-300:]}); {INSTALL_HINT}")
 
@@ -70,8 +76,9 @@ def fhir_server() -> Iterator[str]:
     command = node_command()
     # stderr to a file, not a pipe: a chatty server can never block on it
     with tempfile.TemporaryFile(mode="w+") as errors:
-        process = subprocess.Popen(command, cwd=SERVER_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                   stderr=errors, text=True)
+        process = subprocess.Popen(
+            command, cwd=SERVER_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, text=True
+        )
         lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
         try:
@@ -83,11 +90,17 @@ def fhir_server() -> Iterator[str]:
                 process.kill()
                 process.wait()
                 errors.seek(0)
-                pytest.fail(f"the test FHIR server did not start within {START_SECONDS} s: {first!r} "
-                            f"{errors.read()[-2000:]}")
+                pytest.fail(
+                    f"the test FHIR server did not start within {START_SECONDS} s: {first!r} {errors.read()[-2000:]}"
+                )
             base = f"http://127.0.0.1:{int(first.split()[1])}/fhir"
-            load = subprocess.run([sys.executable, str(EXAMPLES / "load_demo.py"), "--fhir", base, "--today",
-                                   DEMO_DAY.isoformat()], check=False, capture_output=True, text=True, timeout=60)
+            load = subprocess.run(
+                [sys.executable, str(EXAMPLES / "load_demo.py"), "--fhir", base, "--today", DEMO_DAY.isoformat()],
+                check=False,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             assert load.returncode == 0, load.stderr
             yield base
         finally:
@@ -126,7 +139,9 @@ def test_a_demo_patient_fetched_from_a_real_fhir_server_gives_its_cards(client, 
 
 
 def test_the_cards_cite_the_results_read_from_the_server(client, fhir_server):
-    response = client.post("/cds-services/low-alp-order-sign", json=demo_call("demo-low-alp-alendronate.json", fhir_server))
+    response = client.post(
+        "/cds-services/low-alp-order-sign", json=demo_call("demo-low-alp-alendronate.json", fhir_server)
+    )
     (card,) = response.get_json()["cards"]
     assert "27" in card["summary"]  # the lowest of the five low results
     for day in ("2029-12-22", "2031-02-15", "2031-05-16"):  # 540, 120 and 30 days before, as written
@@ -143,7 +158,9 @@ def test_the_service_searches_are_answered_with_real_search_semantics(fhir_serve
     alp = search(ALP, "demo-low-alp")
     assert [o["valueQuantity"]["value"] for o in alp] == [30, 27, 31, 33, 29, 46]  # _sort=-date, only ALP
     assert {o["subject"]["reference"] for o in alp} == {"Patient/demo-low-alp"}  # urn:uuid resolved on load
-    labs = [(o["code"]["coding"][0]["code"], o["valueQuantity"]["value"]) for o in search(SAFETY_LAB_RESULTS, "demo-renal")]
+    labs = [
+        (o["code"]["coding"][0]["code"], o["valueQuantity"]["value"]) for o in search(SAFETY_LAB_RESULTS, "demo-renal")
+    ]
     assert sorted(labs[:3]) == [("17861-6", 9.1), ("62292-8", 31), ("98979-8", 28)]  # same draw, newest
     assert labs[3:] == [("98979-8", 31)]  # the older eGFR last; the ALP results are not in this search
     assert search(ALP.replace("_count=100", "_count=2"), "demo-low-alp")[:2] == alp[:2]
@@ -151,8 +168,10 @@ def test_the_service_searches_are_answered_with_real_search_semantics(fhir_serve
 
 def test_loading_again_updates_the_same_resources(fhir_server):
     def counts() -> dict[str, int]:
-        return {kind: len(fhir_get(f"{fhir_server}/{kind}?_count=1000").get("entry", []))
-                for kind in ("Patient", "Observation", "Condition", "MedicationRequest")}
+        return {
+            kind: len(fhir_get(f"{fhir_server}/{kind}?_count=1000").get("entry", []))
+            for kind in ("Patient", "Observation", "Condition", "MedicationRequest")
+        }
 
     before = counts()
     assert load_demo.main(["--fhir", fhir_server, "--today", DEMO_DAY.isoformat()]) == 0
@@ -187,12 +206,19 @@ def sandbox_call(hook: str, patient_id: str, base: str, draft_orders: dict[str, 
     context: dict[str, Any] = {"patientId": patient_id, "userId": "Practitioner/COREPRACTITIONER1"}
     if draft_orders is not None:
         context["draftOrders"] = draft_orders
-    return {"hookInstance": "d1f0c3a2-5b4e-4c6d-8e7f-9a0b1c2d3e4f", "hook": hook, "fhirServer": base, "context": context}
+    return {
+        "hookInstance": "d1f0c3a2-5b4e-4c6d-8e7f-9a0b1c2d3e4f",
+        "hook": hook,
+        "fhirServer": base,
+        "context": context,
+    }
 
 
 @pytest.mark.parametrize("patient_id", sorted(SANDBOX_PATIENT_VIEW))
 def test_opening_a_demo_patient_in_the_sandbox_gives_the_readme_card(client, fhir_server, patient_id):
-    response = client.post("/cds-services/low-alp-patient-view", json=sandbox_call("patient-view", patient_id, fhir_server))
+    response = client.post(
+        "/cds-services/low-alp-patient-view", json=sandbox_call("patient-view", patient_id, fhir_server)
+    )
     assert response.status_code == 200
     cards = [(c["source"]["topic"]["code"], c["indicator"]) for c in response.get_json()["cards"]]
     assert cards == SANDBOX_PATIENT_VIEW[patient_id]
@@ -200,7 +226,9 @@ def test_opening_a_demo_patient_in_the_sandbox_gives_the_readme_card(client, fhi
 
 @pytest.mark.parametrize("patient_id", sorted(SANDBOX_ALENDRONATE_SIGN))
 def test_signing_the_sandbox_alendronate_for_a_demo_patient_gives_the_readme_card(client, fhir_server, patient_id):
-    drafts = json.loads((Path(__file__).parent / "fixtures" / "fhir" / "draft-orders-sandbox-alendronate.json").read_text())
+    drafts = json.loads(
+        (Path(__file__).parent / "fixtures" / "fhir" / "draft-orders-sandbox-alendronate.json").read_text()
+    )
     for entry in drafts["entry"]:
         entry["resource"]["subject"] = {"reference": f"Patient/{patient_id}"}
     body = sandbox_call("order-sign", patient_id, fhir_server, drafts)
@@ -224,8 +252,21 @@ def test_the_demo_without_docker_serves_the_readme_cards(tmp_path):
     from tests.test_main import free_port
 
     node_command()  # skips without Node (fails under CI), installs the server's packages when missing
-    done = subprocess.run([sys.executable, str(EXAMPLES / "demo.py"), "--check", "--port", str(free_port()),
-                           "--fhir-port", str(free_port())], capture_output=True, text=True, timeout=240, check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(EXAMPLES / "demo.py"),
+            "--check",
+            "--port",
+            str(free_port()),
+            "--fhir-port",
+            str(free_port()),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.strip().splitlines()[-1] == "demo: every card as the README says"
     assert "demo-renal-zoledronic-acid.json: critical:" in done.stdout
@@ -233,15 +274,20 @@ def test_the_demo_without_docker_serves_the_readme_cards(tmp_path):
 
 # medication-refill 0.1.0 as an EHR sends it for a pharmacy or portal request: no user, no prefetch; the patient's
 # record is searched on the real server. A refill is checked as the same drug ordered would be.
-@pytest.mark.parametrize("name", ["demo-low-alp-alendronate.json", "demo-renal-zoledronic-acid.json",
-                                  "demo-denosumab-normal-alp.json"])
+@pytest.mark.parametrize(
+    "name", ["demo-low-alp-alendronate.json", "demo-renal-zoledronic-acid.json", "demo-denosumab-normal-alp.json"]
+)
 def test_a_refill_without_a_user_is_checked_against_the_real_server(client, fhir_server, name):
     order = demo_call(name, fhir_server)
     drafts = order["context"]["draftOrders"]
     for entry in drafts["entry"]:
         entry["resource"].update(id="active-rx-1", status="active")  # the prescription being refilled
-    body = {"hookInstance": order["hookInstance"], "hook": "medication-refill", "fhirServer": fhir_server,
-            "context": {"patientId": order["context"]["patientId"], "medications": drafts}}
+    body = {
+        "hookInstance": order["hookInstance"],
+        "hook": "medication-refill",
+        "fhirServer": fhir_server,
+        "context": {"patientId": order["context"]["patientId"], "medications": drafts},
+    }
     response = client.post("/cds-services/low-alp-medication-refill", json=body)
     assert response.status_code == 200, response.get_json()
     assert_response_spec_exact(response.get_json())
@@ -267,8 +313,12 @@ def test_a_site_with_laboratory_category_and_no_sort_gives_the_same_cards(app_co
 
 
 def fhir_put(base: str, resource: dict[str, Any]) -> None:
-    request = urllib.request.Request(f"{base}/{resource['resourceType']}/{resource['id']}", method="PUT",
-                                     data=json.dumps(resource).encode(), headers={"Content-Type": "application/fhir+json"})
+    request = urllib.request.Request(
+        f"{base}/{resource['resourceType']}/{resource['id']}",
+        method="PUT",
+        data=json.dumps(resource).encode(),
+        headers={"Content-Type": "application/fhir+json"},
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status in (200, 201)
 
@@ -276,17 +326,29 @@ def fhir_put(base: str, resource: dict[str, Any]) -> None:
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 # Therapy recorded only where EHRs keep it outside orders: given in clinic, dispensed, or reported by the patient.
 THERAPY_ELSEWHERE = {
-    "MedicationAdministration": {"status": "completed", "effectiveDateTime": "{day-60}",
-                                 "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "1114085",
-                                                                           "display": "zoledronic acid"}],
-                                                               "text": "Zoledronic acid 5 MG/100ML Injection"}},
-    "MedicationDispense": {"status": "completed", "whenHandedOver": "{day-10}",
-                           "daysSupply": {"value": 28, "unit": "days", "system": "http://unitsofmeasure.org", "code": "d"},
-                           "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "904431",
-                                                                     "display": "Alendronic acid 70 MG Oral Tablet"}]}},
-    "MedicationStatement": {"status": "active", "effectivePeriod": {"start": "{day-200}"},
-                            "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "905024",
-                                                                      "display": "risedronate 35 MG Oral Tablet"}]}},
+    "MedicationAdministration": {
+        "status": "completed",
+        "effectiveDateTime": "{day-60}",
+        "medicationCodeableConcept": {
+            "coding": [{"system": RXNORM, "code": "1114085", "display": "zoledronic acid"}],
+            "text": "Zoledronic acid 5 MG/100ML Injection",
+        },
+    },
+    "MedicationDispense": {
+        "status": "completed",
+        "whenHandedOver": "{day-10}",
+        "daysSupply": {"value": 28, "unit": "days", "system": "http://unitsofmeasure.org", "code": "d"},
+        "medicationCodeableConcept": {
+            "coding": [{"system": RXNORM, "code": "904431", "display": "Alendronic acid 70 MG Oral Tablet"}]
+        },
+    },
+    "MedicationStatement": {
+        "status": "active",
+        "effectivePeriod": {"start": "{day-200}"},
+        "medicationCodeableConcept": {
+            "coding": [{"system": RXNORM, "code": "905024", "display": "risedronate 35 MG Oral Tablet"}]
+        },
+    },
 }
 
 
@@ -298,14 +360,29 @@ def test_therapy_recorded_outside_orders_is_fetched_from_the_real_server(client,
     fhir_put(fhir_server, {**fhir_get(f"{fhir_server}/Patient/{source}"), "id": patient_id})
     for entry in fhir_get(f"{fhir_server}/Observation?patient={source}&_count=100").get("entry", []):
         observation = entry["resource"]
-        fhir_put(fhir_server, {**observation, "id": observation["id"].replace(source, patient_id),
-                               "subject": {"reference": f"Patient/{patient_id}"}})
-    record = json.loads(json.dumps(THERAPY_ELSEWHERE[kind]).replace(
-        "{day-60}", (DEMO_DAY - timedelta(days=60)).isoformat()).replace(
-        "{day-10}", (DEMO_DAY - timedelta(days=10)).isoformat()).replace(
-        "{day-200}", (DEMO_DAY - timedelta(days=200)).isoformat()))
-    fhir_put(fhir_server, {"resourceType": kind, "id": f"{patient_id}-therapy", **record,
-                           "subject": {"reference": f"Patient/{patient_id}"}})
+        fhir_put(
+            fhir_server,
+            {
+                **observation,
+                "id": observation["id"].replace(source, patient_id),
+                "subject": {"reference": f"Patient/{patient_id}"},
+            },
+        )
+    record = json.loads(
+        json.dumps(THERAPY_ELSEWHERE[kind])
+        .replace("{day-60}", (DEMO_DAY - timedelta(days=60)).isoformat())
+        .replace("{day-10}", (DEMO_DAY - timedelta(days=10)).isoformat())
+        .replace("{day-200}", (DEMO_DAY - timedelta(days=200)).isoformat())
+    )
+    fhir_put(
+        fhir_server,
+        {
+            "resourceType": kind,
+            "id": f"{patient_id}-therapy",
+            **record,
+            "subject": {"reference": f"Patient/{patient_id}"},
+        },
+    )
     body = sandbox_call("patient-view", patient_id, fhir_server)
     response = client.post("/cds-services/low-alp-patient-view", json=body)
     assert response.status_code == 200, response.get_json()

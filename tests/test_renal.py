@@ -23,9 +23,17 @@ EGFR = "98979-8"
 EGFR_UNIT = "mL/min/{1.73_m2}"
 
 
-def lab(day: str | None, value: str | int | float | None, unit: str | None = "mL/min", *, loinc: str = CRCL,
-        status: str = "final", comparator: str | None = None, absent: bool = False,
-        at: str | None = None) -> LabResult:
+def lab(
+    day: str | None,
+    value: str | int | float | None,
+    unit: str | None = "mL/min",
+    *,
+    loinc: str = CRCL,
+    status: str = "final",
+    comparator: str | None = None,
+    absent: bool = False,
+    at: str | None = None,
+) -> LabResult:
     """Return a renal function result; `at` is a time of day in UTC, e.g. "08:30"."""
     when = date.fromisoformat(day) if day else None
     quantity = None if value is None else Quantity(Decimal(str(value)), unit, comparator)
@@ -51,13 +59,18 @@ def check(drug: MedicationOrder, *labs: LabResult, policy: Policy = POLICY):
 
 # --- each labelled limit, on both sides ------------------------------------------------------------------
 
-@pytest.mark.parametrize("drug, below, at, indicator", [
-    (ALENDRONATE, "34.9", "35", Indicator.WARNING),
-    (ZOLEDRONIC, "34.9", "35", Indicator.CRITICAL),
-    (RISEDRONATE, "29.9", "30", Indicator.WARNING),
-    (IBANDRONATE, "29.9", "30", Indicator.WARNING),
-    (DENOSUMAB, "29.9", "30", Indicator.WARNING),
-], ids=["alendronate", "zoledronic acid", "risedronate", "ibandronate", "denosumab"])
+
+@pytest.mark.parametrize(
+    "drug, below, at, indicator",
+    [
+        (ALENDRONATE, "34.9", "35", Indicator.WARNING),
+        (ZOLEDRONIC, "34.9", "35", Indicator.CRITICAL),
+        (RISEDRONATE, "29.9", "30", Indicator.WARNING),
+        (IBANDRONATE, "29.9", "30", Indicator.WARNING),
+        (DENOSUMAB, "29.9", "30", Indicator.WARNING),
+    ],
+    ids=["alendronate", "zoledronic acid", "risedronate", "ibandronate", "denosumab"],
+)
 def test_a_value_below_the_labelled_limit_is_a_finding_and_the_limit_itself_is_not(drug, below, at, indicator):
     finding = check(drug, lab("2026-10-02", below))
     assert finding is not None and finding.indicator is indicator
@@ -69,9 +82,11 @@ def test_zoledronic_acid_is_critical_because_its_label_contraindicates_it():
     finding = check(ZOLEDRONIC, lab("2026-10-02", 28, EGFR_UNIT, loinc=EGFR))
     assert finding is not None
     assert (finding.topic, finding.indicator, finding.drugs) == (
-        Topic.RENAL_ANTIRESORPTIVE, Indicator.CRITICAL, ("zoledronic acid",))
-    assert finding.criteria == (
-        "eGFR 28 mL/min/1.73 m² is below the labelled limit of 35 mL/min for zoledronic acid",)
+        Topic.RENAL_ANTIRESORPTIVE,
+        Indicator.CRITICAL,
+        ("zoledronic acid",),
+    )
+    assert finding.criteria == ("eGFR 28 mL/min/1.73 m² is below the labelled limit of 35 mL/min for zoledronic acid",)
 
 
 def test_the_finding_names_the_order_patient_and_measurement():
@@ -82,7 +97,8 @@ def test_the_finding_names_the_order_patient_and_measurement():
         Measurement("Creatinine clearance", CRCL_CG, date(2026, 10, 2), Decimal(31), "mL/min", None, "< 35 mL/min"),
     )
     assert finding.criteria == (
-        "Creatinine clearance 31 mL/min is below the labelled limit of 35 mL/min for alendronate",)
+        "Creatinine clearance 31 mL/min is below the labelled limit of 35 mL/min for alendronate",
+    )
     assert finding.notes == (REPORTED_NOTE,)
 
 
@@ -115,6 +131,7 @@ def test_limits_are_policy_parameters():
 
 # --- eGFR as a proxy, and units ---------------------------------------------------------------------------
 
+
 def test_an_egfr_carries_the_note_that_labels_are_written_in_cockcroft_gault_crcl():
     finding = check(ALENDRONATE, lab("2026-10-02", 30, EGFR_UNIT, loinc=EGFR))
     assert finding is not None
@@ -138,21 +155,27 @@ def test_an_unrelated_code_such_as_serum_creatinine_is_not_read():
     assert check(ALENDRONATE, lab("2026-10-02", 2, "mg/dL", loinc="2160-0")) is None
 
 
-@pytest.mark.parametrize("value, unit, below", [
-    ("0.58", "mL/s", True),   # 34.8 mL/min
-    ("0.59", "mL/s", False),  # 35.4 mL/min
-    ("0.5", "mL/s/{1.73_m2}", True),
-])
+@pytest.mark.parametrize(
+    "value, unit, below",
+    [
+        ("0.58", "mL/s", True),  # 34.8 mL/min
+        ("0.59", "mL/s", False),  # 35.4 mL/min
+        ("0.5", "mL/s/{1.73_m2}", True),
+    ],
+)
 def test_millilitres_per_second_are_converted_to_millilitres_per_minute(value, unit, below):
     finding = check(ALENDRONATE, lab("2026-10-02", value, unit))
     assert (finding is not None) is below
     if finding is not None:
         assert finding.measurements[0].value == Decimal(value) * 60
-        assert finding.notes == (REPORTED_NOTE, f"Creatinine clearance reported as {value} {unit}, shown converted"
-                                 f" to {finding.measurements[0].unit}.")
+        assert finding.notes == (
+            REPORTED_NOTE,
+            f"Creatinine clearance reported as {value} {unit}, shown converted to {finding.measurements[0].unit}.",
+        )
 
 
 # --- the look-back window ---------------------------------------------------------------------------------
+
 
 def test_a_result_exactly_twelve_calendar_months_old_is_in_the_window_and_a_day_older_is_not():
     assert check(ALENDRONATE, lab("2025-11-24", 20)) is not None
@@ -171,12 +194,17 @@ def test_a_result_without_a_date_is_ignored():
 
 # --- the newest value decides, and is never replaced by an older one ------------------------------------
 
-@pytest.mark.parametrize("newest", [
-    lab("2026-10-02", 30, "mg/dL"),
-    lab("2026-10-02", 30, None),
-    lab("2026-10-02", None),
-    lab("2026-10-02", -5),
-], ids=["unknown unit", "no unit", "no value", "negative value"])
+
+@pytest.mark.parametrize(
+    "newest",
+    [
+        lab("2026-10-02", 30, "mg/dL"),
+        lab("2026-10-02", 30, None),
+        lab("2026-10-02", None),
+        lab("2026-10-02", -5),
+    ],
+    ids=["unknown unit", "no unit", "no value", "negative value"],
+)
 def test_an_uninterpretable_newest_value_gives_no_finding_even_when_an_older_one_is_low(newest):
     older_low = lab("2026-06-01", 20)
     assert check(ALENDRONATE, older_low) is not None
@@ -232,16 +260,20 @@ def test_the_order_of_the_input_does_not_matter():
 
 # --- comparators ------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("comparator, value, below", [
-    ("<", "35", True),    # under 35: certainly below 35
-    ("<", "10", True),
-    ("<", "35.1", False),  # under 35.1 may be 35: cannot be judged
-    ("<=", "34.9", True),
-    ("<=", "35", False),   # may be exactly 35
-    (">", "10", False),    # above 10 may be far above the limit
-    (">=", "20", False),
-    (">", "90", False),
-])
+
+@pytest.mark.parametrize(
+    "comparator, value, below",
+    [
+        ("<", "35", True),  # under 35: certainly below 35
+        ("<", "10", True),
+        ("<", "35.1", False),  # under 35.1 may be 35: cannot be judged
+        ("<=", "34.9", True),
+        ("<=", "35", False),  # may be exactly 35
+        (">", "10", False),  # above 10 may be far above the limit
+        (">=", "20", False),
+        (">", "90", False),
+    ],
+)
 def test_comparators_count_only_values_certainly_below_the_limit(comparator, value, below):
     finding = check(ALENDRONATE, lab("2026-10-02", value, comparator=comparator))
     assert (finding is not None) is below
@@ -256,11 +288,20 @@ def test_an_undeterminable_comparator_does_not_fall_back_to_an_older_value():
 
 # --- statuses -------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("status, counts", [
-    ("final", True), ("amended", True), ("corrected", True),
-    ("preliminary", False), ("registered", False), ("cancelled", False), ("entered-in-error", False),
-    ("unknown", False),
-])
+
+@pytest.mark.parametrize(
+    "status, counts",
+    [
+        ("final", True),
+        ("amended", True),
+        ("corrected", True),
+        ("preliminary", False),
+        ("registered", False),
+        ("cancelled", False),
+        ("entered-in-error", False),
+        ("unknown", False),
+    ],
+)
 def test_only_verified_results_count(status, counts):
     assert (check(ALENDRONATE, lab("2026-10-02", 20, status=status)) is not None) is counts
 
@@ -283,12 +324,16 @@ def test_trusted_statuses_are_a_policy_parameter():
 
 # --- several antiresorptives in one order -----------------------------------------------------------------
 
+
 def test_several_ingredients_use_the_highest_limit_that_is_breached():
     both = order("Alendronate 70 mg", "Denosumab 60 mg")
     finding = check(both, lab("2026-10-02", 32))
     assert finding is not None
     assert (finding.drugs, finding.indicator, finding.measurements[0].limit) == (
-        ("alendronate",), Indicator.WARNING, "< 35 mL/min")
+        ("alendronate",),
+        Indicator.WARNING,
+        "< 35 mL/min",
+    )
 
 
 def test_several_ingredients_below_their_limits_are_all_named():
@@ -299,8 +344,9 @@ def test_several_ingredients_below_their_limits_are_all_named():
     assert len(finding.criteria) == 2 and finding.criteria[1].endswith("30 mL/min for denosumab")
 
 
-@pytest.mark.parametrize("names", [("Alendronate 70 mg", "Zoledronic acid 5 mg"),
-                                   ("Zoledronic acid 5 mg", "Denosumab 60 mg")])
+@pytest.mark.parametrize(
+    "names", [("Alendronate 70 mg", "Zoledronic acid 5 mg"), ("Zoledronic acid 5 mg", "Denosumab 60 mg")]
+)
 def test_several_ingredients_take_the_most_severe_indicator(names):
     finding = check(order(*names), lab("2026-10-02", 25))
     assert finding is not None and finding.indicator is Indicator.CRITICAL
@@ -325,8 +371,9 @@ def test_a_time_zone_aware_result_is_read():
 # --- oncology zoledronic acid (Zometa) ------------------------------------------------------------------
 
 ZOMETA = order("Zometa 4 mg/5 mL concentrate")
-ZOLEDRONIC_4MG = order("zoledronic acid 4 MG per 5 ML Injection",
-                       codes=(Code("http://www.nlm.nih.gov/research/umls/rxnorm", "351114"),))
+ZOLEDRONIC_4MG = order(
+    "zoledronic acid 4 MG per 5 ML Injection", codes=(Code("http://www.nlm.nih.gov/research/umls/rxnorm", "351114"),)
+)
 
 
 @pytest.mark.parametrize("drug", [ZOMETA, ZOLEDRONIC_4MG], ids=["by name", "by RxNorm"])
@@ -355,8 +402,13 @@ def weight(day: str, value: str, unit: str = "kg") -> LabResult:
     return lab(day, value, unit, loinc="29463-7")
 
 
-def cg_check(drug: MedicationOrder, *labs: LabResult, patient: PatientFacts | None = WOMAN_70,
-             conditions: tuple[ConditionRecord, ...] = (), policy: Policy = POLICY):
+def cg_check(
+    drug: MedicationOrder,
+    *labs: LabResult,
+    patient: PatientFacts | None = WOMAN_70,
+    conditions: tuple[ConditionRecord, ...] = (),
+    policy: Policy = POLICY,
+):
     return check_renal_function(drug, labs, "pat-1", TODAY, policy, patient=patient, conditions=conditions)
 
 
@@ -366,8 +418,10 @@ def test_cockcroft_gault_is_computed_from_creatinine_weight_age_and_sex():
     assert finding is not None
     measurement = finding.measurements[0]
     assert (measurement.label, measurement.value, measurement.unit) == (CG_LABEL, Decimal("33.05"), "mL/min")
-    assert finding.notes[0] == ("Computed here by Cockcroft-Gault from creatinine 1.5 mg/dL on 2026-10-02,"
-                                " weight 60 kg on 2026-10-01, age 70, female.")
+    assert finding.notes[0] == (
+        "Computed here by Cockcroft-Gault from creatinine 1.5 mg/dL on 2026-10-02,"
+        " weight 60 kg on 2026-10-01, age 70, female."
+    )
     assert cg_check(ALENDRONATE, creatinine("2026-10-02", "1.5"), weight("2026-10-01", "60"), patient=MAN_70) is None
 
 
@@ -378,25 +432,38 @@ def test_micromoles_and_pounds_give_the_same_clearance():
     assert in_si.measurements[0].value == in_us.measurements[0].value == Decimal("33.05")
 
 
-@pytest.mark.parametrize("patient, labs, reason", [
-    (PatientFacts("pat-1", date(1956, 1, 10), None), (), "sex not recorded as male or female"),
-    (PatientFacts("pat-1", date(1956, 1, 10), "unknown"), (), "sex not recorded as male or female"),
-    (PatientFacts("pat-1", None, "female"), (), "birth date unknown"),
-    (PatientFacts("pat-1", date(2010, 1, 10), "female"), (), "Cockcroft-Gault is for adults"),
-    (WOMAN_70, (weight("2026-06-01", "60"),), "no body weight recorded in the last 90 days"),
-    (WOMAN_70, (weight("2026-10-01", "60", "stone"),), "the latest body weight has no usable value or unit"),
-], ids=["no sex", "sex unknown", "no birth date", "child", "stale weight", "weight unit unknown"])
+@pytest.mark.parametrize(
+    "patient, labs, reason",
+    [
+        (PatientFacts("pat-1", date(1956, 1, 10), None), (), "sex not recorded as male or female"),
+        (PatientFacts("pat-1", date(1956, 1, 10), "unknown"), (), "sex not recorded as male or female"),
+        (PatientFacts("pat-1", None, "female"), (), "birth date unknown"),
+        (PatientFacts("pat-1", date(2010, 1, 10), "female"), (), "Cockcroft-Gault is for adults"),
+        (WOMAN_70, (weight("2026-06-01", "60"),), "no body weight recorded in the last 90 days"),
+        (WOMAN_70, (weight("2026-10-01", "60", "stone"),), "the latest body weight has no usable value or unit"),
+    ],
+    ids=["no sex", "sex unknown", "no birth date", "child", "stale weight", "weight unit unknown"],
+)
 def test_without_every_input_no_clearance_is_computed_the_egfr_is_used_and_the_card_says_why(patient, labs, reason):
-    finding = cg_check(ALENDRONATE, creatinine("2026-10-02", "1.5"), lab("2026-10-02", 30, EGFR_UNIT, loinc=EGFR),
-                       *labs, patient=patient)
+    finding = cg_check(
+        ALENDRONATE,
+        creatinine("2026-10-02", "1.5"),
+        lab("2026-10-02", 30, EGFR_UNIT, loinc=EGFR),
+        *labs,
+        patient=patient,
+    )
     assert finding is not None and finding.measurements[0].label == "eGFR"
     assert NO_COCKCROFT_GAULT.format(reason=reason) in finding.notes
     assert EGFR_NOTE in finding.notes
 
 
 def test_a_creatinine_in_an_unknown_unit_is_not_used():
-    finding = cg_check(ALENDRONATE, creatinine("2026-10-02", "1.5", "g/L"), weight("2026-10-01", "60"),
-                       lab("2026-10-02", 60, EGFR_UNIT, loinc=EGFR))
+    finding = cg_check(
+        ALENDRONATE,
+        creatinine("2026-10-02", "1.5", "g/L"),
+        weight("2026-10-01", "60"),
+        lab("2026-10-02", 60, EGFR_UNIT, loinc=EGFR),
+    )
     assert finding is None
 
 
@@ -425,30 +492,49 @@ def test_a_computed_clearance_is_preferred_to_an_egfr():
 
 # --- zoledronic acid: classified by dose, product, strength or brand -----------------------------------------
 
-def zoledronic(name: str = "Zoledronic acid injection", mg: str | None = None, rxnorm: str | None = None,
-               unit: str = "mg") -> MedicationOrder:
+
+def zoledronic(
+    name: str = "Zoledronic acid injection", mg: str | None = None, rxnorm: str | None = None, unit: str = "mg"
+) -> MedicationOrder:
     codes = (Code(RXNORM, rxnorm),) if rxnorm else ()
     return MedicationOrder("mr-z", "draft", codes, (name,), dose=Quantity(Decimal(mg), unit) if mg else None)
 
 
-@pytest.mark.parametrize("drug", [
-    zoledronic(mg="4"), zoledronic(rxnorm="351114"), zoledronic(rxnorm="1114085"),
-    zoledronic("zoledronic acid 4 MG per 5 ML Injection"), zoledronic("zoledronic acid 0.04 MG/ML, 100 ML bag"),
-    zoledronic("Zometa"),
-], ids=["dose", "RxNorm 351114", "RxNorm 1114085", "strength", "concentration x volume", "brand"])
+@pytest.mark.parametrize(
+    "drug",
+    [
+        zoledronic(mg="4"),
+        zoledronic(rxnorm="351114"),
+        zoledronic(rxnorm="1114085"),
+        zoledronic("zoledronic acid 4 MG per 5 ML Injection"),
+        zoledronic("zoledronic acid 0.04 MG/ML, 100 ML bag"),
+        zoledronic("Zometa"),
+    ],
+    ids=["dose", "RxNorm 351114", "RxNorm 1114085", "strength", "concentration x volume", "brand"],
+)
 def test_zoledronic_acid_4_mg_gets_dose_steps_not_the_reclast_contraindication(drug):
     finding = check(drug, lab("2026-10-02", 34))
     assert finding is not None and finding.topic is Topic.ZOLEDRONIC_ACID_DOSE_ADJUSTMENT
 
 
-@pytest.mark.parametrize("drug", [
-    zoledronic(mg="5"), zoledronic(rxnorm="705824"), zoledronic(rxnorm="705875"),
-    zoledronic("zoledronic acid 5 MG in 100 ML Injection"), zoledronic("Reclast"), zoledronic("Aclasta"),
-], ids=["dose", "RxNorm 705824", "RxNorm 705875", "strength", "Reclast", "Aclasta"])
+@pytest.mark.parametrize(
+    "drug",
+    [
+        zoledronic(mg="5"),
+        zoledronic(rxnorm="705824"),
+        zoledronic(rxnorm="705875"),
+        zoledronic("zoledronic acid 5 MG in 100 ML Injection"),
+        zoledronic("Reclast"),
+        zoledronic("Aclasta"),
+    ],
+    ids=["dose", "RxNorm 705824", "RxNorm 705875", "strength", "Reclast", "Aclasta"],
+)
 def test_zoledronic_acid_5_mg_is_contraindicated_below_35(drug):
     finding = check(drug, lab("2026-10-02", 34))
-    assert finding is not None and (finding.topic, finding.indicator) == (Topic.RENAL_ANTIRESORPTIVE,
-                                                                          Indicator.CRITICAL)
+    assert finding is not None and (finding.topic, finding.indicator) == (
+        Topic.RENAL_ANTIRESORPTIVE,
+        Indicator.CRITICAL,
+    )
     assert UNKNOWN_ZOLEDRONIC_NOTE.split(":")[0] not in " ".join(finding.notes)
 
 
@@ -465,24 +551,34 @@ def test_an_unknown_zoledronic_acid_gets_the_stricter_rule_and_says_so():
 ZOMETA_4 = zoledronic("Zometa", mg="4")
 
 
-@pytest.mark.parametrize("crcl, step_dose", [
-    ("60.1", None), ("60", "3.5"), ("50", "3.5"), ("49.9", "3.3"), ("40", "3.3"), ("39.9", "3.0"), ("30", "3.0"),
-])
+@pytest.mark.parametrize(
+    "crcl, step_dose",
+    [
+        ("60.1", None),
+        ("60", "3.5"),
+        ("50", "3.5"),
+        ("49.9", "3.3"),
+        ("40", "3.3"),
+        ("39.9", "3.0"),
+        ("30", "3.0"),
+    ],
+)
 def test_zometa_dose_steps_on_both_sides_of_each_threshold(crcl, step_dose):
     finding = check(ZOMETA_4, lab("2026-10-02", crcl))
     if step_dose is None:
         assert finding is None
         return
     assert finding is not None and (finding.topic, finding.indicator) == (
-        Topic.ZOLEDRONIC_ACID_DOSE_ADJUSTMENT, Indicator.WARNING)
+        Topic.ZOLEDRONIC_ACID_DOSE_ADJUSTMENT,
+        Indicator.WARNING,
+    )
     assert finding.criteria[0].endswith(f"step of the Zometa renal dose table: {step_dose} mg")
     assert finding.criteria[1] == f"Ordered dose 4 mg is above {step_dose} mg"
 
 
 def test_below_30_zometa_is_not_recommended_a_warning_not_a_contraindication():
     finding = check(ZOMETA_4, lab("2026-10-02", "29.9"))
-    assert finding is not None and (finding.topic, finding.indicator) == (Topic.RENAL_ANTIRESORPTIVE,
-                                                                          Indicator.WARNING)
+    assert finding is not None and (finding.topic, finding.indicator) == (Topic.RENAL_ANTIRESORPTIVE, Indicator.WARNING)
 
 
 @pytest.mark.parametrize("mg, card", [("3.3", False), ("3.0", False), ("3.5", True)])
@@ -512,10 +608,15 @@ def test_a_bounded_clearance_is_not_placed_in_a_dose_step():
 ROMOSOZUMAB = order("Evenity 105 mg/1.17 mL (romosozumab)")
 
 
-@pytest.mark.parametrize("egfr, card, wording", [
-    ("14.9", True, "below 15: kidney failure"), ("15", True, "15-29 is the label's severe renal impairment"),
-    ("29.9", True, "15-29"), ("30", False, None),
-])
+@pytest.mark.parametrize(
+    "egfr, card, wording",
+    [
+        ("14.9", True, "below 15: kidney failure"),
+        ("15", True, "15-29 is the label's severe renal impairment"),
+        ("29.9", True, "15-29"),
+        ("30", False, None),
+    ],
+)
 def test_romosozumab_warns_of_hypocalcaemia_below_egfr_30(egfr, card, wording):
     finding = check(ROMOSOZUMAB, lab("2026-10-02", egfr, EGFR_UNIT, loinc=EGFR))
     assert (finding is not None) is card
@@ -532,19 +633,28 @@ def test_for_denosumab_and_romosozumab_the_egfr_is_preferred_to_a_clearance():
         assert finding is not None and finding.measurements[0].label == "eGFR"
 
 
-def condition(*codes: tuple[str, str], name: str = "", clinical: str | None = "active",
-              verification: str | None = "confirmed") -> ConditionRecord:
-    return ConditionRecord("c-1", tuple(Code(system, code) for system, code in codes), (name,) if name else (),
-                           verification, clinical)
+def condition(
+    *codes: tuple[str, str], name: str = "", clinical: str | None = "active", verification: str | None = "confirmed"
+) -> ConditionRecord:
+    return ConditionRecord(
+        "c-1", tuple(Code(system, code) for system, code in codes), (name,) if name else (), verification, clinical
+    )
 
 
 SNOMED_SYSTEM, ICD = "http://snomed.info/sct", "http://hl7.org/fhir/sid/icd-10-cm"
 
 
-@pytest.mark.parametrize("dialysis", [
-    condition((SNOMED_SYSTEM, "46177005")), condition((SNOMED_SYSTEM, "105502003")), condition((ICD, "N18.6")),
-    condition((ICD, "Z99.2")), condition(name="Haemodialysis three times a week"),
-], ids=["SNOMED ESRD", "SNOMED dialysis", "N18.6", "Z99.2", "text"])
+@pytest.mark.parametrize(
+    "dialysis",
+    [
+        condition((SNOMED_SYSTEM, "46177005")),
+        condition((SNOMED_SYSTEM, "105502003")),
+        condition((ICD, "N18.6")),
+        condition((ICD, "Z99.2")),
+        condition(name="Haemodialysis three times a week"),
+    ],
+    ids=["SNOMED ESRD", "SNOMED dialysis", "N18.6", "Z99.2", "text"],
+)
 @pytest.mark.parametrize("drug", [DENOSUMAB, ROMOSOZUMAB], ids=["denosumab", "romosozumab"])
 def test_dialysis_on_the_problem_list_fires_without_a_lab_value(dialysis, drug):
     finding = cg_check(drug, conditions=(dialysis,))
@@ -552,10 +662,15 @@ def test_dialysis_on_the_problem_list_fires_without_a_lab_value(dialysis, drug):
     assert finding.criteria[0].endswith("on the problem list")
 
 
-@pytest.mark.parametrize("dialysis", [
-    condition((ICD, "N18.6"), clinical="resolved"), condition((ICD, "N18.6"), verification="refuted"),
-    condition((ICD, "N18.5")),
-], ids=["resolved", "refuted", "CKD 5 without dialysis code"])
+@pytest.mark.parametrize(
+    "dialysis",
+    [
+        condition((ICD, "N18.6"), clinical="resolved"),
+        condition((ICD, "N18.6"), verification="refuted"),
+        condition((ICD, "N18.5")),
+    ],
+    ids=["resolved", "refuted", "CKD 5 without dialysis code"],
+)
 def test_a_past_refuted_or_other_renal_condition_does_not_count_as_dialysis(dialysis):
     assert cg_check(DENOSUMAB, conditions=(dialysis,)) is None
 
@@ -565,12 +680,18 @@ def test_dialysis_makes_reclast_contraindicated_too():
     assert finding is not None and finding.indicator is Indicator.CRITICAL
 
 
-@pytest.mark.parametrize("drug, regimen", [
-    (order("Prolia 60 mg/mL"), "denosumab 60 mg"), (order("Xgeva 120 mg/1.7 mL"), "denosumab 120 mg"),
-    (order("Wyost (denosumab-bbdz) 120 mg"), "denosumab 120 mg"), (order("Denosumab"), "denosumab, dose unknown"),
-])
+@pytest.mark.parametrize(
+    "drug, regimen",
+    [
+        (order("Prolia 60 mg/mL"), "denosumab 60 mg"),
+        (order("Xgeva 120 mg/1.7 mL"), "denosumab 120 mg"),
+        (order("Wyost (denosumab-bbdz) 120 mg"), "denosumab 120 mg"),
+        (order("Denosumab"), "denosumab, dose unknown"),
+    ],
+)
 def test_the_denosumab_regimen_travels_on_the_limit(drug, regimen):
     from hooks.renal import labelled_limits
+
     limits, _ = labelled_limits(drug, POLICY)
     assert limits[0].regimen is not None and limits[0].regimen.value.startswith(regimen)
 
@@ -607,7 +728,8 @@ def test_clearance_falls_with_creatinine(age, weight_kg, c1, c2, sex):
 @given(ages, weights, creatinines)
 def test_a_woman_s_clearance_is_085_of_a_man_s(age, weight_kg, scr):
     assert cockcroft_gault(age, weight_kg, scr, "female") == cockcroft_gault(age, weight_kg, scr, "male") * Decimal(
-        "0.85")
+        "0.85"
+    )
 
 
 @pytest.mark.parametrize("sex", [None, "unknown", "other", ""])

@@ -10,7 +10,7 @@ import os
 import re
 import subprocess
 import sys
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +25,32 @@ ROOT = Path(__file__).resolve().parent.parent
 VIEW = "/cds-services/low-alp-patient-view"
 SIGN = "/cds-services/low-alp-order-sign"
 SINCE = date(2026, 1, 1)
-W46, W47 = datetime(2026, 11, 10, 9, tzinfo=timezone.utc), datetime(2026, 11, 17, 9, tzinfo=timezone.utc)
-BEFORE_SINCE = datetime(2025, 12, 20, 9, tzinfo=timezone.utc)  # ISO week 2025-W51
+W46, W47 = datetime(2026, 11, 10, 9, tzinfo=UTC), datetime(2026, 11, 17, 9, tzinfo=UTC)
+BEFORE_SINCE = datetime(2025, 12, 20, 9, tzinfo=UTC)  # ISO week 2025-W51
 PATIENTS = [f"pat-{name}" for name in ("old", "a", "b", "c", "d", "e", "f")]
 
 # What the scenario below must give, per (topic, indicator): served, accepted, overridden, no feedback, rate,
 # reasons, and per week (served, accepted, overridden, no feedback).
 EXPECTED = {
     ("hpp-antiresorptive", "critical"): (1, 0, 1, 0, 1.0, {None: 1}, {"2026-W48": (1, 0, 1, 0)}),
-    ("low-alp-antiresorptive", "warning"): (2, 1, 1, 0, 0.5, {"specialist-advised": 1},
-                                            {"2026-W47": (1, 0, 1, 0), "2026-W48": (1, 1, 0, 0)}),
-    ("low-alp-unevaluated", "info"): (3, 1, 1, 1, 0.5, {"secondary-cause": 1},
-                                      {"2026-W46": (2, 1, 1, 0), "2026-W47": (1, 0, 0, 1)}),
+    ("low-alp-antiresorptive", "warning"): (
+        2,
+        1,
+        1,
+        0,
+        0.5,
+        {"specialist-advised": 1},
+        {"2026-W47": (1, 0, 1, 0), "2026-W48": (1, 1, 0, 0)},
+    ),
+    ("low-alp-unevaluated", "info"): (
+        3,
+        1,
+        1,
+        1,
+        0.5,
+        {"secondary-cause": 1},
+        {"2026-W46": (2, 1, 1, 0), "2026-W47": (1, 0, 0, 1)},
+    ),
 }
 
 
@@ -47,8 +61,12 @@ def serve(app, client, when: datetime, path: str, patient: str, **prefetch) -> d
     if path == VIEW:
         body = hook_request("patient-view", patient_id=patient, prefetch=data)
     else:
-        body = hook_request("order-sign", patient_id=patient, prefetch=data,
-                            draft_orders=made_out_for(load_fhir("draft-orders-sandbox-alendronate.json"), patient))
+        body = hook_request(
+            "order-sign",
+            patient_id=patient,
+            prefetch=data,
+            draft_orders=made_out_for(load_fhir("draft-orders-sandbox-alendronate.json"), patient),
+        )
     response = client.post(path, json=body)
     assert response.status_code == 200, response.get_data(as_text=True)
     (card,) = response.get_json()["cards"]
@@ -60,8 +78,10 @@ def send_feedback(client, path: str, card: dict, outcome: str, reason: str | Non
     if outcome == "accepted":
         item["acceptedSuggestions"] = [{"id": card["suggestions"][0]["uuid"]}]
     elif reason:
-        item["overrideReason"] = {"reason": {"code": reason, "system": "http://alp-guard.org/override-reason"},
-                                  "userComment": "PATIENT-SECRET-COMMENT"}
+        item["overrideReason"] = {
+            "reason": {"code": reason, "system": "http://alp-guard.org/override-reason"},
+            "userComment": "PATIENT-SECRET-COMMENT",
+        }
     response = client.post(f"{path}/feedback", json={"feedback": [item]})
     assert response.status_code == 200, response.get_data(as_text=True)
 
@@ -148,16 +168,24 @@ def test_an_empty_store_gives_zeros(tmp_path: Path) -> None:
 def test_the_latest_feedback_decides_a_cards_outcome(filled: Store, client) -> None:
     # The accepted low-ALP order card of week 48 is overridden later: it now counts as overridden.
     with filled.engine.connect() as conn:
-        card_uuid = conn.execute(text(
-            "SELECT c.card_uuid FROM cards_served c JOIN feedback f ON f.card_uuid = c.card_uuid "
-            "WHERE c.topic = 'low-alp-antiresorptive' AND f.outcome = 'accepted'")).scalar_one()
+        card_uuid = conn.execute(
+            text(
+                "SELECT c.card_uuid FROM cards_served c JOIN feedback f ON f.card_uuid = c.card_uuid "
+                "WHERE c.topic = 'low-alp-antiresorptive' AND f.outcome = 'accepted'"
+            )
+        ).scalar_one()
     send_feedback(client, SIGN, {"uuid": card_uuid}, "overridden", "specialist-advised")
     data = report.build_report(filled.engine, SINCE, NOW)
     group = next(g for g in data["by_topic"] if g["topic"] == "low-alp-antiresorptive")
     assert as_tuple(group) == (2, 0, 2, 0)
     assert group["override_reasons"] == [
-        {"system": "http://alp-guard.org/override-reason", "code": "specialist-advised",
-         "display": "Benefit outweighs risk (specialist advised)", "count": 2}]
+        {
+            "system": "http://alp-guard.org/override-reason",
+            "code": "specialist-advised",
+            "display": "Benefit outweighs risk (specialist advised)",
+            "count": 2,
+        }
+    ]
 
 
 # --- renderings -----------------------------------------------------------------------------------------------------
@@ -180,12 +208,28 @@ def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_are_neutralised(tmp_
     try:
         code = f'{start}HYPERLINK("https://evil.example","x")'
         with store.engine.begin() as conn:  # rows as an older release or another writer may have left them
-            conn.execute(cards_served.insert().values(
-                card_uuid="c1", service_id="s", hook="order-sign", hook_instance="h", topic=f"{start}SUM(1+1)",
-                indicator="warning", served_at=NOW))
-            conn.execute(feedback.insert().values(
-                service_id="s", card_uuid="c1", outcome="overridden", outcome_timestamp="2026-11-24T12:00:00Z",
-                override_code=code, received_at=NOW, event_digest="d1"))
+            conn.execute(
+                cards_served.insert().values(
+                    card_uuid="c1",
+                    service_id="s",
+                    hook="order-sign",
+                    hook_instance="h",
+                    topic=f"{start}SUM(1+1)",
+                    indicator="warning",
+                    served_at=NOW,
+                )
+            )
+            conn.execute(
+                feedback.insert().values(
+                    service_id="s",
+                    card_uuid="c1",
+                    outcome="overridden",
+                    outcome_timestamp="2026-11-24T12:00:00Z",
+                    override_code=code,
+                    received_at=NOW,
+                    event_digest="d1",
+                )
+            )
         rendered = report.render(report.build_report(store.engine, None, NOW), "csv")
         rows = list(csv.reader(io.StringIO(rendered, newline="")))
     finally:
@@ -202,7 +246,11 @@ def test_csv_rows_hold_the_same_numbers(filled: Store) -> None:
     for (topic, indicator), (served, accepted, overridden, no_feedback, rate, reasons, weeks) in EXPECTED.items():
         row = index[(topic, indicator, "(all)")]
         assert (int(row["served"]), int(row["accepted"]), int(row["overridden"]), int(row["no_feedback"])) == (
-            served, accepted, overridden, no_feedback)
+            served,
+            accepted,
+            overridden,
+            no_feedback,
+        )
         assert float(row["override_rate"]) == rate
         expected_reasons = "; ".join(f"{label(code)}={n}" for code, n in reasons.items())
         assert row["override_reasons"] == expected_reasons
@@ -210,8 +258,12 @@ def test_csv_rows_hold_the_same_numbers(filled: Store) -> None:
             w = index[(topic, indicator, week)]
             assert tuple(int(w[k]) for k in ("served", "accepted", "overridden", "no_feedback")) == counts
     total = index[("(all)", "(all)", "(all)")]
-    assert (total["served"], total["accepted"], total["overridden"], total["override_rate"]) == ("6", "2", "3",
-                                                                                                 "0.6000")
+    assert (total["served"], total["accepted"], total["overridden"], total["override_rate"]) == (
+        "6",
+        "2",
+        "3",
+        "0.6000",
+    )
     assert ("(all)", "(all)", "2026-W10") not in index  # before the first week with a card
 
 
@@ -225,8 +277,13 @@ def test_html_is_one_self_contained_file_with_the_numbers_and_a_chart(filled: St
     for (topic, indicator), (served, accepted, overridden, no_feedback, rate, reasons, _) in EXPECTED.items():
         row = re.search(rf'<tr data-topic="{topic}" data-indicator="{indicator}">(.*?)</tr>', page).group(1)
         cells = dict(re.findall(r'<td class="n ([a-z-]+)">([^<]*)</td>', row))
-        assert cells == {"served": str(served), "accepted": str(accepted), "overridden": str(overridden),
-                         "no-feedback": str(no_feedback), "rate": f"{rate * 100:.1f}%"}
+        assert cells == {
+            "served": str(served),
+            "accepted": str(accepted),
+            "overridden": str(overridden),
+            "no-feedback": str(no_feedback),
+            "rate": f"{rate * 100:.1f}%",
+        }
         for code, n in reasons.items():
             assert f"{html.escape(label(code))}</span> × {n}" in row.replace("&nbsp;", " ")
     svg = re.search(r"<svg .*?</svg>", page, re.S).group(0)
@@ -254,8 +311,14 @@ def run_cli(tmp_path: Path, *args: str, database: Path | None = None, **extra_en
     env = {k: v for k, v in os.environ.items() if not k.startswith("CDS_")} | extra_env
     if database is not None:
         env["CDS_DATABASE_URL"] = f"sqlite:///{database}"
-    return subprocess.run([sys.executable, "-m", "cds_service", "report", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "cds_service", "report", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_cli_end_to_end_on_a_sqlite_file(filled: Store, tmp_path: Path) -> None:
@@ -263,8 +326,9 @@ def test_cli_end_to_end_on_a_sqlite_file(filled: Store, tmp_path: Path) -> None:
     out = tmp_path / "report"
     out.mkdir()
     for fmt in ("html", "csv"):
-        result = run_cli(tmp_path, "--since", "2026-01-01", "--format", fmt, "--output", str(out / f"r.{fmt}"),
-                         database=database)
+        result = run_cli(
+            tmp_path, "--since", "2026-01-01", "--format", fmt, "--output", str(out / f"r.{fmt}"), database=database
+        )
         assert result.returncode == 0, result.stderr
         assert result.stdout == ""
     # Without --output it goes to a dated file in the home directory, outside the working copy.
@@ -281,7 +345,8 @@ def test_cli_end_to_end_on_a_sqlite_file(filled: Store, tmp_path: Path) -> None:
     data = json.loads(result.stdout)
     assert as_tuple(data["totals"]) == (6, 2, 3, 1)
     assert {(g["topic"], g["indicator"]): as_tuple(g) for g in data["by_topic"]} == {
-        key: expected[:4] for key, expected in EXPECTED.items()}
+        key: expected[:4] for key, expected in EXPECTED.items()
+    }
     rows = list(csv.DictReader((out / "r.csv").open(encoding="utf-8")))
     assert [r["served"] for r in rows if r["period"] == "(all)"] == ["1", "2", "3", "6"]
     page = (out / "r.html").read_text(encoding="utf-8")

@@ -5,8 +5,9 @@ from __future__ import annotations
 from tests.cds_checks import assert_response_spec_exact
 from tests.conftest import full_prefetch, hook_request, load_fhir
 
-CKD_PATIENT = dict(alp="alp-persistent-low.json", workup="hpp-workup-plp.json",
-                   safety="safety-labs-ckd-low-vitamin-d.json")
+CKD_PATIENT = dict(
+    alp="alp-persistent-low.json", workup="hpp-workup-plp.json", safety="safety-labs-ckd-low-vitamin-d.json"
+)
 
 
 def answer(client, hook: str, service: str, *, selections=None, **prefetch) -> list[dict]:
@@ -26,13 +27,18 @@ def summary_of(cards: list[dict]) -> list[tuple[str, str]]:
 
 
 def removals(cards: list[dict]) -> set[str]:
-    return {a["resourceId"] for c in cards for s in c.get("suggestions", []) for a in s["actions"] if a["type"] == "delete"}
+    return {
+        a["resourceId"] for c in cards for s in c.get("suggestions", []) for a in s["actions"] if a["type"] == "delete"
+    }
 
 
 def test_order_sign_zoledronic_acid_for_a_patient_with_likely_hpp_ckd_and_low_vitamin_d(client):
     cards = answer(client, "order-sign", "low-alp-order-sign", **CKD_PATIENT)
-    assert summary_of(cards) == [("low-alp-antiresorptive", "critical"), ("renal-antiresorptive", "critical"),
-                                 ("vitamin-d-calcium-antiresorptive", "info")]
+    assert summary_of(cards) == [
+        ("low-alp-antiresorptive", "critical"),
+        ("renal-antiresorptive", "critical"),
+        ("vitamin-d-calcium-antiresorptive", "info"),
+    ]
     # Every card is about the zoledronic acid order; none is about the statin, and all agree it should go.
     assert removals(cards) == {"MedicationRequest/draft-zol"}
     assert all("zoledronic acid" in c["summary"] for c in cards)
@@ -40,18 +46,29 @@ def test_order_sign_zoledronic_acid_for_a_patient_with_likely_hpp_ckd_and_low_vi
 
 
 def test_order_select_gives_the_same_cards_for_the_selected_order_only(client):
-    selected = answer(client, "order-select", "low-alp-order-select", selections=["MedicationRequest/draft-zol"],
-                      **CKD_PATIENT)
-    assert summary_of(selected) == [("low-alp-antiresorptive", "critical"), ("renal-antiresorptive", "critical"),
-                                    ("vitamin-d-calcium-antiresorptive", "info")]
-    statin_only = answer(client, "order-select", "low-alp-order-select", selections=["MedicationRequest/draft-ator"],
-                         **CKD_PATIENT)
+    selected = answer(
+        client, "order-select", "low-alp-order-select", selections=["MedicationRequest/draft-zol"], **CKD_PATIENT
+    )
+    assert summary_of(selected) == [
+        ("low-alp-antiresorptive", "critical"),
+        ("renal-antiresorptive", "critical"),
+        ("vitamin-d-calcium-antiresorptive", "info"),
+    ]
+    statin_only = answer(
+        client, "order-select", "low-alp-order-select", selections=["MedicationRequest/draft-ator"], **CKD_PATIENT
+    )
     assert statin_only == []
 
 
 def test_patient_view_in_acute_liver_failure_puts_wilson_first_and_low_alp_second(client):
-    cards = answer(client, "patient-view", "low-alp-patient-view", patient="patient-young-female.json",
-                   alp="alp-wilson-low.json", liver="liver-panel-wilson.json")
+    cards = answer(
+        client,
+        "patient-view",
+        "low-alp-patient-view",
+        patient="patient-young-female.json",
+        alp="alp-wilson-low.json",
+        liver="liver-panel-wilson.json",
+    )
     assert summary_of(cards) == [("wilson-alf", "critical"), ("low-alp-unevaluated", "info")]
     # The low-ALP card defers to Wilson disease rather than suggesting hypophosphatasia first.
     assert "Wilson disease is the likelier cause" in cards[1]["detail"]
@@ -65,8 +82,11 @@ def test_patient_view_with_likely_hpp_on_no_antiresorptive(client):
 
 def alf_patient_view(client, **prefetch) -> list[dict]:
     """Return the patient-view cards for patient pat-alf-1 in acute liver failure (INR 3.1, the Wilson set)."""
-    body = hook_request("patient-view", patient_id="pat-alf-1",
-                        prefetch=full_prefetch(alp="alp-wilson-low.json", liver="liver-panel-wilson.json", **prefetch))
+    body = hook_request(
+        "patient-view",
+        patient_id="pat-alf-1",
+        prefetch=full_prefetch(alp="alp-wilson-low.json", liver="liver-panel-wilson.json", **prefetch),
+    )
     response = client.post("/cds-services/low-alp-patient-view", json=body)
     assert response.status_code == 200, response.get_data(as_text=True)
     assert_response_spec_exact(response.get_json())
@@ -75,9 +95,14 @@ def alf_patient_view(client, **prefetch) -> list[dict]:
 
 # --- order-time safety checks, end to end over HTTP ---------------------------------------------------------
 
+
 def order_sign(client, drafts: str, **prefetch) -> list[dict]:
-    body = hook_request("order-sign", patient_id="pat-hpp-1", prefetch=full_prefetch(alp="alp-normal.json", **prefetch),
-                        draft_orders=load_fhir(drafts))
+    body = hook_request(
+        "order-sign",
+        patient_id="pat-hpp-1",
+        prefetch=full_prefetch(alp="alp-normal.json", **prefetch),
+        draft_orders=load_fhir(drafts),
+    )
     response = client.post("/cds-services/low-alp-order-sign", json=body)
     assert response.status_code == 200, response.get_data(as_text=True)
     assert_response_spec_exact(response.get_json())
@@ -107,8 +132,9 @@ def test_a_4_mg_zoledronic_acid_order_with_crcl_45_gets_the_dose_step_card(clien
 def test_romosozumab_six_months_after_a_myocardial_infarction_gets_a_warning(client):
     cards = order_sign(client, "draft-orders-romosozumab.json", conditions="conditions-mi-6-months.json")
     assert summary_of(cards) == [("romosozumab-cardiovascular", "warning")]
-    assert cards[0]["summary"] == ("Do not start romosozumab: Myocardial infarction 184 days ago"
-                                   " (Evenity boxed warning)")
+    assert cards[0]["summary"] == (
+        "Do not start romosozumab: Myocardial infarction 184 days ago (Evenity boxed warning)"
+    )
     assert removals(cards) == {"MedicationRequest/draft-romo"}
 
 
@@ -123,7 +149,8 @@ def test_a_cockcroft_gault_clearance_from_fhir_creatinine_and_weight_decides_the
     # Born 1961-04-12, female: 65 y; creatinine 115 umol/L (1.30 mg/dL); weight 143 lb (64.86 kg) -> 44.14 mL/min.
     cards = order_sign(client, "draft-orders-zometa-4mg.json", safety="safety-labs-creatinine-weight.json")
     assert summary_of(cards) == [("zoledronic-acid-dose-adjustment", "warning")]
-    assert cards[0]["summary"].startswith("Reduce zoledronic acid to 3.3 mg: Cockcroft-Gault CrCl 44.14 mL/min"
-                                          " (2026-11-02)")
+    assert cards[0]["summary"].startswith(
+        "Reduce zoledronic acid to 3.3 mg: Cockcroft-Gault CrCl 44.14 mL/min (2026-11-02)"
+    )
     assert "weight 64.86 kg on 2026-10-15, age 65, female" in cards[0]["detail"]
     assert "eGFR" not in cards[0]["summary"]

@@ -23,39 +23,57 @@ def condition(*codes: Code, names=(), clinical="active", verification="confirmed
     return ConditionRecord("c1", tuple(codes), tuple(names), verification, clinical)
 
 
-@pytest.mark.parametrize("record, kind", [
-    (condition(Code(SNOMED, "396331005")), "coeliac disease"),
-    (condition(Code(ICD10CM, "K90.0")), "coeliac disease"),
-    (condition(Code(ICD10CM, "E03.9")), "hypothyroidism"),
-    (condition(Code(SNOMED, "40930008")), "hypothyroidism"),
-    (condition(Code(ICD10CM, "E44.0")), "malnutrition"),
-    (condition(Code(ICD10CM, "E83.42")), "hypomagnesaemia"),
-    (condition(Code("http://example.org/local", "X1"), names=["Coeliac disease (biopsy proven)"]), "coeliac disease"),
-    (condition(names=["Primary hypothyroidism"]), "hypothyroidism"),
-    (condition(Code(ICD10CM, "E11.9"), names=["Type 2 diabetes"]), None),
-])
+@pytest.mark.parametrize(
+    "record, kind",
+    [
+        (condition(Code(SNOMED, "396331005")), "coeliac disease"),
+        (condition(Code(ICD10CM, "K90.0")), "coeliac disease"),
+        (condition(Code(ICD10CM, "E03.9")), "hypothyroidism"),
+        (condition(Code(SNOMED, "40930008")), "hypothyroidism"),
+        (condition(Code(ICD10CM, "E44.0")), "malnutrition"),
+        (condition(Code(ICD10CM, "E83.42")), "hypomagnesaemia"),
+        (
+            condition(Code("http://example.org/local", "X1"), names=["Coeliac disease (biopsy proven)"]),
+            "coeliac disease",
+        ),
+        (condition(names=["Primary hypothyroidism"]), "hypothyroidism"),
+        (condition(Code(ICD10CM, "E11.9"), names=["Type 2 diabetes"]), None),
+    ],
+)
 def test_diagnoses_that_lower_alp_are_recognised_by_code_or_text(record, kind):
     assert condition_cause(record) == kind
 
 
-@pytest.mark.parametrize("clinical, verification, named", [
-    ("active", "confirmed", True), (None, None, True), ("resolved", "confirmed", False),
-    ("inactive", "confirmed", False), ("active", "refuted", False), ("active", "entered-in-error", False)])
+@pytest.mark.parametrize(
+    "clinical, verification, named",
+    [
+        ("active", "confirmed", True),
+        (None, None, True),
+        ("resolved", "confirmed", False),
+        ("inactive", "confirmed", False),
+        ("active", "refuted", False),
+        ("active", "entered-in-error", False),
+    ],
+)
 def test_only_current_diagnoses_are_named(clinical, verification, named):
-    found = secondary_causes([condition(Code(ICD10CM, "E03.9"), clinical=clinical, verification=verification)],
-                             [], [], TODAY, POLICY)
+    found = secondary_causes(
+        [condition(Code(ICD10CM, "E03.9"), clinical=clinical, verification=verification)], [], [], TODAY, POLICY
+    )
     assert bool(found) is named
 
 
-@pytest.mark.parametrize("codes, names, kind", [
-    ((Code(RXNORM, "8640"),), (), "glucocorticoid"),
-    ((Code(ATC, "H02AB06"),), (), "glucocorticoid"),
-    ((Code(ATC, "C10AB05"),), (), "fibrate"),
-    ((), ("Fenofibrate 145 MG Oral Tablet",), "fibrate"),
-    ((Code(ATC, "G03CA03"),), (), "oestrogen"),
-    ((), ("ethinyl estradiol / levonorgestrel",), "oestrogen"),
-    ((), ("atorvastatin 20 MG",), None),
-])
+@pytest.mark.parametrize(
+    "codes, names, kind",
+    [
+        ((Code(RXNORM, "8640"),), (), "glucocorticoid"),
+        ((Code(ATC, "H02AB06"),), (), "glucocorticoid"),
+        ((Code(ATC, "C10AB05"),), (), "fibrate"),
+        ((), ("Fenofibrate 145 MG Oral Tablet",), "fibrate"),
+        ((Code(ATC, "G03CA03"),), (), "oestrogen"),
+        ((), ("ethinyl estradiol / levonorgestrel",), "oestrogen"),
+        ((), ("atorvastatin 20 MG",), None),
+    ],
+)
 def test_drugs_that_lower_alp_are_recognised_by_rxnorm_atc_or_name(codes, names, kind):
     assert drug_cause(MedicationOrder("m1", "active", codes, names)) == kind
 
@@ -83,9 +101,16 @@ def test_the_labs_own_range_low_wins_over_the_default(value, named):
     assert bool(secondary_causes([], [], [magnesium(value, low="1.9")], TODAY, POLICY)) is named
 
 
-@pytest.mark.parametrize("value, unit, named", [("59.9", "ug/dL", True), ("60", "ug/dL", False),
-                                                ("0.59", "ug/mL", True), ("9.1", "umol/L", True),
-                                                ("9.2", "umol/L", False)])
+@pytest.mark.parametrize(
+    "value, unit, named",
+    [
+        ("59.9", "ug/dL", True),
+        ("60", "ug/dL", False),
+        ("0.59", "ug/mL", True),
+        ("9.1", "umol/L", True),
+        ("9.2", "umol/L", False),
+    ],
+)
 def test_zinc_below_60_ug_per_dl_is_named_in_any_unit(value, unit, named):
     zinc = LabResult("o2", "5763-8", "final", date(2026, 10, 1), Quantity(Decimal(value), unit))
     assert bool(secondary_causes([], [], [zinc], TODAY, POLICY)) is named

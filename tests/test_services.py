@@ -10,19 +10,32 @@ from hooks.valuesets import ALP_BONE_SPECIFIC, ALP_TOTAL
 
 TOKEN = re.compile(r"\{\{(.*?)\}\}")
 # CDS Hooks 2.0 §"Prefetch tokens": context fields (root-level primitives) and the four user tokens.
-ALLOWED_TOKENS = {"context.patientId", "context.userId", "context.encounterId", "userPractitionerId",
-                  "userPractitionerRoleId", "userPatientId", "userRelatedPersonId"}
+ALLOWED_TOKENS = {
+    "context.patientId",
+    "context.userId",
+    "context.encounterId",
+    "userPractitionerId",
+    "userPractitionerRoleId",
+    "userPatientId",
+    "userRelatedPersonId",
+}
 # CDS Hooks 2.0 restricted query subset: references, token equality, date prefixes, _count, _sort.
 ALLOWED_PARAMETERS = {"patient", "code", "status", "date", "_count", "_sort"}
 
 
 def test_the_service_ids_and_hooks_are_fixed():
-    assert [(s.id, s.hook) for s in SERVICES] == [("low-alp-order-sign", "order-sign"),
-                                                  ("low-alp-order-select", "order-select"),
-                                                  ("low-alp-medication-refill", "medication-refill"),
-                                                  ("low-alp-patient-view", "patient-view")]
-    assert set(SERVICES_BY_ID) == {"low-alp-order-sign", "low-alp-order-select", "low-alp-medication-refill",
-                                   "low-alp-patient-view"}
+    assert [(s.id, s.hook) for s in SERVICES] == [
+        ("low-alp-order-sign", "order-sign"),
+        ("low-alp-order-select", "order-select"),
+        ("low-alp-medication-refill", "medication-refill"),
+        ("low-alp-patient-view", "patient-view"),
+    ]
+    assert set(SERVICES_BY_ID) == {
+        "low-alp-order-sign",
+        "low-alp-order-select",
+        "low-alp-medication-refill",
+        "low-alp-patient-view",
+    }
 
 
 def test_discovery_is_derived_from_the_descriptors():
@@ -55,10 +68,20 @@ def test_the_alp_query_asks_for_total_alp_and_bone_specific_alp_as_supporting_da
 
 def test_order_hooks_prefetch_safety_labs_and_patient_view_the_liver_panel():
     order_sign, order_select, refill, view = (
-        set(SERVICES_BY_ID[i].prefetch) for i in
-        ("low-alp-order-sign", "low-alp-order-select", "low-alp-medication-refill", "low-alp-patient-view"))
-    common = {"patient", "alp", "conditions", "medications", "medicationStatements", "medicationDispenses",
-              "medicationAdministrations", "encounters", "hppWorkup"}
+        set(SERVICES_BY_ID[i].prefetch)
+        for i in ("low-alp-order-sign", "low-alp-order-select", "low-alp-medication-refill", "low-alp-patient-view")
+    )
+    common = {
+        "patient",
+        "alp",
+        "conditions",
+        "medications",
+        "medicationStatements",
+        "medicationDispenses",
+        "medicationAdministrations",
+        "encounters",
+        "hppWorkup",
+    }
     assert order_sign == order_select == refill == common | {"safetyLabs"}
     assert view == common | {"liverPanel"}
 

@@ -57,15 +57,17 @@ def test_variables_without_the_cds_prefix_are_ignored() -> None:
 
 
 def test_text_values_are_coerced_to_field_types() -> None:
-    settings = settings_from_env({
-        "CDS_PORT": "8443",
-        "CDS_REQUEST_DEADLINE_SECONDS": "0.75",
-        "CDS_FHIR_TIMEOUT_SECONDS": "3",
-        "CDS_FHIR_MAX_PAGES": "25",
-        "CDS_FHIR_MAX_RESPONSE_BYTES": "4096",
-        "CDS_FHIR_CONCURRENCY": "4",
-        "CDS_MAX_REQUEST_BYTES": "2048",
-    })
+    settings = settings_from_env(
+        {
+            "CDS_PORT": "8443",
+            "CDS_REQUEST_DEADLINE_SECONDS": "0.75",
+            "CDS_FHIR_TIMEOUT_SECONDS": "3",
+            "CDS_FHIR_MAX_PAGES": "25",
+            "CDS_FHIR_MAX_RESPONSE_BYTES": "4096",
+            "CDS_FHIR_CONCURRENCY": "4",
+            "CDS_MAX_REQUEST_BYTES": "2048",
+        }
+    )
     assert settings.port == 8443 and isinstance(settings.port, int)
     assert settings.request_deadline_seconds == 0.75 and isinstance(settings.request_deadline_seconds, float)
     assert settings.fhir_timeout_seconds == 3.0 and isinstance(settings.fhir_timeout_seconds, float)
@@ -130,11 +132,13 @@ def test_policy_variable_changes_the_policy() -> None:
 
 
 def test_policy_variables_of_each_type_are_parsed() -> None:
-    settings = settings_from_env({
-        "CDS_POLICY_MIN_LOW_RESULTS": "3",
-        "CDS_POLICY_LOW_MONTH_FRACTION": "0.75",
-        "CDS_POLICY_TRUSTED_STATUSES": "final, amended",
-    })
+    settings = settings_from_env(
+        {
+            "CDS_POLICY_MIN_LOW_RESULTS": "3",
+            "CDS_POLICY_LOW_MONTH_FRACTION": "0.75",
+            "CDS_POLICY_TRUSTED_STATUSES": "final, amended",
+        }
+    )
     assert settings.policy.min_low_results == 3
     assert settings.policy.low_month_fraction == Decimal("0.75")
     assert settings.policy.trusted_statuses == frozenset({"final", "amended"})
@@ -202,7 +206,10 @@ def test_trusted_issuers_are_read_from_json() -> None:
     settings = settings_from_env({"CDS_TRUSTED_ISSUERS": ISSUERS})
     issuer = settings.trusted_issuers["https://ehr.example.org"]
     assert (issuer.jwks_url, issuer.fhir_servers, issuer.tenant) == (
-        "https://ehr.example.org/jwks.json", ("https://ehr.example.org/fhir",), "t1")
+        "https://ehr.example.org/jwks.json",
+        ("https://ehr.example.org/fhir",),
+        "t1",
+    )
 
 
 def test_trusted_issuers_can_come_from_a_file(tmp_path) -> None:
@@ -212,21 +219,27 @@ def test_trusted_issuers_can_come_from_a_file(tmp_path) -> None:
     assert list(settings.trusted_issuers) == ["https://ehr.example.org"]
 
 
-@pytest.mark.parametrize(("env", "name"), [
-    ({"CDS_TRUSTED_ISSUERS": "{not json"}, "CDS_TRUSTED_ISSUERS"),
-    ({"CDS_TRUSTED_ISSUERS": '["https://ehr.example.org"]'}, "CDS_TRUSTED_ISSUERS"),
-    ({"CDS_TRUSTED_ISSUERS": '{"https://ehr.example.org": {}}'}, "CDS_TRUSTED_ISSUERS"),
-    ({"CDS_TRUSTED_ISSUERS": '{"https://e": {"jwks_url": "http://e/jwks.json"}}'}, "CDS_TRUSTED_ISSUERS"),
-    ({"CDS_TRUSTED_ISSUERS": '{"https://e": {"jwks_url": "ftp://e/jwks.json"}}'}, "CDS_TRUSTED_ISSUERS"),
-    ({"CDS_TRUSTED_ISSUERS": '{"https://e": {"jwks_url": "https://e/j", "fhir_servers": ["e/fhir"]}}'}, "CDS_TRUSTED_ISSUERS"),
-    ({"CDS_TRUSTED_ISSUERS": '{"https://e": {"jwks_url": "https://e/j", "typo": 1}}'}, "CDS_TRUSTED_ISSUERS"),
-    ({"CDS_TRUSTED_ISSUERS_FILE": "/no/such/issuers.json"}, "CDS_TRUSTED_ISSUERS_FILE"),
-    ({"CDS_TRUSTED_ISSUERS_FILE": "/x.json", "CDS_TRUSTED_ISSUERS": ISSUERS}, "CDS_TRUSTED_ISSUERS_FILE"),
-    ({"CDS_ALLOWED_FHIR_SERVERS": "https://ok.example/fhir, not-a-url"}, "CDS_ALLOWED_FHIR_SERVERS"),
-    ({"CDS_JWT_LEEWAY_SECONDS": "-1"}, "CDS_JWT_LEEWAY_SECONDS"),
-    ({"CDS_MAX_JSON_DEPTH": "2"}, "CDS_MAX_JSON_DEPTH"),
-    ({"CDS_MAX_DRAFT_ORDERS": "0"}, "CDS_MAX_DRAFT_ORDERS"),
-])
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        ({"CDS_TRUSTED_ISSUERS": "{not json"}, "CDS_TRUSTED_ISSUERS"),
+        ({"CDS_TRUSTED_ISSUERS": '["https://ehr.example.org"]'}, "CDS_TRUSTED_ISSUERS"),
+        ({"CDS_TRUSTED_ISSUERS": '{"https://ehr.example.org": {}}'}, "CDS_TRUSTED_ISSUERS"),
+        ({"CDS_TRUSTED_ISSUERS": '{"https://e": {"jwks_url": "http://e/jwks.json"}}'}, "CDS_TRUSTED_ISSUERS"),
+        ({"CDS_TRUSTED_ISSUERS": '{"https://e": {"jwks_url": "ftp://e/jwks.json"}}'}, "CDS_TRUSTED_ISSUERS"),
+        (
+            {"CDS_TRUSTED_ISSUERS": '{"https://e": {"jwks_url": "https://e/j", "fhir_servers": ["e/fhir"]}}'},
+            "CDS_TRUSTED_ISSUERS",
+        ),
+        ({"CDS_TRUSTED_ISSUERS": '{"https://e": {"jwks_url": "https://e/j", "typo": 1}}'}, "CDS_TRUSTED_ISSUERS"),
+        ({"CDS_TRUSTED_ISSUERS_FILE": "/no/such/issuers.json"}, "CDS_TRUSTED_ISSUERS_FILE"),
+        ({"CDS_TRUSTED_ISSUERS_FILE": "/x.json", "CDS_TRUSTED_ISSUERS": ISSUERS}, "CDS_TRUSTED_ISSUERS_FILE"),
+        ({"CDS_ALLOWED_FHIR_SERVERS": "https://ok.example/fhir, not-a-url"}, "CDS_ALLOWED_FHIR_SERVERS"),
+        ({"CDS_JWT_LEEWAY_SECONDS": "-1"}, "CDS_JWT_LEEWAY_SECONDS"),
+        ({"CDS_MAX_JSON_DEPTH": "2"}, "CDS_MAX_JSON_DEPTH"),
+        ({"CDS_MAX_DRAFT_ORDERS": "0"}, "CDS_MAX_DRAFT_ORDERS"),
+    ],
+)
 def test_bad_trust_settings_name_their_variable(env, name) -> None:
     with pytest.raises(SettingsError) as info:
         settings_from_env(env)
@@ -296,20 +309,31 @@ def test_an_unknown_preset_is_refused_by_name() -> None:
 
 
 def test_a_site_policy_file_extends_a_preset_and_single_variables_win(tmp_path) -> None:
-    path = write_policy(tmp_path, {"preset": "strict", "version": "site-7", "lookback_years": 10,
-                                   "low_month_fraction": 0.6, "renal_limit_denosumab": "25"})
+    path = write_policy(
+        tmp_path,
+        {
+            "preset": "strict",
+            "version": "site-7",
+            "lookback_years": 10,
+            "low_month_fraction": 0.6,
+            "renal_limit_denosumab": "25",
+        },
+    )
     policy = settings_from_env({"CDS_POLICY_FILE": path, "CDS_POLICY_LOOKBACK_YEARS": "3"}).policy
     assert (policy.version, policy.adult_low_limit_u_per_l, policy.lookback_years) == ("site-7", 30, 3)
     assert (policy.low_month_fraction, policy.renal_limit_denosumab) == (Decimal("0.6"), Decimal(25))
 
 
-@pytest.mark.parametrize("document, message", [
-    ({"adult_low_limit": 30}, "policy parameter 'adult_low_limit' is unknown"),
-    ({"lookback_years": "ten"}, "policy parameter 'lookback_years' has an invalid value"),
-    ({"adult_low_limit_u_per_l": -1}, "policy parameter 'adult_low_limit_u_per_l' must be between 1 and 200"),
-    ({"all_months_low": "sometimes"}, "policy parameter 'all_months_low' has an invalid value"),
-    ([1, 2], "must be a JSON object"),
-])
+@pytest.mark.parametrize(
+    "document, message",
+    [
+        ({"adult_low_limit": 30}, "policy parameter 'adult_low_limit' is unknown"),
+        ({"lookback_years": "ten"}, "policy parameter 'lookback_years' has an invalid value"),
+        ({"adult_low_limit_u_per_l": -1}, "policy parameter 'adult_low_limit_u_per_l' must be between 1 and 200"),
+        ({"all_months_low": "sometimes"}, "policy parameter 'all_months_low' has an invalid value"),
+        ([1, 2], "must be a JSON object"),
+    ],
+)
 def test_a_bad_policy_file_stops_start_up_naming_the_key(tmp_path, document, message: str) -> None:
     with pytest.raises(SettingsError, match=r"^CDS_POLICY_FILE: ") as info:
         settings_from_env({"CDS_POLICY_FILE": write_policy(tmp_path, document)})
@@ -323,12 +347,15 @@ def test_an_unreadable_policy_file_stops_start_up(tmp_path) -> None:
             settings_from_env({"CDS_POLICY_FILE": path})
 
 
-@pytest.mark.parametrize("issuer, reason", [
-    ({"jwks_url": "https://a.example/jwks", "jku": ["not a url"]}, "jku"),
-    ({"jwks_url": "https://a.example/jwks", "subjects": []}, "subjects"),
-    ({"jwks_url": "https://a.example/jwks", "subjects": [" "]}, "subjects"),
-    ({"jwks_url": "https://a.example/jwks", "sub": ["x"]}, "sub"),
-])
+@pytest.mark.parametrize(
+    "issuer, reason",
+    [
+        ({"jwks_url": "https://a.example/jwks", "jku": ["not a url"]}, "jku"),
+        ({"jwks_url": "https://a.example/jwks", "subjects": []}, "subjects"),
+        ({"jwks_url": "https://a.example/jwks", "subjects": [" "]}, "subjects"),
+        ({"jwks_url": "https://a.example/jwks", "sub": ["x"]}, "sub"),
+    ],
+)
 def test_bad_issuer_settings_stop_start_up_naming_the_key(issuer, reason):
     with pytest.raises(SettingsError, match=f"CDS_TRUSTED_ISSUERS: .*{reason}"):
         settings_from_env({}, trusted_issuers=json.dumps({"https://ehr.example.org": issuer}))

@@ -30,7 +30,7 @@ LAB = {"prefetch_parameters": {"Observation": {"category": "laboratory", "_sort"
 
 
 def test_without_a_site_file_discovery_is_the_registry_plus_the_card_type_options():
-    for entry, service in zip(DEFAULT_SITE.discovery_document()["services"], SERVICES_BY_ID.values()):
+    for entry, service in zip(DEFAULT_SITE.discovery_document()["services"], SERVICES_BY_ID.values(), strict=False):
         options = entry.pop("extension")[CONFIGURATION_OPTIONS]
         assert entry == service.discovery()
         assert [o["code"] for o in options] == [t.value for t in service.topics]
@@ -54,9 +54,17 @@ def test_observation_searches_get_the_laboratory_category_and_lose_sort():
 
 def test_a_service_section_overrides_the_site_and_can_leave_a_key_out_of_discovery():
     alp = "Observation?patient={{context.patientId}}&code=http://loinc.org|6768-6&_count=50"
-    site = site_from_document({**LAB, "services": {"low-alp-patient-view": {
-        "prefetch_parameters": {"Observation": {"category": "laboratory,vital-signs"}},
-        "prefetch": {"alp": alp, "liverPanel": None}}}})
+    site = site_from_document(
+        {
+            **LAB,
+            "services": {
+                "low-alp-patient-view": {
+                    "prefetch_parameters": {"Observation": {"category": "laboratory,vital-signs"}},
+                    "prefetch": {"alp": alp, "liverPanel": None},
+                }
+            },
+        }
+    )
     view = site.templates["low-alp-patient-view"]
     assert view["alp"] == alp  # a whole template is used as written
     assert view["hppWorkup"].endswith("&category=laboratory,vital-signs")
@@ -65,8 +73,12 @@ def test_a_service_section_overrides_the_site_and_can_leave_a_key_out_of_discove
 
 
 def test_card_types_are_switched_per_site_and_per_service():
-    site = site_from_document({"cards": {"renal-antiresorptive": False},
-                               "services": {"low-alp-patient-view": {"cards": {"wilson-alf": False}}}})
+    site = site_from_document(
+        {
+            "cards": {"renal-antiresorptive": False},
+            "services": {"low-alp-patient-view": {"cards": {"wilson-alf": False}}},
+        }
+    )
     assert "renal-antiresorptive" in site.disabled_for(SIGN)
     assert "wilson-alf" in site.disabled_for(VIEW) and DEFAULT_SITE.disabled_for(VIEW) == frozenset()
     codes = [o["code"] for o in site.discovery_document()["services"][0]["extension"][CONFIGURATION_OPTIONS]]
@@ -80,10 +92,14 @@ def finding(topic: Topic, order: str | None = "request-123") -> Finding:
 
 def test_a_call_can_switch_card_types_off_but_not_on():
     site = site_from_document({"cards": {"vitamin-d-calcium-antiresorptive": False}})
-    findings = [finding(Topic.LOW_ALP_ANTIRESORPTIVE), finding(Topic.RENAL_ANTIRESORPTIVE),
-                finding(Topic.VITAMIN_D_CALCIUM_ANTIRESORPTIVE)]
-    extension = {CONFIGURATION: {"renal-antiresorptive": False, "vitamin-d-calcium-antiresorptive": True,
-                                 "no-such-card": False}}
+    findings = [
+        finding(Topic.LOW_ALP_ANTIRESORPTIVE),
+        finding(Topic.RENAL_ANTIRESORPTIVE),
+        finding(Topic.VITAMIN_D_CALCIUM_ANTIRESORPTIVE),
+    ]
+    extension = {
+        CONFIGURATION: {"renal-antiresorptive": False, "vitamin-d-calcium-antiresorptive": True, "no-such-card": False}
+    }
     assert [f.topic for f in site.wanted(SIGN, findings, extension)] == [Topic.LOW_ALP_ANTIRESORPTIVE]
     assert switched_off(None) == switched_off({"other": 1}) == frozenset()
     # A card type the service does not declare (added later to the core) is still served.
@@ -91,25 +107,48 @@ def test_a_call_can_switch_card_types_off_but_not_on():
 
 
 def card(**members: Any) -> dict:
-    return {"uuid": "u1", "summary": "s", "indicator": "warning",
-            "source": {"label": "ALP Guard", "topic": {"system": "t", "code": "c", "display": "d"}}, **members}
+    return {
+        "uuid": "u1",
+        "summary": "s",
+        "indicator": "warning",
+        "source": {"label": "ALP Guard", "topic": {"system": "t", "code": "c", "display": "d"}},
+        **members,
+    }
 
 
 def test_cards_are_presented_with_the_site_source_the_order_and_hl7_reason_codes():
-    site = site_from_document({"source": {"label": "Bone safety (St Elsewhere)", "url": "https://intranet.example.org/alp",
-                                          "icon": "https://intranet.example.org/alp.png?size=100"}})
-    reasons = [{"system": "http://alp-guard.org/fhir/CodeSystem/override-reason", "code": "specialist-advised",
-                "display": "Benefit outweighs risk (specialist advised)"},
-               {"system": "http://example.org/other", "code": "specialist-advised", "display": "x"}]
+    site = site_from_document(
+        {
+            "source": {
+                "label": "Bone safety (St Elsewhere)",
+                "url": "https://intranet.example.org/alp",
+                "icon": "https://intranet.example.org/alp.png?size=100",
+            }
+        }
+    )
+    reasons = [
+        {
+            "system": "http://alp-guard.org/fhir/CodeSystem/override-reason",
+            "code": "specialist-advised",
+            "display": "Benefit outweighs risk (specialist advised)",
+        },
+        {"system": "http://example.org/other", "code": "specialist-advised", "display": "x"},
+    ]
     rendered = card(overrideReasons=reasons)
     (presented,) = site.present([rendered], [finding(Topic.LOW_ALP_ANTIRESORPTIVE)])
-    assert presented["source"] == {**rendered["source"], "label": "Bone safety (St Elsewhere)",
-                                   "url": "https://intranet.example.org/alp",
-                                   "icon": "https://intranet.example.org/alp.png?size=100"}
+    assert presented["source"] == {
+        **rendered["source"],
+        "label": "Bone safety (St Elsewhere)",
+        "url": "https://intranet.example.org/alp",
+        "icon": "https://intranet.example.org/alp.png?size=100",
+    }
     assert presented["extension"] == {ASSOCIATED_RESOURCE: [{"reference": "MedicationRequest/request-123"}]}
     ours, other = presented["overrideReasons"]
-    assert ours["extension"][STANDARD_REASON] == {"system": NON_ADHERENCE_SYSTEM, "code": "expert-contradicts",
-                                                  "display": "Advice from expert contradicts the recommended action"}
+    assert ours["extension"][STANDARD_REASON] == {
+        "system": NON_ADHERENCE_SYSTEM,
+        "code": "expert-contradicts",
+        "display": "Advice from expert contradicts the recommended action",
+    }
     assert "extension" not in other  # another system's code is not ours to map
     assert "extension" not in rendered["overrideReasons"][0]  # the rendered card is left as it was
 
@@ -119,30 +158,47 @@ def test_a_card_about_no_order_names_none():
     assert "extension" not in presented and presented["source"]["label"] == "ALP Guard"
 
 
-@pytest.mark.parametrize("document, where", [
-    ([], ""),
-    ({"sorce": {}}, "sorce"),
-    ({"source": {"label": ""}}, "source.label"),
-    ({"source": {"url": "intranet/alp"}}, "source.url"),
-    ({"source": {"icon": "ftp://x.example/icon.png"}}, "source.icon"),
-    ({"source": {"colour": "red"}}, "source.colour"),
-    ({"cards": {"renal": False}}, "cards.renal"),
-    ({"cards": {"wilson-alf": "no"}}, "cards.wilson-alf"),
-    ({"services": {"low-alp-order-sign": {"cards": {"wilson-alf": False}}}}, "services.low-alp-order-sign.cards.wilson-alf"),
-    ({"services": {"low-alp-nope": {}}}, "services.low-alp-nope"),
-    ({"services": {"low-alp-order-sign": {"prefetch": {"labs": None}}}}, "services.low-alp-order-sign.prefetch.labs"),
-    ({"services": {"low-alp-order-sign": {"prefetch": {"alp": "Condition?patient={{context.patientId}}"}}}},
-     "services.low-alp-order-sign.prefetch.alp"),
-    ({"services": {"low-alp-order-sign": {"prefetch": {"alp": "Observation?code=http://loinc.org|6768-6"}}}},
-     "services.low-alp-order-sign.prefetch.alp"),
-    ({"services": {"low-alp-order-sign": {"prefetch": {"patient": "Patient/{{context.userId}}"}}}},
-     "services.low-alp-order-sign.prefetch.patient"),
-    ({"services": {"low-alp-order-sign": {"prefetch": {"alp": "Observation?patient={{today()}}"}}}},
-     "services.low-alp-order-sign.prefetch.alp"),
-    ({"prefetch_parameters": {"Observation": {"patient": None}}}, "prefetch_parameters.Observation.patient"),
-    ({"prefetch_parameters": {"Observation": {"category": "a b"}}}, "prefetch_parameters.Observation.category"),
-    ({"prefetch_parameters": {"observation": {"category": "laboratory"}}}, "prefetch_parameters.observation"),
-])
+@pytest.mark.parametrize(
+    "document, where",
+    [
+        ([], ""),
+        ({"sorce": {}}, "sorce"),
+        ({"source": {"label": ""}}, "source.label"),
+        ({"source": {"url": "intranet/alp"}}, "source.url"),
+        ({"source": {"icon": "ftp://x.example/icon.png"}}, "source.icon"),
+        ({"source": {"colour": "red"}}, "source.colour"),
+        ({"cards": {"renal": False}}, "cards.renal"),
+        ({"cards": {"wilson-alf": "no"}}, "cards.wilson-alf"),
+        (
+            {"services": {"low-alp-order-sign": {"cards": {"wilson-alf": False}}}},
+            "services.low-alp-order-sign.cards.wilson-alf",
+        ),
+        ({"services": {"low-alp-nope": {}}}, "services.low-alp-nope"),
+        (
+            {"services": {"low-alp-order-sign": {"prefetch": {"labs": None}}}},
+            "services.low-alp-order-sign.prefetch.labs",
+        ),
+        (
+            {"services": {"low-alp-order-sign": {"prefetch": {"alp": "Condition?patient={{context.patientId}}"}}}},
+            "services.low-alp-order-sign.prefetch.alp",
+        ),
+        (
+            {"services": {"low-alp-order-sign": {"prefetch": {"alp": "Observation?code=http://loinc.org|6768-6"}}}},
+            "services.low-alp-order-sign.prefetch.alp",
+        ),
+        (
+            {"services": {"low-alp-order-sign": {"prefetch": {"patient": "Patient/{{context.userId}}"}}}},
+            "services.low-alp-order-sign.prefetch.patient",
+        ),
+        (
+            {"services": {"low-alp-order-sign": {"prefetch": {"alp": "Observation?patient={{today()}}"}}}},
+            "services.low-alp-order-sign.prefetch.alp",
+        ),
+        ({"prefetch_parameters": {"Observation": {"patient": None}}}, "prefetch_parameters.Observation.patient"),
+        ({"prefetch_parameters": {"Observation": {"category": "a b"}}}, "prefetch_parameters.Observation.category"),
+        ({"prefetch_parameters": {"observation": {"category": "laboratory"}}}, "prefetch_parameters.observation"),
+    ],
+)
 def test_a_bad_value_is_refused_naming_its_key(document, where):
     with pytest.raises(SiteError) as raised:
         site_from_document(document)

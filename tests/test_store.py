@@ -41,16 +41,21 @@ SUGGESTION_2 = "00000000-0000-4000-8000-000000000004"
 
 
 def served(card_uuid: str, served_at: datetime = SERVED_AT, **changes: str) -> ServedCard:
-    fields = {"service_id": "alp-guard-order-sign", "hook": "order-sign",
-              "hook_instance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea", "topic": "bisphosphonate-low-alp",
-              "indicator": "warning"}
+    fields = {
+        "service_id": "alp-guard-order-sign",
+        "hook": "order-sign",
+        "hook_instance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+        "topic": "bisphosphonate-low-alp",
+        "indicator": "warning",
+    }
     fields.update(changes)
     return ServedCard(card_uuid=card_uuid, served_at=served_at, **fields)
 
 
 ACCEPTED = FeedbackEvent(CARD_A, "accepted", "2021-12-11T10:05:31Z", (SUGGESTION,))
-OVERRIDDEN = FeedbackEvent(CARD_A, "overridden", "2026-11-24T20:16:41.449Z", (), "x",
-                           "http://example.org/override", "seen by endocrinology")
+OVERRIDDEN = FeedbackEvent(
+    CARD_A, "overridden", "2026-11-24T20:16:41.449Z", (), "x", "http://example.org/override", "seen by endocrinology"
+)
 
 
 @pytest.fixture
@@ -103,8 +108,9 @@ def test_schema_version_is_written_once_when_the_store_is_opened_again(url: str,
     again = Store(url)
     try:
         with again.engine.connect() as conn:
-            assert conn.execute(select(schema_version.c.version).order_by(schema_version.c.version)
-                                ).scalars().all() == [1, 2, 3, 4]
+            assert conn.execute(
+                select(schema_version.c.version).order_by(schema_version.c.version)
+            ).scalars().all() == [1, 2, 3, 4]
     finally:
         again.engine.dispose()
 
@@ -132,7 +138,13 @@ def test_record_cards_then_served_card_round_trip(store: Store) -> None:
     assert got_a is not None and got_b is not None
     for got, sent in ((got_a, a), (got_b, b)):
         assert (got.card_uuid, got.service_id, got.hook, got.hook_instance, got.topic, got.indicator) == (
-            sent.card_uuid, sent.service_id, sent.hook, sent.hook_instance, sent.topic, sent.indicator)
+            sent.card_uuid,
+            sent.service_id,
+            sent.hook,
+            sent.hook_instance,
+            sent.topic,
+            sent.indicator,
+        )
     assert count(store, cards_served) == 2
 
 
@@ -228,10 +240,23 @@ def test_patient_keys_are_stable_keyed_hashes_shared_by_instances(store: Store, 
 
 def test_overrides_of_a_patients_cards_are_listed_since_a_time(store: Store) -> None:
     key = store.patient_key("pat-1")
-    store.record_cards([ServedCard(CARD_A, "low-alp-patient-view", "patient-view", "h1", "low-alp-unevaluated",
-                                   "info", RECEIVED_AT, patient_key=key)])
-    store.record_feedback("low-alp-patient-view", [FeedbackEvent(CARD_A, "overridden", "2021-12-11T10:05:31Z")],
-                          RECEIVED_AT)
+    store.record_cards(
+        [
+            ServedCard(
+                CARD_A,
+                "low-alp-patient-view",
+                "patient-view",
+                "h1",
+                "low-alp-unevaluated",
+                "info",
+                RECEIVED_AT,
+                patient_key=key,
+            )
+        ]
+    )
+    store.record_feedback(
+        "low-alp-patient-view", [FeedbackEvent(CARD_A, "overridden", "2021-12-11T10:05:31Z")], RECEIVED_AT
+    )
     (past,) = store.overrides(key, RECEIVED_AT - timedelta(days=1))
     assert (past.hook, past.topic, past.overridden_on) == ("patient-view", "low-alp-unevaluated", RECEIVED_AT.date())
     assert store.overrides(key, RECEIVED_AT + timedelta(days=1)) == []
@@ -258,7 +283,9 @@ def test_a_different_event_for_the_same_card_is_stored(store: Store, other: Feed
     assert store.record_feedback("alp-guard-order-sign", [other], RECEIVED_AT) == 1
     rows = store.feedback_for(CARD_A)
     assert [(r["outcome"], r["outcome_timestamp"]) for r in rows] == [
-        ("accepted", "2021-12-11T10:05:31Z"), (other.outcome, other.outcome_timestamp)]
+        ("accepted", "2021-12-11T10:05:31Z"),
+        (other.outcome, other.outcome_timestamp),
+    ]
 
 
 def test_feedback_rows_round_trip(store: Store) -> None:
@@ -273,7 +300,10 @@ def test_feedback_rows_round_trip(store: Store) -> None:
     assert overridden["outcome"] == "overridden"
     assert overridden["accepted_suggestions"] is None
     assert (overridden["override_code"], overridden["override_system"], overridden["user_comment"]) == (
-        "x", "http://example.org/override", "seen by endocrinology")
+        "x",
+        "http://example.org/override",
+        "seen by endocrinology",
+    )
     assert overridden["id"] > accepted["id"]  # oldest first
     [row_b] = store.feedback_for(CARD_B)
     assert json.loads(row_b["accepted_suggestions"]) == [SUGGESTION, SUGGESTION_2]
@@ -330,9 +360,13 @@ def stored_patient_keys(store: Store) -> dict[tuple[str, str], str | None]:
 
 def test_record_feedback_gives_each_event_the_patient_of_the_card_this_service_served(store: Store) -> None:
     p1, p2 = store.patient_key("pat-1"), store.patient_key("pat-2")
-    store.record_cards([served(CARD_A, patient_key=p1),
-                        served(CARD_B, service_id=PATIENT_VIEW, hook="patient-view", patient_key=p2),
-                        served(card_uuid(1))])  # served without a patient
+    store.record_cards(
+        [
+            served(CARD_A, patient_key=p1),
+            served(CARD_B, service_id=PATIENT_VIEW, hook="patient-view", patient_key=p2),
+            served(card_uuid(1)),
+        ]
+    )  # served without a patient
     events = [overridden(CARD_A), accepted(CARD_B), overridden(card_uuid(1)), overridden(card_uuid(2))]
     assert store.record_feedback(ORDER_SIGN, events, RECEIVED_AT) == 4  # unknown cards' feedback is kept too
     assert store.record_feedback(PATIENT_VIEW, [accepted(CARD_B)], RECEIVED_AT) == 1
@@ -357,23 +391,43 @@ def test_record_feedback_looks_up_a_batch_of_many_cards(store: Store) -> None:
 def history(store: Store) -> dict[str, str]:
     """Record cards and feedback of two patients across services and times; return the patients' keys."""
     p1, p2 = store.patient_key("pat-1"), store.patient_key("pat-2")
-    store.record_cards([
-        served(card_uuid(1), patient_key=p1, order_ref="MedicationRequest/1", fingerprint="f1"),
-        served(card_uuid(2), patient_key=p1, topic="hpp-workup", indicator="info"),
-        served(card_uuid(3), patient_key=p1),
-        served(card_uuid(4), service_id=PATIENT_VIEW, hook="patient-view", topic="low-alp-unevaluated",
-               indicator="info", patient_key=p1),
-        served(card_uuid(5), patient_key=p2, order_ref="MedicationRequest/5"),
-        served(card_uuid(6)),
-    ])
+    store.record_cards(
+        [
+            served(card_uuid(1), patient_key=p1, order_ref="MedicationRequest/1", fingerprint="f1"),
+            served(card_uuid(2), patient_key=p1, topic="hpp-workup", indicator="info"),
+            served(card_uuid(3), patient_key=p1),
+            served(
+                card_uuid(4),
+                service_id=PATIENT_VIEW,
+                hook="patient-view",
+                topic="low-alp-unevaluated",
+                indicator="info",
+                patient_key=p1,
+            ),
+            served(card_uuid(5), patient_key=p2, order_ref="MedicationRequest/5"),
+            served(card_uuid(6)),
+        ]
+    )
     earlier = RECEIVED_AT - timedelta(days=10)
     store.record_feedback(ORDER_SIGN, [overridden(card_uuid(2))], earlier)
-    store.record_feedback(ORDER_SIGN, [overridden(card_uuid(1)), accepted(card_uuid(3)), overridden(card_uuid(4)),
-                                       overridden(card_uuid(5)), overridden(card_uuid(6)), overridden(card_uuid(7))],
-                          RECEIVED_AT)
+    store.record_feedback(
+        ORDER_SIGN,
+        [
+            overridden(card_uuid(1)),
+            accepted(card_uuid(3)),
+            overridden(card_uuid(4)),
+            overridden(card_uuid(5)),
+            overridden(card_uuid(6)),
+            overridden(card_uuid(7)),
+        ],
+        RECEIVED_AT,
+    )
     # Sent again the next day with a reason: another event (the same override again would be a repeat).
-    store.record_feedback(ORDER_SIGN, [dataclasses.replace(overridden(card_uuid(1), minute=5), override_code="r1")],
-                          RECEIVED_AT + timedelta(days=1))
+    store.record_feedback(
+        ORDER_SIGN,
+        [dataclasses.replace(overridden(card_uuid(1), minute=5), override_code="r1")],
+        RECEIVED_AT + timedelta(days=1),
+    )
     store.record_feedback(PATIENT_VIEW, [overridden(card_uuid(4))], RECEIVED_AT)
     return {"pat-1": p1, "pat-2": p2}
 
@@ -392,7 +446,8 @@ def test_overrides_are_the_patients_overridden_cards_since_the_time(store: Store
         ("patient-view", "low-alp-unevaluated", None, None, today, "info"),
     ]
     assert listed(store.overrides(history["pat-2"], RECEIVED_AT)) == [
-        ("order-sign", "bisphosphonate-low-alp", "MedicationRequest/5", None, today, "warning")]
+        ("order-sign", "bisphosphonate-low-alp", "MedicationRequest/5", None, today, "warning")
+    ]
 
 
 def test_overrides_leave_out_earlier_feedback_and_acceptances(store: Store, history: dict[str, str]) -> None:
@@ -406,21 +461,35 @@ def test_overrides_leave_out_earlier_feedback_and_acceptances(store: Store, hist
 def overrides_by_card_join(store: Store, patient_key: str, since: datetime) -> list[PastOverride]:
     """Return the overrides as the store found them before migration 2: every card of the patient, joined."""
     query = (
-        select(cards_served.c.hook, cards_served.c.topic, cards_served.c.order_ref, cards_served.c.fingerprint,
-               cards_served.c.indicator, feedback.c.received_at)
-        .join(feedback, (feedback.c.card_uuid == cards_served.c.card_uuid)
-              & (feedback.c.service_id == cards_served.c.service_id))
-        .where(cards_served.c.patient_key == patient_key, feedback.c.outcome == "overridden",
-               feedback.c.received_at >= since)
+        select(
+            cards_served.c.hook,
+            cards_served.c.topic,
+            cards_served.c.order_ref,
+            cards_served.c.fingerprint,
+            cards_served.c.indicator,
+            feedback.c.received_at,
+        )
+        .join(
+            feedback,
+            (feedback.c.card_uuid == cards_served.c.card_uuid) & (feedback.c.service_id == cards_served.c.service_id),
+        )
+        .where(
+            cards_served.c.patient_key == patient_key,
+            feedback.c.outcome == "overridden",
+            feedback.c.received_at >= since,
+        )
     )
     with store.engine.connect() as conn:
-        return [PastOverride(r.hook, r.topic, r.order_ref, r.fingerprint, r.received_at.date(), r.indicator)
-                for r in conn.execute(query)]
+        return [
+            PastOverride(r.hook, r.topic, r.order_ref, r.fingerprint, r.received_at.date(), r.indicator)
+            for r in conn.execute(query)
+        ]
 
 
 @pytest.mark.parametrize("days_before", [30, 10, 0, -1, -2])
-def test_overrides_are_those_the_join_over_every_card_finds(store: Store, history: dict[str, str],
-                                                            days_before: int) -> None:
+def test_overrides_are_those_the_join_over_every_card_finds(
+    store: Store, history: dict[str, str], days_before: int
+) -> None:
     since = RECEIVED_AT - timedelta(days=days_before)
     for key in history.values():
         assert listed(store.overrides(key, since)) == listed(overrides_by_card_join(store, key, since))
@@ -428,12 +497,22 @@ def test_overrides_are_those_the_join_over_every_card_finds(store: Store, histor
 
 def test_overrides_carry_the_ordering_session_and_whether_a_later_select_superseded_them(store: Store) -> None:
     key = store.patient_key("pat-1")
-    select_card = {"service_id": "alp-guard-order-select", "hook": "order-select", "patient_key": key,
-                   "order_ref": "MedicationRequest/request-123", "drugs": "alendronate", "encounter_key": "e1",
-                   "user_key": "u1"}
-    store.record_cards([served(card_uuid(1), **select_card),
-                        served(card_uuid(2), SERVED_AT + timedelta(minutes=5), **select_card),
-                        served(card_uuid(3), SERVED_AT + timedelta(minutes=9), **{**select_card, "drugs": "denosumab"})])
+    select_card = {
+        "service_id": "alp-guard-order-select",
+        "hook": "order-select",
+        "patient_key": key,
+        "order_ref": "MedicationRequest/request-123",
+        "drugs": "alendronate",
+        "encounter_key": "e1",
+        "user_key": "u1",
+    }
+    store.record_cards(
+        [
+            served(card_uuid(1), **select_card),
+            served(card_uuid(2), SERVED_AT + timedelta(minutes=5), **select_card),
+            served(card_uuid(3), SERVED_AT + timedelta(minutes=9), **{**select_card, "drugs": "denosumab"}),
+        ]
+    )
     store.record_feedback("alp-guard-order-select", [overridden(card_uuid(n)) for n in (1, 2, 3)], RECEIVED_AT)
     found = {(o.served_at, o.drugs): o for o in store.overrides(key, RECEIVED_AT)}
     first, second = found[(SERVED_AT, "alendronate")], found[(SERVED_AT + timedelta(minutes=5), "alendronate")]
@@ -485,7 +564,8 @@ def test_overrides_read_the_patients_feedback_by_index_not_every_card(store: Sto
             "SEARCH cards_served USING INDEX sqlite_autoindex_cards_served_1 (card_uuid=?)",
             # whether an order-select card was shown again later: the patient's cards, by their index
             "CORRELATED SCALAR SUBQUERY 1",
-            "SEARCH later USING INDEX ix_cards_served_patient_key (patient_key=?)"], plan
+            "SEARCH later USING INDEX ix_cards_served_patient_key (patient_key=?)",
+        ], plan
     else:
         assert f"Index Scan using {FEEDBACK_PATIENT_INDEX} on feedback" in plan, plan
         assert "Index Cond: (((patient_key)::text = " in plan, plan  # a range, not the whole index

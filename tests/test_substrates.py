@@ -16,8 +16,16 @@ TODAY = date(2026, 11, 24)
 POLICY = Policy()
 
 
-def plp(value: str, unit: str = "nmol/L", *, day: date = date(2026, 10, 1), loinc: str = "62236-5",
-        high: str | None = None, status: str = "final", comparator: str | None = None) -> LabResult:
+def plp(
+    value: str,
+    unit: str = "nmol/L",
+    *,
+    day: date = date(2026, 10, 1),
+    loinc: str = "62236-5",
+    high: str | None = None,
+    status: str = "final",
+    comparator: str | None = None,
+) -> LabResult:
     ranges = (ReferenceRange(None, Quantity(Decimal(high), unit)),) if high else ()
     return LabResult(f"plp-{day}", loinc, status, day, Quantity(Decimal(value), unit, comparator), ranges)
 
@@ -51,8 +59,15 @@ def test_a_normal_repeat_overrides_an_older_high_plp():
     assert len(elevated(old_high)) == 1
 
 
-@pytest.mark.parametrize("result", [plp("210", "mg/dL"), plp("210", comparator="<"), plp("210", status="preliminary"),
-                                    plp("210", day=date(2021, 1, 1))])
+@pytest.mark.parametrize(
+    "result",
+    [
+        plp("210", "mg/dL"),
+        plp("210", comparator="<"),
+        plp("210", status="preliminary"),
+        plp("210", day=date(2021, 1, 1)),
+    ],
+)
 def test_unknown_units_upper_bounds_unverified_or_old_results_show_no_elevation(result):
     assert elevated(result) == ()
 
@@ -77,15 +92,25 @@ def test_the_defaults_are_policy_parameters():
 
 # --- a finished work-up (issue 10 item 5) --------------------------------------------------------------------
 
-def _result(loinc: str, value: str | None, unit: str = "", *, high: str | None = None, coded=(), text=None,
-            interpretation=()):
+
+def _result(
+    loinc: str, value: str | None, unit: str = "", *, high: str | None = None, coded=(), text=None, interpretation=()
+):
     from hooks.records import Code, LabResult, Quantity, ReferenceRange
 
     ranges = (ReferenceRange(None, Quantity(Decimal(high), unit)),) if high else ()
     quantity = Quantity(Decimal(value), unit) if value is not None else None
-    return LabResult("w1", loinc, "final", date(2026, 6, 1), quantity, ranges,
-                     coded_value=tuple(Code("http://loinc.org", c) for c in coded), text_value=text,
-                     interpretation=tuple(interpretation))
+    return LabResult(
+        "w1",
+        loinc,
+        "final",
+        date(2026, 6, 1),
+        quantity,
+        ranges,
+        coded_value=tuple(Code("http://loinc.org", c) for c in coded),
+        text_value=text,
+        interpretation=tuple(interpretation),
+    )
 
 
 @pytest.mark.parametrize("value, normal", [("125", True), ("125.1", False)])
@@ -110,18 +135,27 @@ def test_a_pea_without_a_range_in_its_unit_says_nothing():
     assert normal_workup([_result("28604-7", "10", "umol/g{creat}")], date(2026, 11, 24), Policy()) == ()
 
 
-@pytest.mark.parametrize("kwargs, negative", [
-    ({"coded": ["LA6577-6"]}, True), ({"coded": ["LA9634-2"]}, True), ({"interpretation": ["NEG"]}, True),
-    ({"text": "No pathogenic variant detected in ALPL"}, True), ({"coded": ["LA6576-8"]}, False),
-    ({"text": "Heterozygous pathogenic variant detected"}, False), ({}, False)])
+@pytest.mark.parametrize(
+    "kwargs, negative",
+    [
+        ({"coded": ["LA6577-6"]}, True),
+        ({"coded": ["LA9634-2"]}, True),
+        ({"interpretation": ["NEG"]}, True),
+        ({"text": "No pathogenic variant detected in ALPL"}, True),
+        ({"coded": ["LA6576-8"]}, False),
+        ({"text": "Heterozygous pathogenic variant detected"}, False),
+        ({}, False),
+    ],
+)
 def test_a_negative_alpl_result_is_read_from_its_answer_interpretation_or_text(kwargs, negative):
     from hooks.substrates import is_negative_genetic_result
 
     assert is_negative_genetic_result(_result("77084-2", None, **kwargs)) is negative
 
 
-@pytest.mark.parametrize("groups, complete", [({"plp"}, False), ({"pea"}, False), ({"plp", "pea"}, True),
-                                              ({"alpl"}, True)])
+@pytest.mark.parametrize(
+    "groups, complete", [({"plp"}, False), ({"pea"}, False), ({"plp", "pea"}, True), ({"alpl"}, True)]
+)
 def test_the_work_up_is_complete_with_both_substrates_normal_or_a_negative_alpl_test(groups, complete):
     from hooks.findings import Measurement
     from hooks.substrates import workup_complete
@@ -131,11 +165,14 @@ def test_the_work_up_is_complete_with_both_substrates_normal_or_a_negative_alpl_
     assert workup_complete(measured) is complete
 
 
-@pytest.mark.parametrize("text", [
-    "Likely pathogenic variant, c.1250A>G (p.Asn417Ser), identified; deletion/duplication analysis negative",
-    "Pathogenic variant c.571G>A was detected; no variant in other genes",
-    "Variant of uncertain significance c.1001G>A. No pathogenic variant identified.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Likely pathogenic variant, c.1250A>G (p.Asn417Ser), identified; deletion/duplication analysis negative",
+        "Pathogenic variant c.571G>A was detected; no variant in other genes",
+        "Variant of uncertain significance c.1001G>A. No pathogenic variant identified.",
+    ],
+)
 def test_a_genetic_report_naming_any_variant_is_never_read_as_negative(text):
     from hooks.substrates import is_negative_genetic_result
 

@@ -1,7 +1,7 @@
 """Suppression after an override: patient-view snooze, order-select to order-sign, never critical or changed."""
 
 import dataclasses
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -11,14 +11,20 @@ from hooks.policy import Policy
 from hooks.records import Code, MedicationOrder
 from hooks.suppression import ORDER_SESSION_WINDOW, OrderSession, PastOverride, fingerprint, is_suppressed
 
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 TODAY = NOW.date()
 POLICY = Policy()
 LOW = JudgedAlp(date(2026, 1, 1), Decimal(28), None, Decimal(35), "adult default", True, "6768-6")
 ORDER = MedicationOrder("request-123", "draft", (Code("http://www.nlm.nih.gov/research/umls/rxnorm", "904431"),), ())
 UNEVALUATED = Finding(Topic.LOW_ALP_UNEVALUATED, Indicator.INFO, "p1", alp=AlpAssessment(Pattern.PERSISTENT, (LOW,)))
-ON_ORDER = Finding(Topic.LOW_ALP_ANTIRESORPTIVE, Indicator.WARNING, "p1", ("alendronate",), ORDER,
-                   AlpAssessment(Pattern.PERSISTENT, (LOW,)))
+ON_ORDER = Finding(
+    Topic.LOW_ALP_ANTIRESORPTIVE,
+    Indicator.WARNING,
+    "p1",
+    ("alendronate",),
+    ORDER,
+    AlpAssessment(Pattern.PERSISTENT, (LOW,)),
+)
 
 
 def view_override(days_ago: int, topic=Topic.LOW_ALP_UNEVALUATED) -> PastOverride:
@@ -42,8 +48,10 @@ def test_an_override_of_another_topic_suppresses_nothing():
 
 def test_critical_cards_are_never_suppressed():
     critical = dataclasses.replace(ON_ORDER, topic=Topic.HPP_ANTIRESORPTIVE, indicator=Indicator.CRITICAL)
-    history = [view_override(0, Topic.HPP_ANTIRESORPTIVE),
-               PastOverride("order-select", "hpp-antiresorptive", ORDER.reference, fingerprint(critical), TODAY)]
+    history = [
+        view_override(0, Topic.HPP_ANTIRESORPTIVE),
+        PastOverride("order-select", "hpp-antiresorptive", ORDER.reference, fingerprint(critical), TODAY),
+    ]
     assert not is_suppressed(critical, "patient-view", history, TODAY, POLICY)
     assert not is_suppressed(critical, "order-sign", history, TODAY, POLICY, OrderSession(NOW))
 
@@ -51,8 +59,17 @@ def test_critical_cards_are_never_suppressed():
 def select_override(finding=ON_ORDER, minutes_ago=5, order_ref=ORDER.reference, **session) -> PastOverride:
     """Return an order-select override of `finding` shown `minutes_ago`, in a session without encounter or user."""
     served = NOW - timedelta(minutes=minutes_ago)
-    return PastOverride("order-select", finding.topic.value, order_ref, fingerprint(finding), served.date(),
-                        "warning", served, ",".join(sorted(finding.drugs)), **session)
+    return PastOverride(
+        "order-select",
+        finding.topic.value,
+        order_ref,
+        fingerprint(finding),
+        served.date(),
+        "warning",
+        served,
+        ",".join(sorted(finding.drugs)),
+        **session,
+    )
 
 
 def signed(finding=ON_ORDER, history=None, policy=POLICY, **session) -> bool:
@@ -101,14 +118,20 @@ def test_order_select_cards_themselves_are_not_suppressed_by_earlier_selects():
 
 def test_fingerprints_ignore_card_identity_but_not_evidence():
     assert fingerprint(ON_ORDER) == fingerprint(dataclasses.replace(ON_ORDER, patient_id="p1"))
-    assert fingerprint(ON_ORDER) != fingerprint(dataclasses.replace(ON_ORDER, topic=Topic.SINGLE_LOW_ALP_ANTIRESORPTIVE))
+    assert fingerprint(ON_ORDER) != fingerprint(
+        dataclasses.replace(ON_ORDER, topic=Topic.SINGLE_LOW_ALP_ANTIRESORPTIVE)
+    )
 
 
-
-@pytest.mark.parametrize("past, now, suppressed", [
-    ("info", Indicator.INFO, True), ("warning", Indicator.INFO, True), ("warning", Indicator.WARNING, True),
-    ("info", Indicator.WARNING, False),
-])
+@pytest.mark.parametrize(
+    "past, now, suppressed",
+    [
+        ("info", Indicator.INFO, True),
+        ("warning", Indicator.INFO, True),
+        ("warning", Indicator.WARNING, True),
+        ("info", Indicator.WARNING, False),
+    ],
+)
 def test_a_patient_view_card_that_got_more_urgent_is_shown(past, now, suppressed):
     finding = dataclasses.replace(UNEVALUATED, indicator=now)
     history = [PastOverride("patient-view", "low-alp-unevaluated", None, None, TODAY, past)]

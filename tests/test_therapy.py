@@ -20,8 +20,9 @@ ZOLEDRONIC = (Code(RXNORM, "705824"),)
 IBANDRONATE_IV = (Code(RXNORM, "904952"),)
 
 
-def record(source: str, status: str, codes=ALENDRONATE, *, start: date | None = None, ends=None,
-           supply=None) -> MedicationOrder:
+def record(
+    source: str, status: str, codes=ALENDRONATE, *, start: date | None = None, ends=None, supply=None
+) -> MedicationOrder:
     return MedicationOrder("m1", status, codes, (), authored=start, ends=ends, supply_days=supply, source=source)
 
 
@@ -29,8 +30,17 @@ def ago(days: int) -> date:
     return TODAY - timedelta(days=days)
 
 
-@pytest.mark.parametrize("status, used", [("active", True), ("on-hold", True), ("intended", True),
-                                          ("completed", False), ("entered-in-error", False), ("not-taken", False)])
+@pytest.mark.parametrize(
+    "status, used",
+    [
+        ("active", True),
+        ("on-hold", True),
+        ("intended", True),
+        ("completed", False),
+        ("entered-in-error", False),
+        ("not-taken", False),
+    ],
+)
 def test_a_medication_statement_counts_while_active_intended_or_on_hold(status, used):
     therapies = antiresorptive_therapies([record("MedicationStatement", status, start=ago(400))], TODAY, POLICY)
     assert bool(ingredients_in_use(therapies, TODAY)) is used
@@ -45,7 +55,9 @@ def test_a_dispense_covers_its_days_supply_and_the_grace_period(days_ago, used):
 
 @pytest.mark.parametrize("status", ["cancelled", "declined", "entered-in-error"])
 def test_a_dispense_that_never_happened_shows_no_therapy(status):
-    assert antiresorptive_therapies([record("MedicationDispense", status, start=ago(3), supply=28)], TODAY, POLICY) == []
+    assert (
+        antiresorptive_therapies([record("MedicationDispense", status, start=ago(3), supply=28)], TODAY, POLICY) == []
+    )
 
 
 def test_a_dispense_without_days_supply_covers_the_default_supply():
@@ -62,8 +74,12 @@ def test_an_administration_covers_the_drugs_dosing_interval(codes, interval, ext
 
 
 def test_an_administration_not_done_shows_no_therapy():
-    assert antiresorptive_therapies([record("MedicationAdministration", "not-done", DENOSUMAB, start=ago(10))],
-                                    TODAY, POLICY) == []
+    assert (
+        antiresorptive_therapies(
+            [record("MedicationAdministration", "not-done", DENOSUMAB, start=ago(10))], TODAY, POLICY
+        )
+        == []
+    )
 
 
 @pytest.mark.parametrize("status, end", [("active", TODAY), ("stopped", ago(400) + timedelta(days=365))])

@@ -55,18 +55,31 @@ from hooks.units import to_kg, to_mg_per_dl_creatinine  # noqa: E402
 positive = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("5000"), places=2, allow_nan=False)
 
 
-@pytest.mark.parametrize("value, unit, mg_per_dl", [
-    ("1", "mg/dL", "1"), ("88.4", "umol/L", "1"), ("88.4", "µmol/L", "1"), ("88.4", "μmol/L", "1"),
-    ("0.0884", "mmol/L", "1"), ("176.8", "umol/L", "2"),
-])
+@pytest.mark.parametrize(
+    "value, unit, mg_per_dl",
+    [
+        ("1", "mg/dL", "1"),
+        ("88.4", "umol/L", "1"),
+        ("88.4", "µmol/L", "1"),
+        ("88.4", "μmol/L", "1"),
+        ("0.0884", "mmol/L", "1"),
+        ("176.8", "umol/L", "2"),
+    ],
+)
 def test_creatinine_units(value, unit, mg_per_dl):
     converted = to_mg_per_dl_creatinine(Decimal(value), unit)
     assert converted is not None and exact(converted) == Decimal(mg_per_dl)
 
 
-@pytest.mark.parametrize("value, unit, kg", [
-    ("70", "kg", "70"), ("70000", "g", "70"), ("1", "[lb_av]", "0.45359237"), ("100", "lb", "45.359237"),
-])
+@pytest.mark.parametrize(
+    "value, unit, kg",
+    [
+        ("70", "kg", "70"),
+        ("70000", "g", "70"),
+        ("1", "[lb_av]", "0.45359237"),
+        ("100", "lb", "45.359237"),
+    ],
+)
 def test_weight_units(value, unit, kg):
     assert to_kg(Decimal(value), unit) == Decimal(kg)
 

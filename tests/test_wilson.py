@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -18,14 +18,23 @@ TODAY = date(2026, 11, 24)
 DAY = date(2026, 11, 23)
 ADULT = PatientFacts("pat-1", date(1996, 5, 1), "female")
 POLICY = Policy()
-UTC = timezone.utc
+UTC = UTC
 MORNING = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
 ALP, BILIRUBIN, BILIRUBIN_SI, AST, ALT, INR = "6768-6", "1975-2", "14631-6", "1920-8", "1742-6", "6301-6"
 
 
-def lab(loinc: str, value: str | float, unit: str | None = "U/L", *, day: date = DAY, at: datetime | None = None,
-        status: str = "final", comparator: str | None = None, absent: bool = False) -> LabResult:
+def lab(
+    loinc: str,
+    value: str | float,
+    unit: str | None = "U/L",
+    *,
+    day: date = DAY,
+    at: datetime | None = None,
+    status: str = "final",
+    comparator: str | None = None,
+    absent: bool = False,
+) -> LabResult:
     """Return a LabResult; `at` sets the specimen instant (and its date)."""
     when = at.date() if at else day
     quantity = Quantity(Decimal(str(value)), unit, comparator)
@@ -36,8 +45,17 @@ def inr(value: str | float = "3.1", unit: str | None = "{INR}", **kwargs) -> Lab
     return lab(INR, value, unit, **kwargs)
 
 
-def panel(alp="20", tb="12", ast="180", alt="60", *, tb_unit="mg/dL", tb_loinc=BILIRUBIN, day: date = DAY,
-          at: datetime | None = None) -> list[LabResult]:
+def panel(
+    alp="20",
+    tb="12",
+    ast="180",
+    alt="60",
+    *,
+    tb_unit="mg/dL",
+    tb_loinc=BILIRUBIN,
+    day: date = DAY,
+    at: datetime | None = None,
+) -> list[LabResult]:
     """Return ALP, total bilirubin, AST and ALT drawn together (clinical.md §10.5 case 9 by default)."""
     return [
         lab(ALP, alp, day=day, at=at),
@@ -67,6 +85,7 @@ def measured(finding: Finding, label: str) -> Measurement:
 
 
 # --- the pattern -------------------------------------------------------------------------------------------
+
 
 def test_korman_case_is_critical_with_both_criteria_stated():
     finding = check([inr(), *panel()])
@@ -103,6 +122,7 @@ def test_neither_criterion_nor_a_low_alp_gives_nothing():
 
 # --- thresholds, both sides ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("alp, expected", [("48", None), ("47.88", Indicator.WARNING)])
 def test_alp_bilirubin_must_be_strictly_below_4(alp, expected):
     # 48 / 12 = 4 exactly; 47.88 / 12 = 3.99. AST/ALT 1 and ALP above 40 keep the other criteria out.
@@ -123,20 +143,28 @@ def test_neither_ratio_but_alp_at_most_40_is_info(alp, expected):
 
 def test_the_info_finding_states_the_low_alp_criterion():
     finding = check([inr(), *panel(alp="32", tb="1", ast="150", alt="150")])
-    assert korman(finding) == ("ALP/bilirubin 32.0 < 4: not met", "AST/ALT 1.0 > 2.2: not met",
-                                "ALP 32 U/L ≤ 40 U/L: met")
+    assert korman(finding) == (
+        "ALP/bilirubin 32.0 < 4: not met",
+        "AST/ALT 1.0 > 2.2: not met",
+        "ALP 32 U/L ≤ 40 U/L: met",
+    )
     assert met_criteria(finding) == ("ALP 32 U/L ≤ 40 U/L",)
 
 
 def test_thresholds_come_from_the_policy():
-    lenient = dataclasses.replace(POLICY, wilson_alp_bilirubin_ratio_max=Decimal(2),
-                                  wilson_ast_alt_ratio_min=Decimal(4), wilson_low_alp_u_per_l=Decimal(10))
+    lenient = dataclasses.replace(
+        POLICY,
+        wilson_alp_bilirubin_ratio_max=Decimal(2),
+        wilson_ast_alt_ratio_min=Decimal(4),
+        wilson_low_alp_u_per_l=Decimal(10),
+    )
     finding = check([inr(), *panel()], policy=lenient)
     assert finding.indicator is Indicator.WARNING
     assert korman(finding) == ("ALP/bilirubin 1.7 < 2: met", "AST/ALT 3.0 > 4: not met")
 
 
 # --- the acute liver failure gate ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("value, fires", [("1.49", False), ("1.5", True)])
 def test_inr_gate_is_at_least_1_5(value, fires):
@@ -147,12 +175,15 @@ def test_without_an_inr_the_pattern_alone_gives_nothing():
     assert check(panel()) is None
 
 
-@pytest.mark.parametrize("day, fires", [
-    (TODAY - timedelta(days=7), True),
-    (TODAY - timedelta(days=8), False),
-    (TODAY + timedelta(days=1), True),  # the lab's date may run a day ahead of the server's
-    (TODAY + timedelta(days=2), False),
-])
+@pytest.mark.parametrize(
+    "day, fires",
+    [
+        (TODAY - timedelta(days=7), True),
+        (TODAY - timedelta(days=8), False),
+        (TODAY + timedelta(days=1), True),  # the lab's date may run a day ahead of the server's
+        (TODAY + timedelta(days=2), False),
+    ],
+)
 def test_inr_must_be_within_7_days_of_today(day, fires):
     assert (check([inr(day=day), *panel()]) is not None) is fires
 
@@ -163,9 +194,18 @@ def test_inr_window_comes_from_the_policy():
     assert check([inr(day=TODAY - timedelta(days=3)), *panel()], policy=shorter) is not None
 
 
-@pytest.mark.parametrize("status, fires", [("final", True), ("amended", True), ("corrected", True),
-                                           ("preliminary", False), ("registered", False),
-                                           ("entered-in-error", False), ("cancelled", False)])
+@pytest.mark.parametrize(
+    "status, fires",
+    [
+        ("final", True),
+        ("amended", True),
+        ("corrected", True),
+        ("preliminary", False),
+        ("registered", False),
+        ("entered-in-error", False),
+        ("cancelled", False),
+    ],
+)
 def test_only_a_trusted_inr_opens_the_gate(status, fires):
     assert (check([inr(status=status), *panel()]) is not None) is fires
 
@@ -174,21 +214,29 @@ def test_an_inr_with_a_data_absent_reason_does_not_open_the_gate():
     assert check([inr(absent=True), *panel()]) is None
 
 
-@pytest.mark.parametrize("unit, fires", [(None, True), ("{INR}", True), ("{ratio}", True), ("1", True),
-                                         ("s", False), ("%", False)])
+@pytest.mark.parametrize(
+    "unit, fires", [(None, True), ("{INR}", True), ("{ratio}", True), ("1", True), ("s", False), ("%", False)]
+)
 def test_inr_unit_must_be_a_ratio(unit, fires):
     assert (check([inr(unit=unit), *panel()]) is not None) is fires
 
 
-@pytest.mark.parametrize("comparator, value, fires", [(">", "10", True), (">=", "1.5", True), ("<", "2", False),
-                                                      (">", "1.4", False)])
+@pytest.mark.parametrize(
+    "comparator, value, fires", [(">", "10", True), (">=", "1.5", True), ("<", "2", False), (">", "1.4", False)]
+)
 def test_inr_comparator_counts_only_when_surely_at_least_1_5(comparator, value, fires):
     assert (check([inr(value, comparator=comparator), *panel()]) is not None) is fires
 
 
 def test_the_most_recent_gating_inr_is_shown():
-    finding = check([inr("2.4", day=TODAY - timedelta(days=5)), inr("3.6", day=TODAY - timedelta(days=1)),
-                     inr("1.2", day=TODAY), *panel()])
+    finding = check(
+        [
+            inr("2.4", day=TODAY - timedelta(days=5)),
+            inr("3.6", day=TODAY - timedelta(days=1)),
+            inr("1.2", day=TODAY),
+            *panel(),
+        ]
+    )
     assert (measured(finding, "INR").value, measured(finding, "INR").effective) == (Decimal("3.6"), DAY)
 
 
@@ -197,6 +245,7 @@ def test_second_inr_code_is_accepted():
 
 
 # --- units: the bilirubin trap ------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("unit", ["umol/L", "µmol/L", "μmol/L"])
 def test_205_umol_per_l_gives_the_same_verdict_as_12_mg_per_dl(unit):
@@ -222,18 +271,25 @@ def test_a_converted_bilirubin_is_noted():
 
 
 def test_activities_in_ukat_per_l_are_converted_to_u_per_l():
-    labs = [inr(), lab(ALP, "0.3333", "ukat/L"), lab(BILIRUBIN, "12", "mg/dL"), lab(AST, "3", "ukat/L"),
-            lab(ALT, "1", "ukat/L")]
+    labs = [
+        inr(),
+        lab(ALP, "0.3333", "ukat/L"),
+        lab(BILIRUBIN, "12", "mg/dL"),
+        lab(AST, "3", "ukat/L"),
+        lab(ALT, "1", "ukat/L"),
+    ]
     finding = check(labs)
     assert finding.indicator is Indicator.CRITICAL
     assert measured(finding, "AST").value == Decimal(180)
 
 
-@pytest.mark.parametrize("loinc, unit", [(ALP, "mg/dL"), (BILIRUBIN, "g/L"), (BILIRUBIN, None), (AST, "mmol/L"),
-                                         (ALT, "")])
+@pytest.mark.parametrize(
+    "loinc, unit", [(ALP, "mg/dL"), (BILIRUBIN, "g/L"), (BILIRUBIN, None), (AST, "mmol/L"), (ALT, "")]
+)
 def test_a_result_in_an_unknown_unit_is_left_out(loinc, unit):
-    labs = [r if r.loinc != loinc else dataclasses.replace(r, quantity=Quantity(r.quantity.value, unit))
-            for r in panel()]
+    labs = [
+        r if r.loinc != loinc else dataclasses.replace(r, quantity=Quantity(r.quantity.value, unit)) for r in panel()
+    ]
     assert check([inr(), *labs]) is None
 
 
@@ -244,18 +300,22 @@ def test_a_result_in_an_unknown_unit_gives_way_to_a_usable_one():
 
 @pytest.mark.parametrize("loinc", [BILIRUBIN, ALT])
 def test_a_zero_divisor_leaves_no_set(loinc):
-    labs = [r if r.loinc != loinc else dataclasses.replace(r, quantity=Quantity(Decimal(0), r.quantity.unit))
-            for r in panel()]
+    labs = [
+        r if r.loinc != loinc else dataclasses.replace(r, quantity=Quantity(Decimal(0), r.quantity.unit))
+        for r in panel()
+    ]
     assert check([inr(), *labs]) is None
 
 
 def test_a_value_with_a_comparator_is_left_out():
-    labs = [r if r.loinc != ALP else dataclasses.replace(r, quantity=Quantity(Decimal(10), "U/L", "<"))
-            for r in panel()]
+    labs = [
+        r if r.loinc != ALP else dataclasses.replace(r, quantity=Quantity(Decimal(10), "U/L", "<")) for r in panel()
+    ]
     assert check([inr(), *labs]) is None
 
 
 # --- statuses of the set ------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("status", ["preliminary", "entered-in-error", "registered"])
 @pytest.mark.parametrize("loinc", [ALP, BILIRUBIN, AST, ALT])
@@ -283,6 +343,7 @@ def test_an_untrusted_newer_set_gives_way_to_the_trusted_older_one():
 
 
 # --- the 48-hour window -------------------------------------------------------------------------------------
+
 
 def spread_apart(hours: float, *, instant_on_all: bool = True) -> list[LabResult]:
     """Return a set with ALP drawn `hours` after the other three, at 08:00 on 21 November."""
@@ -335,6 +396,7 @@ def test_a_wider_window_accepts_dates_further_apart():
 
 # --- choosing the set ---------------------------------------------------------------------------------------
 
+
 def test_the_most_recent_complete_set_is_used():
     older = panel(day=DAY - timedelta(days=10))
     newer = panel(alp="120", tb="2", ast="60", day=DAY)
@@ -364,12 +426,17 @@ def test_for_each_analyte_the_result_nearest_the_alp_is_taken():
 
 def test_equally_near_results_resolve_to_the_newer():
     alp_time = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
-    labs = [inr(), *[r for r in panel(at=alp_time) if r.loinc != ALT],
-            lab(ALT, "90", at=alp_time - timedelta(hours=3)), lab(ALT, "60", at=alp_time + timedelta(hours=3))]
+    labs = [
+        inr(),
+        *[r for r in panel(at=alp_time) if r.loinc != ALT],
+        lab(ALT, "90", at=alp_time - timedelta(hours=3)),
+        lab(ALT, "60", at=alp_time + timedelta(hours=3)),
+    ]
     assert measured(check(labs), "ALT").value == Decimal(60)
 
 
 # --- Wilson disease on record -------------------------------------------------------------------------------
+
 
 def condition(system: str, code: str, status: str | None = "confirmed") -> ConditionRecord:
     return ConditionRecord("c1", (Code(system, code),), ("Wilson disease",), status)
@@ -386,8 +453,9 @@ def test_a_refuted_or_erroneous_wilson_diagnosis_does_not_suppress(status):
     assert check([inr(), *panel()], conditions=[condition(SNOMED, "88518009", status)]) is not None
 
 
-@pytest.mark.parametrize("system, code", [(ICD10CM, "88518009"), (SNOMED, "E83.01"), (ICD10CM, "E83.0"),
-                                          (SNOMED, "360792001")])
+@pytest.mark.parametrize(
+    "system, code", [(ICD10CM, "88518009"), (SNOMED, "E83.01"), (ICD10CM, "E83.0"), (SNOMED, "360792001")]
+)
 def test_other_codes_or_systems_do_not_suppress(system, code):
     assert check([inr(), *panel()], conditions=[condition(system, code)]) is not None
 
@@ -440,15 +508,19 @@ def test_adults_and_unknown_ages_get_no_paediatric_note(patient):
 
 # --- ratio text ---------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("ratio, limit, text", [
-    ("1.6667", "4", "1.7"),
-    ("3", "2.2", "3.0"),
-    ("3.96", "4", "3.96"),  # "4.0" would read as not below 4
-    ("3.9999", "4", "3.9999"),
-    ("4", "4", "4.0"),
-    ("2.21", "2.2", "2.21"),
-    ("2.2", "2.2", "2.2"),
-])
+
+@pytest.mark.parametrize(
+    "ratio, limit, text",
+    [
+        ("1.6667", "4", "1.7"),
+        ("3", "2.2", "3.0"),
+        ("3.96", "4", "3.96"),  # "4.0" would read as not below 4
+        ("3.9999", "4", "3.9999"),
+        ("4", "4", "4.0"),
+        ("2.21", "2.2", "2.21"),
+        ("2.2", "2.2", "2.2"),
+    ],
+)
 def test_ratio_text_never_rounds_across_the_limit(ratio, limit, text):
     assert ratio_text(Decimal(ratio), Decimal(limit)) == text
 
@@ -467,22 +539,29 @@ def test_a_panel_from_an_earlier_episode_does_not_count_with_a_current_inr():
     assert check_wilson_pattern([inr(day=TODAY), *panel(day=TODAY)], [], [], ADULT, TODAY, POLICY) is not None
 
 
-
 # --- an INR alone is not liver failure -------------------------------------------------------------------
+
 
 def test_a_raised_inr_with_a_quiet_liver_is_not_acute_liver_failure():
     # Warfarin: INR 2.5, bilirubin 0.6 mg/dL, AST 22, ALT 9 (AST/ALT 2.4 would otherwise meet a criterion).
     assert check([inr("2.5"), *panel(alp="38", tb="0.6", ast="22", alt="9")]) is None
 
 
-@pytest.mark.parametrize("tb, ast, alt, fires", [
-    ("2.99", "119", "60", False), ("3", "119", "60", True), ("2.99", "120", "40", True), ("2.99", "60", "120", True),
-])
+@pytest.mark.parametrize(
+    "tb, ast, alt, fires",
+    [
+        ("2.99", "119", "60", False),
+        ("3", "119", "60", True),
+        ("2.99", "120", "40", True),
+        ("2.99", "60", "120", True),
+    ],
+)
 def test_liver_injury_is_bilirubin_of_3_or_an_aminotransferase_of_120(tb, ast, alt, fires):
     assert (check([inr(), *panel(alp="20", tb=tb, ast=ast, alt=alt)]) is not None) is fires
 
 
 # --- the acute liver failure picture on the finding ---------------------------------------------------------
+
 
 def test_the_picture_names_the_inr_and_every_injury_found():
     both = check([inr(), *panel()])
@@ -505,42 +584,75 @@ def test_the_picture_is_not_a_met_criterion_of_the_summary():
 LONG_AGO = date(2015, 6, 1)
 
 
-def liver_condition(system: str = SNOMED, code: str = "19943007", name: str = "", *,
-                    verification: str | None = "confirmed", clinical: str | None = "active",
-                    onset: date | None = None, recorded: date | None = LONG_AGO) -> ConditionRecord:
-    return ConditionRecord("c-liver", (Code(system, code),), (name,) if name else (), verification, clinical, onset,
-                           recorded)
+def liver_condition(
+    system: str = SNOMED,
+    code: str = "19943007",
+    name: str = "",
+    *,
+    verification: str | None = "confirmed",
+    clinical: str | None = "active",
+    onset: date | None = None,
+    recorded: date | None = LONG_AGO,
+) -> ConditionRecord:
+    return ConditionRecord(
+        "c-liver", (Code(system, code),), (name,) if name else (), verification, clinical, onset, recorded
+    )
 
 
-@pytest.mark.parametrize("system, code", [
-    (SNOMED, "19943007"),  # cirrhosis of liver
-    (SNOMED, "328383001"),  # chronic liver disease
-    (SNOMED, "76783007"),  # chronic hepatitis
-    (SNOMED, "41309000"),  # alcoholic liver damage
-    (SNOMED, "420054005"),  # alcoholic cirrhosis
-    (ICD10CM, "K74.60"), (ICD10CM, "K7460"), (ICD10CM, "K74.0"), (ICD10CM, "K74.3"), (ICD10CM, "K74"),
-    (ICD10CM, "K70.30"), (ICD10CM, "K70.0"), (ICD10CM, "k70.9"),
-    (ICD10CM, "K72.10"), (ICD10CM, "K72.11"), (ICD10CM, "K73.9"),
-])
+@pytest.mark.parametrize(
+    "system, code",
+    [
+        (SNOMED, "19943007"),  # cirrhosis of liver
+        (SNOMED, "328383001"),  # chronic liver disease
+        (SNOMED, "76783007"),  # chronic hepatitis
+        (SNOMED, "41309000"),  # alcoholic liver damage
+        (SNOMED, "420054005"),  # alcoholic cirrhosis
+        (ICD10CM, "K74.60"),
+        (ICD10CM, "K7460"),
+        (ICD10CM, "K74.0"),
+        (ICD10CM, "K74.3"),
+        (ICD10CM, "K74"),
+        (ICD10CM, "K70.30"),
+        (ICD10CM, "K70.0"),
+        (ICD10CM, "k70.9"),
+        (ICD10CM, "K72.10"),
+        (ICD10CM, "K72.11"),
+        (ICD10CM, "K73.9"),
+    ],
+)
 def test_chronic_or_alcoholic_liver_disease_on_record_gives_no_card(system, code):
     assert check([inr(), *panel()], conditions=[liver_condition(system, code)]) is None
 
 
-@pytest.mark.parametrize("system, code", [
-    (ICD10CM, "K72.00"),  # acute and subacute hepatic failure: the illness itself
-    (ICD10CM, "K72.90"),  # hepatic failure, unspecified
-    (ICD10CM, "K71.6"),  # toxic liver disease
-    (ICD10CM, "K75.4"),  # autoimmune hepatitis: may present as acute liver failure
-    (ICD10CM, "K7"), (ICD10CM, ""),
-    (SNOMED, "197321007"),  # steatosis of liver, not chronic hepatitis
-    (SNOMED, "K74.60"), ("http://example.org/local", "19943007"),
-])
+@pytest.mark.parametrize(
+    "system, code",
+    [
+        (ICD10CM, "K72.00"),  # acute and subacute hepatic failure: the illness itself
+        (ICD10CM, "K72.90"),  # hepatic failure, unspecified
+        (ICD10CM, "K71.6"),  # toxic liver disease
+        (ICD10CM, "K75.4"),  # autoimmune hepatitis: may present as acute liver failure
+        (ICD10CM, "K7"),
+        (ICD10CM, ""),
+        (SNOMED, "197321007"),  # steatosis of liver, not chronic hepatitis
+        (SNOMED, "K74.60"),
+        ("http://example.org/local", "19943007"),
+    ],
+)
 def test_other_liver_codes_do_not_suppress(system, code):
     assert indicator([inr(), *panel()], conditions=[liver_condition(system, code)]) is Indicator.CRITICAL
 
 
-@pytest.mark.parametrize("name", ["Cirrhosis of liver", "Chronic liver disease", "Alcohol-related liver disease",
-                                  "ALCOHOLIC LIVER DISEASE", "Chronic hepatitis C", "Alcohol-associated liver disease"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Cirrhosis of liver",
+        "Chronic liver disease",
+        "Alcohol-related liver disease",
+        "ALCOHOLIC LIVER DISEASE",
+        "Chronic hepatitis C",
+        "Alcohol-associated liver disease",
+    ],
+)
 def test_a_locally_coded_condition_is_matched_by_its_text(name):
     local = liver_condition("http://example.org/local", "L-123", name)
     assert check([inr(), *panel()], conditions=[local]) is None
@@ -571,22 +683,32 @@ def test_a_current_or_status_less_chronic_disease_suppresses(clinical):
 def test_a_past_chronic_disease_does_not_suppress_and_is_noted(clinical):
     finding = check([inr(), *panel()], conditions=[liver_condition(ICD10CM, "K73.2", clinical=clinical)])
     assert finding.indicator is Indicator.CRITICAL
-    assert (f"A chronic or alcohol-related liver disease is on record as {clinical}: it was not taken to explain"
-            " this picture.") in finding.notes
+    assert (
+        f"A chronic or alcohol-related liver disease is on record as {clinical}: it was not taken to explain"
+        " this picture."
+    ) in finding.notes
 
 
-@pytest.mark.parametrize("first, fires", [
-    (TODAY - timedelta(weeks=26), True),  # recognised for 26 weeks at most: may be Wilson disease's own cirrhosis
-    (TODAY - timedelta(weeks=26, days=1), False),
-    (DAY, True),
-])
+@pytest.mark.parametrize(
+    "first, fires",
+    [
+        (TODAY - timedelta(weeks=26), True),  # recognised for 26 weeks at most: may be Wilson disease's own cirrhosis
+        (TODAY - timedelta(weeks=26, days=1), False),
+        (DAY, True),
+    ],
+)
 def test_a_cirrhosis_first_on_record_within_26_weeks_does_not_rule_the_pattern_out(first, fires):
     finding = check([inr(), *panel()], conditions=[liver_condition(recorded=first)])
     assert (finding is not None) is fires
     if fires:
         assert finding.indicator is Indicator.CRITICAL
-        assert any(n.startswith(f"Cirrhosis or chronic liver disease first on record {first.isoformat()}, within 26"
-                                " weeks: Wilson disease often presents") for n in finding.notes)
+        assert any(
+            n.startswith(
+                f"Cirrhosis or chronic liver disease first on record {first.isoformat()}, within 26"
+                " weeks: Wilson disease often presents"
+            )
+            for n in finding.notes
+        )
 
 
 def test_the_earlier_of_onset_and_recorded_date_counts():
@@ -608,8 +730,12 @@ def test_alcohol_related_liver_disease_suppresses_however_recent(code):
 
 def test_the_recency_window_comes_from_the_policy():
     recent = liver_condition(recorded=TODAY - timedelta(weeks=10))
-    assert check([inr(), *panel()], conditions=[recent], policy=dataclasses.replace(POLICY,
-                 wilson_recent_cirrhosis_weeks=8)) is None
+    assert (
+        check(
+            [inr(), *panel()], conditions=[recent], policy=dataclasses.replace(POLICY, wilson_recent_cirrhosis_weeks=8)
+        )
+        is None
+    )
     assert check([inr(), *panel()], conditions=[recent]) is not None
 
 
@@ -622,31 +748,42 @@ def test_an_unreadable_chronic_liver_condition_is_noted_but_does_not_suppress():
     unreadable = Unreadable("Condition", "c-bad", "invalid", (Code(ICD10CM, "K74.60"),), status="confirmed")
     finding = check([inr(), *panel()], unreadable=[unreadable])
     assert finding.indicator is Indicator.CRITICAL
-    assert any(n.startswith("A Condition that could not be read carries a chronic or alcohol-related liver disease")
-               for n in finding.notes)
+    assert any(
+        n.startswith("A Condition that could not be read carries a chronic or alcohol-related liver disease")
+        for n in finding.notes
+    )
     refuted = Unreadable("Condition", "c-bad", "invalid", (Code(ICD10CM, "K74.60"),), status="refuted")
     assert not any("could not be read" in n for n in check([inr(), *panel()], unreadable=[refuted]).notes)
 
 
 # --- age ----------------------------------------------------------------------------------------------------
 
+
 def born_years_before_the_set(years: int, days: int = 0) -> PatientFacts:
     """Return a patient whose age on the set's date (DAY) is `years`, born `days` later than that birthday."""
     return PatientFacts("pat-age", DAY.replace(year=DAY.year - years) + timedelta(days=days), "female")
 
 
-@pytest.mark.parametrize("years, days, expected", [
-    (2, 0, Indicator.WARNING), (3, 0, Indicator.CRITICAL),  # 3rd birthday on the day of the set
-    (3, 1, Indicator.WARNING),  # 3rd birthday the day after: still 2
-    (55, 0, Indicator.CRITICAL), (56, 1, Indicator.CRITICAL),  # 56th birthday tomorrow: still 55
-    (56, 0, Indicator.WARNING), (60, 0, Indicator.WARNING), (85, 0, Indicator.WARNING),
-])
+@pytest.mark.parametrize(
+    "years, days, expected",
+    [
+        (2, 0, Indicator.WARNING),
+        (3, 0, Indicator.CRITICAL),  # 3rd birthday on the day of the set
+        (3, 1, Indicator.WARNING),  # 3rd birthday the day after: still 2
+        (55, 0, Indicator.CRITICAL),
+        (56, 1, Indicator.CRITICAL),  # 56th birthday tomorrow: still 55
+        (56, 0, Indicator.WARNING),
+        (60, 0, Indicator.WARNING),
+        (85, 0, Indicator.WARNING),
+    ],
+)
 def test_outside_ages_3_to_55_the_classic_pattern_is_a_warning(years, days, expected):
     assert indicator([inr(), *panel()], patient=born_years_before_the_set(years, days)) is expected
 
 
-@pytest.mark.parametrize("years, expected", [(2, Indicator.INFO), (3, Indicator.WARNING), (55, Indicator.WARNING),
-                                             (56, Indicator.INFO)])
+@pytest.mark.parametrize(
+    "years, expected", [(2, Indicator.INFO), (3, Indicator.WARNING), (55, Indicator.WARNING), (56, Indicator.INFO)]
+)
 def test_outside_ages_3_to_55_one_criterion_is_info(years, expected):
     one = [inr(), *panel(alp="100", tb="2")]
     assert indicator(one, patient=born_years_before_the_set(years)) is expected
@@ -691,9 +828,14 @@ def test_the_age_range_comes_from_the_policy():
     assert indicator([inr(), *panel()], patient=born_years_before_the_set(2), policy=wide) is Indicator.CRITICAL
 
 
-@pytest.mark.parametrize("name, value", [("wilson_typical_age_min_years", "-1"),
-                                         ("wilson_typical_age_max_years", "121"),
-                                         ("wilson_recent_cirrhosis_weeks", "521")])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("wilson_typical_age_min_years", "-1"),
+        ("wilson_typical_age_max_years", "121"),
+        ("wilson_recent_cirrhosis_weeks", "521"),
+    ],
+)
 def test_the_new_parameters_are_bounded(name, value):
     with pytest.raises(PolicyError, match=name):
         policy_from_overrides({name: value})

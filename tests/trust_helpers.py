@@ -34,7 +34,8 @@ class SigningKey:
     def public_pem(self) -> bytes:
         """Return the public key as PEM, what an attacker would use as an HMAC secret."""
         return self.private.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
 
 
 def ec_key(kid: str = "ec-384", curve: ec.EllipticCurve | None = None, alg: str = "ES384") -> SigningKey:

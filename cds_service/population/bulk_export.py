@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from cds_service.population.prefilter import PATIENT_TYPES
 EXPORT_TYPES = (*PATIENT_TYPES, "Medication")
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 MAX_JSON_BYTES = 4 * 1024 * 1024
-MAX_FILE_BYTES = 64 * 1024 ** 3
+MAX_FILE_BYTES = 64 * 1024**3
 TIMEOUT_SECONDS = 30.0
 CHUNK = 1 << 16
 
@@ -72,8 +72,13 @@ def smart_auth(client_id: str | None, key_path: Path | None, key_id: str | None,
 
 def client_assertion(auth: SmartAuth, token_url: str, now: float) -> str:
     """Return the signed JWT that authenticates the client at the token endpoint (valid five minutes)."""
-    claims = {"iss": auth.client_id, "sub": auth.client_id, "aud": token_url, "exp": int(now) + 300,
-              "jti": str(uuid.uuid4())}
+    claims = {
+        "iss": auth.client_id,
+        "sub": auth.client_id,
+        "aud": token_url,
+        "exp": int(now) + 300,
+        "jti": str(uuid.uuid4()),
+    }
     headers = {"typ": "JWT", **({"kid": auth.key_id} if auth.key_id else {})}
     return jwt.encode(claims, auth.private_key, algorithm=auth.algorithm, headers=headers)
 
@@ -90,8 +95,8 @@ def retry_after(value: str | None, default: float, now: datetime | None = None) 
     except (TypeError, ValueError):
         return default
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def origin(url: str) -> tuple[str, str, int | None]:
@@ -103,9 +108,16 @@ def origin(url: str) -> tuple[str, str, int | None]:
 class BulkClient:
     """One export: a guarded session, the token (refreshed when it expires), and the steps of the protocol."""
 
-    def __init__(self, base_url: str, auth: SmartAuth | None, *, sleep: Callable[[float], None] = time.sleep,
-                 max_wait_seconds: float = 6 * 3600, max_poll_interval: float = 120.0,
-                 max_file_bytes: int = MAX_FILE_BYTES) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        auth: SmartAuth | None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        max_wait_seconds: float = 6 * 3600,
+        max_poll_interval: float = 120.0,
+        max_file_bytes: int = MAX_FILE_BYTES,
+    ) -> None:
         if not base_url.startswith("https://") and not is_loopback_url(base_url):
             raise ExportError("the FHIR server must be https (plain http only on loopback)")
         self.base = base_url.rstrip("/")
@@ -123,8 +135,9 @@ class BulkClient:
     def request(self, method: str, url: str, *, step: str, **kwargs: Any) -> requests.Response:
         """Send one request without following redirects; name the step on failure."""
         try:
-            return self.session.request(method, url, allow_redirects=False, timeout=TIMEOUT_SECONDS,
-                                        stream=True, **kwargs)
+            return self.session.request(
+                method, url, allow_redirects=False, timeout=TIMEOUT_SECONDS, stream=True, **kwargs
+            )
         except requests.exceptions.Timeout:
             raise ExportError(f"{step}: the server timed out") from None
         except requests.exceptions.ConnectionError as exc:
@@ -160,16 +173,21 @@ class BulkClient:
         """Exchange a client assertion for an access token at the server's token endpoint."""
         assert self.auth is not None
         step = "SMART configuration"
-        with self.request("GET", f"{self.base}/.well-known/smart-configuration", step=step,
-                          headers={"Accept": "application/json"}) as response:
+        with self.request(
+            "GET", f"{self.base}/.well-known/smart-configuration", step=step, headers={"Accept": "application/json"}
+        ) as response:
             if response.status_code != 200:
                 raise ExportError(f"{step}: the server answered {response.status_code}")
             token_url = self.json_body(response, step).get("token_endpoint")
         if not isinstance(token_url, str) or not (token_url.startswith("https://") or is_loopback_url(token_url)):
             raise ExportError(f"{step}: no usable token_endpoint")
         step = "token request"
-        form = {"grant_type": "client_credentials", "scope": self.auth.scope, "client_assertion_type": ASSERTION_TYPE,
-                "client_assertion": client_assertion(self.auth, token_url, time.time())}
+        form = {
+            "grant_type": "client_credentials",
+            "scope": self.auth.scope,
+            "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": client_assertion(self.auth, token_url, time.time()),
+        }
         with self.request("POST", token_url, step=step, data=form, headers={"Accept": "application/json"}) as response:
             if response.status_code != 200:
                 raise ExportError(f"{step}: the server answered {response.status_code}")
@@ -202,8 +220,9 @@ class BulkClient:
         step = "$export status"
         waited = 0.0
         while True:
-            with self.request("GET", status_url, step=step,
-                              headers={"Accept": "application/json", **self.headers(status_url)}) as response:
+            with self.request(
+                "GET", status_url, step=step, headers={"Accept": "application/json", **self.headers(status_url)}
+            ) as response:
                 if response.status_code == 200:
                     return self.json_body(response, step)
                 if response.status_code not in (202, 429):
@@ -251,8 +270,15 @@ class BulkClient:
         return path
 
 
-def export(base_url: str, directory: Path, *, since: date | None = None, auth: SmartAuth | None = None,
-           types: tuple[str, ...] = EXPORT_TYPES, **options: Any) -> list[Path]:
+def export(
+    base_url: str,
+    directory: Path,
+    *,
+    since: date | None = None,
+    auth: SmartAuth | None = None,
+    types: tuple[str, ...] = EXPORT_TYPES,
+    **options: Any,
+) -> list[Path]:
     """Run a system-level Bulk Data export from `base_url` into `directory` and return the files written."""
     client = BulkClient(base_url, auth, **options)
     status_url = client.kick_off(since, types)

@@ -29,13 +29,19 @@ def audit_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m cds_service audit",
         description="Find the patients the patient-view rule flags (an antiresorptive despite HPP or low ALP, "
-                    "persistently low ALP not worked up) in FHIR Bulk Data NDJSON, and write a worklist.")
-    parser.add_argument("--input", required=True,
-                        help="a directory of NDJSON files (.ndjson or .ndjson.gz), or a FHIR server base URL to "
-                             "run a Bulk Data $export against")
+        "persistently low ALP not worked up) in FHIR Bulk Data NDJSON, and write a worklist.",
+    )
+    parser.add_argument(
+        "--input",
+        required=True,
+        help="a directory of NDJSON files (.ndjson or .ndjson.gz), or a FHIR server base URL to "
+        "run a Bulk Data $export against",
+    )
     parser.add_argument("--output", required=True, type=Path, help="directory for the worklist, counts and summary")
     parser.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb")
-    parser.add_argument("--since", type=_date, help="only resources updated on or after this date (also $export _since)")
+    parser.add_argument(
+        "--since", type=_date, help="only resources updated on or after this date (also $export _since)"
+    )
     parser.add_argument("--policy", type=Path, help="a policy JSON file, as CDS_POLICY_FILE")
     parser.add_argument("--today", type=_date, help="the audit date the rule judges on (default: today)")
     parser.add_argument("--spark-master", default="local[*]", help="Spark master URL (default: local[*])")
@@ -43,8 +49,12 @@ def audit_parser() -> argparse.ArgumentParser:
     parser.add_argument("--private-key", type=Path, help="PEM private key (RS384 or ES384) for the client assertion")
     parser.add_argument("--key-id", help="the key's `kid` as registered with the server")
     parser.add_argument("--scope", default="system/*.rs", help="scopes asked for (default: system/*.rs)")
-    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                        help="show progress bars (default: only on a terminal)")
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show progress bars (default: only on a terminal)",
+    )
     return parser
 
 
@@ -77,18 +87,33 @@ def audit_main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="alp-guard-export-") as download:
         try:
             input_dir = resolve_input(args, Path(download))
-            run = run_engine(args.engine, input_dir, today=today, policy=policy, since=args.since,
-                             progress=progress, master=args.spark_master)
+            run = run_engine(
+                args.engine,
+                input_dir,
+                today=today,
+                policy=policy,
+                since=args.since,
+                progress=progress,
+                master=args.spark_master,
+            )
         except AuditFailure as exc:
             print(f"audit error: {exc}", file=sys.stderr)
             return exc.status
     paths = outputs.write_all(run, args.output, today=today)
     counts = outputs.count(run)
     # Counts only: never a patient id, name or value in the log.
-    log.info("audit done with %s in %.1f s: %d files, %d resources, %d patients, %d reviewed, %d flagged, "
-             "%d malformed lines", args.engine, time.perf_counter() - started, counts["files"],
-             sum(counts["resources"].values()), counts["patients"], counts["candidates"],
-             counts["flagged_patients"], counts["malformed_lines"]["count"])
+    log.info(
+        "audit done with %s in %.1f s: %d files, %d resources, %d patients, %d reviewed, %d flagged, "
+        "%d malformed lines",
+        args.engine,
+        time.perf_counter() - started,
+        counts["files"],
+        sum(counts["resources"].values()),
+        counts["patients"],
+        counts["candidates"],
+        counts["flagged_patients"],
+        counts["malformed_lines"]["count"],
+    )
     for m in run.stats.malformed[:20]:
         log.warning("malformed line skipped: %s line %d (%s)", m.file, m.line, m.reason)
     print(f"worklist: {paths[outputs.WORKLIST_CSV]}\nsummary: {paths[outputs.SUMMARY]}")
@@ -137,9 +162,11 @@ def run_engine(engine: str, input_dir: Path, **kwargs: object):  # type: ignore[
 
 def synthetic_main(argv: list[str]) -> int:
     """Write a seeded synthetic population with planted patients."""
-    parser = argparse.ArgumentParser(prog="python -m cds_service synthetic",
-                                     description="Write a seeded synthetic FHIR Bulk Data population (NDJSON) "
-                                                 "with a known set of planted patients (planted.json).")
+    parser = argparse.ArgumentParser(
+        prog="python -m cds_service synthetic",
+        description="Write a seeded synthetic FHIR Bulk Data population (NDJSON) "
+        "with a known set of planted patients (planted.json).",
+    )
     parser.add_argument("--patients", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--output", required=True, type=Path)

@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 
 from cds_service.population import prefilter as pf
-from cds_service.population.ndjson import malformed_lines, ndjson_files
+from cds_service.population.ndjson import ndjson_files
 from cds_service.population.progress import Progress
 from cds_service.population.results import AuditRun, PatientResult, ScanStats, name_malformed, review_lines
 from hooks.policy import Policy
@@ -39,17 +39,32 @@ def _in(values: tuple[str, ...]) -> str:
 
 
 # One parse of each line gives every member the filter reads (x[1] … x[13]).
-PATHS = ("$.resourceType", "$.id", "$.subject.reference", "$.patient.reference", "$.meta.lastUpdated",
-         "$.valueQuantity.value", "$.valueQuantity.code", "$.valueQuantity.unit", "$.birthDate",
-         "$.medicationReference.reference", "$.effectiveDateTime", "$.effectivePeriod.start", "$.issued")
+PATHS = (
+    "$.resourceType",
+    "$.id",
+    "$.subject.reference",
+    "$.patient.reference",
+    "$.meta.lastUpdated",
+    "$.valueQuantity.value",
+    "$.valueQuantity.code",
+    "$.valueQuantity.unit",
+    "$.birthDate",
+    "$.medicationReference.reference",
+    "$.effectiveDateTime",
+    "$.effectivePeriod.start",
+    "$.issued",
+)
 
 
 def parsed_lines(files: list[Path], since: date | None) -> str:
     """Return a query of the files' non-blank lines with their members, type, patient and whether `since` keeps them."""
     names = "[" + ", ".join(literal(str(f)) for f in files) + "]"
     paths = "[" + ", ".join(literal(p) for p in PATHS) + "]"
-    kept = "TRUE" if since is None else (
-        f"(rt IN ('Patient', 'Medication') OR x[5] IS NULL OR x[5] >= {literal(since.isoformat())})")
+    kept = (
+        "TRUE"
+        if since is None
+        else (f"(rt IN ('Patient', 'Medication') OR x[5] IS NULL OR x[5] >= {literal(since.isoformat())})")
+    )
     return f"""
     SELECT file, line, x, rt, patient, {kept} AS considered FROM (
       SELECT file, line, x, rt,
@@ -72,10 +87,14 @@ def _facts_select(files: list[Path], since: date | None) -> str:
     """Return the first pass's select: one narrow row per line, with the candidate signs of the prefilter."""
     value = "TRY_CAST(x[6] AS DOUBLE)"
     unit = "coalesce(nullif(x[7], ''), x[8])"
-    low = ("list_max(list_transform(json_extract_string(line, '$.referenceRange[*].low.value'), "
-           "lambda v: TRY_CAST(v AS DOUBLE)))")
-    katal = (f"CASE WHEN regexp_matches(coalesce(json_extract(line, '$.referenceRange')::VARCHAR, ''), "
-             f"{literal(pf.KATAL_IN_RANGE)}) THEN 60 ELSE 1 END")
+    low = (
+        "list_max(list_transform(json_extract_string(line, '$.referenceRange[*].low.value'), "
+        "lambda v: TRY_CAST(v AS DOUBLE)))"
+    )
+    katal = (
+        f"CASE WHEN regexp_matches(coalesce(json_extract(line, '$.referenceRange')::VARCHAR, ''), "
+        f"{literal(pf.KATAL_IN_RANGE)}) THEN 60 ELSE 1 END"
+    )
     med_use = f"rt IN {_in(pf.MEDICATION_USE_TYPES)}"
     observation = "considered AND rt = 'Observation'"
     is_alp = f"{observation} AND regexp_matches(line, {literal(pf.ALP_CODE)})"
@@ -131,16 +150,22 @@ ANTIRESORPTIVE_PATIENTS = """
 
 
 def audit(
-    input_dir: Path, *, today: date, policy: Policy, since: date | None = None,
-    progress: Progress | None = None, temp_dir: Path | None = None,
+    input_dir: Path,
+    *,
+    today: date,
+    policy: Policy,
+    since: date | None = None,
+    progress: Progress | None = None,
+    temp_dir: Path | None = None,
 ) -> AuditRun:
     """Run the audit over the NDJSON files under `input_dir` with DuckDB."""
     progress = progress or Progress(enabled=False)
     files = ndjson_files(input_dir)
     stats = ScanStats(files=len(files))
     with tempfile.TemporaryDirectory(dir=temp_dir, prefix="alp-guard-duckdb-") as spill:
-        con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": spill,
-                                     "preserve_insertion_order": False})
+        con = duckdb.connect(
+            config={"memory_limit": MEMORY_LIMIT, "temp_directory": spill, "preserve_insertion_order": False}
+        )
         try:
             con.execute("SET enable_progress_bar = false")  # ours shows on a terminal; DuckDB's would print anywhere
             started = time.perf_counter()
@@ -152,8 +177,12 @@ def audit(
             stage_candidate_lines(con, files, since)
             staged = time.perf_counter()
             results = list(review_candidates(con, medications, today, policy, progress, stats))
-            log.info("duckdb engine: first pass %.1f s, second pass %.1f s, rule %.1f s", scanned - started,
-                     staged - scanned, time.perf_counter() - staged)
+            log.info(
+                "duckdb engine: first pass %.1f s, second pass %.1f s, rule %.1f s",
+                scanned - started,
+                staged - scanned,
+                time.perf_counter() - staged,
+            )
         finally:
             con.close()
     return AuditRun(stats, results)
@@ -171,16 +200,19 @@ def first_pass(con: duckdb.DuckDBPyConnection, files: list[Path], since: date | 
         bar.set_postfix(resources=con.execute("SELECT count(*) FROM facts").fetchone()[0])
     bar.close()
     if not created:
-        con.execute("CREATE TEMP TABLE facts (file VARCHAR, rt VARCHAR, patient VARCHAR, considered BOOLEAN, "
-                    "sign BOOLEAN, inr DOUBLE, alp_u DOUBLE, alp_range_low_u DOUBLE, alp_year INTEGER, birth VARCHAR, med_ref VARCHAR, "
-                    "antiresorptive BOOLEAN, med_id VARCHAR, med_sign BOOLEAN, med_antiresorptive BOOLEAN, "
-                    "med_line VARCHAR)")
+        con.execute(
+            "CREATE TEMP TABLE facts (file VARCHAR, rt VARCHAR, patient VARCHAR, considered BOOLEAN, "
+            "sign BOOLEAN, inr DOUBLE, alp_u DOUBLE, alp_range_low_u DOUBLE, alp_year INTEGER, birth VARCHAR, med_ref VARCHAR, "
+            "antiresorptive BOOLEAN, med_id VARCHAR, med_sign BOOLEAN, med_antiresorptive BOOLEAN, "
+            "med_line VARCHAR)"
+        )
 
 
 def collect_stats(con: duckdb.DuckDBPyConnection, stats: ScanStats, root: Path, files: list[Path]) -> None:
     """Fill in the counts, and name the malformed lines of the files DuckDB found any in."""
-    stats.resources = dict(con.execute(
-        "SELECT rt, count(*) FROM facts WHERE rt IS NOT NULL GROUP BY rt ORDER BY rt").fetchall())
+    stats.resources = dict(
+        con.execute("SELECT rt, count(*) FROM facts WHERE rt IS NOT NULL GROUP BY rt ORDER BY rt").fetchall()
+    )
     stats.patients = con.execute("SELECT count(DISTINCT patient) FROM facts WHERE rt = 'Patient'").fetchone()[0]
     stats.candidates = con.execute("SELECT count(*) FROM candidates").fetchone()[0]
     stats.antiresorptive_patients = con.execute(ANTIRESORPTIVE_PATIENTS).fetchone()[0]
@@ -228,7 +260,11 @@ def stage_candidate_lines(con: duckdb.DuckDBPyConnection, files: list[Path], sin
 
 
 def review_candidates(
-    con: duckdb.DuckDBPyConnection, medications: dict[str, dict], today: date, policy: Policy, progress: Progress,
+    con: duckdb.DuckDBPyConnection,
+    medications: dict[str, dict],
+    today: date,
+    policy: Policy,
+    progress: Progress,
     stats: ScanStats,
 ) -> Iterator[PatientResult]:
     """Apply the rule to each candidate patient's resources, streamed in patient order."""

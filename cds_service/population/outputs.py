@@ -29,8 +29,13 @@ COUNTS = "counts.json"
 SUMMARY = "summary.html"
 CSV_COLUMNS = ("patient_id", "topic", "indicator", "reason", "lowest_alp_u_per_l", "therapy")
 INDICATORS = ("critical", "warning", "info")
-COLOURS = {"critical": "#b3261e", "warning": "#e8a317", "info": "#3b6ea8", "flagged": "#b3261e",
-           "not flagged": "#9aa5b1"}
+COLOURS = {
+    "critical": "#b3261e",
+    "warning": "#e8a317",
+    "info": "#3b6ea8",
+    "flagged": "#b3261e",
+    "not flagged": "#9aa5b1",
+}
 
 
 def flagged(run: AuditRun) -> list[PatientResult]:
@@ -57,21 +62,34 @@ def worklist_csv(run: AuditRun) -> str:
     writer.writerow(CSV_COLUMNS)
     for result in flagged(run):
         for finding in result.findings:
-            writer.writerow((result.patient_id, finding.topic, finding.indicator, finding.reason,
-                             result.lowest_alp_u_per_l or "", ";".join(result.therapy)))
+            writer.writerow(
+                (
+                    result.patient_id,
+                    finding.topic,
+                    finding.indicator,
+                    finding.reason,
+                    result.lowest_alp_u_per_l or "",
+                    ";".join(result.therapy),
+                )
+            )
     return buffer.getvalue()
 
 
 def worklist_list(run: AuditRun, today: date) -> dict[str, Any]:
     """Return the worklist as a FHIR R4B List of Patients, each entry flagged with its findings and reasons."""
-    entries = [{
-        "item": {"reference": f"Patient/{result.patient_id}"},
-        "flag": {
-            "coding": [{"system": TOPIC_SYSTEM, "code": f.topic, "display": TOPIC_DISPLAYS[Topic(f.topic)]}
-                       for f in result.findings],
-            "text": " | ".join(f"{f.indicator}: {f.reason}" for f in result.findings),
-        },
-    } for result in flagged(run)]
+    entries = [
+        {
+            "item": {"reference": f"Patient/{result.patient_id}"},
+            "flag": {
+                "coding": [
+                    {"system": TOPIC_SYSTEM, "code": f.topic, "display": TOPIC_DISPLAYS[Topic(f.topic)]}
+                    for f in result.findings
+                ],
+                "text": " | ".join(f"{f.indicator}: {f.reason}" for f in result.findings),
+            },
+        }
+        for result in flagged(run)
+    ]
     document: dict[str, Any] = {
         "resourceType": "List",
         "status": "current",
@@ -82,9 +100,15 @@ def worklist_list(run: AuditRun, today: date) -> dict[str, Any]:
     if entries:
         document["entry"] = entries
     else:
-        document["emptyReason"] = {"coding": [{
-            "system": "http://terminology.hl7.org/CodeSystem/list-empty-reason", "code": "nilknown",
-            "display": "Nil Known"}]}
+        document["emptyReason"] = {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/list-empty-reason",
+                    "code": "nilknown",
+                    "display": "Nil Known",
+                }
+            ]
+        }
     FhirList.model_validate(document)  # the worklist must be a valid FHIR List; a bug here stops the run
     return document
 
@@ -121,7 +145,7 @@ def svg(figure: Any) -> str:
     figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(figure)
     text = buffer.getvalue()
-    return text[text.index("<svg"):]
+    return text[text.index("<svg") :]
 
 
 def findings_chart(counts: dict[str, Any]) -> str:
@@ -132,7 +156,7 @@ def findings_chart(counts: dict[str, Any]) -> str:
     for indicator in INDICATORS:
         values = [counts["findings"][t].get(indicator, 0) for t in topics]
         axes.barh(topics, values, left=left, color=COLOURS[indicator], label=indicator)
-        left = [a + b for a, b in zip(left, values)]
+        left = [a + b for a, b in zip(left, values, strict=False)]
     axes.set_xlabel("patients")
     axes.invert_yaxis()
     axes.legend(loc="lower right", frameon=False)
@@ -149,8 +173,13 @@ def alp_chart(results: Iterable[PatientResult]) -> str:
     top = max([*groups["flagged"], *groups["not flagged"], 200.0])
     bins = [b * 5 for b in range(int(min(top, 400) // 5) + 2)]
     for name, values in groups.items():
-        axes.hist([min(v, bins[-1]) for v in values], bins=bins, alpha=0.75, color=COLOURS[name],
-                  label=f"{name} ({len(values)})")
+        axes.hist(
+            [min(v, bins[-1]) for v in values],
+            bins=bins,
+            alpha=0.75,
+            color=COLOURS[name],
+            label=f"{name} ({len(values)})",
+        )
     axes.set_xlabel("lowest total ALP in the window (U/L; higher values at the right edge)")
     axes.set_ylabel("patients")
     axes.legend(frameon=False)
@@ -162,8 +191,7 @@ def therapy_chart(counts: dict[str, Any]) -> str:
     therapy = counts["therapy"]
     drugs = sorted(therapy["all_candidates"])
     figure, axes = plt.subplots(figsize=(7, 0.5 + 0.45 * max(len(drugs), 1)))
-    axes.barh(drugs, [therapy["all_candidates"][d] for d in drugs], color=COLOURS["not flagged"],
-              label="reviewed")
+    axes.barh(drugs, [therapy["all_candidates"][d] for d in drugs], color=COLOURS["not flagged"], label="reviewed")
     axes.barh(drugs, [therapy["flagged"].get(d, 0) for d in drugs], color=COLOURS["flagged"], label="flagged")
     axes.set_xlabel("patients with an active order")
     axes.invert_yaxis()
@@ -178,9 +206,13 @@ def summary_html(run: AuditRun, counts: dict[str, Any], today: date) -> str:
     rows = "".join(
         f"<tr><td>{esc(r.patient_id)}</td><td>{esc(f.topic)}</td><td class='{esc(f.indicator)}'>{esc(f.indicator)}"
         f"</td><td>{esc(f.reason)}</td><td>{esc(r.lowest_alp_u_per_l or '')}</td><td>{esc(', '.join(r.therapy))}</td></tr>"
-        for r in flagged(run) for f in r.findings)
-    malformed = "".join(f"<tr><td>{esc(m['file'])}</td><td>{m['line']}</td><td>{esc(m['reason'])}</td></tr>"
-                        for m in counts["malformed_lines"]["named"])
+        for r in flagged(run)
+        for f in r.findings
+    )
+    malformed = "".join(
+        f"<tr><td>{esc(m['file'])}</td><td>{m['line']}</td><td>{esc(m['reason'])}</td></tr>"
+        for m in counts["malformed_lines"]["named"]
+    )
     resources = ", ".join(f"{esc(k)} {v}" for k, v in sorted(counts["resources"].items()))
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>ALP Guard population audit {today.isoformat()}</title>
@@ -189,11 +221,11 @@ td,th{{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:t
 .warning{{color:#8a5a00}}.info{{color:#3b6ea8}}svg{{max-width:100%;height:auto}}</style></head><body>
 <h1>ALP Guard population audit</h1>
 <p>Audit date {today.isoformat()}. The same patient-view rule as the cards; each reason is the card's summary.</p>
-<table><tr><th>NDJSON files</th><td>{counts['files']}</td></tr><tr><th>resources</th><td>{resources}</td></tr>
-<tr><th>patients</th><td>{counts['patients']}</td></tr><tr><th>reviewed by the rule (candidates)</th><td>{counts['candidates']}</td></tr>
-<tr><th>patients with any antiresorptive record</th><td>{counts['patients_with_antiresorptive_evidence']}</td></tr>
-<tr><th>flagged patients</th><td>{counts['flagged_patients']}</td></tr>
-<tr><th>malformed lines (skipped, listed below)</th><td>{counts['malformed_lines']['count']}</td></tr></table>
+<table><tr><th>NDJSON files</th><td>{counts["files"]}</td></tr><tr><th>resources</th><td>{resources}</td></tr>
+<tr><th>patients</th><td>{counts["patients"]}</td></tr><tr><th>reviewed by the rule (candidates)</th><td>{counts["candidates"]}</td></tr>
+<tr><th>patients with any antiresorptive record</th><td>{counts["patients_with_antiresorptive_evidence"]}</td></tr>
+<tr><th>flagged patients</th><td>{counts["flagged_patients"]}</td></tr>
+<tr><th>malformed lines (skipped, listed below)</th><td>{counts["malformed_lines"]["count"]}</td></tr></table>
 <h2>Patients by finding and indicator</h2>{findings_chart(counts)}
 <h2>Lowest ALP: flagged and not flagged</h2>{alp_chart(run.results)}
 <h2>Antiresorptive in use</h2>{therapy_chart(counts)}

@@ -31,8 +31,16 @@ from hooks.valuesets import (
 )
 
 # The resource types the audit reads; everything else in the export is counted and skipped.
-PATIENT_TYPES = ("Patient", "Observation", "Condition", "MedicationRequest", "MedicationStatement",
-                 "MedicationDispense", "MedicationAdministration", "Encounter")
+PATIENT_TYPES = (
+    "Patient",
+    "Observation",
+    "Condition",
+    "MedicationRequest",
+    "MedicationStatement",
+    "MedicationDispense",
+    "MedicationAdministration",
+    "Encounter",
+)
 MEDICATION_USE_TYPES = ("MedicationRequest", "MedicationStatement", "MedicationDispense", "MedicationAdministration")
 
 
@@ -56,16 +64,21 @@ def _any_of(*patterns: str) -> str:
 ALP_CODE = _code_pattern(ALP_TOTAL.codes)
 INR_CODE = _code_pattern(INR.codes)
 # A Condition whose code or text could be hypophosphatasia (the rule also reads a locally coded one by its text).
-HPP_CODE = _any_of(_code_pattern(HPP_CONDITION_SNOMED.codes | HPP_CONDITION_ICD10CM_UNSPECIFIC.codes),
-                   r"hypophosphatasia", *_ODD_TEXT)
+HPP_CODE = _any_of(
+    _code_pattern(HPP_CONDITION_SNOMED.codes | HPP_CONDITION_ICD10CM_UNSPECIFIC.codes), r"hypophosphatasia", *_ODD_TEXT
+)
 # Observations the rule reads at all; others are left in the file.
 OBSERVATION_CODE = _code_pattern(
-    frozenset().union(*(v.codes for v in (*ALP_LABS, *SAFETY_LABS, *LIVER_LABS, *WORKUP_LABS))))
-ASFOTASE = _any_of(_code_pattern(set(ASFOTASE_ALFA_ATC.codes)),
-                   r"\b(?:" + "|".join(re.escape(n) for n in ASFOTASE_NAMES) + ")", *_ODD_TEXT)
+    frozenset().union(*(v.codes for v in (*ALP_LABS, *SAFETY_LABS, *LIVER_LABS, *WORKUP_LABS)))
+)
+ASFOTASE = _any_of(
+    _code_pattern(set(ASFOTASE_ALFA_ATC.codes)),
+    r"\b(?:" + "|".join(re.escape(n) for n in ASFOTASE_NAMES) + ")",
+    *_ODD_TEXT,
+)
 ANTIRESORPTIVE = _any_of(
     _code_pattern(_RXNORM | _ATC),
-    r'"code"\s*:\s*"(?:' + "|".join(ANTIRESORPTIVE_ATC_PREFIXES) + ')',
+    r'"code"\s*:\s*"(?:' + "|".join(ANTIRESORPTIVE_ATC_PREFIXES) + ")",
     r"\b(?:" + "|".join(re.escape(n) for n in _NAMES) + ")",
     *_ODD_TEXT,
 )
@@ -82,7 +95,8 @@ def unit_factor_sql(unit_expr: str) -> str:
     """Return a SQL CASE turning a unit (lower-cased, trimmed) into its factor to U/L, NULL when unknown."""
     cases = " ".join(
         f"WHEN lower(trim({unit_expr})) IN ({', '.join(repr(u) for u in units)}) THEN {factor}"
-        for units, factor in UNIT_FACTORS)
+        for units, factor in UNIT_FACTORS
+    )
     return f"CASE {cases} END"
 
 

@@ -22,8 +22,16 @@ from typing import IO, Any
 LOINC = "http://loinc.org"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 SNOMED = "http://snomed.info/sct"
-TYPES = ("Patient", "Observation", "Condition", "MedicationRequest", "MedicationStatement", "MedicationDispense",
-         "Medication", "Encounter")
+TYPES = (
+    "Patient",
+    "Observation",
+    "Condition",
+    "MedicationRequest",
+    "MedicationStatement",
+    "MedicationDispense",
+    "Medication",
+    "Encounter",
+)
 # Medication resources (a formulary), referenced by some requests instead of an inline code.
 FORMULARY = {
     "med-alendronate-70": ("904431", "alendronic acid 70 MG Oral Tablet"),
@@ -36,10 +44,19 @@ FORMULARY = {
 ANTIRESORPTIVE_MEDS = ("med-alendronate-70", "med-risedronate-35", "med-prolia", "med-zoledronic-5")
 OTHER_MEDS = ("med-atorvastatin-20", "med-cholecalciferol")
 # Planted (found) and decoy (not found) profiles, with their share of the population.
-PLANTED = {"low-alp-antiresorptive": 0.004, "hpp-antiresorptive": 0.001, "low-alp-unevaluated": 0.003,
-           "hpp-likely": 0.001}
-DECOYS = {"antiresorptive-normal-alp": 0.05, "antiresorptive-single-low": 0.004, "low-alp-worked-up": 0.002,
-          "stopped-antiresorptive-normal-alp": 0.01, "child-high-alp": 0.01}
+PLANTED = {
+    "low-alp-antiresorptive": 0.004,
+    "hpp-antiresorptive": 0.001,
+    "low-alp-unevaluated": 0.003,
+    "hpp-likely": 0.001,
+}
+DECOYS = {
+    "antiresorptive-normal-alp": 0.05,
+    "antiresorptive-single-low": 0.004,
+    "low-alp-worked-up": 0.002,
+    "stopped-antiresorptive-normal-alp": 0.01,
+    "child-high-alp": 0.01,
+}
 
 
 class Writer:
@@ -50,7 +67,8 @@ class Writer:
         opener: Callable[[Path], IO[str]] = (
             (lambda p: io.TextIOWrapper(gzip.GzipFile(p, "wb", compresslevel=1, mtime=0), encoding="utf-8"))
             if compress
-            else (lambda p: p.open("w", encoding="utf-8")))
+            else (lambda p: p.open("w", encoding="utf-8"))
+        )
         self.files = {t: stack.enter_context(opener(directory / f"{t}{suffix}")) for t in TYPES}
 
     def write(self, resource: dict[str, Any]) -> None:
@@ -73,9 +91,16 @@ class PatientMaker:
         age = rng.randint(6, 15) if child else rng.randint(52, 88) if profile != "background" else rng.randint(25, 90)
         female = rng.random() < (0.5 if child or profile == "background" else 0.8)
         birth = self.today - timedelta(days=age * 365 + rng.randint(0, 364))
-        self.writer.write({"resourceType": "Patient", "id": pid, "meta": {"lastUpdated": self.instant(-900)},
-                           "gender": "female" if female else "male", "birthDate": birth.isoformat(),
-                           "name": [{"family": "Synthetic", "given": [f"Patient{index}"]}]})
+        self.writer.write(
+            {
+                "resourceType": "Patient",
+                "id": pid,
+                "meta": {"lastUpdated": self.instant(-900)},
+                "gender": "female" if female else "male",
+                "birthDate": birth.isoformat(),
+                "name": [{"family": "Synthetic", "given": [f"Patient{index}"]}],
+            }
+        )
         for _ in range(rng.randint(1, 5)):
             self.encounter(-rng.randint(1, 1500))
         if rng.random() < 0.3:
@@ -83,8 +108,13 @@ class PatientMaker:
         if rng.random() < 0.4:
             self.medication(rng.choice(OTHER_MEDS), "active", -rng.randint(30, 900))
         for _ in range(rng.randint(0, 3)):
-            self.lab("2345-7", "Glucose [Mass/volume] in Serum or Plasma", rng.randint(70, 140), "mg/dL",
-                     -rng.randint(1, 1500))
+            self.lab(
+                "2345-7",
+                "Glucose [Mass/volume] in Serum or Plasma",
+                rng.randint(70, 140),
+                "mg/dL",
+                -rng.randint(1, 1500),
+            )
         if rng.random() < 0.3:
             self.lab("62238-1", "eGFR CKD-EPI", rng.randint(45, 110), "mL/min/{1.73_m2}", -rng.randint(1, 300))
         getattr(self, "profile_" + profile.replace("-", "_"))()
@@ -156,13 +186,27 @@ class PatientMaker:
         """An antiresorptive request (inline code or a Medication reference), a dispense and a statement."""
         med = self.rng.choice(ANTIRESORPTIVE_MEDS)
         self.medication(med, status, -self.rng.randint(400, 2000), by_reference=self.rng.random() < 0.5)
-        self.writer.write({"resourceType": "MedicationDispense", "id": self.next_id("md"), "status": "completed",
-                           "meta": {"lastUpdated": self.instant(-30)}, "medicationCodeableConcept": self.concept(med),
-                           "subject": {"reference": f"Patient/{self.pid}"},
-                           "whenHandedOver": self.instant(-self.rng.randint(10, 300))})
-        self.writer.write({"resourceType": "MedicationStatement", "id": self.next_id("ms"), "status": status,
-                           "meta": {"lastUpdated": self.instant(-20)}, "medicationCodeableConcept": self.concept(med),
-                           "subject": {"reference": f"Patient/{self.pid}"}})
+        self.writer.write(
+            {
+                "resourceType": "MedicationDispense",
+                "id": self.next_id("md"),
+                "status": "completed",
+                "meta": {"lastUpdated": self.instant(-30)},
+                "medicationCodeableConcept": self.concept(med),
+                "subject": {"reference": f"Patient/{self.pid}"},
+                "whenHandedOver": self.instant(-self.rng.randint(10, 300)),
+            }
+        )
+        self.writer.write(
+            {
+                "resourceType": "MedicationStatement",
+                "id": self.next_id("ms"),
+                "status": status,
+                "meta": {"lastUpdated": self.instant(-20)},
+                "medicationCodeableConcept": self.concept(med),
+                "subject": {"reference": f"Patient/{self.pid}"},
+            }
+        )
 
     def concept(self, med: str) -> dict[str, Any]:
         """Return the RxNorm concept of a formulary drug."""
@@ -171,27 +215,56 @@ class PatientMaker:
 
     def medication(self, med: str, status: str, days: int, by_reference: bool = False) -> None:
         """Write a MedicationRequest for a formulary drug."""
-        drug = ({"medicationReference": {"reference": f"Medication/{med}"}} if by_reference
-                else {"medicationCodeableConcept": self.concept(med)})
-        self.writer.write({"resourceType": "MedicationRequest", "id": self.next_id("mr"), "status": status,
-                           "intent": "order", "meta": {"lastUpdated": self.instant(days)}, **drug,
-                           "subject": {"reference": f"Patient/{self.pid}"}, "authoredOn": self.day(days)})
+        drug = (
+            {"medicationReference": {"reference": f"Medication/{med}"}}
+            if by_reference
+            else {"medicationCodeableConcept": self.concept(med)}
+        )
+        self.writer.write(
+            {
+                "resourceType": "MedicationRequest",
+                "id": self.next_id("mr"),
+                "status": status,
+                "intent": "order",
+                "meta": {"lastUpdated": self.instant(days)},
+                **drug,
+                "subject": {"reference": f"Patient/{self.pid}"},
+                "authoredOn": self.day(days),
+            }
+        )
 
     def alp(self, value: int, days: int) -> None:
         """Write a total ALP result in U/L with the lab's range."""
         self.lab("6768-6", "Alkaline phosphatase", value, "U/L", days, low=40, high=129)
 
-    def lab(self, loinc: str, text: str, value: float, unit: str, days: int, low: float | None = None,
-            high: float | None = None) -> None:
+    def lab(
+        self,
+        loinc: str,
+        text: str,
+        value: float,
+        unit: str,
+        days: int,
+        low: float | None = None,
+        high: float | None = None,
+    ) -> None:
         """Write a final laboratory Observation."""
         resource: dict[str, Any] = {
-            "resourceType": "Observation", "id": self.next_id("obs"), "status": "final",
+            "resourceType": "Observation",
+            "id": self.next_id("obs"),
+            "status": "final",
             "meta": {"lastUpdated": self.instant(days)},
-            "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
-                                      "code": "laboratory"}]}],
+            "category": [
+                {
+                    "coding": [
+                        {"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory"}
+                    ]
+                }
+            ],
             "code": {"coding": [{"system": LOINC, "code": loinc, "display": text}], "text": text},
-            "subject": {"reference": f"Patient/{self.pid}"}, "effectiveDateTime": self.instant(days),
-            "valueQuantity": {"value": value, "unit": unit, "system": "http://unitsofmeasure.org", "code": unit}}
+            "subject": {"reference": f"Patient/{self.pid}"},
+            "effectiveDateTime": self.instant(days),
+            "valueQuantity": {"value": value, "unit": unit, "system": "http://unitsofmeasure.org", "code": unit},
+        }
         if low is not None:
             limits = {"low": {"value": low, "unit": unit, "system": "http://unitsofmeasure.org", "code": unit}}
             if high is not None:
@@ -201,23 +274,37 @@ class PatientMaker:
 
     def condition(self, code: str, text: str) -> None:
         """Write a confirmed Condition coded in SNOMED CT."""
-        self.writer.write({
-            "resourceType": "Condition", "id": self.next_id("cond"), "meta": {"lastUpdated": self.instant(-500)},
-            "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
-                                           "code": "active"}]},
-            "verificationStatus": {"coding": [{
-                "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "confirmed"}]},
-            "code": {"coding": [{"system": SNOMED, "code": code, "display": text}], "text": text},
-            "subject": {"reference": f"Patient/{self.pid}"}})
+        self.writer.write(
+            {
+                "resourceType": "Condition",
+                "id": self.next_id("cond"),
+                "meta": {"lastUpdated": self.instant(-500)},
+                "clinicalStatus": {
+                    "coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]
+                },
+                "verificationStatus": {
+                    "coding": [
+                        {"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "confirmed"}
+                    ]
+                },
+                "code": {"coding": [{"system": SNOMED, "code": code, "display": text}], "text": text},
+                "subject": {"reference": f"Patient/{self.pid}"},
+            }
+        )
 
     def encounter(self, days: int) -> None:
         """Write a finished ambulatory Encounter."""
-        self.writer.write({
-            "resourceType": "Encounter", "id": self.next_id("enc"), "status": "finished",
-            "meta": {"lastUpdated": self.instant(days)},
-            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
-            "subject": {"reference": f"Patient/{self.pid}"},
-            "period": {"start": self.instant(days), "end": self.instant(days)}})
+        self.writer.write(
+            {
+                "resourceType": "Encounter",
+                "id": self.next_id("enc"),
+                "status": "finished",
+                "meta": {"lastUpdated": self.instant(days)},
+                "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+                "subject": {"reference": f"Patient/{self.pid}"},
+                "period": {"start": self.instant(days), "end": self.instant(days)},
+            }
+        )
 
     def next_id(self, prefix: str) -> str:
         """Return the next resource id of this patient."""
@@ -260,8 +347,12 @@ def generate(directory: Path, patients: int, seed: int, today: date, *, compress
             patient_id = maker.make(index, profile)
             if profile in PLANTED:
                 planted[patient_id] = profile
-    manifest = {"seed": seed, "patients": patients, "today": today.isoformat(),
-                "planted": dict(sorted(planted.items()))}
+    manifest = {
+        "seed": seed,
+        "patients": patients,
+        "today": today.isoformat(),
+        "planted": dict(sorted(planted.items())),
+    }
     (directory / "planted.json").write_text(json.dumps(manifest, indent=1) + "\n")
     return planted
 

@@ -20,12 +20,12 @@ app = Flask(__name__)
 
 
 @app.get("/")
-def ready():  # type: ignore[no-untyped-def]
+def ready():
     return jsonify({"status": "ok"})
 
 
 @app.post("/<path:_path>")
-def no_cards(_path: str):  # type: ignore[no-untyped-def]
+def no_cards(_path: str):
     body = json.loads(request.get_data(cache=False))
     if not isinstance(body, dict):
         return jsonify({"error": "the request body is not a JSON object"}), 400
@@ -33,7 +33,7 @@ def no_cards(_path: str):  # type: ignore[no-untyped-def]
 
 
 @app.post("/validating/<path:_path>")
-def validated_no_cards(_path: str):  # type: ignore[no-untyped-def]
+def validated_no_cards(_path: str):
     body = json.loads(request.get_data(cache=False))
     if not isinstance(body, dict):
         return jsonify({"error": "the request body is not a JSON object"}), 400

@@ -96,8 +96,8 @@ def make_handler(state: State, base: str) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:  # noqa: N802
             if self.path == "/_stats":
                 with state.lock:
-                    body = {"requests": dict(state.requests), "connections": state.connections}
-                self.send_json(200, json.dumps(body).encode(), delay=False)
+                    stats = {"requests": dict(state.requests), "connections": state.connections}
+                self.send_json(200, json.dumps(stats).encode(), delay=False)
                 return
             with state.lock:
                 state.requests[self.path] += 1

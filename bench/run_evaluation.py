@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import harness as h  # noqa: E402
@@ -64,7 +65,7 @@ def main() -> None:
 
     h.ensure_tools()
     payloads = h.ensure_payloads()
-    report: dict = {
+    report: dict[str, Any] = {
         "machine": h.machine(),
         "command": " ".join(["bench/run_evaluation.py", *sys.argv[1:]]),
         "concurrency": c,
@@ -102,7 +103,7 @@ def main() -> None:
                 )  # each goes first in turn
                 for who in order:
                     runs[who].append(measured(servers[who], urls[who], body, sizes[who], c))
-            med = {
+            med: dict[str, dict[str, Any]] = {
                 who: {
                     "rps": h.median([r["hey"].rps for r in rs]),
                     "p50_s": h.median([r["hey"].p50_s for r in rs]),
@@ -115,9 +116,13 @@ def main() -> None:
             }
             throughput_ratio = med["alp_guard"]["rps"] / med["baseline"]["rps"]
             p99_ratio = med["alp_guard"]["p99_s"] / med["baseline"]["p99_s"]
-            per_round_tp = [a["hey"].rps / b["hey"].rps for a, b in zip(runs["alp_guard"], runs["baseline"], strict=False)]
-            per_round_p99 = [a["hey"].p99_s / b["hey"].p99_s for a, b in zip(runs["alp_guard"], runs["baseline"], strict=False)]
-            case = {
+            per_round_tp = [
+                a["hey"].rps / b["hey"].rps for a, b in zip(runs["alp_guard"], runs["baseline"], strict=False)
+            ]
+            per_round_p99 = [
+                a["hey"].p99_s / b["hey"].p99_s for a, b in zip(runs["alp_guard"], runs["baseline"], strict=False)
+            ]
+            case: dict[str, Any] = {
                 "service": service_id,
                 "payload_bytes": body.stat().st_size,
                 "typical": typical,

@@ -1,9 +1,9 @@
 """Feedback bursts (issue 14): hook latency while clients post maximal feedback requests, on SQLite.
 
 A maximal request holds 100 items (the cap) on cards the service issued, each with a comment of nearly 2,000
-characters (the cap), about 200 kB (the feedback body cap is 512 kB). The hook call is an order-sign with full prefetch, sent one at a time; its p99
-during the burst is compared with its idle p99 in the same run (target: within 2x). The feedback rows go in as
-short write transactions (the card lookup happens before the write lock is taken).
+characters (the cap), about 200 kB (the feedback body cap is 512 kB). The hook call is an order-sign with full
+prefetch, sent one at a time; its p99 during the burst is compared with its idle p99 in the same run (target: within
+2x). The feedback rows go in as short write transactions (the card lookup happens before the write lock is taken).
 
 Loopback only, bounded: 10 s idle, then 15 s of burst. Usage: .venv/bin/python bench/run_feedback_burst.py
 """

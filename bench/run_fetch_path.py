@@ -37,7 +37,7 @@ class Client:
 
     def __init__(self, base: str) -> None:
         parts = urlsplit(base)
-        self.host, self.port = parts.hostname, parts.port
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port
         self.connect()
 
     def connect(self) -> None:
@@ -266,7 +266,8 @@ def main() -> None:
         f"3 round trips (informative)"
     )
     print(
-        f"with no added delay: order-sign {med(zero_sign) * 1000:.1f} ms, one FHIR query {med(zero_query) * 1000:.1f} ms "
+        f"with no added delay: order-sign {med(zero_sign) * 1000:.1f} ms, "
+        f"one FHIR query {med(zero_query) * 1000:.1f} ms "
         f"(the service's own time on the fetch path)"
     )
     print(f"cards: {report['order_sign_no_prefetch_s']['cards']}")

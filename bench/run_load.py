@@ -156,13 +156,15 @@ def post_feedback(url: str, bodies: list[bytes], concurrency: int) -> dict:
     }
 
 
-def count_rows(database_url: str, env: dict[str, str]) -> int:
+def count_rows(database_url: str | None, env: dict[str, str]) -> int:
     """Count the feedback rows in the database itself (a separate project-venv interpreter, driver on its path)."""
     script = (
         "import sys; from sqlalchemy import create_engine, text; "
         "e = create_engine(sys.argv[1]); c = e.connect(); "
         "print(c.execute(text('SELECT count(*) FROM feedback')).scalar_one())"
     )
+    if database_url is None:
+        raise SystemExit("the feedback count needs a database URL")
     out = subprocess.run(
         [str(h.PROJECT_VENV / "bin" / "python"), "-c", script, database_url],
         capture_output=True,

@@ -49,14 +49,14 @@ def stage_breakdown(payloads: dict[str, Path], repeat: dict[str, int]) -> dict:
     import hooks.extract as extract  # noqa: PLC0415
     from cds_service import create_app  # noqa: PLC0415
 
-    spent: collections.Counter[str] = collections.Counter()  # wall time
-    cpu: collections.Counter[str] = collections.Counter()  # CPU time of the calling thread
+    spent: collections.defaultdict[str, float] = collections.defaultdict(float)  # wall time
+    cpu: collections.defaultdict[str, float] = collections.defaultdict(float)  # CPU time of the calling thread
     calls: collections.Counter[str] = collections.Counter()
 
-    def timed(label: str | None, fn, by_type: bool = False):  # type: ignore[no-untyped-def]
+    def timed(label: str | None, fn, by_type: bool = False):
         @functools.wraps(fn)
-        def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
-            key = label
+        def wrapper(*args, **kwargs):
+            key = label or "?"
             if by_type:
                 resource = args[0] if args else None
                 key = f"validate {resource.get('resourceType') if isinstance(resource, dict) else '?'}"
@@ -240,11 +240,11 @@ def pyspy_profiles(payloads: dict[str, Path], repeat: dict[str, int], rate: int)
             except subprocess.TimeoutExpired:
                 spy.send_signal(signal.SIGINT)
                 spy.wait(timeout=30)
-        stacks = []
+        stacks: list[tuple[str, int]] = []
         for line in raw.read_text().splitlines():
-            stack, _, count = line.rpartition(" ")
+            stack, _, samples = line.rpartition(" ")
             if "call_service (cds_service/api.py" in stack or "dispatch_request" in stack:
-                stacks.append((stack, int(count)))
+                stacks.append((stack, int(samples)))
         total = sum(c for _, c in stacks) or 1
         in_call = sum(c for s, c in stacks if "call_service (cds_service/api.py" in s)
         shares = {}

@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import HOST, ROOT, free_port, machine, percentile, save_result, start_server, stop_server  # noqa: E402
@@ -75,7 +76,8 @@ def nginx_in_front(upstream_port: int) -> Iterator[int]:
         deadline = time.monotonic() + 10
         while not request_ok(port, "GET", "/healthz"):
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"nginx did not start: {process.stderr.read().decode()[-2000:]}")
+                errors = process.stderr.read().decode() if process.stderr else ""
+                raise RuntimeError(f"nginx did not start: {errors[-2000:]}")
             time.sleep(0.1)
         yield port
     finally:
@@ -147,7 +149,7 @@ class SlowClients(threading.Thread):
                 sock.close()
 
 
-def measure(port: int, seconds: float) -> dict[str, object]:
+def measure(port: int, seconds: float) -> dict[str, dict[str, Any]]:
     """Alternate /healthz and hook calls for `seconds`; return p50/p99 of each (failures and timeouts counted apart)."""
     samples: dict[str, list[float]] = {"healthz": [], "hook": []}
     failures = {"healthz": 0, "hook": 0}
@@ -172,7 +174,7 @@ def measure(port: int, seconds: float) -> dict[str, object]:
     }
 
 
-def run_path(name: str, port: int, slow: int, seconds: float) -> dict[str, object]:
+def run_path(name: str, port: int, slow: int, seconds: float) -> dict[str, Any]:
     idle = measure(port, 5)
     clients = SlowClients(port, slow)
     clients.start()

@@ -17,6 +17,12 @@ def load(name: str) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def outside_stages(profile: dict, stages: set[str]) -> float:
+    """Return the CPU milliseconds of a call spent outside the named top-level stages."""
+    inside = sum(v["cpu_ms_per_request"] for k, v in profile["stages"].items() if k in stages)
+    return profile["cpu_ms_per_request"] - inside
+
+
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
 
@@ -250,26 +256,28 @@ def main() -> None:
         f"\nMachine: {', '.join(machines)}; runs (UTC): {dates[0] if dates else '?'} to {dates[-1] if dates else '?'}; "
         f"source: {', '.join(sources)}"
     )
-    pr = load("profile")
-    if pr:
+    prof = load("profile")
+    if prof:
         print(
             "\nStages of one call, CPU time in-process (share of the call; ↳ = inside the stage above it: model "
             "validation and the ALP/HPP rules run inside prefetch -> evidence (the draft's validation inside draft "
             "orders), the depth check inside the JSON decode)\n"
         )
-        names = list(pr["stages"])
+        names = list(prof["stages"])
         print("| stage | " + " | ".join(names) + " |")
         print("|---|" + "---|" * len(names))
-        keys = list(pr["stages"][names[0]]["stages"])
+        keys = list(prof["stages"][names[0]]["stages"])
         for key in keys:
             cells = []
             for name in names:
-                st = pr["stages"][name]["stages"].get(key)
+                st = prof["stages"][name]["stages"].get(key)
+                if not st:
+                    cells.append("-")
+                    continue
+                calls = f"; {round(st['calls_per_request'])} × {round(st['cpu_us_per_call'])} µs"
                 cells.append(
                     f"{st['cpu_ms_per_request']:.2f} ms ({st['cpu_share'] * 100:.0f}%)"
-                    f"{'; ' + str(round(st['calls_per_request'])) + ' × ' + str(round(st['cpu_us_per_call'])) + ' µs' if key.startswith('validate') else ''}"
-                    if st
-                    else "-"
+                    + (calls if key.startswith("validate") else "")
                 )
             nested = key.startswith(("validate", "rules (ALP")) or key == "json nesting-depth check"
             print(f"| {'↳ ' if nested else ''}{key} | " + " | ".join(cells) + " |")
@@ -288,32 +296,29 @@ def main() -> None:
         }
         print(
             "| other (Flask, werkzeug, metrics, logging, ...) | "
-            + " | ".join(
-                f"{pr['stages'][n]['cpu_ms_per_request'] - sum(v['cpu_ms_per_request'] for k, v in pr['stages'][n]['stages'].items() if k in top):.2f} ms"
-                for n in names
-            )
+            + " | ".join(f"{outside_stages(prof['stages'][n], top):.2f} ms" for n in names)
             + " |"
         )
         print(
             "| **whole call** | "
-            + " | ".join(f"**{pr['stages'][n]['cpu_ms_per_request']:.1f} ms**" for n in names)
+            + " | ".join(f"**{prof['stages'][n]['cpu_ms_per_request']:.1f} ms**" for n in names)
             + " |"
         )
-        if "pyspy" in pr:
+        if "pyspy" in prof:
             print("\npy-spy under gunicorn (share of samples in request handling, inclusive)\n")
-            names = list(pr["pyspy"])
+            names = list(prof["pyspy"])
             print("| frame | " + " | ".join(names) + " |")
             print("|---|" + "---|" * len(names))
-            for label in pr["pyspy"][names[0]]["inclusive_share"]:
+            for label in prof["pyspy"][names[0]]["inclusive_share"]:
                 print(
                     f"| {label.strip()} | "
-                    + " | ".join(f"{pr['pyspy'][n]['inclusive_share'][label] * 100:.1f}%" for n in names)
+                    + " | ".join(f"{prof['pyspy'][n]['inclusive_share'][label] * 100:.1f}%" for n in names)
                     + " |"
                 )
             print(
                 "| self time by package | "
                 + " | ".join(
-                    ", ".join(f"{p} {s * 100:.0f}%" for p, s in pr["pyspy"][n]["self_by_package"][:5]) for n in names
+                    ", ".join(f"{p} {s * 100:.0f}%" for p, s in prof["pyspy"][n]["self_by_package"][:5]) for n in names
                 )
                 + " |"
             )

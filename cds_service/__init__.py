@@ -31,7 +31,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     require_trust(settings)
     configure_logging(settings.log_level)
     app.config.update(TESTING=testing, MAX_CONTENT_LENGTH=settings.max_request_bytes, JSON_SORT_KEYS=False)
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False
     app.extensions["alp_guard"] = Runtime(
         settings=settings,
         store=Store(settings.database_url or _default_database(app.instance_path)),

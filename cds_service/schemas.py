@@ -32,7 +32,7 @@ MAX_FEEDBACK_BYTES = 512_000
 HTTP_URL = r"^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\s]"
 URI = {"type": "string", "format": "uri"}
 
-_JSON_TYPES = {dict: "object", list: "array", str: "string"}
+_JSON_TYPES: dict[type, str] = {dict: "object", list: "array", str: "string"}
 # What the service reads of the context members a hook requires (CDS Hooks 2.0 hook definitions).
 _CONTEXT_MEMBERS: Mapping[str, Schema] = {
     "draftOrders": {

@@ -42,8 +42,9 @@ EXPECTED = {
     "demo-renal-zoledronic-acid.json": ("low-alp-order-sign", [("renal-antiresorptive", "critical")]),
 }
 _SPEC = importlib.util.spec_from_file_location("load_demo", EXAMPLES / "load_demo.py")
+assert _SPEC is not None and _SPEC.loader is not None
 load_demo = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(load_demo)  # type: ignore[union-attr]
+_SPEC.loader.exec_module(load_demo)
 
 
 def start_fhir_server(port: int) -> subprocess.Popen:
@@ -62,7 +63,14 @@ def start_fhir_server(port: int) -> subprocess.Popen:
         command, cwd=SERVER_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )
     lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()  # type: ignore[union-attr]
+    stdout = process.stdout
+    assert stdout is not None
+
+    def forward_lines() -> None:
+        for line in stdout:
+            lines.put(line)
+
+    threading.Thread(target=forward_lines, daemon=True).start()
     try:
         first = lines.get(timeout=60)
     except queue.Empty:

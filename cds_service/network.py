@@ -1,4 +1,4 @@
-"""Outbound HTTP that cannot be turned against the network: address checks at connect time, allowlists of FHIR servers."""
+"""Outbound HTTP that cannot be turned against the network: address checks at connect time, FHIR server allowlists."""
 
 from __future__ import annotations
 
@@ -146,7 +146,7 @@ def was_blocked(exc: BaseException) -> bool:
 
 
 def normalize_base_url(url: str) -> str:
-    """Return a base URL in the form compared against allowlists: lower-case scheme and host, explicit port, no trailing slash."""
+    """Return a base URL as allowlists compare it: lower-case scheme and host, explicit port, no trailing slash."""
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     port = parts.port  # raises ValueError on a bad port

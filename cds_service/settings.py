@@ -154,7 +154,8 @@ def require_trust(settings: Settings) -> None:
     if not settings.trusted_issuers:
         raise SettingsError(
             f"{ENV_PREFIX}TRUSTED_ISSUERS: no trusted issuer while {ENV_PREFIX}AUTH_MODE is jwt "
-            f"(set {ENV_PREFIX}TRUSTED_ISSUERS or {ENV_PREFIX}TRUSTED_ISSUERS_FILE, or {ENV_PREFIX}AUTH_MODE=none for local use)"
+            f"(set {ENV_PREFIX}TRUSTED_ISSUERS or {ENV_PREFIX}TRUSTED_ISSUERS_FILE, "
+            f"or {ENV_PREFIX}AUTH_MODE=none for local use)"
         )
     if not settings.public_base_url:
         # Taken from the request instead, `aud` would trust the Host header: a token minted for another

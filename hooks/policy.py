@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 POLICY_VERSION = "2026.11"
 
@@ -214,7 +215,7 @@ POLICY_SOURCES: Mapping[str, str] = {
     "the same draft the same day (HL7 PDDI-CDS select/sign coordination)",
 }
 
-PRESETS: Mapping[str, Mapping[str, object]] = {
+PRESETS: Mapping[str, Mapping[str, Any]] = {
     "default": {},
     # Maman 2016 (every month low), Tornero 2020 (no value above 45 U/L), McKiernan/Ng (30 U/L).
     "strict": {"adult_low_limit_u_per_l": Decimal(30), "all_months_low": True, "max_any_alp_u_per_l": Decimal(45)},
@@ -296,13 +297,14 @@ def policy_from_overrides(overrides: Mapping[str, object], base: Policy | None =
     """Return a Policy with the named fields replaced (from text or JSON values); bad ones raise PolicyError."""
     base = base or Policy()
     fields = {f.name for f in dataclasses.fields(Policy)}
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     for name, raw in overrides.items():
         if name not in fields:
             raise PolicyError(name, "is unknown")
         value = _parse(name, raw, getattr(Policy(), name), name == "max_any_alp_u_per_l")
-        low, high = _BOUNDS.get(name, (None, None))
-        if low is not None and isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        bounds = _BOUNDS.get(name)
+        if bounds is not None and isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+            low, high = bounds
             if not (isinstance(value, int) or value.is_finite()) or not low <= value <= high:
                 raise PolicyError(name, f"must be between {low} and {high}")
         changes[name] = value

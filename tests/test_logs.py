@@ -1,4 +1,4 @@
-"""Logs are JSON lines with ids, statuses, durations and counts, and never a token or anything from the patient record."""
+"""Logs are JSON lines with ids, statuses, durations and counts, never a token or anything from the patient record."""
 
 from __future__ import annotations
 

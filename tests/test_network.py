@@ -1,4 +1,4 @@
-"""SSRF: blocked addresses are never connected to (DNS answers vetted and pinned), and only allowed fhirServers are used."""
+"""SSRF: blocked addresses are never connected to (DNS answers vetted and pinned); only allowed fhirServers are used."""
 
 from __future__ import annotations
 

@@ -35,7 +35,7 @@ DEMO_NOW = datetime(2031, 6, 15, 12, 0, tzinfo=UTC)
 
 
 def skip_or_fail(reason: str) -> None:
-    """Skip without Node, saying why; under CI (CI=true) fail instead: CI must run these tests, as tests/databases.py."""
+    """Skip without Node, saying why; under CI (CI=true) fail instead, as tests/databases.py does."""
     if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
         pytest.fail(f"{reason}: CI must run the real FHIR server tests, not skip them", pytrace=False)
     pytest.skip(reason)

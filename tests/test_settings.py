@@ -199,7 +199,10 @@ def test_settings_are_frozen() -> None:
 
 # --- trust: issuers, FHIR server allowlist, limits ------------------------------------------------------
 
-ISSUERS = '{"https://ehr.example.org": {"jwks_url": "https://ehr.example.org/jwks.json", "fhir_servers": ["https://ehr.example.org/fhir/"], "tenant": "t1"}}'
+ISSUERS = (
+    '{"https://ehr.example.org": {"jwks_url": "https://ehr.example.org/jwks.json", '
+    '"fhir_servers": ["https://ehr.example.org/fhir/"], "tenant": "t1"}}'
+)
 
 
 def test_trusted_issuers_are_read_from_json() -> None:

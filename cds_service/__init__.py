@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -17,8 +18,8 @@ from cds_service.runtime import Runtime
 from cds_service.settings import Settings, require_trust, settings_from_env
 from cds_service.store import Store
 
-# Injectable in tests: a fixed clock and a deterministic UUID source.
-_RUNTIME_HOOKS = ("clock", "new_uuid")
+# Injectable in tests: a fixed clock, a monotonic clock and a deterministic UUID source.
+_RUNTIME_HOOKS = ("clock", "monotonic", "new_uuid")
 
 
 def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
@@ -40,6 +41,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
             max_pages=settings.fhir_max_pages,
             max_response_bytes=settings.fhir_max_response_bytes,
             observer=observe_fhir_call,
+            clock=hooks.get("monotonic", time.monotonic),
         ),
         executor=ThreadPoolExecutor(max_workers=settings.fhir_concurrency, thread_name_prefix="fhir"),
         **hooks,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -12,22 +11,22 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from cards import render_cards
 from cards.explanations import explanation_page
 from cds_service import metrics
-from cds_service.audit import record_served, respect_overrides, session_keys
 from cds_service.auth import Caller, Unauthorized, Verifier
 from cds_service.feedback import BadFeedback, parse_feedback, screen
-from cds_service.hook_request import BadHookRequest, parse_hook_request
+from cds_service.fhir_reader import Deadline, FhirReader, Unreachable
+from cds_service.hook_request import BadHookRequest, HookRequest, parse_hook_request
 from cds_service.limits import LimitExceeded, check_counts, load_json, read_body
 from cds_service.logs import get_logger
 from cds_service.network import is_listed
 from cds_service.openapi import openapi_document
 from cds_service.outcome import operation_outcome
-from cds_service.prefetch import DataUnavailable, FhirAccess
+from cds_service.pipeline import HookCall, Shell, run_hook
+from cds_service.prefetch import DataUnavailable
 from cds_service.runtime import Runtime
 from cds_service.schemas import MAX_FEEDBACK_BYTES
-from cds_service.services import SERVICES_BY_ID, CdsService, HookCall
+from cds_service.services import SERVICES_BY_ID, CdsService
 from hooks.findings import Topic
 
 bp = Blueprint("cds", __name__)
@@ -59,8 +58,8 @@ def runtime() -> Runtime:
 
 @bp.before_app_request
 def start_clock() -> None:
-    """Note when the request arrived, for the latency metric."""
-    g.started = time.perf_counter()
+    """Note when the request arrived: the one timer of its deadline, its log line's duration and its latency metric."""
+    g.started = runtime().monotonic()
 
 
 @bp.before_request
@@ -94,7 +93,7 @@ def discovery() -> Response:
 
 @bp.post("/cds-services/<service_id>")
 def call_service(service_id: str) -> Response:
-    """Evaluate one hook call and answer with cards."""
+    """Evaluate one hook call and answer with cards: parse, then run_hook with this call's FHIR reader."""
     rt = runtime()
     service = _service(service_id)
     with answered("hook call", service=service.id, hook_instance=None, cards=0) as record:
@@ -102,48 +101,29 @@ def call_service(service_id: str) -> Response:
         hook_request = parse_hook_request(body, service.hook, service.required_context)
         record["hook_instance"] = hook_request.hook_instance
         check_counts(body, rt.settings.max_prefetch_resources, rt.settings.max_draft_orders)
-        server, token = hook_request.fhir_server, hook_request.access_token
-        refused = server is not None and not _fhir_server_allowed(server)
-        if refused:
-            server, token = None, None  # answer from prefetch alone
-        deadline = record.started + rt.settings.request_deadline_seconds
-        access = FhirAccess(rt.fhir, server, token, deadline, refused)
-        now = rt.clock()
-        site = rt.settings.site
-        call = HookCall(hook_request, access, rt.executor, rt.settings.policy, now.date(), site.templates_for(service))
-        scope, context = _patient_scope(hook_request), hook_request.context
-        findings, patient_key = respect_overrides(
-            site.wanted(service, service.evaluate(call), body.get("extension")),
+        deadline = Deadline(rt.monotonic, record.started + rt.settings.request_deadline_seconds)
+        call = HookCall(
+            service,
+            hook_request,
+            body.get("extension"),
+            _fhir_reader(hook_request, deadline),
+            deadline,
+            rt.clock(),
+            _patient_scope(hook_request),
+            g.get("caller"),
+        )
+        shell = Shell(
             rt.store,
-            scope,
-            service.hook,
-            now,
+            rt.executor,
             rt.settings.policy,
-            encounter_id=context.get("encounterId"),
-            user_id=context.get("userId"),
+            rt.settings.site,
+            rt.new_uuid,
+            _explain_url(rt.settings.public_base_url),
         )
-        cards = site.present(render_cards(findings, rt.new_uuid, _explain_url(rt.settings.public_base_url)), findings)
-        session = (
-            session_keys(rt.store, scope, context.get("encounterId"), context.get("userId"))
-            if patient_key
-            else (None, None)
-        )
-        record_served(
-            rt.store,
-            findings,
-            cards,
-            service_id=service.id,
-            hook=service.hook,
-            hook_instance=hook_request.hook_instance,
-            now=now,
-            patient_key=patient_key,
-            policy=rt.settings.policy,
-            caller=g.get("caller"),
-            session=session,
-        )
-        metrics.count_cards(service.id, cards)
-        record["cards"] = len(cards)
-        return jsonify({"cards": cards})
+        answer = run_hook(call, shell)
+        metrics.count_cards(service.id, answer["cards"])
+        record["cards"] = len(answer["cards"])
+        return jsonify(answer)
 
 
 @bp.post("/cds-services/<service_id>/feedback")
@@ -182,17 +162,18 @@ def record_feedback(service_id: str) -> Response:
 
 
 class _Record(dict):
-    """The fields of one request's log line, and when it started."""
+    """The fields of one request's log line, and when it started (the request's one timer, set by start_clock)."""
 
-    def __init__(self, **fields: Any) -> None:
+    def __init__(self, started: float, **fields: Any) -> None:
         super().__init__(fields)
-        self.started = time.monotonic()
+        self.started = started
 
 
 @contextmanager
 def answered(event: str, **fields: Any) -> Iterator[_Record]:
     """Turn the request's failures into their HTTP answers, and log one line with its status and duration."""
-    record = _Record(status=500, **fields)
+    clock = runtime().monotonic
+    record = _Record(g.get("started", clock()), status=500, **fields)
     try:
         yield record
         record["status"] = 200
@@ -209,9 +190,7 @@ def answered(event: str, **fields: Any) -> Iterator[_Record]:
         record["status"] = exc.status if isinstance(exc, ApiError) else exc.code or 500
         raise
     finally:
-        log.info(
-            event, extra={"fields": {**record, "duration_ms": round((time.monotonic() - record.started) * 1000, 1)}}
-        )
+        log.info(event, extra={"fields": {**record, "duration_ms": round((clock() - record.started) * 1000, 1)}})
 
 
 @bp.get("/cards/<topic>")
@@ -303,7 +282,8 @@ def observe_request(response: Response) -> Response:
         service_id = (request.view_args or {}).get("service_id")
         service = service_id if service_id in SERVICES_BY_ID else ("unknown" if service_id else "")
         endpoint = _METRIC_ENDPOINTS.get(request.endpoint or "", "other")
-        seconds = time.perf_counter() - g.get("started", time.perf_counter())
+        now = runtime().monotonic()
+        seconds = now - g.get("started", now)
         metrics.observe_request(endpoint, service, response.status_code, seconds)
     return response
 
@@ -332,7 +312,7 @@ def _json_body(max_bytes: int | None = None) -> Any:
         raise ApiError(400, "the request body is not valid JSON") from None
 
 
-def _patient_scope(hook_request: Any) -> str:
+def _patient_scope(hook_request: HookRequest) -> str:
     """Name the patient across calls: the same id at another issuer, tenant or FHIR server is someone else."""
     caller: Caller | None = g.get("caller")
     parts = (
@@ -349,6 +329,16 @@ def _audience(public_base_url: str | None) -> str:
     # require_trust refuses jwt mode without it: the request's own URL would trust its Host header.
     assert public_base_url, "jwt mode runs only with CDS_PUBLIC_BASE_URL"
     return public_base_url.rstrip("/") + request.path
+
+
+def _fhir_reader(hook_request: HookRequest, deadline: Deadline) -> FhirReader:
+    """Return the call's FHIR reader: the fhirServer with its token, if named and allowed; otherwise none to ask."""
+    server = hook_request.fhir_server
+    if server is None:
+        return Unreachable("no FHIR server")
+    if not _fhir_server_allowed(server):
+        return Unreachable("FHIR server not allowed")  # answer from prefetch alone
+    return runtime().fhir.reader(server, token=hook_request.access_token, deadline=deadline.at)
 
 
 def _fhir_server_allowed(server: str) -> bool:

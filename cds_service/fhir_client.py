@@ -3,32 +3,32 @@
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from http.cookiejar import DefaultCookiePolicy
-from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.auth import AuthBase
 
+from cds_service.fhir_reader import (
+    FhirError,
+    Found,
+    follow_pages,
+    held_type,
+    origin,
+    query_type,
+    searchset,
+    split_entries,
+    split_reference,
+)
 from cds_service.network import GuardedAdapter, was_blocked
+
+__all__ = ["FhirClient", "FhirError", "HttpFhirReader"]
 
 ACCEPT = "application/fhir+json"
 _CHUNK_BYTES = 64 * 1024
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-_RESOURCE_TYPE = re.compile(r"[A-Z][A-Za-z]{0,63}")
-_RESOURCE_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
-_FAILING_SEVERITIES = frozenset({"error", "fatal"})
-
-
-class FhirError(Exception):
-    """Report that FHIR data could not be obtained; the reason is a short phrase free of PHI."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 class _BearerAuth(AuthBase):
@@ -48,64 +48,8 @@ class _BearerAuth(AuthBase):
         return "<_BearerAuth>"
 
 
-def _origin(url: str) -> tuple[str, str, int]:
-    """Return the scheme, host and port of an http(s) URL, or raise FhirError."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        raise FhirError("invalid FHIR server URL") from None
-    scheme = parts.scheme.lower()
-    if scheme not in _DEFAULT_PORTS or not parts.hostname:
-        raise FhirError("invalid FHIR server URL")
-    return scheme, parts.hostname.lower(), port or _DEFAULT_PORTS[scheme]
-
-
-def entry_resources(bundle: dict) -> list[dict]:
-    """Return the resources of a Bundle's entries, skipping OperationOutcomes that report no error."""
-    entries = bundle.get("entry", [])
-    if not isinstance(entries, list):
-        raise FhirError("malformed FHIR Bundle")
-    resources = []
-    for entry in entries:
-        resource = entry.get("resource") if isinstance(entry, dict) else entry
-        if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
-            # One bad entry must not sink the request; the readers report it as unreadable evidence.
-            if resource is not None:
-                resources.append(resource)
-            continue
-        if resource["resourceType"] == "OperationOutcome":
-            if _reports_failure(resource):
-                raise FhirError("FHIR server reported an error in the Bundle")
-            continue
-        resources.append(resource)
-    return resources
-
-
-def _reports_failure(outcome: dict) -> bool:
-    """Tell whether an OperationOutcome has an issue of severity error or fatal."""
-    issues = outcome.get("issue")
-    if not isinstance(issues, list):
-        return True  # an outcome we cannot read is no evidence of success
-    return any(not isinstance(i, dict) or i.get("severity") in _FAILING_SEVERITIES for i in issues)
-
-
-def next_url(bundle: dict) -> str | None:
-    """Return the Bundle's `next` link URL, if it has one."""
-    links = bundle.get("link")
-    if not isinstance(links, list):
-        return None
-    for link in links:
-        if isinstance(link, dict) and link.get("relation") == "next":
-            url = link.get("url")
-            if isinstance(url, str) and url:
-                return url
-            raise FhirError("malformed FHIR Bundle")
-    return None
-
-
 class FhirClient:
-    """Fetch FHIR JSON with per-call timeouts, an overall deadline, page and size limits."""
+    """Fetch FHIR JSON with per-call timeouts, an overall deadline, page and size limits, on reused connections."""
 
     def __init__(
         self,
@@ -113,63 +57,54 @@ class FhirClient:
         max_pages: int = 10,
         max_response_bytes: int = 20 * 1024 * 1024,
         observer: Callable[[str, float], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.timeout_seconds = timeout_seconds
         self.max_pages = max_pages
         self.max_response_bytes = max_response_bytes
         self.observer = observer  # told each GET's outcome ("ok", "not found" or the FhirError reason) and seconds
+        self.clock = clock  # monotonic: the deadlines passed in are instants on it
         # requests does not document Session as thread-safe; its maintainers advise one per thread.
         self._local = threading.local()
 
-    def search(self, base_url: str, query: str, *, token: str | None, deadline: float) -> list[dict]:
-        """Run a FHIR search and return the resources of every result page."""
-        resource_type = _query_type(query)
+    def reader(self, base_url: str, *, token: str | None, deadline: float) -> HttpFhirReader:
+        """Return the reader of one hook call: this server, this token, this deadline."""
+        return HttpFhirReader(self, base_url.rstrip("/"), token, deadline)
+
+    def search(self, base_url: str, query: str, *, token: str | None, deadline: float) -> Found:
+        """Run a FHIR search and return what every result page holds."""
+        resource_type = query_type(query)
         url = f"{base_url.rstrip('/')}/{query.lstrip('/')}"
-        first = _searchset(self._get(url, base_url, resource_type, token=token, deadline=deadline))
+        first = searchset(self._get(url, base_url, resource_type, token=token, deadline=deadline))
         return self._pages(first, url, base_url, resource_type, token=token, deadline=deadline)
 
     def read(self, base_url: str, reference: str, *, token: str | None, deadline: float) -> dict | None:
         """Read one resource by its `Type/id` reference; return None when the server has none."""
-        resource_type, resource_id = _split_reference(reference)
+        resource_type, resource_id = split_reference(reference)
         url = f"{base_url.rstrip('/')}/{resource_type}/{resource_id}"
         resource = self._get(url, base_url, resource_type, token=token, deadline=deadline, missing_ok=True)
         if resource is not None and resource.get("resourceType") != resource_type:
             raise FhirError(f"FHIR server sent the wrong resource type for {resource_type}")
         return resource
 
-    def continue_bundle(self, bundle: dict, base_url: str, *, token: str | None, deadline: float) -> list[dict]:
-        """Return the resources of a Bundle in hand together with those of its next pages."""
+    def continue_bundle(self, bundle: dict, base_url: str, *, token: str | None, deadline: float) -> Found:
+        """Return what a Bundle in hand holds together with its next pages."""
         if bundle.get("resourceType") != "Bundle":
             raise FhirError("not a FHIR Bundle")
+        resource_type = held_type(split_entries(bundle).matches)
         base = f"{base_url.rstrip('/')}/"
-        return self._pages(bundle, base, base_url, None, token=token, deadline=deadline)
+        return self._pages(bundle, base, base_url, resource_type, token=token, deadline=deadline)
 
     def _pages(
-        self,
-        page: dict,
-        page_url: str,
-        base_url: str,
-        resource_type: str | None,
-        *,
-        token: str | None,
-        deadline: float,
-    ) -> list[dict]:
-        """Collect entry resources from this page and the next ones, on the base URL's origin only."""
-        home = _origin(base_url)
-        resources = entry_resources(page)
-        if resource_type is None:
-            resource_type = _held_type(resources)
-        pages = 1
-        while (link := next_url(page)) is not None:
-            if pages >= self.max_pages:
-                raise FhirError("too many result pages")
-            page_url = urljoin(page_url, link)
-            if _origin(page_url) != home:
-                raise FhirError("FHIR next link leaves the FHIR server")
-            page = _searchset(self._get(page_url, base_url, resource_type, token=token, deadline=deadline))
-            resources.extend(entry_resources(page))
-            pages += 1
-        return resources
+        self, page: dict, page_url: str, base_url: str, resource_type: str, *, token: str | None, deadline: float
+    ) -> Found:
+        """Collect this page's entries and the next pages', on the base URL's origin only."""
+
+        def get_page(url: str) -> dict:
+            """GET one next page."""
+            return searchset(self._get(url, base_url, resource_type, token=token, deadline=deadline))
+
+        return follow_pages(page, page_url, base_url, get_page, self.max_pages)
 
     def _session(self) -> requests.Session:
         """Return this thread's Session, creating it on first use."""
@@ -195,7 +130,7 @@ class FhirClient:
         missing_ok: bool = False,
     ) -> dict | None:
         """GET one FHIR JSON object as _get_once does, telling the observer how it ended and how long it took."""
-        started, outcome = time.perf_counter(), "error"  # not monotonic(): tests count the deadline's clock reads
+        started, outcome = self.clock(), "error"
         try:
             document = self._get_once(
                 url, base_url, resource_type, token=token, deadline=deadline, missing_ok=missing_ok
@@ -207,7 +142,7 @@ class FhirClient:
             raise
         finally:
             if self.observer is not None:
-                self.observer(outcome, time.perf_counter() - started)
+                self.observer(outcome, self.clock() - started)
 
     def _get_once(
         self,
@@ -220,12 +155,12 @@ class FhirClient:
         missing_ok: bool = False,
     ) -> dict | None:
         """GET one FHIR JSON object; return None on 404 or 410 when missing_ok."""
-        remaining = deadline - time.monotonic()
+        remaining = deadline - self.clock()
         if remaining <= 0:
             raise FhirError("FHIR deadline passed")
         timeout = min(self.timeout_seconds, remaining)
         # An explicit auth object also keeps requests from taking credentials out of ~/.netrc.
-        auth = _BearerAuth(token if _origin(url) == _origin(base_url) else None)
+        auth = _BearerAuth(token if origin(url) == origin(base_url) else None)
         try:
             with self._session().get(
                 url,
@@ -274,40 +209,28 @@ class FhirClient:
             if len(body) > self.max_response_bytes:
                 raise FhirError("FHIR response too large")
             # The read timeout bounds each socket read, not a slowly dripping body.
-            if time.monotonic() > deadline:
+            if self.clock() > deadline:
                 raise FhirError("FHIR server timed out")
         return bytes(body)
 
 
-def _query_type(query: str) -> str:
-    """Return the resource type a search query starts with, or raise FhirError."""
-    resource_type = query.lstrip("/").split("?", 1)[0].split("/", 1)[0]
-    if not _RESOURCE_TYPE.fullmatch(resource_type):
-        raise FhirError("invalid FHIR search")
-    return resource_type
+@dataclass(frozen=True)
+class HttpFhirReader:
+    """The FhirReader of one hook call over HTTP: a FhirClient bound to the server, the token and the deadline."""
 
+    client: FhirClient
+    base: str
+    token: str | None = field(repr=False)  # a repr can end up in a log line
+    deadline: float
 
-def _split_reference(reference: str) -> tuple[str, str]:
-    """Split a relative `Type/id` reference, or raise FhirError."""
-    resource_type, _, resource_id = reference.partition("/")
-    # FHIR ids may contain dots, but "." and ".." would climb out of the resource path.
-    valid_id = _RESOURCE_ID.fullmatch(resource_id) is not None and resource_id.strip(".") != ""
-    if not _RESOURCE_TYPE.fullmatch(resource_type) or not valid_id:
-        raise FhirError("invalid FHIR reference")
-    return resource_type, resource_id
+    def read(self, reference: str) -> dict | None:
+        """Read one resource; None when the server has none."""
+        return self.client.read(self.base, reference, token=self.token, deadline=self.deadline)
 
+    def search(self, query: str) -> Found:
+        """Run a search and follow its pages."""
+        return self.client.search(self.base, query, token=self.token, deadline=self.deadline)
 
-def _searchset(document: dict | None) -> dict:
-    """Return the document if it is a searchset Bundle, else raise FhirError."""
-    if document is None or document.get("resourceType") != "Bundle" or document.get("type") != "searchset":
-        raise FhirError("FHIR server did not answer with a search Bundle")
-    return document
-
-
-def _held_type(resources: list[dict]) -> str:
-    """Name the resource type a Bundle holds, for error messages."""
-    for resource in resources:
-        kind = resource.get("resourceType") if isinstance(resource, dict) else None
-        if isinstance(kind, str) and _RESOURCE_TYPE.fullmatch(kind):
-            return kind
-    return "Bundle"
+    def continue_search(self, bundle: dict) -> Found:
+        """Follow the next pages of a Bundle in hand."""
+        return self.client.continue_bundle(bundle, self.base, token=self.token, deadline=self.deadline)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cds_service.hook_request import BadHookRequest
@@ -41,8 +41,13 @@ def is_other_patients(resource: Any, patient_id: str) -> bool:
     return named is not None and named != patient_id
 
 
-def only_this_patient(data: Mapping[str, Any], patient_id: str) -> dict[str, Any]:
-    """Return the prefetch data without other patients' resources; log how many were left out per key (no ids)."""
+def only_this_patient(
+    data: Mapping[str, Any], patient_id: str, included: Sequence[Mapping[str, Any]] = ()
+) -> tuple[dict[str, Any], list[Mapping[str, Any]]]:
+    """Return the data and the `_include`d entries without other patients' resources; log how many were left out.
+
+    An included Medication names no patient and is kept: it is the drug of a resource that passed this check.
+    """
     kept: dict[str, Any] = {}
     ignored: dict[str, int] = {}
     for key, value in data.items():
@@ -54,12 +59,15 @@ def only_this_patient(data: Mapping[str, Any], patient_id: str) -> dict[str, Any
             kept[key] = None if dropped else value
         if dropped:
             ignored[key] = dropped
+    kept_included = [e for e in included if not is_other_patients(e.get("resource"), patient_id)]
+    if len(kept_included) < len(included):
+        ignored["_include"] = len(included) - len(kept_included)
     if ignored:
         log.warning(
             "other patients' resources ignored",
             extra={"fields": {"ignored": sum(ignored.values()), "keys": ",".join(sorted(ignored))}},
         )
-    return kept
+    return kept, kept_included
 
 
 def require_this_patient(draft_orders: list[Any], patient_id: str) -> None:

@@ -1,16 +1,15 @@
-"""Turn a hook request's prefetch into FHIR data, fetching what the client did not send."""
+"""Turn a hook request's prefetch into FHIR data, fetching what the client did not send through the FhirReader."""
 
 from __future__ import annotations
 
 import concurrent.futures
 import re
-import time
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import cast
+from dataclasses import dataclass
+from typing import Any, cast
 from urllib.parse import quote
 
-from cds_service.fhir_client import FhirClient, FhirError, entry_resources, next_url
+from cds_service.fhir_reader import Deadline, FhirError, FhirReader, Found, next_url, split_entries
 
 _TOKEN = re.compile(r"\{\{(.*?)\}\}")
 _CONTEXT_FIELD = re.compile(r"\s*context\.([A-Za-z_][A-Za-z0-9_]*)\s*")
@@ -23,18 +22,12 @@ class DataUnavailable(Exception):
 
 
 @dataclass(frozen=True)
-class FhirAccess:
-    """How to reach the client's FHIR server during one hook request."""
+class Gathered:
+    """A call's FHIR data: per key a resource or None (reads) or the matching resources (searches)."""
 
-    client: FhirClient
-    server: str | None
-    token: str | None = field(repr=False)  # a repr can end up in a log line
-    deadline: float
-    server_refused: bool = False  # the request named a fhirServer the configuration does not allow
-
-    def no_server(self) -> str:
-        """Say why there is no FHIR server to ask."""
-        return "FHIR server not allowed" if self.server_refused else "no FHIR server"
+    data: dict[str, Any]
+    included: list[dict]  # Bundle entries the searches brought along by `_include` (referenced Medications)
+    unavailable: frozenset[str]  # optional keys that could not be obtained
 
 
 @dataclass(frozen=True, eq=False)
@@ -71,60 +64,59 @@ def is_read(template: str) -> bool:
     return "?" not in template and template.strip("/").count("/") == 1
 
 
-def resolve(
+def gather(
     templates: Mapping[str, str],
     prefetch: Mapping[str, object] | None,
     context: Mapping[str, object],
-    access: FhirAccess,
-    executor: concurrent.futures.Executor,
-) -> dict[str, object]:
-    """Return each key's data: a resource or None for reads, a list of resources for searches."""
-    data, _ = resolve_available(templates, prefetch, context, access, executor, core=templates.keys())
-    return data
-
-
-def resolve_available(
-    templates: Mapping[str, str],
-    prefetch: Mapping[str, object] | None,
-    context: Mapping[str, object],
-    access: FhirAccess,
+    reader: FhirReader,
+    deadline: Deadline,
     executor: concurrent.futures.Executor,
     core: Collection[str],
-) -> tuple[dict[str, object], frozenset[str]]:
-    """Return the data of every key that could be obtained, and the keys that could not.
+) -> Gathered:
+    """Return every key's data from prefetch, fetching what is absent, failed or paginated in one concurrent round.
 
     A `core` key that cannot be obtained raises DataUnavailable; the rest are reported as unavailable so
     that the rules can drop the findings that would rest on them.
     """
     given = prefetch or {}
     results: dict[str, object] = {}
+    included: list[dict] = []
     fetches: list[_Fetch] = []
     failures: dict[str, str] = {}
     for key, template in templates.items():
-        state, data = _classify(template, given[key]) if key in given else (_FETCH, None)
+        state, value = _classify(template, given[key]) if key in given else (_FETCH, None)
         if state == _READY:
-            results[key] = data
+            if isinstance(value, Found):
+                results[key] = value.matches
+                included.extend(value.included)
+            else:
+                results[key] = value
             continue
         try:
-            fetches.append(_plan(key, template, data if state == _CONTINUE else None, context, access))
+            paginated = cast("dict", value) if state == _CONTINUE else None
+            fetches.append(_plan(key, template, paginated, context, reader))
         except DataUnavailable as exc:
             failures[key] = str(exc)
-    fetched, failed = _run(fetches, access.deadline, executor)
+    fetched, failed = _run(fetches, deadline, executor)
     for key, value in fetched.items():
-        if value is None and key in core and is_read(templates[key]):  # a 404 on the patient: no such patient
+        if isinstance(value, Found):
+            results[key] = value.matches
+            included.extend(value.included)
+        elif value is None and key in core and is_read(templates[key]):  # a 404 on the patient: no such patient
             failed[key] = f"prefetch {key!r} unavailable: FHIR server has no such resource"
-    results.update(fetched)
+        else:
+            results[key] = value
     failures.update(failed)
     for key in failures:
         results.pop(key, None)
     for key in templates:
         if key in failures and key in core:
             raise DataUnavailable(failures[key])
-    return results, frozenset(failures)
+    return Gathered(results, included, frozenset(failures))
 
 
 def read_references(
-    references: Iterable[str], access: FhirAccess, executor: concurrent.futures.Executor
+    references: Iterable[str], reader: FhirReader, deadline: Deadline, executor: concurrent.futures.Executor
 ) -> dict[str, dict]:
     """Read `Type/id` references concurrently; any that is missing or fails raises DataUnavailable."""
     fetches = []
@@ -133,11 +125,8 @@ def read_references(
         if match is None:
             raise DataUnavailable("reference unavailable: not a relative Type/id reference")
         # Name only the type: the id may identify the patient.
-        label = f"{match.group(1)} reference"
-        if access.server is None:
-            raise DataUnavailable(f"{label} unavailable: {access.no_server()}")
-        fetches.append(_Fetch(reference, label, _reader(reference, access.server, access)))
-    results, failures = _run(fetches, access.deadline, executor)
+        fetches.append(_Fetch(reference, f"{match.group(1)} reference", _reader(reference, reader)))
+    results, failures = _run(fetches, deadline, executor)
     if failures:
         raise DataUnavailable(next(iter(failures.values())))
     return cast("dict[str, dict]", results)
@@ -155,37 +144,33 @@ def _classify(template: str, value: object) -> tuple[str, object]:
     if value.get("resourceType") != "Bundle":
         return _FETCH, None
     try:
-        resources = entry_resources(value)
+        found = split_entries(value)
         paginated = next_url(value) is not None
     except FhirError:
         return _FETCH, None
-    return (_CONTINUE, value) if paginated else (_READY, resources)
+    return (_CONTINUE, value) if paginated else (_READY, found)
 
 
-def _plan(key: str, template: str, paginated: dict | None, context: Mapping[str, object], access: FhirAccess) -> _Fetch:
+def _plan(key: str, template: str, paginated: dict | None, context: Mapping[str, object], reader: FhirReader) -> _Fetch:
     """Return the FHIR call that obtains one key: continue a paginated Bundle, or read or search anew."""
     label = f"prefetch {key!r}"
-    server = access.server
-    if server is None:
-        raise DataUnavailable(f"{label} unavailable: {access.no_server()}")
-    client, token, deadline = access.client, access.token, access.deadline
     if paginated is not None:
-        return _Fetch(key, label, lambda: client.continue_bundle(paginated, server, token=token, deadline=deadline))
+        return _Fetch(key, label, lambda: reader.continue_search(paginated))
     try:
         query = render_template(template, context)
     except ValueError:
         raise DataUnavailable(f"{label} unavailable: the request lacks a context field") from None
     if is_read(template):
-        return _Fetch(key, label, lambda: client.read(server, query, token=token, deadline=deadline))
-    return _Fetch(key, label, lambda: client.search(server, query, token=token, deadline=deadline))
+        return _Fetch(key, label, lambda: reader.read(query))
+    return _Fetch(key, label, lambda: reader.search(query))
 
 
-def _reader(reference: str, server: str, access: FhirAccess) -> Callable[[], object]:
+def _reader(reference: str, reader: FhirReader) -> Callable[[], object]:
     """Return a call that reads one reference and treats a missing resource as a failure."""
 
     def read() -> object:
         """Read the reference, raising FhirError when the server has no such resource."""
-        resource = access.client.read(server, reference, token=access.token, deadline=access.deadline)
+        resource = reader.read(reference)
         if resource is None:
             raise FhirError("FHIR server has no such resource")
         return resource
@@ -194,13 +179,13 @@ def _reader(reference: str, server: str, access: FhirAccess) -> Callable[[], obj
 
 
 def _run(
-    fetches: list[_Fetch], deadline: float, executor: concurrent.futures.Executor
+    fetches: list[_Fetch], deadline: Deadline, executor: concurrent.futures.Executor
 ) -> tuple[dict[str, object], dict[str, str]]:
     """Run the calls concurrently until the deadline; return the results and, per failed key, the reason."""
     if not fetches:
         return {}, {}
     futures = {fetch: executor.submit(fetch.call) for fetch in fetches}
-    _, pending = concurrent.futures.wait(futures.values(), timeout=max(0.0, deadline - time.monotonic()))
+    _, pending = concurrent.futures.wait(futures.values(), timeout=max(0.0, deadline.remaining()))
     for future in pending:
         future.cancel()
     results: dict[str, object] = {}

@@ -1,7 +1,8 @@
-"""The long-lived parts one app instance shares across requests: store, FHIR client, thread pool, clock."""
+"""The long-lived parts one app instance shares across requests: store, FHIR client, thread pool, clocks."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -32,4 +33,5 @@ class Runtime:
     fhir: FhirClient
     executor: ThreadPoolExecutor
     clock: Callable[[], datetime] = utc_now
+    monotonic: Callable[[], float] = time.monotonic  # the request timer's clock: deadlines, durations, FHIR calls
     new_uuid: Callable[[], str] = field(default=random_uuid)

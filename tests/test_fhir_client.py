@@ -126,7 +126,7 @@ def test_search_returns_the_entries_of_a_single_page_and_sends_fhir_headers():
 
     found = FhirClient().search(BASE + "/", ALP_QUERY, token=TOKEN, deadline=later())
 
-    assert found == OBS[:2]
+    assert found.matches == OBS[:2] and found.included == []
 
 
 @responses.activate(assert_all_requests_are_fired=True)
@@ -164,7 +164,7 @@ def test_search_follows_next_links_across_three_pages_with_the_token():
 
     found = FhirClient().search(BASE, ALP_QUERY, token=TOKEN, deadline=later())
 
-    assert found == OBS
+    assert found.matches == OBS
     assert len(responses.calls) == 3
 
 
@@ -175,7 +175,7 @@ def test_relative_next_link_is_resolved_against_the_page_url():
     )
     responses.get(OBSERVATION_URL, json=searchset(OBS[1:2]), match=[matchers.query_param_matcher({"page": "2"})])
 
-    assert FhirClient().search(BASE, ALP_QUERY, token=TOKEN, deadline=later()) == OBS[:2]
+    assert FhirClient().search(BASE, ALP_QUERY, token=TOKEN, deadline=later()).matches == OBS[:2]
 
 
 @pytest.mark.parametrize(
@@ -209,7 +209,7 @@ def test_default_https_port_counts_as_the_same_origin():
         match=[matchers.header_matcher({"Authorization": f"Bearer {TOKEN}"})],
     )
 
-    assert FhirClient().search(BASE, ALP_QUERY, token=TOKEN, deadline=later()) == OBS[:2]
+    assert FhirClient().search(BASE, ALP_QUERY, token=TOKEN, deadline=later()).matches == OBS[:2]
 
 
 @responses.activate
@@ -230,7 +230,7 @@ def test_exactly_max_pages_is_allowed():
     responses.get(BASE, json=searchset(OBS[2:4], page_url(2)), match=page_matcher(1))
     responses.get(BASE, json=searchset(OBS[4:6]), match=page_matcher(2))
 
-    assert FhirClient(max_pages=3).search(BASE, ALP_QUERY, token=TOKEN, deadline=later()) == OBS
+    assert FhirClient(max_pages=3).search(BASE, ALP_QUERY, token=TOKEN, deadline=later()).matches == OBS
 
 
 @responses.activate
@@ -338,14 +338,14 @@ def test_broken_entries_are_passed_on_for_the_readers_to_report_and_empty_ones_d
     entries = [{"search": {"mode": "match"}}, {"resource": {"id": "x"}}, "x", {"resource": OBS[0]}]
     responses.get(OBSERVATION_URL, json={"resourceType": "Bundle", "type": "searchset", "entry": entries})
 
-    assert FhirClient().search(BASE, ALP_QUERY, token=TOKEN, deadline=later()) == [{"id": "x"}, "x", OBS[0]]
+    assert FhirClient().search(BASE, ALP_QUERY, token=TOKEN, deadline=later()).matches == [{"id": "x"}, "x", OBS[0]]
 
 
 @responses.activate(assert_all_requests_are_fired=True)
 def test_informational_operation_outcome_entries_are_skipped():
     responses.get(OBSERVATION_URL, json=searchset(OBS[:2], outcomes=[operation_outcome("warning")]))
 
-    assert FhirClient().search(BASE, ALP_QUERY, token=TOKEN, deadline=later()) == OBS[:2]
+    assert FhirClient().search(BASE, ALP_QUERY, token=TOKEN, deadline=later()).matches == OBS[:2]
 
 
 @pytest.mark.parametrize("severity", ["error", "fatal"])
@@ -384,7 +384,7 @@ def test_a_body_exactly_at_the_limit_is_accepted():
     size = len(json.dumps(bundle).encode())
     responses.get(OBSERVATION_URL, json=bundle)
 
-    assert FhirClient(max_response_bytes=size).search(BASE, ALP_QUERY, token=TOKEN, deadline=later()) == OBS
+    assert FhirClient(max_response_bytes=size).search(BASE, ALP_QUERY, token=TOKEN, deadline=later()).matches == OBS
 
 
 @responses.activate
@@ -408,7 +408,6 @@ def test_a_passed_deadline_makes_no_call():
 @responses.activate
 def test_a_slow_first_page_stops_the_search_before_the_next_page(monkeypatch):
     clock = [1000.0]
-    monkeypatch.setattr("cds_service.fhir_client.time.monotonic", lambda: clock[0])
 
     def first_page(request):
         clock[0] += 5.0  # the server took 5 s to answer
@@ -418,7 +417,7 @@ def test_a_slow_first_page_stops_the_search_before_the_next_page(monkeypatch):
     second = responses.get(BASE, json=searchset(OBS[2:4]), match=page_matcher(1))
 
     with pytest.raises(FhirError):
-        FhirClient().search(BASE, ALP_QUERY, token=TOKEN, deadline=1003.0)
+        FhirClient(clock=lambda: clock[0]).search(BASE, ALP_QUERY, token=TOKEN, deadline=1003.0)
 
     assert second.call_count == 0
 
@@ -516,7 +515,7 @@ def test_continue_bundle_fetches_the_next_pages_of_a_bundle_in_hand():
     in_hand = searchset(OBS[0:2], page_url(1))
     del in_hand["type"]
 
-    assert FhirClient().continue_bundle(in_hand, BASE, token=TOKEN, deadline=later()) == OBS
+    assert FhirClient().continue_bundle(in_hand, BASE, token=TOKEN, deadline=later()).matches == OBS
 
 
 @responses.activate
@@ -551,7 +550,7 @@ def test_continue_bundle_names_the_held_type_in_errors():
 
 def test_continue_bundle_without_next_link_makes_no_call_and_rejects_non_bundles():
     with responses.RequestsMock() as mock:
-        assert FhirClient().continue_bundle(searchset(OBS[:2]), BASE, token=TOKEN, deadline=later()) == OBS[:2]
+        assert FhirClient().continue_bundle(searchset(OBS[:2]), BASE, token=TOKEN, deadline=later()).matches == OBS[:2]
         with pytest.raises(FhirError, match="^not a FHIR Bundle$"):
             FhirClient().continue_bundle(operation_outcome("error"), BASE, token=TOKEN, deadline=later())
         assert len(mock.calls) == 0
@@ -570,13 +569,23 @@ def test_each_thread_gets_its_own_session():
 
 
 @responses.activate(assert_all_requests_are_fired=True)
-def test_a_body_still_arriving_at_the_deadline_is_a_timeout(monkeypatch):
-    ticks = iter(range(0, 10_000, 50))  # every clock reading is 50 s after the previous one
-    monkeypatch.setattr("cds_service.fhir_client.time.monotonic", lambda: float(next(ticks)))
-    responses.get(OBSERVATION_URL, json=searchset(OBS))
+def test_a_body_still_arriving_at_the_deadline_is_a_timeout():
+    clock = [0.0]
+    reads = []
+
+    def headers_then_slow_body(request):
+        clock[0] = 50.0  # the headers came in time; the body is read once the deadline (10 s) has passed
+        return 200, FHIR_JSON, json.dumps(searchset(OBS))
+
+    def now() -> float:
+        reads.append(clock[0])
+        return clock[0]
+
+    responses.add_callback(responses.GET, OBSERVATION_URL, callback=headers_then_slow_body)
 
     with pytest.raises(FhirError, match="^FHIR server timed out$"):
-        FhirClient().search(BASE, ALP_QUERY, token=TOKEN, deadline=10.0)
+        FhirClient(clock=now).search(BASE, ALP_QUERY, token=TOKEN, deadline=10.0)
+    assert 50.0 in reads and max(r for r in reads if r < 50.0) == 0.0  # the deadline was checked before the call
 
 
 @pytest.mark.parametrize("junk", ["junk", 7, {"foo": 1}, {"resourceType": 5}])
@@ -591,4 +600,4 @@ def test_junk_entries_in_a_paginated_bundle_are_passed_on_not_a_crash(junk):
     responses.get(
         OBSERVATION_URL, json={"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": OBS[0]}]}
     )
-    assert FhirClient().continue_bundle(first, BASE, token=TOKEN, deadline=later()) == [junk, OBS[0]]
+    assert FhirClient().continue_bundle(first, BASE, token=TOKEN, deadline=later()).matches == [junk, OBS[0]]

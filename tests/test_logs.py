@@ -251,10 +251,9 @@ def test_no_marker_reaches_any_log(app_config, servers, captured, monkeypatch, t
     }
 
 
-def test_the_parsed_request_and_fhir_access_reprs_hide_the_access_token():
+def test_the_parsed_request_and_fhir_reader_reprs_hide_the_access_token():
     from cds_service.fhir_client import FhirClient
     from cds_service.hook_request import parse_hook_request
-    from cds_service.prefetch import FhirAccess
 
     request = parse_hook_request(
         {
@@ -268,4 +267,4 @@ def test_the_parsed_request_and_fhir_access_reprs_hide_the_access_token():
         {},
     )
     assert request.access_token == ACCESS_TOKEN and ACCESS_TOKEN not in repr(request)
-    assert ACCESS_TOKEN not in repr(FhirAccess(FhirClient(), request.fhir_server, ACCESS_TOKEN, 0.0))
+    assert ACCESS_TOKEN not in repr(FhirClient().reader(request.fhir_server, token=ACCESS_TOKEN, deadline=0.0))

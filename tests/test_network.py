@@ -98,7 +98,8 @@ def fhir() -> Iterator[Any]:
 
 
 def search(base: str, client: FhirClient | None = None) -> list[dict]:
-    return (client or FhirClient()).search(base, "Observation?patient=p1", token="t", deadline=time.monotonic() + 2)
+    found = (client or FhirClient()).search(base, "Observation?patient=p1", token="t", deadline=time.monotonic() + 2)
+    return found.matches
 
 
 def fake_dns(monkeypatch, answers: dict[str, list[str]], lookups: list[str] | None = None) -> None:

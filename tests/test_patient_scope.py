@@ -83,7 +83,9 @@ def test_another_patients_normal_results_do_not_weaken_the_warning(client):
     alone = cards(client, full_prefetch())
     prefetch = full_prefetch()
     normals = of_patient(load_fhir("alp-normal.json"), OTHER)["entry"]
-    for entry, low in zip(normals * 3, prefetch["alp"]["entry"][:3], strict=False):  # a normal result beside every low one
+    for entry, low in zip(
+        normals * 3, prefetch["alp"]["entry"][:3], strict=False
+    ):  # a normal result beside every low one
         entry = json.loads(json.dumps(entry))
         entry["resource"]["id"] += low["resource"]["id"]
         entry["resource"]["effectiveDateTime"] = low["resource"]["effectiveDateTime"]
@@ -121,3 +123,12 @@ def test_a_draft_order_for_another_patient_is_400(client):
     response = client.post(ORDER_SIGN, json=body)
     assert response.status_code == 400
     assert error_reason(response) == "context.draftOrders holds an order for another patient than context.patientId"
+
+
+def test_an_included_medication_is_kept_and_an_included_resource_of_another_patient_is_not(caplog):
+    from cds_service.patient_scope import only_this_patient
+
+    drug = {"fullUrl": "Medication/m1", "resource": {"resourceType": "Medication", "id": "m1"}}
+    stray = {"resource": {"resourceType": "Observation", "id": "o1", "subject": {"reference": "Patient/someone-else"}}}
+    data, included = only_this_patient({"medications": []}, "p1", [drug, stray])
+    assert data == {"medications": []} and included == [drug]

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import pytest
 import requests
@@ -16,15 +17,9 @@ from hypothesis import strategies as st
 from responses import matchers
 
 from cds_service.fhir_client import FhirClient
-from cds_service.prefetch import (
-    DataUnavailable,
-    FhirAccess,
-    is_read,
-    read_references,
-    render_template,
-    resolve,
-    resolve_available,
-)
+from cds_service.fhir_reader import Deadline, FhirReader, MemoryFhirReader, Unreachable
+from cds_service.prefetch import DataUnavailable, Gathered, gather, is_read, render_template
+from cds_service.prefetch import read_references as read_through
 
 BASE = "https://ehr.example.org/fhir/R4"
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.prefetch-secret-token"
@@ -119,9 +114,36 @@ def executor():
     pool.shutdown(wait=True, cancel_futures=True)
 
 
-def access(server: str | None = BASE, token: str | None = TOKEN, seconds: float = 30.0) -> FhirAccess:
-    """Return FHIR access to the test server with a deadline that many seconds away."""
-    return FhirAccess(FhirClient(), server, token, time.monotonic() + seconds)
+@dataclass(frozen=True)
+class Access:
+    """A call's reader of the test server and its deadline."""
+
+    reader: FhirReader
+    deadline: Deadline
+
+
+def access(server: str | None = BASE, token: str | None = TOKEN, seconds: float = 30.0) -> Access:
+    """Return the HTTP reader of the test server (or none) with a deadline that many seconds away."""
+    deadline = Deadline(time.monotonic, time.monotonic() + seconds)
+    if server is None:
+        return Access(Unreachable("no FHIR server"), deadline)
+    return Access(FhirClient().reader(server, token=token, deadline=deadline.at), deadline)
+
+
+def resolve_available(templates, prefetch, context, through: Access, executor, core) -> tuple[dict, frozenset]:
+    """Gather the templates' data through the reader; return the data and the unavailable keys."""
+    gathered = gather(templates, prefetch, context, through.reader, through.deadline, executor, core=core)
+    return gathered.data, gathered.unavailable
+
+
+def resolve(templates, prefetch, context, through: Access, executor) -> dict:
+    """Gather the templates' data, every key required."""
+    return resolve_available(templates, prefetch, context, through, executor, core=templates.keys())[0]
+
+
+def read_references(references, through: Access, executor) -> dict:
+    """Read references through the reader before the deadline."""
+    return read_through(references, through.reader, through.deadline, executor)
 
 
 def full_prefetch() -> dict:
@@ -543,8 +565,8 @@ def test_is_read(template, read):
     assert is_read(template) is read
 
 
-def test_fhir_access_repr_hides_the_token():
-    assert TOKEN not in repr(access())
+def test_the_reader_repr_hides_the_token():
+    assert TOKEN not in repr(access().reader)
 
 
 # --- core and optional keys ------------------------------------------------------------------------------
@@ -577,3 +599,53 @@ def test_an_optional_key_without_a_server_is_unavailable_not_fatal(executor):
         {"alp": TEMPLATES["alp"]}, {}, CONTEXT, access(server=None), executor, core=()
     )
     assert (data, unavailable) == ({}, frozenset({"alp"}))
+
+
+# --- resources a search includes (_include) -----------------------------------------------------------------
+
+INCLUDED = {"fullUrl": f"{BASE}/Medication/med-risedronate", "resource": MEDICATION, "search": {"mode": "include"}}
+
+
+def with_included(result: dict) -> dict:
+    """Return a searchset Bundle with the risedronate Medication added as an included entry."""
+    return {**result, "entry": [*result["entry"], INCLUDED]}
+
+
+@responses.activate(assert_all_requests_are_fired=True)
+def test_an_included_resource_of_a_fetched_search_is_kept_apart_from_the_matches(executor):
+    responses.get(MEDREQ_URL, json=with_included(bundle(ORDERS)), match=[matchers.query_param_matcher(MEDS_PARAMS)])
+    prefetch = {k: v for k, v in full_prefetch().items() if k != "meds"}
+    through = access()
+
+    gathered = gather(TEMPLATES, prefetch, CONTEXT, through.reader, through.deadline, executor, core=())
+
+    assert gathered == Gathered({"patient": PATIENT, "alp": ALPS, "meds": ORDERS}, [INCLUDED], frozenset())
+
+
+def test_an_included_resource_of_a_prefetched_bundle_is_kept_apart_from_the_matches(executor):
+    prefetch = {**full_prefetch(), "meds": with_included(bundle(ORDERS))}
+    through = access(server=None)
+
+    gathered = gather(TEMPLATES, prefetch, CONTEXT, through.reader, through.deadline, executor, core=())
+
+    assert gathered.data["meds"] == ORDERS and gathered.included == [INCLUDED]
+
+
+def test_included_resources_of_every_page_are_collected(executor):
+    page2 = with_included(bundle(ORDERS[:0]))
+    reader = MemoryFhirReader({"page-2": page2}, BASE)
+    prefetch = {**full_prefetch(), "meds": with_included(bundle(ORDERS, f"{BASE}/page-2"))}
+
+    gathered = gather(TEMPLATES, prefetch, CONTEXT, reader, access().deadline, executor, core=())
+
+    assert gathered.data["meds"] == ORDERS and gathered.included == [INCLUDED, INCLUDED]
+    assert reader.requests == ["page-2"]
+
+
+def test_the_queries_run_in_one_round_through_the_reader(executor):
+    reader = MemoryFhirReader({}, BASE)
+
+    gathered = gather(TEMPLATES, {}, CONTEXT, reader, access().deadline, executor, core=("alp",))
+
+    assert sorted(reader.requests) == sorted(render_template(t, CONTEXT) for t in TEMPLATES.values())
+    assert gathered.data == {"patient": None, "alp": [], "meds": []}

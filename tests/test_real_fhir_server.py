@@ -389,3 +389,46 @@ def test_therapy_recorded_outside_orders_is_fetched_from_the_real_server(client,
     cards = [(c["source"]["topic"]["code"], c["indicator"]) for c in response.get_json()["cards"]]
     # On an antiresorptive despite persistently low ALP: the warning, not the "not evaluated" note.
     assert cards == [("low-alp-antiresorptive", "warning")]
+
+
+def test_a_referenced_medication_comes_with_the_search_and_gives_the_card(client, fhir_server):
+    """An order naming its drug by reference: the server includes the Medication, the card knows the drug."""
+    from cds_service.prefetch import render_template
+    from cds_service.services import MEDICATIONS
+
+    patient_id, source = "demo-referenced-drug", "demo-low-alp"
+    fhir_put(fhir_server, {**fhir_get(f"{fhir_server}/Patient/{source}"), "id": patient_id})
+    for entry in fhir_get(f"{fhir_server}/Observation?patient={source}&_count=100").get("entry", []):
+        observation = entry["resource"]
+        fhir_put(
+            fhir_server,
+            {
+                **observation,
+                "id": observation["id"].replace(source, patient_id),
+                "subject": {"reference": f"Patient/{patient_id}"},
+            },
+        )
+    alendronate = THERAPY_ELSEWHERE["MedicationDispense"]["medicationCodeableConcept"]
+    fhir_put(fhir_server, {"resourceType": "Medication", "id": f"{patient_id}-drug", "code": alendronate})
+    fhir_put(
+        fhir_server,
+        {
+            "resourceType": "MedicationRequest",
+            "id": f"{patient_id}-order",
+            "status": "active",
+            "intent": "order",
+            "authoredOn": (DEMO_DAY - timedelta(days=30)).isoformat(),
+            "medicationReference": {"reference": f"Medication/{patient_id}-drug"},
+            "subject": {"reference": f"Patient/{patient_id}"},
+        },
+    )
+    found = fhir_get(f"{fhir_server}/{render_template(MEDICATIONS, {'patientId': patient_id})}")
+    modes = sorted((e["resource"]["resourceType"], e["search"]["mode"]) for e in found["entry"])
+    assert modes == [("Medication", "include"), ("MedicationRequest", "match")]  # the server honours _include
+
+    response = client.post(
+        "/cds-services/low-alp-patient-view", json=sandbox_call("patient-view", patient_id, fhir_server)
+    )
+    assert response.status_code == 200, response.get_json()
+    cards = [(c["source"]["topic"]["code"], c["indicator"]) for c in response.get_json()["cards"]]
+    assert cards == [("low-alp-antiresorptive", "warning")]  # on alendronate despite low ALP: the drug was known

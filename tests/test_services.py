@@ -21,6 +21,10 @@ ALLOWED_TOKENS = {
 }
 # CDS Hooks 2.0 restricted query subset: references, token equality, date prefixes, _count, _sort.
 ALLOWED_PARAMETERS = {"patient", "code", "status", "date", "_count", "_sort"}
+# Beyond it, one parameter the 2.0 text itself shows in a prefetch template
+# (`PractitionerRole?_id={{userPractitionerRoleId}}&_include=PractitionerRole:practitioner`): a medication search
+# includes the Medications it references, so that one round trip gives the drugs too.
+MEDICATION_TYPES = {"MedicationRequest", "MedicationStatement", "MedicationDispense", "MedicationAdministration"}
 
 
 def test_the_service_ids_and_hooks_are_fixed():
@@ -56,6 +60,8 @@ def test_prefetch_templates_use_only_2_0_tokens_and_the_restricted_query_subset(
         resource, _, query = template.partition("?")
         assert re.fullmatch(r"[A-Z][A-Za-z]+(/\{\{context\.patientId\}\})?", resource)
         parameters = dict(parse_qsl(query))
+        if resource in MEDICATION_TYPES:
+            assert parameters.pop("_include") == f"{resource}:medication"
         assert set(parameters) <= ALLOWED_PARAMETERS
         assert parameters.get("_sort", "-date") == "-date"  # R4 syntax, not the 1.0 `sort:desc=date`
 
@@ -89,3 +95,22 @@ def test_order_hooks_prefetch_safety_labs_and_patient_view_the_liver_panel():
 def test_the_condition_query_reads_every_condition_so_locally_coded_ones_are_seen():
     query = SERVICES_BY_ID["low-alp-patient-view"].prefetch["conditions"]
     assert query == "Condition?patient={{context.patientId}}&_count=100"
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=lambda s: s.id)
+def test_every_medication_search_includes_the_medications_it_references(service):
+    searches = {t.partition("?")[0]: dict(parse_qsl(t.partition("?")[2])) for t in service.prefetch.values()}
+    assert set(searches) >= MEDICATION_TYPES
+    for resource in MEDICATION_TYPES:
+        assert searches[resource]["_include"] == f"{resource}:medication"
+        assert searches[resource]["patient"] == "{{context.patientId}}"
+
+
+def test_the_order_hooks_check_the_orders_of_their_context_and_patient_view_none():
+    orders = {s.hook: s.orders for s in SERVICES}
+    assert orders == {
+        "order-sign": "draftOrders",
+        "order-select": "draftOrders",
+        "medication-refill": "medications",
+        "patient-view": None,
+    }

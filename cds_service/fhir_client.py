@@ -116,6 +116,8 @@ class FhirClient:
             session.mount("http://", adapter)
             # A FHIR server's cookie would otherwise ride along on the next request's calls from this thread.
             session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+            # No proxy (GuardedAdapter) and no ~/.netrc (explicit auth): skip reading the environment on every GET.
+            session.trust_env = False
             self._local.session = session
         return session
 

@@ -1117,3 +1117,67 @@ def test_feedback_may_name_the_hl7_reason_instead_of_ours(app, client):
     assert response.get_json() == {"received": 1, "stored": 1}
     (stored,) = app.extensions["alp_guard"].store.feedback_for(card["uuid"])
     assert (stored["override_system"], stored["override_code"]) == (standard["system"], standard["code"])
+
+
+# --- the medication searches bring the drugs along (_include) ----------------------------------------------
+
+ALENDRONATE_MEDICATION = {
+    "resourceType": "Medication",
+    "id": "aln",
+    "code": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "904431"}]},
+}
+
+
+def referencing_orders(*, included: bool) -> dict:
+    """Return a MedicationRequest search Bundle whose active order names its drug by reference, included or not."""
+    order = {
+        "resourceType": "MedicationRequest",
+        "id": "mr-aln",
+        "status": "active",
+        "intent": "order",
+        "subject": {"reference": "Patient/pat-hpp-1"},
+        "authoredOn": "2026-02-01",
+        "medicationReference": {"reference": "Medication/aln"},
+    }
+    entries = [{"fullUrl": f"{FHIR_SERVER}/MedicationRequest/mr-aln", "resource": order, "search": {"mode": "match"}}]
+    if included:
+        entries.append(
+            {
+                "fullUrl": f"{FHIR_SERVER}/Medication/aln",
+                "resource": ALENDRONATE_MEDICATION,
+                "search": {"mode": "include"},
+            }
+        )
+    return {"resourceType": "Bundle", "type": "searchset", "entry": entries}
+
+
+def test_the_medication_search_includes_the_drugs_so_none_is_read_on_its_own(client):
+    prefetch = full_prefetch()
+    del prefetch["medications"]
+    with responses.RequestsMock() as mock:
+        mock.get(
+            f"{FHIR_SERVER}/MedicationRequest",
+            json=referencing_orders(included=True),
+            match=[matchers.query_param_matcher({"_include": "MedicationRequest:medication"}, strict_match=False)],
+        )
+        response = client.post(
+            PATIENT_VIEW, json=hook_request("patient-view", prefetch=prefetch, fhir_server=FHIR_SERVER)
+        )
+        assert [call.request.url.split("?")[0] for call in mock.calls] == [f"{FHIR_SERVER}/MedicationRequest"]
+    assert topics(response) == [("low-alp-antiresorptive", "warning")]  # the included drug is an antiresorptive
+
+
+def test_a_site_that_drops_include_gets_the_drug_by_a_read(site_client):
+    client = site_client({"prefetch_parameters": {"MedicationRequest": {"_include": None}}})
+    discovered = next(s for s in client.get("/cds-services").get_json()["services"] if s["hook"] == "patient-view")
+    assert "_include" not in discovered["prefetch"]["medications"]
+    prefetch = full_prefetch()
+    del prefetch["medications"]
+    with responses.RequestsMock() as mock:
+        search = mock.get(f"{FHIR_SERVER}/MedicationRequest", json=referencing_orders(included=False))
+        read = mock.get(f"{FHIR_SERVER}/Medication/aln", json=ALENDRONATE_MEDICATION)
+        response = client.post(
+            PATIENT_VIEW, json=hook_request("patient-view", prefetch=prefetch, fhir_server=FHIR_SERVER)
+        )
+        assert "_include" not in search.calls[0].request.url and read.call_count == 1
+    assert topics(response) == [("low-alp-antiresorptive", "warning")]

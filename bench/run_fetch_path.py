@@ -102,6 +102,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--tag", default="", help="suffix of the result file name")
+    parser.add_argument(
+        "--inline-medications", action="store_true", help="drugs inline (medicationCodeableConcept), as before issue 12"
+    )
     args = parser.parse_args()
 
     h.ensure_tools()
@@ -121,7 +124,7 @@ def main() -> None:
             str(paths["resources-typical"]),
             "--max-seconds",
             "600",
-            "--referenced-medications",
+            *([] if args.inline_medications else ["--referenced-medications"]),
         ],
         start_new_session=True,
     )
@@ -132,6 +135,7 @@ def main() -> None:
         "calls": args.calls,
         "workers": args.workers,
         "threads": args.threads,
+        "medications": "inline" if args.inline_medications else "referenced",
     }
     print(f"machine: {report['machine']}")
     try:

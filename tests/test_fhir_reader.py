@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
+import json
+import re
+import time
+from collections.abc import Callable
+from typing import Any
 
+import pytest
+import responses
+
+from cds_service.fhir_client import FhirClient
 from cds_service.fhir_reader import Deadline, FhirError, Found, MemoryFhirReader, Unreachable, split_entries
 
 BASE = "https://fhir.example.org/r4"
@@ -81,3 +89,82 @@ def test_the_deadline_counts_down_on_the_injected_clock():
     assert deadline.remaining() == 2.0
     now[0] = 103.5
     assert deadline.remaining() == -1.5
+
+
+# --- the in-memory reader answers as the HTTP reader does (same documents, same results) ----------------------
+
+PAGED = {
+    "MedicationRequest?patient=p1": searchset(
+        {"resource": ORDER, "search": {"mode": "match"}},
+        {"fullUrl": f"{BASE}/Medication/m1", "resource": DRUG, "search": {"mode": "include"}},
+        next_link=f"{BASE}/page-2",
+    ),
+    "page-2": searchset({"resource": {**ORDER, "id": "mr-2"}}, next_link=f"{BASE}/page-3"),
+    "page-3": searchset({"resource": {**ORDER, "id": "mr-3"}}),
+    "Medication/m1": DRUG,
+    "Observation?patient=p1": searchset(next_link="https://elsewhere.example/fhir/page-2"),
+}
+
+
+def http_reader(documents: dict, max_pages: int = 10) -> Any:
+    """Return the HTTP reader of a `responses` server that answers each document at its URL, 404 otherwise."""
+
+    def answer(request: Any) -> tuple[int, dict, str]:
+        relative = request.url.removeprefix(f"{BASE}/")
+        document = documents.get(relative)
+        return (200, {}, json.dumps(document)) if document is not None else (404, {}, "{}")
+
+    responses.add_callback(responses.GET, re.compile(re.escape(BASE) + r"/.*"), callback=answer)
+    return FhirClient(max_pages=max_pages).reader(BASE, token="t", deadline=time.monotonic() + 30)
+
+
+def both(documents: dict, max_pages: int = 10) -> list[Any]:
+    """Return the HTTP reader and the in-memory reader of the same documents."""
+    return [http_reader(documents, max_pages), MemoryFhirReader(documents, BASE, max_pages)]
+
+
+def outcome(call: Callable[[], Any]) -> Any:
+    """Return what a reader call gives, or the reason it failed."""
+    try:
+        return call()
+    except FhirError as exc:
+        return f"FhirError: {exc.reason}"
+
+
+@responses.activate
+def test_both_readers_give_the_same_pages_matches_and_includes():
+    http, memory = both(PAGED)
+    assert outcome(lambda: http.search("MedicationRequest?patient=p1")) == outcome(
+        lambda: memory.search("MedicationRequest?patient=p1")
+    )
+    assert memory.search("MedicationRequest?patient=p1").matches == [
+        ORDER,
+        {**ORDER, "id": "mr-2"},
+        {**ORDER, "id": "mr-3"},
+    ]
+
+
+@responses.activate
+def test_both_readers_read_a_resource_and_give_none_for_a_missing_one():
+    for reader in both(PAGED):
+        assert (reader.read("Medication/m1"), reader.read("Medication/m9")) == (DRUG, None)
+
+
+@pytest.mark.parametrize(
+    ("query", "max_pages", "reason"),
+    [
+        ("Observation?patient=p1", 10, "FhirError: FHIR next link leaves the FHIR server"),
+        ("MedicationRequest?patient=p1", 2, "FhirError: too many result pages"),
+    ],
+)
+@responses.activate
+def test_both_readers_refuse_the_same_way(query, max_pages, reason):
+    assert [outcome(lambda r=r: r.search(query)) for r in both(PAGED, max_pages)] == [reason, reason]
+
+
+@responses.activate
+def test_both_readers_continue_a_bundle_in_hand():
+    in_hand = PAGED["MedicationRequest?patient=p1"]
+    http, memory = both(PAGED)
+    assert http.continue_search(in_hand) == memory.continue_search(in_hand)
+    assert len(memory.continue_search(in_hand).matches) == 3

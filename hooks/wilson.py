@@ -9,7 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from hooks.alp import completed_years
 from hooks.findings import Finding, Indicator, Measurement, Topic
-from hooks.labs import number_text
+from hooks.labs import Reading, chronological, counts, number_text, read
 from hooks.policy import Policy
 from hooks.records import (
     Code,
@@ -61,20 +61,6 @@ _DATE_SKEW = timedelta(days=1)
 _GATE_COMPARATORS = frozenset({None, ">", ">="})
 
 Convert = Callable[[Decimal, str | None], Decimal | None]
-
-
-@dataclass(frozen=True)
-class Reading:
-    """One trusted, interpretable result and its value in the unit the rule compares it in."""
-
-    result: LabResult
-    value: Decimal
-
-    @property
-    def effective(self) -> date:
-        """Return the specimen date, which every reading has."""
-        assert self.result.effective is not None
-        return self.result.effective
 
 
 @dataclass(frozen=True)
@@ -289,12 +275,12 @@ def liver_failure_inr(labs: Iterable[LabResult], today: date, policy: Policy) ->
     """Return the most recent trusted INR at or above the acute liver failure gate in the window, if any."""
     since = today - timedelta(days=policy.wilson_inr_window_days)
     gating = [
-        Reading(r, r.quantity.value)
+        Reading(r, r.quantity.value, r.quantity.comparator)
         for r in labs
         if r.loinc in INR
-        and is_trusted(r, policy)
+        and counts(r, policy, since)
         and r.effective is not None
-        and since <= r.effective <= today + _DATE_SKEW
+        and r.effective <= today + _DATE_SKEW
         and r.quantity is not None
         and is_inr_unit(r.quantity.unit)
         and reaches(r.quantity, policy.wilson_inr_min)
@@ -323,17 +309,16 @@ def latest_liver_panel(labs: Sequence[LabResult], policy: Policy) -> LiverPanel 
 
 def readings(labs: Iterable[LabResult], value_set: ValueSet, convert: Convert, policy: Policy) -> list[Reading]:
     """Return one analyte's trusted, interpretable results converted to the rule's unit, newest first."""
-    found = []
-    for result in labs:
-        if result.loinc not in value_set or not is_trusted(result, policy) or result.effective is None:
-            continue
-        quantity = result.quantity
-        # A '<' or '>' value has no exact ratio, and an unknown unit is never guessed: both are left out.
-        if quantity is None or quantity.comparator is not None:
-            continue
-        value = convert(quantity.value, quantity.unit)
-        if value is not None and value > 0:
-            found.append(Reading(result, value))
+    found = [
+        reading
+        for result in labs
+        if result.loinc in value_set
+        and counts(result, policy)
+        and (reading := read(result, convert)) is not None
+        # A '<' or '>' value has no exact ratio, and a zero none at all: both are left out.
+        and reading.comparator is None
+        and reading.value > 0
+    ]
     return sorted(found, key=newest_first_key, reverse=True)
 
 
@@ -345,15 +330,9 @@ def bilirubin_mg_per_dl(value: Decimal, unit: str | None) -> Decimal | None:
     return converted.quantize(_BILIRUBIN_STEP, ROUND_HALF_UP)
 
 
-def is_trusted(result: LabResult, policy: Policy) -> bool:
-    """Tell whether a result is verified and carries a value."""
-    return result.status in policy.trusted_statuses and not result.has_data_absent_reason
-
-
-def newest_first_key(reading: Reading) -> tuple[date, float]:
-    """Order readings by specimen date, then by time of day when known."""
-    instant = reading.result.instant
-    return reading.effective, instant.timestamp() if instant else float("-inf")
+def newest_first_key(reading: Reading) -> tuple[date, float, str]:
+    """Order readings as their results are ordered (labs.chronological)."""
+    return chronological(reading.result)
 
 
 def nearest(anchor: Reading, candidates: Sequence[Reading]) -> Reading:
@@ -456,8 +435,7 @@ def measurements(inr: Reading, panel: LiverPanel, policy: Policy) -> tuple[Measu
 
 def measurement(label: str, reading: Reading, unit: str, limit: str | None = None) -> Measurement:
     """Show one reading as card evidence."""
-    comparator = reading.result.quantity.comparator if reading.result.quantity else None
-    return Measurement(label, reading.result.loinc, reading.effective, reading.value, unit, comparator, limit)
+    return Measurement(label, reading.result.loinc, reading.effective, reading.value, unit, reading.comparator, limit)
 
 
 def notes(panel: LiverPanel, patient: PatientFacts, policy: Policy) -> tuple[str, ...]:

@@ -40,6 +40,7 @@ from cards.vocabulary import (
     alp_guard_source,
     override_reasons,
 )
+from cards.wording import criteria_lines
 from cards.workup import CALCIUM, VITAMIN_D
 from hooks.findings import Finding, Indicator, Measurement, Topic
 from hooks.regimens import Regimen, denosumab_regimen, zoledronic_acid_regimen
@@ -152,7 +153,7 @@ def renal_card(finding: Finding, new_uuid: NewUuid) -> Json:
 
 def criteria_section(heading: str, finding: Finding) -> str:
     """List what was found, when there is no value to tabulate."""
-    criteria = [escape_markdown(c) for c in finding.criteria if c.strip()]
+    criteria = [escape_markdown(c) for c in criteria_lines(finding) if c.strip()]
     return f"**{heading}**\n" + bullets(criteria) if criteria else ""
 
 
@@ -258,7 +259,7 @@ def cardiovascular_card(finding: Finding, new_uuid: NewUuid) -> Json:
 
 def duplicate_card(finding: Finding, new_uuid: NewUuid) -> Json:
     """Warn that a second, different antiresorptive is being ordered."""
-    if not finding.criteria:
+    if not criteria_lines(finding):
         raise ValueError("a duplicate antiresorptive card needs the other antiresorptive")
     return card(
         uuid=new_uuid(),

@@ -161,20 +161,6 @@ def _normal_pea(result: LabResult) -> Measurement | None:
     )
 
 
-B6_CAVEAT = "Vitamin B6 supplements raise pyridoxal 5'-phosphate: ask about them before reading it as HPP."
-
-
-def substrate_criteria(measurements: Iterable[Measurement]) -> tuple[str, ...]:
-    """Return one readable line per elevated substrate, with the vitamin B6 caveat for PLP."""
-    lines = [
-        f"{m.label} {number_text(m.value)} {m.unit} on {m.effective.isoformat()} is above normal ({m.limit})"
-        for m in measurements
-    ]
-    if any(m.loinc in PYRIDOXAL_PHOSPHATE for m in measurements):
-        lines.append(B6_CAVEAT)
-    return tuple(lines)
-
-
 def _elevated_plp(result: LabResult, policy: Policy) -> Measurement | None:
     """Return a PLP result above the lab's range high, else above the default for its unit (nmol/L or ug/L)."""
     assert result.effective is not None

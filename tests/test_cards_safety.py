@@ -397,6 +397,7 @@ from datetime import timedelta  # noqa: E402
 from hooks.cardiovascular import check_recent_cardiovascular_event  # noqa: E402
 from hooks.duplicates import check_duplicate_antiresorptives  # noqa: E402
 from hooks.records import Code, ConditionRecord, PatientFacts  # noqa: E402
+from hooks.therapy import Therapy  # noqa: E402
 
 TODAY = date(2026, 11, 24)
 PLAIN_MARKDOWN_CLUTTER = re.compile(r"&[a-z]+;|\\\\")
@@ -431,9 +432,9 @@ def cv_finding(*conditions: ConditionRecord) -> Finding:
 
 
 def duplicate_finding() -> Finding:
-    [finding] = check_duplicate_antiresorptives(
-        [draft("mr-a", "Alendronate 70 mg tablet")], {"denosumab": "denosumab (administered 2026-09-01)"}, PATIENT
-    )
+    given = MedicationOrder("ma-d", "completed", (), ("Prolia 60 mg",), source="MedicationAdministration")
+    denosumab = Therapy("denosumab", "MedicationAdministration", date(2026, 9, 1), date(2027, 3, 1), given)
+    [finding] = check_duplicate_antiresorptives([draft("mr-a", "Alendronate 70 mg tablet")], [denosumab], PATIENT)
     return finding
 
 
@@ -494,7 +495,7 @@ def test_the_duplicate_card_names_both_and_the_risk_of_stopping_denosumab():
     card = render(duplicate_finding())
     assert card["summary"] == "Keep one antiresorptive: alendronate and denosumab at once"
     detail = card["detail"]
-    assert "Already in use: denosumab (administered 2026-09-01)" in detail
+    assert "Already in use: denosumab (given 2026-09-01)" in detail
     assert "planned switch (for example from denosumab to a bisphosphonate)" in detail
     assert "multiple vertebral fractures (Prolia label; MHRA 2020)" in detail
     assert [r["code"] for r in card["overrideReasons"]][0] == "planned-transition"

@@ -10,7 +10,7 @@ import pytest
 
 from hooks.policy import Policy
 from hooks.records import LabResult, Quantity, ReferenceRange
-from hooks.substrates import B6_CAVEAT, elevated_substrates, substrate_criteria
+from hooks.substrates import elevated_substrates
 
 TODAY = date(2026, 11, 24)
 POLICY = Policy()
@@ -78,11 +78,15 @@ def test_phosphoethanolamine_needs_its_own_range_in_the_same_unit():
     assert elevated(pea("60", high=None)) == ()
 
 
-def test_the_criteria_name_the_value_and_warn_about_vitamin_b6():
-    lines = substrate_criteria(elevated(plp("210")))
-    assert lines[0].startswith("Pyridoxal 5'-phosphate 210 nmol/L on 2026-10-01 is above normal")
-    assert lines[-1] == B6_CAVEAT
-    assert B6_CAVEAT not in substrate_criteria(elevated(pea("60")))
+def test_an_elevated_substrate_carries_its_value_date_and_limit():
+    (shown,) = elevated(plp("210"))
+    assert (shown.label, shown.value, shown.unit, shown.effective) == (
+        "Pyridoxal 5'-phosphate",
+        Decimal(210),
+        "nmol/L",
+        date(2026, 10, 1),
+    )
+    assert shown.limit == "> 125 nmol/L (125 nmol/L default)"
 
 
 def test_the_defaults_are_policy_parameters():

@@ -1,0 +1,179 @@
+"""Put what findings carry as data into words: their criteria and caveats, and how a record shows a drug taken."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import ROUND_HALF_UP, Decimal
+
+from cards.text import decimal_text, iso_date
+from hooks.findings import Caveat, Check, Criterion, Finding, Note
+from hooks.valuesets import PYRIDOXAL_PHOSPHATE
+
+# How each source shows the drug taken.
+SOURCE_VERBS = {
+    "MedicationRequest": "prescribed",
+    "MedicationStatement": "recorded as taken",
+    "MedicationDispense": "dispensed",
+    "MedicationAdministration": "given",
+}
+MET = "met"
+NOT_MET = "not met"
+ALF_PICTURE = "Acute liver failure picture"
+B6_CAVEAT = "Vitamin B6 supplements raise pyridoxal 5'-phosphate: ask about them before reading it as HPP."
+NOT_CHECKED = {
+    "conditions": "the problem list (a hypophosphatasia diagnosis on record)",
+    "medications": "the medication list (asfotase alfa)",
+    "hppWorkup": "the HPP work-up results (pyridoxal 5'-phosphate, phosphoethanolamine)",
+}
+WILSON_LIKELIER = (
+    "Acute liver failure with the Wilson disease pattern is present: Wilson disease is the likelier cause of "
+    "the low ALP. Work it up first."
+)
+CERULOPLASMIN_UNRELIABLE = (
+    "Ceruloplasmin is unreliable in acute liver failure: it is low in liver failure of any cause and rises as"
+    " an acute-phase reactant, so neither a low nor a normal value settles the diagnosis."
+)
+UNREADABLE_LIVER_DISEASE = (
+    "A Condition that could not be read carries a chronic or alcohol-related liver disease code: if it"
+    " is current, this is acute-on-chronic liver disease, where the ratios were not validated."
+)
+_INJURIES = {
+    Check.BILIRUBIN_HIGH: ("total bilirubin", "mg/dL"),
+    Check.AST_HIGH: ("AST", "U/L"),
+    Check.ALT_HIGH: ("ALT", "U/L"),
+}
+
+
+def criteria_lines(finding: Finding) -> tuple[str, ...]:
+    """Word the finding's criteria, each with its value, limit and verdict where it has them."""
+    lines: list[str] = []
+    checks = finding.checks
+    for check in checks:
+        line = criterion_line(check, checks)
+        if line:
+            lines.append(line)
+    if any(
+        c.what is Check.SUBSTRATE_HIGH and c.measurement and c.measurement.loinc in PYRIDOXAL_PHOSPHATE for c in checks
+    ):
+        lines.append(B6_CAVEAT)
+    return (*lines, *finding.criteria)
+
+
+def criterion_line(check: Criterion, checks: Iterable[Criterion] = ()) -> str:
+    """Word one criterion; the liver injury criteria are part of the acute liver failure picture's line."""
+    what = check.what
+    if what is Check.INR_HIGH:
+        return alf_picture(check, checks)
+    if what in _INJURIES:
+        return ""
+    if what in (Check.ALP_BILIRUBIN_RATIO, Check.AST_ALT_RATIO, Check.VERY_LOW_ALP):
+        return f"{claim(check)}: {MET if check.met else NOT_MET}"
+    if what is Check.SUBSTRATE_HIGH:
+        m = check.measurement
+        assert m is not None
+        return f"{m.label} {decimal_text(m.value)} {m.unit} on {iso_date(m.effective)} is above normal ({m.limit})"
+    if what is Check.SAME_ORDER:
+        return f"Also in this order: {check.subject}"
+    if what is Check.ALSO_ORDERED:
+        return f"Also being ordered: {check.subject}" + (f", order {check.reference}" if check.reference else "")
+    if what in (Check.IN_USE, Check.ALREADY_IN_USE):
+        assert check.on is not None
+        seen = f"{check.subject} ({source_verb(check.source)} {iso_date(check.on)})"
+        return f"{'In use' if what is Check.IN_USE else 'Already in use'}: {seen}"
+    raise ValueError(f"no wording for {what}")
+
+
+def claim(check: Criterion) -> str:
+    """Word what a ratio or value criterion compares, without its verdict, e.g. "AST/ALT 3.0 > 2.2"."""
+    assert check.value is not None and check.limit is not None
+    limit = decimal_text(check.limit)
+    if check.what is Check.ALP_BILIRUBIN_RATIO:
+        return f"ALP/bilirubin {ratio_text(check.value, check.limit)} < {limit}"
+    if check.what is Check.AST_ALT_RATIO:
+        return f"AST/ALT {ratio_text(check.value, check.limit)} > {limit}"
+    if check.what is Check.VERY_LOW_ALP:
+        return f"ALP {decimal_text(check.value)} U/L ≤ {limit} U/L"
+    raise ValueError(f"no claim for {check.what}")
+
+
+def alf_picture(inr: Criterion, checks: Iterable[Criterion]) -> str:
+    """Word the acute liver failure picture: the INR and the liver injury met with it."""
+    assert inr.value is not None and inr.limit is not None
+    injuries = []
+    for check in checks:
+        if check.what in _INJURIES and check.met:
+            assert check.value is not None and check.limit is not None
+            name, unit = _INJURIES[check.what]
+            injuries.append(f"{name} {decimal_text(check.value)} {unit} ≥ {decimal_text(check.limit)} {unit}")
+    return (
+        f"{ALF_PICTURE}: INR {decimal_text(inr.value)} ≥ {decimal_text(inr.limit)} with"
+        f" {' and '.join(injuries)}, all within the last {inr.days} days, and no current"
+        " chronic or alcohol-related liver disease on record"
+    )
+
+
+def note_lines(finding: Finding) -> tuple[str, ...]:
+    """Word the finding's caveats."""
+    return (*(note_line(note) for note in finding.caveats), *finding.notes)
+
+
+def note_line(note: Note) -> str:
+    """Word one caveat with the values it names."""
+    caveat, values = note.caveat, note.values
+    if caveat is Caveat.NOT_CHECKED:
+        missing = [NOT_CHECKED.get(key, key) for key in note.subjects]
+        return f"Could not be read in time, so not checked: {'; '.join(missing)}."
+    if caveat is Caveat.WILSON_LIKELIER:
+        return WILSON_LIKELIER
+    if caveat is Caveat.CERULOPLASMIN_UNRELIABLE:
+        return CERULOPLASMIN_UNRELIABLE
+    if caveat is Caveat.UNREADABLE_LIVER_DISEASE:
+        return UNREADABLE_LIVER_DISEASE
+    if caveat is Caveat.ATYPICAL_WILSON_AGE:
+        age, low, high = (decimal_text(v) for v in values)
+        return (
+            f"Age {age}, outside {low}-{high} years, where most Wilson disease presents (AASLD 2008; EASL 2012:"
+            " mostly 5-35, about 3% after the fourth decade): this card is one level lower than the pattern alone."
+            " Age alone does not exclude Wilson disease."
+        )
+    if caveat is Caveat.LIVER_DISEASE_PAST:
+        return (
+            f"A chronic or alcohol-related liver disease is on record as {note.subjects[0]}: it was"
+            " not taken to explain this picture."
+        )
+    if caveat is Caveat.RECENT_CIRRHOSIS:
+        assert note.on is not None
+        return (
+            f"Cirrhosis or chronic liver disease first on record {iso_date(note.on)}, within"
+            f" {decimal_text(values[0])} weeks: Wilson disease often presents as acute liver"
+            " failure on a cirrhosis not known before, so this does not rule the pattern out."
+        )
+    if caveat is Caveat.BILIRUBIN_CONVERTED:
+        sent, converted = values
+        return (
+            f"Total bilirubin {decimal_text(sent)} µmol/L was converted to {decimal_text(converted)}"
+            " mg/dL (÷ 17.1): the ALP/bilirubin ratio is defined in mg/dL."
+        )
+    if caveat is Caveat.PAEDIATRIC_RATIOS:
+        adult, cutoff, ratio = values
+        return (
+            f"Under {decimal_text(adult)}: the ratios are less sensitive in children, whose ALP is"
+            " physiologically high (ALP/bilirubin < 4: sensitivity 32.5% in a paediatric cohort, Indian J"
+            f" Gastroenterol 2022); an AST/ALT cut-off of {decimal_text(cutoff)} has been proposed"
+            f" (this patient: {ratio_text(ratio, cutoff)})."
+        )
+    raise ValueError(f"no wording for {caveat}")
+
+
+def source_verb(source: str | None) -> str:
+    """Say how a kind of record shows a drug taken: prescribed, dispensed, given, recorded as taken."""
+    return SOURCE_VERBS.get(source or "", "recorded")
+
+
+def ratio_text(ratio: Decimal, limit: Decimal) -> str:
+    """Write a ratio to one decimal, or more when rounding would put it on the other side of `limit`."""
+    for places in range(1, 7):
+        rounded = ratio.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+        if (rounded < limit, rounded > limit) == (ratio < limit, ratio > limit):
+            return format(rounded, "f")
+    return format(ratio, "f")

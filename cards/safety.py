@@ -40,9 +40,9 @@ from cards.vocabulary import (
     alp_guard_source,
     override_reasons,
 )
-from cards.wording import criteria_lines
+from cards.wording import criteria_lines, event_claim
 from cards.workup import CALCIUM, VITAMIN_D
-from hooks.findings import Finding, Indicator, Measurement, Topic
+from hooks.findings import Check, Finding, Indicator, Measurement, Topic
 from hooks.regimens import Regimen, denosumab_regimen, zoledronic_acid_regimen
 from hooks.valuesets import CALCIUM as CALCIUM_CODES
 from hooks.valuesets import VITAMIN_D_25OH
@@ -237,9 +237,10 @@ def dose_adjustment_card(finding: Finding, new_uuid: NewUuid) -> Json:
 
 def cardiovascular_card(finding: Finding, new_uuid: NewUuid) -> Json:
     """Warn that romosozumab is ordered within a year of a myocardial infarction or stroke."""
-    if not finding.criteria:
+    events = [c for c in finding.checks if c.what is Check.RECENT_EVENT]
+    if not events:
         raise ValueError("a romosozumab cardiovascular card needs the event on record")
-    event = finding.criteria[0].partition(":")[0]
+    event = event_claim(events[0])
     return card(
         uuid=new_uuid(),
         summary=f"Do not start romosozumab: {event} (Evenity boxed warning)",

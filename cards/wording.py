@@ -7,7 +7,9 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from cards.text import decimal_text, iso_date
 from hooks.findings import Caveat, Check, Criterion, Finding, Note
-from hooks.valuesets import PYRIDOXAL_PHOSPHATE
+from hooks.regimens import Regimen
+from hooks.units import to_ng_per_ml_vitamin_d
+from hooks.valuesets import PYRIDOXAL_PHOSPHATE, SNOMED
 
 # How each source shows the drug taken.
 SOURCE_VERBS = {
@@ -37,6 +39,28 @@ UNREADABLE_LIVER_DISEASE = (
     "A Condition that could not be read carries a chronic or alcohol-related liver disease code: if it"
     " is current, this is acute-on-chronic liver disease, where the ratios were not validated."
 )
+CORRECT_FIRST = "hypocalcaemia is a contraindication; correct it before starting"
+# What each label says about hypocalcaemia (docs/evidence/antiresorptive-safety.md), by ingredient or regimen.
+CALCIUM_LABELS: dict[str, str] = {
+    "alendronate": f"Fosamax and Fosamax Plus D, alendronate, labels revised 2/2026: {CORRECT_FIRST}.",
+    "risedronate": f"Actonel and Atelvia, risedronate: {CORRECT_FIRST}.",
+    "ibandronate": f"Boniva tablets and Boniva Injection, ibandronate: {CORRECT_FIRST}.",
+    Regimen.ZOLEDRONIC_ACID_5MG: f"Reclast, zoledronic acid 5 mg, label updated 2023-11-30: {CORRECT_FIRST}.",
+    Regimen.ZOLEDRONIC_ACID_4MG: "Zometa, zoledronic acid 4 mg: hypocalcaemia is not a contraindication, but"
+    " the label's warnings ask to monitor calcium, phosphate and magnesium and to treat hypocalcaemia.",
+    Regimen.ZOLEDRONIC_ACID_UNKNOWN: "Zoledronic acid, dose not known: for Reclast, 5 mg, hypocalcaemia is a"
+    " contraindication; for Zometa, 4 mg, a warning: monitor and treat it.",
+    Regimen.DENOSUMAB_60MG: "Prolia and its biosimilars, denosumab 60 mg: hypocalcaemia is a contraindication;"
+    " pre-existing hypocalcaemia must be corrected before starting.",
+    Regimen.DENOSUMAB_120MG: "Xgeva and its biosimilars, denosumab 120 mg, a contraindication since 2013:"
+    " pre-existing hypocalcaemia must be corrected before starting.",
+    Regimen.DENOSUMAB_UNKNOWN: "Denosumab, Prolia, Xgeva and their biosimilars: pre-existing hypocalcaemia"
+    " must be corrected before starting.",
+    "romosozumab": f"Evenity, romosozumab, US label 2019: {CORRECT_FIRST}.",
+}
+OTHER_CALCIUM = "{drug}: correct hypocalcaemia before starting; antiresorptives lower calcium further."
+ALBUMIN_NOTE = "Total calcium is not corrected for albumin: confirm with albumin-corrected or ionised calcium."
+EVENT_UNDATED = "The date of the event is not recorded: confirm when it happened."
 _INJURIES = {
     Check.BILIRUBIN_HIGH: ("total bilirubin", "mg/dL"),
     Check.AST_HIGH: ("AST", "U/L"),
@@ -80,7 +104,52 @@ def criterion_line(check: Criterion, checks: Iterable[Criterion] = ()) -> str:
         assert check.on is not None
         seen = f"{check.subject} ({source_verb(check.source)} {iso_date(check.on)})"
         return f"{'In use' if what is Check.IN_USE else 'Already in use'}: {seen}"
+    if what is Check.RECENT_EVENT:
+        return f"{event_claim(check)}: " + (
+            f"{check.source} {iso_date(check.on)}, {coded_name(check)}"
+            if check.on is not None
+            else f"current on the problem list as {coded_name(check)}"
+        )
+    if what is Check.LOW_VITAMIN_D:
+        assert check.limit is not None
+        return (
+            f"{measured_claim(check)} is below {decimal_text(check.limit)} ng/mL"
+            f" ({decimal_text(in_nmol_per_l(check.limit))} nmol/L), the level to reach before an antiresorptive"
+        )
+    if what is Check.LOW_CALCIUM:
+        assert check.limit is not None
+        return f"{measured_claim(check)} is below the lab's reference range (low {decimal_text(check.limit)} mg/dL)"
+    if what is Check.CALCIUM_LABEL:
+        key = check.subject or ""
+        return CALCIUM_LABELS.get(key) or OTHER_CALCIUM.format(drug=key.capitalize())
     raise ValueError(f"no wording for {what}")
+
+
+def event_claim(check: Criterion) -> str:
+    """Name a cardiovascular event and how long ago it was, e.g. "Stroke 182 days ago"."""
+    kind = (check.subject or "").capitalize()
+    return f"{kind} {decimal_text(check.value)} days ago" if check.value is not None else f"{kind}, date unknown"
+
+
+def coded_name(check: Criterion) -> str:
+    """Name a Condition as recorded, with the code that matched, e.g. "Stroke, ICD-10-CM I63.9"."""
+    assert check.coded is not None
+    system = "SNOMED CT" if check.coded.system == SNOMED else "ICD-10-CM"
+    return f"{check.name}, {system} {check.coded.code}"
+
+
+def measured_claim(check: Criterion) -> str:
+    """Write a measured value as the criterion shows it, e.g. "Calcium 8.61 mg/dL"."""
+    m = check.measurement
+    assert m is not None
+    return f"{m.label} {m.comparator or ''}{decimal_text(m.value)} {m.unit}"
+
+
+def in_nmol_per_l(ng_per_ml: Decimal) -> Decimal:
+    """Return a vitamin D level in whole nmol/L, as guidelines quote it (20 ng/mL = 50 nmol/L)."""
+    one_nmol_per_l = to_ng_per_ml_vitamin_d(Decimal(1), "nmol/L")
+    assert one_nmol_per_l is not None
+    return (ng_per_ml / one_nmol_per_l).quantize(Decimal(1))
 
 
 def claim(check: Criterion) -> str:
@@ -162,6 +231,13 @@ def note_line(note: Note) -> str:
             f" Gastroenterol 2022); an AST/ALT cut-off of {decimal_text(cutoff)} has been proposed"
             f" (this patient: {ratio_text(ratio, cutoff)})."
         )
+    if caveat is Caveat.EVENT_UNDATED:
+        return EVENT_UNDATED
+    if caveat is Caveat.CALCIUM_NOT_ALBUMIN_CORRECTED:
+        return ALBUMIN_NOTE
+    if caveat is Caveat.CONVERTED:
+        label, comparator, unit, shown_unit = note.subjects
+        return f"{label} reported as {comparator}{decimal_text(values[0])} {unit}, shown converted to {shown_unit}."
     raise ValueError(f"no wording for {caveat}")
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from hooks.records import EncounterRecord, MedicationOrder
+from hooks.records import Code, EncounterRecord, MedicationOrder
 
 if TYPE_CHECKING:
     from hooks.secondary_causes import SecondaryCause
@@ -152,6 +152,10 @@ class Check(str, Enum):
     IN_USE = "in-use"  # an antiresorptive (`subject`) in use, shown by `source` from `on`
     ALREADY_IN_USE = "already-in-use"  # as IN_USE, for an order that adds another antiresorptive
     ALSO_ORDERED = "also-ordered"  # another antiresorptive (`subject`) drafted with it, in order `reference`
+    RECENT_EVENT = "recent-event"  # an MI or stroke (`subject`) recorded as `name` with `coded`, `value` days ago
+    LOW_VITAMIN_D = "low-vitamin-d"  # 25-OH vitamin D (ng/mL) below the level to reach: see `measurement`
+    LOW_CALCIUM = "low-calcium"  # calcium (mg/dL) below the lab's range low: see `measurement`
+    CALCIUM_LABEL = "calcium-label"  # the label's word on hypocalcaemia for a drug or regimen (`subject`)
 
 
 @dataclass(frozen=True)
@@ -164,10 +168,12 @@ class Criterion:
     met: bool = True
     subject: str | None = None  # the drug it concerns
     on: date | None = None
-    source: str | None = None  # the resource type that shows it (MedicationRequest, MedicationAdministration ...)
+    source: str | None = None  # what shows it: a resource type (MedicationAdministration ...), "onset", "recorded"
     reference: str | None = None  # the id of the order it concerns
     days: int | None = None  # the window it was looked for in
     measurement: Measurement | None = None  # the value as the card shows it
+    name: str | None = None  # the record's own name for it (a Condition's text)
+    coded: Code | None = None  # the coding that matched
 
 
 class Caveat(str, Enum):
@@ -182,6 +188,9 @@ class Caveat(str, Enum):
     BILIRUBIN_CONVERTED = "bilirubin-converted"  # `values`: µmol/L as sent, mg/dL as compared
     PAEDIATRIC_RATIOS = "paediatric-ratios"  # `values`: adult age, paediatric AST/ALT cut-off, this AST/ALT
     CERULOPLASMIN_UNRELIABLE = "ceruloplasmin-unreliable"
+    EVENT_UNDATED = "event-undated"  # a cardiovascular event on record without a date
+    CONVERTED = "converted"  # `values`: as reported; `subjects`: label, comparator, unit reported, unit shown
+    CALCIUM_NOT_ALBUMIN_CORRECTED = "calcium-not-albumin-corrected"
 
 
 @dataclass(frozen=True)
@@ -208,7 +217,7 @@ class Finding:
     measurements: tuple[Measurement, ...] = ()  # the values behind the finding (substrates, eGFR, INR ...)
     checks: tuple[Criterion, ...] = ()  # what the finding was judged on, as data
     caveats: tuple[Note, ...] = ()  # what a prescriber must read with it, as data
-    # The renal, mineral and cardiovascular rules still word their criteria and notes themselves.
+    # The renal rule (renal.py, with clearance.py and regimens.py) still words its criteria and notes itself.
     criteria: tuple[str, ...] = ()  # readable statements of what was met, e.g. "eGFR 28 mL/min is below 35"
     notes: tuple[str, ...] = ()  # caveats a prescriber must read, e.g. "eGFR used in place of CrCl"
     therapies: tuple[Therapy, ...] = ()  # the antiresorptive therapy in use, with the record that shows it

@@ -138,15 +138,6 @@ def least_alarming(readings: Sequence[Reading]) -> Reading:
     return max(readings, key=lambda r: r.value)
 
 
-def conversion_note(label: str, reading: Reading, unit: str) -> str | None:
-    """Say what the lab reported when the value shown was converted from another unit."""
-    quantity = reading.result.quantity
-    if quantity is None or quantity.value == reading.value:
-        return None
-    reported = f"{quantity.comparator or ''}{number_text(quantity.value)} {quantity.unit}"
-    return f"{label} reported as {reported}, shown converted to {unit}."
-
-
 def exact(value: Decimal) -> Decimal:
     """Return a converted value rounded far below lab precision, so exact equivalents compare equal."""
     return _quantize(value, _EXACT, ROUND_HALF_EVEN)

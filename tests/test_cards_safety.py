@@ -20,7 +20,7 @@ from cards.safety import (
     renal_card,
     vitamin_d_calcium_card,
 )
-from hooks.findings import Finding, Indicator, Measurement, Topic
+from hooks.findings import Caveat, Check, Criterion, Finding, Indicator, Measurement, Note, Topic
 from hooks.minerals import check_vitamin_d_and_calcium
 from hooks.policy import Policy
 from hooks.records import LabResult, MedicationOrder, Quantity, ReferenceRange
@@ -72,6 +72,12 @@ def renal(
     )
 
 
+def mineral_check(m: Measurement) -> Criterion:
+    if m.label == "Calcium":
+        return Criterion(Check.LOW_CALCIUM, m.value, Decimal("8.6"), measurement=m)
+    return Criterion(Check.LOW_VITAMIN_D, m.value, Decimal(20), measurement=m)
+
+
 def minerals(*measurements: Measurement, drugs: tuple[str, ...] = ("alendronate",)) -> Finding:
     return Finding(
         Topic.VITAMIN_D_CALCIUM_ANTIRESORPTIVE,
@@ -80,8 +86,8 @@ def minerals(*measurements: Measurement, drugs: tuple[str, ...] = ("alendronate"
         drugs,
         draft(name="Alendronate"),
         measurements=measurements,
-        criteria=tuple(f"{m.label} is low" for m in measurements),
-        notes=("Total calcium is not corrected for albumin.",),
+        checks=tuple(mineral_check(m) for m in measurements),
+        caveats=(Note(Caveat.CALCIUM_NOT_ALBUMIN_CORRECTED),),
     )
 
 
@@ -326,7 +332,9 @@ def test_the_mineral_detail_has_the_table_the_notes_and_the_advice():
     detail = render(BOTH_LOW)["detail"]
     assert "| 25-OH vitamin D | 2026-09-01 | 14 ng/mL | < 20 ng/mL |" in detail
     assert "| Calcium | 2026-09-02 | 8.1 mg/dL | < 8.6 mg/dL (lab range low) |" in detail
-    assert "Total calcium is not corrected for albumin." in detail
+    assert "Total calcium is not corrected for albumin: confirm with albumin-corrected or ionised calcium." in detail
+    assert "25-OH vitamin D 14 ng/mL is below 20 ng/mL (50 nmol/L), the level to reach before" in detail
+    assert "Calcium 8.1 mg/dL is below the lab's reference range (low 8.6 mg/dL)" in detail
     assert "Replete vitamin D to at least 20 ng/mL before starting alendronate." in detail
     assert "Correct hypocalcaemia before starting alendronate" in detail
     assert "denosumab and zoledronic acid, which can cause severe hypocalcaemia" in detail

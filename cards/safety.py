@@ -40,7 +40,7 @@ from cards.vocabulary import (
     alp_guard_source,
     override_reasons,
 )
-from cards.wording import criteria_lines, event_claim
+from cards.wording import criteria_lines, event_claim, mg_text
 from cards.workup import CALCIUM, VITAMIN_D
 from hooks.findings import Check, Finding, Indicator, Measurement, Topic
 from hooks.regimens import Regimen, denosumab_regimen, zoledronic_acid_regimen
@@ -121,7 +121,7 @@ KEEP_INTAKE = "Ensure adequate calcium and vitamin D intake throughout treatment
 
 def renal_card(finding: Finding, new_uuid: NewUuid) -> Json:
     """Warn that renal function is below the labelled limit of the antiresorptive ordered, or dialysis is on record."""
-    if not finding.measurements and not finding.criteria:
+    if not finding.measurements and not finding.checks:
         raise ValueError("a renal card needs a measurement or a dialysis condition")
     if finding.measurements:
         measurement = finding.measurements[0]
@@ -218,7 +218,8 @@ ECTS_2021 = "https://academic.oup.com/jcem/article/106/1/264/5939974"
 def dose_adjustment_card(finding: Finding, new_uuid: NewUuid) -> Json:
     """Advise the Zometa dose step for the patient's creatinine clearance."""
     measurement = measurements_of(finding)[0]
-    dose = (measurement.limit or "").rpartition(": ")[2].removesuffix(" mg") or "the reduced"
+    step = next((c for c in finding.checks if c.what is Check.ZOMETA_DOSE_STEP and c.value is not None), None)
+    dose = mg_text(step.value) if step is not None and step.value is not None else "the reduced"
     return card(
         uuid=new_uuid(),
         summary=f"Reduce zoledronic acid to {dose} mg: {measured(measurement)}, Zometa dose table",

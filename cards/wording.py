@@ -60,6 +60,16 @@ CALCIUM_LABELS: dict[str, str] = {
 }
 OTHER_CALCIUM = "{drug}: correct hypocalcaemia before starting; antiresorptives lower calcium further."
 ALBUMIN_NOTE = "Total calcium is not corrected for albumin: confirm with albumin-corrected or ionised calcium."
+EGFR_FOR_CRCL = (
+    "Drug labels state their renal limits as creatinine clearance (Cockcroft-Gault); eGFR is used here as a"
+    " proxy for it."
+)
+CRCL_FOR_EGFR = "The label states this limit as eGFR; a creatinine clearance is used here as a proxy for it."
+ZOLEDRONIC_ACID_UNKNOWN = (
+    "Zoledronic acid dose and indication could not be told from the order ({basis}): the stricter rule of"
+    " Reclast (5 mg, contraindicated below 35 mL/min) is applied; Zometa (4 mg, oncology) has dose steps instead."
+)
+NO_COCKCROFT_GAULT = "Cockcroft-Gault creatinine clearance not computed: {reason}."
 EVENT_UNDATED = "The date of the event is not recorded: confirm when it happened."
 _INJURIES = {
     Check.BILIRUBIN_HIGH: ("total bilirubin", "mg/dL"),
@@ -80,7 +90,7 @@ def criteria_lines(finding: Finding) -> tuple[str, ...]:
         c.what is Check.SUBSTRATE_HIGH and c.measurement and c.measurement.loinc in PYRIDOXAL_PHOSPHATE for c in checks
     ):
         lines.append(B6_CAVEAT)
-    return (*lines, *finding.criteria)
+    return tuple(lines)
 
 
 def criterion_line(check: Criterion, checks: Iterable[Criterion] = ()) -> str:
@@ -119,6 +129,36 @@ def criterion_line(check: Criterion, checks: Iterable[Criterion] = ()) -> str:
     if what is Check.LOW_CALCIUM:
         assert check.limit is not None
         return f"{measured_claim(check)} is below the lab's reference range (low {decimal_text(check.limit)} mg/dL)"
+    if what is Check.DIALYSIS:
+        code = f", {system_name(check.coded.system)} {check.coded.code}," if check.coded else ", by its text,"
+        return f"{check.name or 'Dialysis or end-stage renal disease'}{code} on the problem list"
+    if what is Check.BELOW_RENAL_LIMIT:
+        assert check.limit is not None
+        line = (
+            f"{measured_claim(check)} is below the labelled limit of {decimal_text(check.limit)} mL/min"
+            f" for {check.subject}"
+        )
+        severity = next((c for c in checks if c.what is Check.KIDNEY_FAILURE and c.subject == check.subject), None)
+        if severity is not None:
+            line += (
+                "; below 15: kidney failure, beyond the label's data"
+                if severity.met
+                else "; 15-29 is the label's severe renal impairment"
+            )
+        return line
+    if what is Check.KIDNEY_FAILURE:
+        return ""  # part of the line of the limit it qualifies
+    if what is Check.ZOMETA_DOSE_STEP:
+        assert check.value is not None
+        return (
+            f"{measured_claim(check)} is in the {check.name} step of the Zometa renal dose table:"
+            f" {mg_text(check.value)} mg"
+        )
+    if what is Check.ORDERED_DOSE:
+        assert check.limit is not None
+        if check.value is None:
+            return "The order states no dose in mg"
+        return f"Ordered dose {decimal_text(check.value)} mg is above {mg_text(check.limit)} mg"
     if what is Check.CALCIUM_LABEL:
         key = check.subject or ""
         return CALCIUM_LABELS.get(key) or OTHER_CALCIUM.format(drug=key.capitalize())
@@ -134,8 +174,17 @@ def event_claim(check: Criterion) -> str:
 def coded_name(check: Criterion) -> str:
     """Name a Condition as recorded, with the code that matched, e.g. "Stroke, ICD-10-CM I63.9"."""
     assert check.coded is not None
-    system = "SNOMED CT" if check.coded.system == SNOMED else "ICD-10-CM"
-    return f"{check.name}, {system} {check.coded.code}"
+    return f"{check.name}, {system_name(check.coded.system)} {check.coded.code}"
+
+
+def system_name(system: str) -> str:
+    """Name a code system briefly."""
+    return "SNOMED CT" if system == SNOMED else "ICD-10-CM"
+
+
+def mg_text(dose: Decimal) -> str:
+    """Write a dose as the label does, with one decimal: 3.0 mg, 3.3 mg."""
+    return f"{dose:.1f}"
 
 
 def measured_claim(check: Criterion) -> str:
@@ -183,7 +232,7 @@ def alf_picture(inr: Criterion, checks: Iterable[Criterion]) -> str:
 
 def note_lines(finding: Finding) -> tuple[str, ...]:
     """Word the finding's caveats."""
-    return (*(note_line(note) for note in finding.caveats), *finding.notes)
+    return tuple(note_line(note) for note in finding.caveats)
 
 
 def note_line(note: Note) -> str:
@@ -231,6 +280,16 @@ def note_line(note: Note) -> str:
             f" Gastroenterol 2022); an AST/ALT cut-off of {decimal_text(cutoff)} has been proposed"
             f" (this patient: {ratio_text(ratio, cutoff)})."
         )
+    if caveat is Caveat.EGFR_FOR_CRCL:
+        return EGFR_FOR_CRCL
+    if caveat is Caveat.CRCL_FOR_EGFR:
+        return CRCL_FOR_EGFR
+    if caveat is Caveat.ZOLEDRONIC_ACID_UNKNOWN:
+        return ZOLEDRONIC_ACID_UNKNOWN.format(basis=note.subjects[0])
+    if caveat is Caveat.NO_COCKCROFT_GAULT:
+        return NO_COCKCROFT_GAULT.format(reason=note.subjects[0])
+    if caveat is Caveat.RENAL_MEASURE:
+        return note.subjects[0]
     if caveat is Caveat.EVENT_UNDATED:
         return EVENT_UNDATED
     if caveat is Caveat.CALCIUM_NOT_ALBUMIN_CORRECTED:

@@ -156,6 +156,11 @@ class Check(str, Enum):
     LOW_VITAMIN_D = "low-vitamin-d"  # 25-OH vitamin D (ng/mL) below the level to reach: see `measurement`
     LOW_CALCIUM = "low-calcium"  # calcium (mg/dL) below the lab's range low: see `measurement`
     CALCIUM_LABEL = "calcium-label"  # the label's word on hypocalcaemia for a drug or regimen (`subject`)
+    DIALYSIS = "dialysis"  # dialysis or end-stage renal disease on the problem list, as `name`, by `coded` if coded
+    BELOW_RENAL_LIMIT = "below-renal-limit"  # the renal measure (`measurement`) below the label's limit for `subject`
+    KIDNEY_FAILURE = "kidney-failure"  # romosozumab: met below the floor (kidney failure), else severe impairment
+    ZOMETA_DOSE_STEP = "zometa-dose-step"  # the measure in the band `name` of the Zometa table: `value` mg
+    ORDERED_DOSE = "ordered-dose"  # the dose ordered (`value` mg, None when not stated) above the step's (`limit`)
 
 
 @dataclass(frozen=True)
@@ -191,6 +196,11 @@ class Caveat(str, Enum):
     EVENT_UNDATED = "event-undated"  # a cardiovascular event on record without a date
     CONVERTED = "converted"  # `values`: as reported; `subjects`: label, comparator, unit reported, unit shown
     CALCIUM_NOT_ALBUMIN_CORRECTED = "calcium-not-albumin-corrected"
+    EGFR_FOR_CRCL = "egfr-for-crcl"  # eGFR stands in for the label's creatinine clearance
+    CRCL_FOR_EGFR = "crcl-for-egfr"  # a creatinine clearance stands in for the label's eGFR
+    ZOLEDRONIC_ACID_UNKNOWN = "zoledronic-acid-unknown"  # `subjects`: why the regimen could not be told
+    NO_COCKCROFT_GAULT = "no-cockcroft-gault"  # `subjects`: why it was not computed (clearance.py words it)
+    RENAL_MEASURE = "renal-measure"  # `subjects`: how the measure was obtained (clearance.py words it)
 
 
 @dataclass(frozen=True)
@@ -217,9 +227,6 @@ class Finding:
     measurements: tuple[Measurement, ...] = ()  # the values behind the finding (substrates, eGFR, INR ...)
     checks: tuple[Criterion, ...] = ()  # what the finding was judged on, as data
     caveats: tuple[Note, ...] = ()  # what a prescriber must read with it, as data
-    # The renal rule (renal.py, with clearance.py and regimens.py) still words its criteria and notes itself.
-    criteria: tuple[str, ...] = ()  # readable statements of what was met, e.g. "eGFR 28 mL/min is below 35"
-    notes: tuple[str, ...] = ()  # caveats a prescriber must read, e.g. "eGFR used in place of CrCl"
     therapies: tuple[Therapy, ...] = ()  # the antiresorptive therapy in use, with the record that shows it
     continuing: bool = False  # the ordered drug has been given before: stopping it is not the same as not starting
     normal_workup: tuple[

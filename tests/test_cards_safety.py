@@ -24,7 +24,7 @@ from hooks.findings import Caveat, Check, Criterion, Finding, Indicator, Measure
 from hooks.minerals import check_vitamin_d_and_calcium
 from hooks.policy import Policy
 from hooks.records import LabResult, MedicationOrder, Quantity, ReferenceRange
-from hooks.renal import EGFR_NOTE, check_renal_function
+from hooks.renal import check_renal_function
 from tests.cds_checks import assert_spec_exact
 
 PATIENT = "pat-1"
@@ -58,7 +58,7 @@ def renal(
     *,
     measurement: Measurement = EGFR_28,
     order: MedicationOrder | None = None,
-    notes: tuple[str, ...] = (EGFR_NOTE,),
+    notes: tuple[Note, ...] = (Note(Caveat.EGFR_FOR_CRCL),),
 ) -> Finding:
     return Finding(
         Topic.RENAL_ANTIRESORPTIVE,
@@ -67,8 +67,8 @@ def renal(
         (drug,),
         order or draft(),
         measurements=(measurement,),
-        criteria=(f"{measurement.label} 28 is below the labelled limit of 35 mL/min for {drug}",),
-        notes=notes,
+        checks=(Criterion(Check.BELOW_RENAL_LIMIT, Decimal(28), Decimal(35), subject=drug, measurement=measurement),),
+        caveats=notes,
     )
 
 
@@ -176,7 +176,7 @@ def test_the_detail_escapes_the_drug_name(finding):
 @pytest.mark.parametrize("factory", [renal_card, vitamin_d_calcium_card])
 def test_a_finding_without_a_measurement_or_a_dialysis_condition_is_refused(factory):
     with pytest.raises(ValueError):
-        factory(replace(ZOLEDRONIC, measurements=(), criteria=()), uuids())
+        factory(replace(ZOLEDRONIC, measurements=(), checks=()), uuids())
 
 
 # --- the renal card -----------------------------------------------------------------------------------
@@ -217,7 +217,7 @@ def test_several_drugs_give_each_verdict_and_a_critical_one_leads():
 def test_the_renal_detail_has_the_table_the_label_the_proxy_note_and_what_to_do():
     detail = render(ZOLEDRONIC)["detail"]
     assert "| eGFR | 2026-10-02 | 28 mL/min/1.73 m² | < 35 mL/min |" in detail
-    assert "eGFR 28 is below the labelled limit of 35 mL/min for zoledronic acid" in detail
+    assert "eGFR 28 mL/min/1.73 m² is below the labelled limit of 35 mL/min for zoledronic acid" in detail
     assert "Cockcroft-Gault); eGFR is used here as a proxy" in detail
     assert (
         "Zoledronic acid 5 mg (Reclast; label updated 2023-11-30): contraindicated if creatinine clearance is"
@@ -463,7 +463,12 @@ def test_every_new_card_is_spec_exact_and_plain(finding):
 
 @pytest.mark.parametrize("finding", NEW_CARDS, ids=NEW_IDS)
 def test_every_new_card_survives_a_hostile_drug_name(finding):
-    card = render(replace(finding, drugs=(HOSTILE_DRUG,), criteria=tuple(c + " <b>|x|</b>" for c in finding.criteria)))
+    hostile = " <b>|x|</b>"
+    checks = tuple(
+        replace(c, subject=(c.subject or "") + hostile, name=(c.name or "") + hostile) for c in finding.checks
+    )
+    card = render(replace(finding, drugs=(HOSTILE_DRUG,), checks=checks))
+    assert "/x/" in card["detail"]  # the hostile text reached the card, made inert
     assert_spec_exact(card)
     assert "<b>" not in card["detail"]
 

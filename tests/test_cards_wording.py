@@ -64,11 +64,10 @@ def test_what_was_not_checked_is_named_in_one_sentence():
     assert note_line(note) == "Could not be read in time, so not checked: the medication list (asfotase alfa)."
 
 
-def test_caveats_are_worded_before_the_notes_a_rule_still_words_itself():
-    f = Finding(
-        Topic.RENAL_ANTIRESORPTIVE, Indicator.WARNING, "p1", caveats=(Note(Caveat.WILSON_LIKELIER),), notes=("x",)
-    )
-    assert note_lines(f)[1:] == ("x",) and note_lines(f)[0].startswith("Acute liver failure with the Wilson")
+def test_caveats_are_worded_in_their_order():
+    f = finding(caveats=(Note(Caveat.WILSON_LIKELIER), Note(Caveat.EGFR_FOR_CRCL)))
+    assert note_lines(f)[0].startswith("Acute liver failure with the Wilson")
+    assert note_lines(f)[1].startswith("Drug labels state their renal limits as creatinine clearance")
 
 
 @pytest.mark.parametrize(

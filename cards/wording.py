@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
 from cards.text import decimal_text, iso_date
@@ -93,7 +93,7 @@ def criteria_lines(finding: Finding) -> tuple[str, ...]:
     return tuple(lines)
 
 
-def criterion_line(check: Criterion, checks: Iterable[Criterion] = ()) -> str:
+def criterion_line(check: Criterion, checks: Sequence[Criterion] = ()) -> str:
     """Word one criterion; the liver injury criteria are part of the acute liver failure picture's line."""
     what = check.what
     if what is Check.INR_HIGH:

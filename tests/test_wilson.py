@@ -844,3 +844,14 @@ def test_the_criteria_carry_what_was_compared_its_value_limit_and_verdict():
     ]
     assert finding.checks[0].days == POLICY.wilson_inr_window_days
     assert [n.caveat for n in finding.caveats] == [Caveat.CERULOPLASMIN_UNRELIABLE]
+
+
+def test_of_two_gating_inrs_drawn_at_the_same_unknown_time_the_choice_does_not_depend_on_their_order():
+    first = dataclasses.replace(inr("3.1"), id="inr-a")
+    second = dataclasses.replace(inr("4.2"), id="inr-b")
+    shown = set()
+    for labs in ([first, second, *panel()], [second, first, *panel()]):
+        finding = check(labs)
+        assert finding is not None
+        shown.add(measured(finding, "INR").value)
+    assert len(shown) == 1

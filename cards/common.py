@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 
 from cards.spec import Json, action_create, action_delete, is_relative_reference, suggestion
 from cards.text import bullets, escape_markdown, join_names, measurement_table, shorten
+from cards.wording import criteria_lines, note_lines
 from cards.workup import LabTest, service_request
 from hooks.findings import Finding
 
@@ -38,7 +39,7 @@ def present(*suggestions: Json | None) -> list[Json]:
 
 def notes_section(finding: Finding) -> str:
     """Show the caveats a prescriber must read with the values."""
-    notes = [escape_markdown(n) for n in finding.notes if n.strip()]
+    notes = [escape_markdown(n) for n in note_lines(finding) if n.strip()]
     return "**Note**\n" + bullets(notes) if notes else ""
 
 
@@ -46,7 +47,7 @@ def results_section(heading: str, finding: Finding) -> str:
     """Show the values behind the card and the criteria they meet."""
     if not finding.measurements:
         return ""
-    criteria = [escape_markdown(c) for c in finding.criteria if c.strip()]
+    criteria = [escape_markdown(c) for c in criteria_lines(finding) if c.strip()]
     return sections(
         f"**{heading}**\n\n" + measurement_table(finding.measurements),
         bullets(criteria) if criteria else "",

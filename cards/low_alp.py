@@ -43,11 +43,12 @@ from cards.vocabulary import (
     literature,
     override_reasons,
 )
+from cards.wording import source_verb
 from cards.workup import ALPL_SEQUENCING, REPEAT_ALP, hpp_workup, needs_genetics
 from hooks.findings import AlpAssessment, Finding, Indicator, JudgedAlp, Pattern, Topic
 from hooks.secondary_causes import SecondaryCause
 from hooks.substrates import workup_complete
-from hooks.therapy import SOURCE_VERBS, Therapy
+from hooks.therapy import Therapy
 
 LOW_ALP_BY_PATTERN = {
     Pattern.PERSISTENT: "Persistently low ALP",
@@ -123,8 +124,8 @@ def hpp_antiresorptive_card(finding: Finding, new_uuid: NewUuid) -> Json:
             bullets(
                 (
                     HPP_HARM,
-                    "ALP is not interpreted: with hypophosphatasia on record or asfotase alfa (an ALP enzyme) in use, it"
-                    " no longer reflects the disease.",
+                    "ALP is not interpreted: with hypophosphatasia on record or asfotase alfa (an ALP enzyme) in use,"
+                    " it no longer reflects the disease.",
                     *denosumab_lines(finding),
                     "Ask a metabolic bone specialist before starting any bone-active drug.",
                 )
@@ -231,8 +232,8 @@ def low_alp_acute_illness_card(finding: Finding, new_uuid: NewUuid) -> Json:
                     " 2014, acute hypophosphatasemia).",
                     *(
                         (
-                            f"Starting {drug_markdown(finding)} need not wait for this alone; hold it if the repeat ALP is"
-                            " low again.",
+                            f"Starting {drug_markdown(finding)} need not wait for this alone; hold it if the repeat"
+                            " ALP is low again.",
                         )
                         if finding.order is not None and not after_denosumab(finding)
                         else ()
@@ -330,7 +331,8 @@ def hpp_likely_card(finding: Finding, new_uuid: NewUuid) -> Json:
                 f"**Refer to {referral(finding)} before the next denosumab dose is due: do not let it lapse without a"
                 " plan.**"
                 if finding.prior_denosumab
-                else f"**Refer to {referral(finding)}, and avoid bisphosphonates, denosumab and romosozumab until then.**"
+                else f"**Refer to {referral(finding)}, and avoid bisphosphonates, denosumab and romosozumab"
+                " until then.**"
             ),
             numbers_line(alp),
             results_section("ALP substrates (raised when ALP is deficient)", finding),
@@ -451,7 +453,7 @@ def therapy_line(finding: Finding) -> str:
 
 def therapy_text(therapy: Therapy) -> str:
     """Describe one stretch of therapy, e.g. "denosumab, given 2026-06-01"."""
-    how = SOURCE_VERBS.get(therapy.source, "recorded")
+    how = source_verb(therapy.source)
     supply = (
         f" ({therapy.record.supply_days} days' supply)"
         if therapy.source == "MedicationDispense" and therapy.record.supply_days

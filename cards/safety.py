@@ -40,8 +40,9 @@ from cards.vocabulary import (
     alp_guard_source,
     override_reasons,
 )
+from cards.wording import criteria_lines, event_claim, mg_text
 from cards.workup import CALCIUM, VITAMIN_D
-from hooks.findings import Finding, Indicator, Measurement, Topic
+from hooks.findings import Check, Finding, Indicator, Measurement, Topic
 from hooks.regimens import Regimen, denosumab_regimen, zoledronic_acid_regimen
 from hooks.valuesets import CALCIUM as CALCIUM_CODES
 from hooks.valuesets import VITAMIN_D_25OH
@@ -120,7 +121,7 @@ KEEP_INTAKE = "Ensure adequate calcium and vitamin D intake throughout treatment
 
 def renal_card(finding: Finding, new_uuid: NewUuid) -> Json:
     """Warn that renal function is below the labelled limit of the antiresorptive ordered, or dialysis is on record."""
-    if not finding.measurements and not finding.criteria:
+    if not finding.measurements and not finding.checks:
         raise ValueError("a renal card needs a measurement or a dialysis condition")
     if finding.measurements:
         measurement = finding.measurements[0]
@@ -152,7 +153,7 @@ def renal_card(finding: Finding, new_uuid: NewUuid) -> Json:
 
 def criteria_section(heading: str, finding: Finding) -> str:
     """List what was found, when there is no value to tabulate."""
-    criteria = [escape_markdown(c) for c in finding.criteria if c.strip()]
+    criteria = [escape_markdown(c) for c in criteria_lines(finding) if c.strip()]
     return f"**{heading}**\n" + bullets(criteria) if criteria else ""
 
 
@@ -217,7 +218,8 @@ ECTS_2021 = "https://academic.oup.com/jcem/article/106/1/264/5939974"
 def dose_adjustment_card(finding: Finding, new_uuid: NewUuid) -> Json:
     """Advise the Zometa dose step for the patient's creatinine clearance."""
     measurement = measurements_of(finding)[0]
-    dose = (measurement.limit or "").rpartition(": ")[2].removesuffix(" mg") or "the reduced"
+    step = next((c for c in finding.checks if c.what is Check.ZOMETA_DOSE_STEP and c.value is not None), None)
+    dose = mg_text(step.value) if step is not None and step.value is not None else "the reduced"
     return card(
         uuid=new_uuid(),
         summary=f"Reduce zoledronic acid to {dose} mg: {measured(measurement)}, Zometa dose table",
@@ -236,9 +238,10 @@ def dose_adjustment_card(finding: Finding, new_uuid: NewUuid) -> Json:
 
 def cardiovascular_card(finding: Finding, new_uuid: NewUuid) -> Json:
     """Warn that romosozumab is ordered within a year of a myocardial infarction or stroke."""
-    if not finding.criteria:
+    events = [c for c in finding.checks if c.what is Check.RECENT_EVENT]
+    if not events:
         raise ValueError("a romosozumab cardiovascular card needs the event on record")
-    event = finding.criteria[0].partition(":")[0]
+    event = event_claim(events[0])
     return card(
         uuid=new_uuid(),
         summary=f"Do not start romosozumab: {event} (Evenity boxed warning)",
@@ -258,7 +261,7 @@ def cardiovascular_card(finding: Finding, new_uuid: NewUuid) -> Json:
 
 def duplicate_card(finding: Finding, new_uuid: NewUuid) -> Json:
     """Warn that a second, different antiresorptive is being ordered."""
-    if not finding.criteria:
+    if not criteria_lines(finding):
         raise ValueError("a duplicate antiresorptive card needs the other antiresorptive")
     return card(
         uuid=new_uuid(),

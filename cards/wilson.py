@@ -19,6 +19,7 @@ from cards.vocabulary import (
     literature,
     override_reasons,
 )
+from cards.wording import claim, criteria_lines, note_lines
 from cards.workup import LabTest
 from hooks.findings import Finding, Indicator, Measurement, Topic
 from hooks.valuesets import ALP_TOTAL
@@ -80,10 +81,10 @@ def wilson_card(finding: Finding, new_uuid: NewUuid) -> Json:
         detail=sections(
             "**Results**\n\n" + measurement_table(finding.measurements),
             # Criteria and notes are the service's own sentences (numbers, dates and fixed words), not EHR text.
-            "**Criteria**\n" + bullets(finding.criteria),
+            "**Criteria**\n" + bullets(criteria_lines(finding)),
             "**What it means**\n" + bullets(what_it_means(finding)),
             "**What to do**\n" + bullets(WHAT_TO_DO),
-            "**Notes**\n" + bullets(finding.notes) if finding.notes else "",
+            "**Notes**\n" + bullets(note_lines(finding)) if note_lines(finding) else "",
         ),
         suggestions=[workup_suggestion(finding, new_uuid)],
         override_reasons=override_reasons(WILSON_EXCLUDED, OTHER_CAUSE, INCORRECT_DATA),
@@ -93,7 +94,7 @@ def wilson_card(finding: Finding, new_uuid: NewUuid) -> Json:
 
 def wilson_summary(finding: Finding) -> str:
     """Say what to do, then how strong the pattern is, in fewer than 140 characters."""
-    met = ", ".join(korman_met(finding))
+    met = ", ".join(claim(c) for c in korman_met(finding))
     age = ", atypical age" if lowered_for_age(finding) else ""
     if finding.indicator is Indicator.CRITICAL:
         return fitting(

@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 
 from hooks.findings import AlpAssessment, JudgedAlp, Pattern, UninterpretableAlp
-from hooks.labs import number_text
+from hooks.labs import counts, is_reported, number_text, reported_or_unknown, specimen_day, specimen_time
 from hooks.policy import CHILD_LOWER_LIMITS, Policy
 from hooks.records import EncounterRecord, LabResult, PatientFacts, ReferenceRange, Unreadable
 from hooks.units import alp_factor, to_u_per_l
@@ -33,7 +33,7 @@ def assess_alp(
     left_out: list[UninterpretableAlp] = []
     results = list(results)
     for result in results:
-        if result.status not in policy.trusted_statuses or result.has_data_absent_reason:
+        if not is_reported(result, policy):
             continue  # not a verified value: never evidence either way
         if result.effective is not None and result.effective < cutoff:
             continue
@@ -48,7 +48,7 @@ def assess_alp(
     unreadable_in_window = [
         UninterpretableAlp(r.effective, "the result could not be read")
         for r in unreadable
-        if (r.status is None or r.status in policy.trusted_statuses) and (r.effective is None or r.effective >= cutoff)
+        if reported_or_unknown(r, policy) and (r.effective is None or r.effective >= cutoff)
     ]
     ordered = tuple(sorted(judged.values(), key=_chronological))
     pattern, months, low_months = classify(ordered, policy)
@@ -94,10 +94,8 @@ def latest_before_treatment(
     judged = [
         verdict
         for result in results
-        if result.status in policy.trusted_statuses
-        and not result.has_data_absent_reason
-        and result.effective is not None
-        and result.effective < first
+        if counts(result, policy)
+        and specimen_day(result) < first
         and isinstance(verdict := judge(result, patient, policy), JudgedAlp)
         and verdict.low is not None
     ]
@@ -256,9 +254,9 @@ def _not_before(normal: JudgedAlp, low: JudgedAlp) -> bool:
     return True  # same day, order unknown: a repeat that may have cancelled it
 
 
-def _chronological(result: JudgedAlp) -> tuple[date, float]:
-    """Return a sort key: date, then time of day when known."""
-    return result.effective, result.instant.timestamp() if result.instant else 0.0
+def _chronological(result: JudgedAlp) -> tuple[date, float, Decimal]:
+    """Return a sort key: the specimen time, then the value, so the latest of equal times is the highest."""
+    return (*specimen_time(result.effective, result.instant), result.value_u_per_l)
 
 
 def years_before(day: date, years: int) -> date:
@@ -278,11 +276,11 @@ def _as_normal(left_out: UninterpretableAlp) -> JudgedAlp:
 def _lab_lower_limit(
     ranges: Sequence[ReferenceRange], born: date | None, on: date, sex: str | None
 ) -> tuple[Decimal | None, bool]:
-    """Return the lab's lower limit in U/L from the range that applies to this patient, and whether it is age-specific."""
+    """Return the lab's lower limit in U/L from the range that applies to the patient, and if it is age-specific."""
     usable = [r for r in ranges if r.low is not None and alp_factor(r.low.unit) is not None]
     specific = [r for r in usable if _is_specific(r) and _applies(r, born, on, sex)]
     generic = [r for r in usable if not _is_specific(r)]
-    chosen = (specific or generic or [None])[0]
+    chosen = next(iter(specific or generic), None)
     if chosen is None or chosen.low is None:
         return None, False
     age_specific = chosen.age_low is not None or chosen.age_high is not None

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import date
+from decimal import Decimal
 
-from hooks.findings import Finding, Indicator, Topic
+from hooks.findings import Caveat, Check, Criterion, Finding, Indicator, Note, Topic
 from hooks.medications import antiresorptive_ingredients
 from hooks.policy import Policy
 from hooks.records import Code, ConditionRecord, MedicationOrder
@@ -38,8 +40,9 @@ def event_kind(code: Code) -> str | None:
     return None
 
 
-def recent_events(conditions: Sequence[ConditionRecord], today: date, policy: Policy) -> tuple[str, ...]:
-    """Describe each myocardial infarction or stroke dated within the window, or current and undated."""
+def recent_events(conditions: Sequence[ConditionRecord], today: date, policy: Policy) -> tuple[Criterion, ...]:
+    """Return each myocardial infarction or stroke dated within the window, or current and undated."""
+    window = policy.romosozumab_cv_event_window_days
     found = []
     for condition in conditions:
         if condition.verification_status in _NOT_TRUE:
@@ -49,16 +52,15 @@ def recent_events(conditions: Sequence[ConditionRecord], today: date, policy: Po
             continue
         code, kind = coded
         name = condition.names[0] if condition.names else (code.display or kind)
-        system = "SNOMED CT" if code.system == SNOMED else "ICD-10-CM"
-        what = f"{name}, {system} {code.code}"
+        event = Criterion(Check.RECENT_EVENT, subject=kind, name=name, coded=code, days=window)
         day, dated_by = (condition.onset, "onset") if condition.onset else (condition.recorded, "recorded")
         if day is None:
             if condition.clinical_status is None or condition.clinical_status in _CURRENT:
-                found.append(f"{kind.capitalize()}, date unknown: current on the problem list as {what}")
+                found.append(event)
             continue
         days = (today - day).days
-        if days <= policy.romosozumab_cv_event_window_days:  # a date ahead of today counts as recent
-            found.append(f"{kind.capitalize()} {max(days, 0)} days ago: {dated_by} {day.isoformat()}, {what}")
+        if days <= window:  # a date ahead of today counts as recent
+            found.append(dataclasses.replace(event, value=Decimal(max(days, 0)), on=day, source=dated_by))
     return tuple(dict.fromkeys(found))
 
 
@@ -76,7 +78,7 @@ def check_recent_cardiovascular_event(
     events = recent_events(conditions, today, policy)
     if not events:
         return []
-    undated = any(", date unknown: " in event for event in events)
+    undated = any(event.on is None for event in events)
     return [
         Finding(
             Topic.ROMOSOZUMAB_CARDIOVASCULAR,
@@ -84,8 +86,8 @@ def check_recent_cardiovascular_event(
             patient_id,
             drugs=(ROMOSOZUMAB,),
             order=order,
-            criteria=events,
-            notes=("The date of the event is not recorded: confirm when it happened.",) if undated else (),
+            checks=events,
+            caveats=(Note(Caveat.EVENT_UNDATED),) if undated else (),
         )
         for order in targets
     ]

@@ -1,40 +1,41 @@
-"""Flag an antiresorptive ordered while a different one is in use, or two different ones drafted together."""
+"""Flag two different antiresorptives at once: ordered while another is in use, drafted together, or both in use."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Sequence
 
-from hooks.findings import Finding, Indicator, Topic
+from hooks.findings import Check, Criterion, Finding, Indicator, Topic
 from hooks.medications import antiresorptive_ingredients
 from hooks.records import MedicationOrder
+from hooks.therapy import Therapy
 
 
 def check_duplicate_antiresorptives(
-    orders: Sequence[MedicationOrder], in_use: Mapping[str, str], patient_id: str
+    orders: Sequence[MedicationOrder], in_use: Iterable[Therapy], patient_id: str
 ) -> list[Finding]:
     """Return a warning per order that adds an antiresorptive to a different one in use or drafted with it."""
-    # `in_use` maps each antiresorptive ingredient the patient takes to where it was seen, e.g.
-    # {"denosumab": "denosumab (administered 2026-09-01)"}. A pair of drafts is reported once, on the later one.
+    # A pair of drafts is reported once, on the later one.
+    seen = latest_per_drug(in_use)
     findings = []
     earlier: list[tuple[str, MedicationOrder]] = []
     for order in orders:
         ingredients = antiresorptive_ingredients(order)
         if not ingredients:
             continue
-        criteria = [
-            f"Also in this order: {drug}"
+        checks = [
+            Criterion(Check.SAME_ORDER, subject=drug)
             for drug in ingredients[1:]
             if all(different(drug, first) for first in ingredients[:1])
         ]
-        criteria += [f"Already in use: {seen}" for drug, seen in in_use.items() if differs(drug, ingredients)]
-        criteria += [
-            f"Also being ordered: {drug}" + (f", order {other.id}" if other.id else "")
+        checks += [in_use_check(Check.ALREADY_IN_USE, t) for t in seen if differs(t.ingredient, ingredients)]
+        checks += [
+            Criterion(Check.ALSO_ORDERED, subject=drug, reference=other.id)
             for drug, other in earlier
             if differs(drug, ingredients)
         ]
         earlier += [(drug, order) for drug in ingredients]
-        if criteria:
-            others = tuple(drug for drug in in_use if differs(drug, ingredients)) + tuple(
+        if checks:
+            others = tuple(t.ingredient for t in seen if differs(t.ingredient, ingredients)) + tuple(
                 drug for drug, _ in earlier if differs(drug, ingredients)
             )
             findings.append(
@@ -44,10 +45,36 @@ def check_duplicate_antiresorptives(
                     patient_id,
                     drugs=tuple(dict.fromkeys((*ingredients, *others))),
                     order=order,
-                    criteria=tuple(dict.fromkeys(criteria)),
+                    checks=tuple(dict.fromkeys(checks)),
                 )
             )
     return findings
+
+
+def check_duplicate_therapy(in_use: Iterable[Therapy], patient_id: str) -> list[Finding]:
+    """Return a warning when two different antiresorptives are in use at once."""
+    seen = latest_per_drug(in_use)
+    if len(seen) < 2:
+        return []
+    return [
+        Finding(
+            Topic.DUPLICATE_ANTIRESORPTIVE,
+            Indicator.WARNING,
+            patient_id,
+            drugs=tuple(t.ingredient for t in seen),
+            checks=tuple(in_use_check(Check.IN_USE, t) for t in seen),
+        )
+    ]
+
+
+def latest_per_drug(therapies: Iterable[Therapy]) -> tuple[Therapy, ...]:
+    """Return one therapy per ingredient, the last listed, in the order the ingredients first appear."""
+    return tuple({t.ingredient: t for t in therapies}.values())
+
+
+def in_use_check(what: Check, therapy: Therapy) -> Criterion:
+    """Return the criterion that an antiresorptive is in use, with the record that shows it."""
+    return Criterion(what, subject=therapy.ingredient, on=therapy.start, source=therapy.source)
 
 
 NOT_BISPHOSPHONATES = frozenset({"denosumab", "romosozumab"})

@@ -22,6 +22,7 @@ from hooks.extract import (
 from hooks.fhir_models import SharedElements
 from hooks.findings import AlpAssessment, Measurement
 from hooks.hpp import hpp_on_record, workup_on_file
+from hooks.labs import counts, newest_first, specimen_day
 from hooks.medications import antiresorptive_ingredients, is_asfotase_alfa
 from hooks.policy import Policy
 from hooks.records import (
@@ -149,13 +150,18 @@ def gather_evidence(
 
 
 def bone_specific_alp(results: Sequence[LabResult], since: date, policy: Policy) -> tuple[Measurement, ...]:
-    """Return trusted bone-specific ALP results in the window, as supporting data in their own units."""
+    """Return the bone-specific ALP results that count in the window, oldest first, in their own units."""
     return tuple(
         Measurement(
-            "Bone-specific ALP", r.loinc, r.effective, r.quantity.value, r.quantity.unit or "", r.quantity.comparator
+            "Bone-specific ALP",
+            r.loinc,
+            specimen_day(r),
+            r.quantity.value,
+            r.quantity.unit or "",
+            r.quantity.comparator,
         )
-        for r in sorted(results, key=lambda r: r.effective or date.min)
-        if r.status in policy.trusted_statuses and r.quantity is not None and r.effective and r.effective >= since
+        for r in reversed(newest_first(r for r in results if counts(r, policy, since)))
+        if r.quantity is not None
     )
 
 

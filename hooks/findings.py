@@ -8,7 +8,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from hooks.records import EncounterRecord, MedicationOrder
+from hooks.records import Code, EncounterRecord, MedicationOrder
 
 if TYPE_CHECKING:
     from hooks.secondary_causes import SecondaryCause
@@ -137,6 +137,82 @@ class AlpAssessment:
         return tuple(r for r in self.results if r.low is not None)
 
 
+class Check(str, Enum):
+    """What a criterion compares; cards/ puts each into words."""
+
+    INR_HIGH = "inr-high"  # INR at or above the acute liver failure gate, within `days`
+    BILIRUBIN_HIGH = "bilirubin-high"  # total bilirubin (mg/dL) at or above the liver injury limit
+    AST_HIGH = "ast-high"  # AST (U/L) at or above the liver injury limit
+    ALT_HIGH = "alt-high"  # ALT (U/L) at or above the liver injury limit
+    ALP_BILIRUBIN_RATIO = "alp-bilirubin-ratio"  # Korman: met when below the limit
+    AST_ALT_RATIO = "ast-alt-ratio"  # Korman: met when above the limit
+    VERY_LOW_ALP = "very-low-alp"  # ALP (U/L) at or below the limit
+    SUBSTRATE_HIGH = "substrate-high"  # an ALP substrate above normal: see `measurement`
+    SAME_ORDER = "same-order"  # another antiresorptive (`subject`) in the same order
+    IN_USE = "in-use"  # an antiresorptive (`subject`) in use, shown by `source` from `on`
+    ALREADY_IN_USE = "already-in-use"  # as IN_USE, for an order that adds another antiresorptive
+    ALSO_ORDERED = "also-ordered"  # another antiresorptive (`subject`) drafted with it, in order `reference`
+    RECENT_EVENT = "recent-event"  # an MI or stroke (`subject`) recorded as `name` with `coded`, `value` days ago
+    LOW_VITAMIN_D = "low-vitamin-d"  # 25-OH vitamin D (ng/mL) below the level to reach: see `measurement`
+    LOW_CALCIUM = "low-calcium"  # calcium (mg/dL) below the lab's range low: see `measurement`
+    CALCIUM_LABEL = "calcium-label"  # the label's word on hypocalcaemia for a drug or regimen (`subject`)
+    DIALYSIS = "dialysis"  # dialysis or end-stage renal disease on the problem list, as `name`, by `coded` if coded
+    BELOW_RENAL_LIMIT = "below-renal-limit"  # the renal measure (`measurement`) below the label's limit for `subject`
+    KIDNEY_FAILURE = "kidney-failure"  # romosozumab: met below the floor (kidney failure), else severe impairment
+    ZOMETA_DOSE_STEP = "zometa-dose-step"  # the measure in the band `name` of the Zometa table: `value` mg
+    ORDERED_DOSE = "ordered-dose"  # the dose ordered (`value` mg, None when not stated) above the step's (`limit`)
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One thing a finding was judged on: what, the value found, the limit it was held to, and whether it was met."""
+
+    what: Check
+    value: Decimal | None = None
+    limit: Decimal | None = None
+    met: bool = True
+    subject: str | None = None  # the drug it concerns
+    on: date | None = None
+    source: str | None = None  # what shows it: a resource type (MedicationAdministration ...), "onset", "recorded"
+    reference: str | None = None  # the id of the order it concerns
+    days: int | None = None  # the window it was looked for in
+    measurement: Measurement | None = None  # the value as the card shows it
+    name: str | None = None  # the record's own name for it (a Condition's text)
+    coded: Code | None = None  # the coding that matched
+
+
+class Caveat(str, Enum):
+    """A caveat a prescriber must read with a finding; cards/ puts each into words."""
+
+    NOT_CHECKED = "not-checked"  # `subjects`: the prefetch keys that could not be read in time
+    WILSON_LIKELIER = "wilson-likelier"  # acute liver failure with the Wilson pattern explains a low ALP better
+    ATYPICAL_WILSON_AGE = "atypical-wilson-age"  # `values`: the age, the usual range's low and high
+    LIVER_DISEASE_PAST = "liver-disease-past"  # `subjects`: the clinical status it is recorded with
+    RECENT_CIRRHOSIS = "recent-cirrhosis"  # `on`: first on record; `values`: the weeks it counts as recent
+    UNREADABLE_LIVER_DISEASE = "unreadable-liver-disease"  # an unreadable Condition carries such a code
+    BILIRUBIN_CONVERTED = "bilirubin-converted"  # `values`: µmol/L as sent, mg/dL as compared
+    PAEDIATRIC_RATIOS = "paediatric-ratios"  # `values`: adult age, paediatric AST/ALT cut-off, this AST/ALT
+    CERULOPLASMIN_UNRELIABLE = "ceruloplasmin-unreliable"
+    EVENT_UNDATED = "event-undated"  # a cardiovascular event on record without a date
+    CONVERTED = "converted"  # `values`: as reported; `subjects`: label, comparator, unit reported, unit shown
+    CALCIUM_NOT_ALBUMIN_CORRECTED = "calcium-not-albumin-corrected"
+    EGFR_FOR_CRCL = "egfr-for-crcl"  # eGFR stands in for the label's creatinine clearance
+    CRCL_FOR_EGFR = "crcl-for-egfr"  # a creatinine clearance stands in for the label's eGFR
+    ZOLEDRONIC_ACID_UNKNOWN = "zoledronic-acid-unknown"  # `subjects`: why the regimen could not be told
+    NO_COCKCROFT_GAULT = "no-cockcroft-gault"  # `subjects`: why it was not computed (clearance.py words it)
+    RENAL_MEASURE = "renal-measure"  # `subjects`: how the measure was obtained (clearance.py words it)
+
+
+@dataclass(frozen=True)
+class Note:
+    """A caveat with the values it names."""
+
+    caveat: Caveat
+    values: tuple[Decimal, ...] = ()
+    subjects: tuple[str, ...] = ()
+    on: date | None = None
+
+
 @dataclass(frozen=True)
 class Finding:
     """A reason to show a card: the topic, its urgency and the evidence behind it."""
@@ -149,8 +225,8 @@ class Finding:
     alp: AlpAssessment | None = None
     hpp_evidence: tuple[str, ...] = ()  # readable reasons HPP is on record
     measurements: tuple[Measurement, ...] = ()  # the values behind the finding (substrates, eGFR, INR ...)
-    criteria: tuple[str, ...] = ()  # readable statements of what was met, e.g. "ALP/bilirubin 1.7 < 4"
-    notes: tuple[str, ...] = ()  # caveats a prescriber must read, e.g. "eGFR used in place of CrCl"
+    checks: tuple[Criterion, ...] = ()  # what the finding was judged on, as data
+    caveats: tuple[Note, ...] = ()  # what a prescriber must read with it, as data
     therapies: tuple[Therapy, ...] = ()  # the antiresorptive therapy in use, with the record that shows it
     continuing: bool = False  # the ordered drug has been given before: stopping it is not the same as not starting
     normal_workup: tuple[

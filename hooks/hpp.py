@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from hooks.extract import normalise_text
+from hooks.labs import is_reported, reported_or_unknown
 from hooks.medications import is_asfotase_alfa
 from hooks.policy import Policy
 from hooks.records import Code, ConditionRecord, LabResult, MedicationOrder, Unreadable
@@ -58,12 +59,15 @@ def hpp_on_record(
 def workup_on_file(results: Iterable[LabResult], unreadable: Iterable[Unreadable], since: date, policy: Policy) -> bool:
     """Return whether a PLP, urine phosphoethanolamine or ALPL gene result exists since `since`."""
     for result in results:
-        if result.loinc in HPP_WORKUP and result.status in policy.trusted_statuses:
+        # An undated result may lie in the window: "not worked up" is a claim, so it counts as on file.
+        if result.loinc in HPP_WORKUP and is_reported(result, policy):
             if result.effective is None or result.effective >= since:
                 return True
     # An unreadable work-up result still shows the work-up was done.
     return any(
-        code.code in HPP_WORKUP and (resource.effective is None or resource.effective >= since)
+        code.code in HPP_WORKUP
+        and reported_or_unknown(resource, policy)
+        and (resource.effective is None or resource.effective >= since)
         for resource in unreadable
         for code in resource.codes
     )

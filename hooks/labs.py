@@ -1,11 +1,16 @@
-"""Read the latest result of an analyte: trusted, dated, converted, and never an older value in its place."""
+"""What a lab result says, decided once for every rule: whether it counts, which is newest, and its value.
+
+A result counts when the lab stands behind it (a verified status, no dataAbsentReason) and it is dated; its value
+is usable when it converts to the rule's unit (`read`). The newest results are those of the latest specimen time
+(`most_recent`), and an older value never stands in for a newest one that cannot be read (`read_all`).
+"""
 
 from __future__ import annotations
 
 import calendar
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import (
     ROUND_CEILING,
     ROUND_DOWN,
@@ -15,7 +20,7 @@ from decimal import (
 )
 
 from hooks.policy import Policy
-from hooks.records import LabResult
+from hooks.records import LabResult, Unreadable
 
 Convert = Callable[[Decimal, str | None], Decimal | None]
 
@@ -33,6 +38,11 @@ class Reading:
     value: Decimal
     comparator: str | None
 
+    @property
+    def effective(self) -> date:
+        """Return the specimen date, which every reading of a counted result has."""
+        return specimen_day(self.result)
+
 
 def months_before(day: date, months: int) -> date:
     """Return the same day `months` calendar months earlier, or that month's last day when it is shorter."""
@@ -41,17 +51,45 @@ def months_before(day: date, months: int) -> date:
     return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
+def is_reported(result: LabResult, policy: Policy) -> bool:
+    """Tell whether the lab stands behind a result: a verified status and no dataAbsentReason."""
+    # A dataAbsentReason says the value is missing (haemolysed, not performed), whatever else the resource holds.
+    return result.status in policy.trusted_statuses and not result.has_data_absent_reason
+
+
+def counts(result: LabResult, policy: Policy, since: date | None = None) -> bool:
+    """Tell whether a result is evidence: reported, dated, and drawn on or after `since` when given."""
+    return is_reported(result, policy) and result.effective is not None and (since is None or result.effective >= since)
+
+
+def reported_or_unknown(resource: Unreadable, policy: Policy) -> bool:
+    """Tell whether an unreadable result may hold a verified value: its legible status is trusted, or unknown."""
+    return resource.status is None or resource.status in policy.trusted_statuses
+
+
 def recent_trusted(labs: Iterable[LabResult], codes: frozenset[str], since: date, policy: Policy) -> list[LabResult]:
-    """Return the verified, dated results with one of `codes` drawn on or after `since`."""
-    return [
-        result
-        for result in labs
-        if result.loinc in codes
-        and result.status in policy.trusted_statuses
-        and not result.has_data_absent_reason
-        and result.effective is not None
-        and result.effective >= since
-    ]
+    """Return the results with one of `codes` that count as evidence since `since`."""
+    return [result for result in labs if result.loinc in codes and counts(result, policy, since)]
+
+
+def chronological(result: LabResult) -> tuple[date, float, str]:
+    """Return a total order of results by specimen time: date, then time of day, then id.
+
+    A result without a time of day sorts before the timed ones of its day (nothing shows it later); the id
+    breaks exact ties, so the order never depends on the order the server sent them in.
+    """
+    return (*specimen_time(result.effective, result.instant), result.id or "")
+
+
+def specimen_time(day: date | None, instant: datetime | None) -> tuple[date, float]:
+    """Return the sort key of a specimen time: the date, then the time of day (none sorts first in its day)."""
+    assert day is not None
+    return day, instant.timestamp() if instant is not None else float("-inf")
+
+
+def newest_first(results: Iterable[LabResult]) -> list[LabResult]:
+    """Return the results ordered newest first (see `chronological`)."""
+    return sorted(results, key=chronological, reverse=True)
 
 
 def most_recent(results: Sequence[LabResult]) -> tuple[LabResult, ...]:
@@ -100,15 +138,6 @@ def least_alarming(readings: Sequence[Reading]) -> Reading:
     return max(readings, key=lambda r: r.value)
 
 
-def conversion_note(label: str, reading: Reading, unit: str) -> str | None:
-    """Say what the lab reported when the value shown was converted from another unit."""
-    quantity = reading.result.quantity
-    if quantity is None or quantity.value == reading.value:
-        return None
-    reported = f"{quantity.comparator or ''}{number_text(quantity.value)} {quantity.unit}"
-    return f"{label} reported as {reported}, shown converted to {unit}."
-
-
 def exact(value: Decimal) -> Decimal:
     """Return a converted value rounded far below lab precision, so exact equivalents compare equal."""
     return _quantize(value, _EXACT, ROUND_HALF_EVEN)
@@ -139,6 +168,6 @@ def _quantize(value: Decimal, exponent: Decimal, rounding: str) -> Decimal:
 
 
 def specimen_day(result: LabResult) -> date:
-    """Return a result's specimen date, which recent_trusted has made sure of."""
+    """Return a result's specimen date, which `counts` has made sure of."""
     assert result.effective is not None
     return result.effective

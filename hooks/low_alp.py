@@ -6,7 +6,10 @@ One decision for every hook (docs/evidence/alp.md):
 - lows all drawn on antiresorptive therapy after a normal pre-treatment ALP are expected: info;
 - lows confined to one inpatient or emergency stay are repeated after recovery: info;
 - persistently low ALP is a warning, unless the HPP work-up is complete and normal (info);
-- recurrently low ALP alone (not most months, or a clearly normal value since) is info; one low is info.
+- recurrently low ALP alone (not most months, or a clearly normal value since) is info; one low is info;
+- beside the Wilson pattern in acute liver failure, a low-ALP finding drops to info and names Wilson disease,
+  unless it rests on HPP on record or a raised substrate.
+The order hooks ask `finding_for_order` per antiresorptive ordered; patient-view asks `findings_for_chart`.
 """
 
 from __future__ import annotations
@@ -16,11 +19,11 @@ from datetime import date
 
 from hooks.alp import completed_years
 from hooks.evidence import Evidence
-from hooks.findings import Finding, Indicator, Pattern, Topic
+from hooks.findings import Caveat, Check, Criterion, Finding, Indicator, Measurement, Note, Pattern, Topic
 from hooks.medications import antiresorptive_ingredients
 from hooks.policy import Policy
 from hooks.records import MedicationOrder
-from hooks.substrates import substrate_criteria, workup_complete
+from hooks.substrates import workup_complete
 from hooks.therapy import in_use, shows_use
 
 _LOW_PATTERNS = (Pattern.PERSISTENT, Pattern.RECURRENT)
@@ -79,7 +82,7 @@ def findings_for_chart(evidence: Evidence, today: date, policy: Policy) -> list[
                 topic=Topic.HPP_LIKELY,
                 indicator=Indicator.WARNING,
                 measurements=evidence.substrates,
-                criteria=substrate_criteria(evidence.substrates),
+                checks=substrate_checks(evidence.substrates),
             )
         ]
     if evidence.alp.explained_by_therapy:
@@ -100,7 +103,7 @@ def low_alp_finding(base: Finding, evidence: Evidence) -> Finding:
             topic=Topic.LOW_ALP_ANTIRESORPTIVE,
             indicator=Indicator.CRITICAL,
             measurements=substrates,
-            criteria=substrate_criteria(substrates),
+            checks=substrate_checks(substrates),
         )
     if alp.explained_by_therapy:
         return dataclasses.replace(base, topic=Topic.LOW_ALP_ON_THERAPY, indicator=Indicator.INFO)
@@ -135,7 +138,7 @@ def _base(
         drugs,
         order,
         alp,
-        notes=unchecked(evidence),
+        caveats=unchecked(evidence),
         prior_denosumab=given_before(evidence, "denosumab", order),
         therapies=tuple(t for t in in_use(evidence.therapies, today) if t.ingredient in drugs),
         normal_workup=evidence.normal_workup,
@@ -156,14 +159,27 @@ def given_before(evidence: Evidence, ingredient: str, order: MedicationOrder | N
     )
 
 
-_UNCHECKED = {
-    "conditions": "the problem list (a hypophosphatasia diagnosis on record)",
-    "medications": "the medication list (asfotase alfa)",
-    "hppWorkup": "the HPP work-up results (pyridoxal 5'-phosphate, phosphoethanolamine)",
-}
+# The data that could have made a low-ALP finding more severe, had it been read.
+_SEVERITY_KEYS = ("conditions", "medications", "hppWorkup")
+# Low ALP read as hypophosphatasia; Wilson disease in liver failure explains it better.
+_LOW_ALP_TOPICS = frozenset({Topic.LOW_ALP_ANTIRESORPTIVE, Topic.LOW_ALP_UNEVALUATED, Topic.LOW_ALP_ON_THERAPY})
 
 
-def unchecked(evidence: Evidence) -> tuple[str, ...]:
-    """Say what could not be read in time, since it could have made the finding more severe."""
-    missing = [text for key, text in _UNCHECKED.items() if not evidence.knows(key)]
-    return (f"Could not be read in time, so not checked: {'; '.join(missing)}.",) if missing else ()
+def unchecked(evidence: Evidence) -> tuple[Note, ...]:
+    """Name what could not be read in time, since it could have made the finding more severe."""
+    missing = tuple(key for key in _SEVERITY_KEYS if not evidence.knows(key))
+    return (Note(Caveat.NOT_CHECKED, subjects=missing),) if missing else ()
+
+
+def substrate_checks(substrates: tuple[Measurement, ...]) -> tuple[Criterion, ...]:
+    """Return one criterion per elevated ALP substrate."""
+    return tuple(Criterion(Check.SUBSTRATE_HIGH, m.value, measurement=m) for m in substrates)
+
+
+def defer_to_wilson(finding: Finding) -> Finding:
+    """Drop a low-ALP finding to info and name Wilson disease; a critical finding keeps its urgency."""
+    if finding.topic not in _LOW_ALP_TOPICS:
+        return finding  # an HPP diagnosis, or a raised substrate (hpp-likely), is not explained by liver failure
+    # A critical low-ALP finding rests on an elevated substrate too, which liver failure does not explain.
+    indicator = finding.indicator if finding.indicator is Indicator.CRITICAL else Indicator.INFO
+    return dataclasses.replace(finding, indicator=indicator, caveats=(*finding.caveats, Note(Caveat.WILSON_LIKELIER)))

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from hooks.findings import Finding, Indicator, Measurement, Topic
+from hooks.findings import Caveat, Check, Criterion, Finding, Indicator, Measurement, Note, Topic
 from hooks.labs import (
     Reading,
-    conversion_note,
     exact,
     is_below,
     least_alarming,
@@ -25,33 +24,12 @@ from hooks.labs import (
 from hooks.medications import antiresorptive_ingredients
 from hooks.policy import Policy
 from hooks.records import LabResult, MedicationOrder, Quantity, ReferenceRange
-from hooks.regimens import Regimen, denosumab_regimen, zoledronic_acid_regimen
+from hooks.regimens import denosumab_regimen, zoledronic_acid_regimen
 from hooks.units import to_mg_per_dl_calcium, to_ng_per_ml_vitamin_d
 from hooks.valuesets import CALCIUM, VITAMIN_D_25OH
 
 VITAMIN_D_LABEL = "25-OH vitamin D"
 CALCIUM_LABEL = "Calcium"
-CORRECT_FIRST = "hypocalcaemia is a contraindication; correct it before starting"
-# What each label says about hypocalcaemia (docs/evidence/antiresorptive-safety.md), by ingredient or regimen.
-CALCIUM_LABELS: dict[str, str] = {
-    "alendronate": f"Fosamax and Fosamax Plus D, alendronate, labels revised 2/2026: {CORRECT_FIRST}.",
-    "risedronate": f"Actonel and Atelvia, risedronate: {CORRECT_FIRST}.",
-    "ibandronate": f"Boniva tablets and Boniva Injection, ibandronate: {CORRECT_FIRST}.",
-    Regimen.ZOLEDRONIC_ACID_5MG: f"Reclast, zoledronic acid 5 mg, label updated 2023-11-30: {CORRECT_FIRST}.",
-    Regimen.ZOLEDRONIC_ACID_4MG: "Zometa, zoledronic acid 4 mg: hypocalcaemia is not a contraindication, but"
-    " the label's warnings ask to monitor calcium, phosphate and magnesium and to treat hypocalcaemia.",
-    Regimen.ZOLEDRONIC_ACID_UNKNOWN: "Zoledronic acid, dose not known: for Reclast, 5 mg, hypocalcaemia is a"
-    " contraindication; for Zometa, 4 mg, a warning: monitor and treat it.",
-    Regimen.DENOSUMAB_60MG: "Prolia and its biosimilars, denosumab 60 mg: hypocalcaemia is a contraindication;"
-    " pre-existing hypocalcaemia must be corrected before starting.",
-    Regimen.DENOSUMAB_120MG: "Xgeva and its biosimilars, denosumab 120 mg, a contraindication since 2013:"
-    " pre-existing hypocalcaemia must be corrected before starting.",
-    Regimen.DENOSUMAB_UNKNOWN: "Denosumab, Prolia, Xgeva and their biosimilars: pre-existing hypocalcaemia"
-    " must be corrected before starting.",
-    "romosozumab": f"Evenity, romosozumab, US label 2019: {CORRECT_FIRST}.",
-}
-OTHER_CALCIUM = "{drug}: correct hypocalcaemia before starting; antiresorptives lower calcium further."
-ALBUMIN_NOTE = "Total calcium is not corrected for albumin: confirm with albumin-corrected or ionised calcium."
 
 
 @dataclass(frozen=True)
@@ -59,8 +37,8 @@ class LowValue:
     """A value below its limit: what to show, the criterion it meets and the caveats that go with it."""
 
     measurement: Measurement
-    criterion: str
-    notes: tuple[str, ...] = ()
+    criterion: Criterion
+    notes: tuple[Note, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -93,23 +71,23 @@ def check_vitamin_d_and_calcium(
         drugs=drugs,
         order=antiresorptive_orders[0],
         measurements=tuple(low.measurement for low in lows),
-        criteria=(*(low.criterion for low in lows), *labels),
-        notes=tuple(note for low in lows for note in low.notes),
+        checks=(*(low.criterion for low in lows), *labels),
+        caveats=tuple(note for low in lows for note in low.notes),
     )
 
 
-def calcium_label_lines(orders: Sequence[MedicationOrder]) -> tuple[str, ...]:
-    """Quote what the label of each antiresorptive ordered says about hypocalcaemia."""
-    lines = []
+def calcium_label_lines(orders: Sequence[MedicationOrder]) -> tuple[Criterion, ...]:
+    """Name, once each, the label whose word on hypocalcaemia applies: the drug's, or its regimen's."""
+    labels = []
     for order in orders:
         for drug in antiresorptive_ingredients(order):
-            key: str = drug
+            key = drug
             if drug == "zoledronic acid":
-                key = zoledronic_acid_regimen(order).regimen
+                key = zoledronic_acid_regimen(order).regimen.value
             elif drug == "denosumab":
-                key = denosumab_regimen(order).regimen
-            lines.append(CALCIUM_LABELS.get(key) or OTHER_CALCIUM.format(drug=drug.capitalize()))
-    return tuple(dict.fromkeys(lines))
+                key = denosumab_regimen(order).regimen.value
+            labels.append(Criterion(Check.CALCIUM_LABEL, subject=key))
+    return tuple(dict.fromkeys(labels))
 
 
 def low_vitamin_d(labs: Sequence[LabResult], since: date, policy: Policy) -> LowValue | None:
@@ -120,12 +98,12 @@ def low_vitamin_d(labs: Sequence[LabResult], since: date, policy: Policy) -> Low
     if not readings or not all(is_below(r, minimum) for r in readings):
         return None
     reading = least_alarming(readings)
-    shown = shown_value(reading.value)
+    limit_text = f"< {number_text(minimum)} ng/mL"
+    shown = _measurement(VITAMIN_D_LABEL, reading, shown_value(reading.value), "ng/mL", limit_text)
     return LowValue(
-        _measurement(VITAMIN_D_LABEL, reading, shown, "ng/mL", f"< {number_text(minimum)} ng/mL"),
-        f"{VITAMIN_D_LABEL} {_value_text(reading, shown)} ng/mL is below {number_text(minimum)} ng/mL"
-        f" ({number_text(_in_nmol_per_l(minimum))} nmol/L), the level to reach before an antiresorptive",
-        _present(conversion_note(VITAMIN_D_LABEL, reading, "ng/mL")),
+        shown,
+        Criterion(Check.LOW_VITAMIN_D, shown.value, minimum, measurement=shown),
+        _converted(VITAMIN_D_LABEL, reading, "ng/mL"),
     )
 
 
@@ -137,14 +115,15 @@ def low_calcium(labs: Sequence[LabResult], since: date, policy: Policy) -> LowVa
         return None
     reading, low = max(judged, key=lambda pair: pair[0].value)
     assert low is not None
-    shown = shown_value(reading.value)
-    limit = f"{number_text(shown_limit(low.mg_per_dl))} mg/dL"
+    limit = shown_limit(low.mg_per_dl)
     converted = low.reported.value != low.mg_per_dl
     as_reported = f" {number_text(low.reported.value)} {low.reported.unit}" if converted else ""
+    limit_text = f"< {number_text(limit)} mg/dL (lab range low{as_reported})"
+    shown = _measurement(CALCIUM_LABEL, reading, shown_value(reading.value), "mg/dL", limit_text)
     return LowValue(
-        _measurement(CALCIUM_LABEL, reading, shown, "mg/dL", f"< {limit} (lab range low{as_reported})"),
-        f"{CALCIUM_LABEL} {_value_text(reading, shown)} mg/dL is below the lab's reference range (low {limit})",
-        _present(conversion_note(CALCIUM_LABEL, reading, "mg/dL"), ALBUMIN_NOTE),
+        shown,
+        Criterion(Check.LOW_CALCIUM, shown.value, limit, measurement=shown),
+        (*_converted(CALCIUM_LABEL, reading, "mg/dL"), Note(Caveat.CALCIUM_NOT_ALBUMIN_CORRECTED)),
     )
 
 
@@ -161,24 +140,17 @@ def range_low(ranges: Sequence[ReferenceRange]) -> RangeLow | None:
     return min((low for low, _ in general or usable), key=lambda low: low.mg_per_dl, default=None)
 
 
-def _in_nmol_per_l(ng_per_ml: Decimal) -> Decimal:
-    """Return a vitamin D level in whole nmol/L, as guidelines quote it (20 ng/mL = 50 nmol/L)."""
-    one_nmol_per_l = to_ng_per_ml_vitamin_d(Decimal(1), "nmol/L")
-    assert one_nmol_per_l is not None
-    return (ng_per_ml / one_nmol_per_l).quantize(Decimal(1))
-
-
 def _measurement(label: str, reading: Reading, shown: Decimal, unit: str, limit: str) -> Measurement:
     """Return the measurement a card shows for a reading."""
     assert reading.result.effective is not None
     return Measurement(label, reading.result.loinc, reading.result.effective, shown, unit, reading.comparator, limit)
 
 
-def _value_text(reading: Reading, shown: Decimal) -> str:
-    """Write a shown value with its comparator, e.g. "<5" or "14"."""
-    return f"{reading.comparator or ''}{number_text(shown)}"
-
-
-def _present(*notes: str | None) -> tuple[str, ...]:
-    """Keep the notes that apply."""
-    return tuple(note for note in notes if note)
+def _converted(label: str, reading: Reading, unit: str) -> tuple[Note, ...]:
+    """Name what the lab reported when the value shown was converted from another unit."""
+    sent = reading.result.quantity
+    if sent is None or sent.value == reading.value:
+        return ()
+    return (
+        Note(Caveat.CONVERTED, values=(sent.value,), subjects=(label, sent.comparator or "", sent.unit or "", unit)),
+    )

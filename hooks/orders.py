@@ -1,4 +1,4 @@
-"""order-select and order-sign: check each antiresorptive order against HPP, low ALP, renal function and minerals."""
+"""order-select, order-sign and medication-refill: the findings for the antiresorptives being ordered."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from hooks.minerals import check_vitamin_d_and_calcium
 from hooks.policy import Policy
 from hooks.records import MedicationOrder
 from hooks.renal import check_renal_function
-from hooks.therapy import SOURCE_VERBS, Therapy, in_use
+from hooks.therapy import in_use
 
 
 def antiresorptive_drafts(drafts: Iterable[MedicationOrder]) -> list[MedicationOrder]:
@@ -48,13 +48,5 @@ def evaluate_antiresorptive_orders(
     findings += check_recent_cardiovascular_event(targets, evidence.conditions, evidence.patient.id, today, policy)
     drafted = {order.id for order in targets if order.id}
     therapies = [t for t in in_use(evidence.therapies, today) if t.record.id not in drafted]
-    findings += check_duplicate_antiresorptives(targets, where_seen(therapies), evidence.patient.id)
+    findings += check_duplicate_antiresorptives(targets, therapies, evidence.patient.id)
     return findings + ([minerals] if minerals else [])
-
-
-def where_seen(therapies: Iterable[Therapy]) -> dict[str, str]:
-    """Describe, per ingredient in use, the record that shows it: "denosumab (given 2026-06-01)"."""
-    return {
-        t.ingredient: f"{t.ingredient} ({SOURCE_VERBS.get(t.source, 'recorded')} {t.start.isoformat()})"
-        for t in therapies
-    }

@@ -125,7 +125,7 @@ def drug_cause(record: MedicationOrder) -> str | None:
 def low_lab(
     labs: Sequence[LabResult], value_set: ValueSet, convert: Convert, default_low: Decimal, since: date, policy: Policy
 ) -> tuple[Decimal, date] | None:
-    """Return the latest trusted value (in the rule's unit) and its date when below the lab's range low or the default."""
+    """Return the latest value (in the rule's unit) and its date when below the lab's range low or the default."""
     readings = read_all(most_recent(recent_trusted(labs, value_set.codes, since, policy)), convert)
     if not readings:
         return None

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 
 from hooks.alp import years_before
 from hooks.findings import Measurement
-from hooks.labs import number_text
+from hooks.labs import counts, most_recent, number_text, specimen_day
 from hooks.policy import Policy
 from hooks.records import LabResult, Quantity
 from hooks.units import to_nmol_per_l_plp, unit_key
@@ -37,38 +37,28 @@ _NEGATIVE_WORDS = (
 )
 
 
-def latest_workup_results(results: Iterable[LabResult], today: date, policy: Policy) -> dict[str, LabResult]:
-    """Return the most recent trusted result in the window of each work-up test: "plp", "pea" and "alpl"."""
+def latest_workup_results(
+    results: Iterable[LabResult], today: date, policy: Policy
+) -> dict[str, tuple[LabResult, ...]]:
+    """Return, per work-up test ("plp", "pea", "alpl"), its equally newest results that count in the window."""
     since = years_before(today, policy.lookback_years)
-    latest: dict[str, LabResult] = {}
+    groups: dict[str, list[LabResult]] = {}
     for result in results:
-        if result.status not in policy.trusted_statuses or result.has_data_absent_reason:
-            continue
-        if result.effective is None or result.effective < since:
-            continue
-        group = (
-            "plp"
-            if result.loinc in PYRIDOXAL_PHOSPHATE
-            else "pea"
-            if result.loinc in URINE_PHOSPHOETHANOLAMINE
-            else "alpl"
-            if result.loinc in ALPL_GENE_TESTS
-            else None
-        )
-        # Only the latest result of each test speaks: a normal repeat overrides an older high value.
-        if group and (group not in latest or _when(result) > _when(latest[group])):
-            latest[group] = result
-    return latest
+        group = _group(result.loinc)
+        if group is not None and counts(result, policy, since):
+            groups.setdefault(group, []).append(result)
+    # Only the latest results of each test speak: a normal repeat overrides an older high value.
+    return {group: most_recent(found) for group, found in groups.items()}
 
 
 def elevated_substrates(results: Iterable[LabResult], today: date, policy: Policy) -> tuple[Measurement, ...]:
-    """Return the substrates whose most recent trusted result in the window is above normal, newest first."""
+    """Return the substrates whose newest results in the window are all above normal, newest first."""
     latest = latest_workup_results(results, today, policy)
     elevated = [
         m
         for m in (
-            _elevated_plp(latest["plp"], policy) if "plp" in latest else None,
-            _elevated_pea(latest["pea"]) if "pea" in latest else None,
+            _all_of(latest.get("plp", ()), lambda r: _elevated_plp(r, policy), lowest=True),
+            _all_of(latest.get("pea", ()), _elevated_pea, lowest=True),
         )
         if m is not None
     ]
@@ -76,22 +66,14 @@ def elevated_substrates(results: Iterable[LabResult], today: date, policy: Polic
 
 
 def normal_workup(results: Iterable[LabResult], today: date, policy: Policy) -> tuple[Measurement, ...]:
-    """Return the latest work-up results that speak against HPP: a normal PLP or PEA, a negative ALPL test."""
+    """Return the work-up whose newest results all speak against HPP: a normal PLP or PEA, a negative ALPL test."""
     latest = latest_workup_results(results, today, policy)
-    normal = []
-    if "plp" in latest and (plp := _normal_plp(latest["plp"], policy)) is not None:
-        normal.append(plp)
-    if "pea" in latest and (pea := _normal_pea(latest["pea"])) is not None:
-        normal.append(pea)
-    if "alpl" in latest and is_negative_genetic_result(latest["alpl"]):
-        result = latest["alpl"]
-        assert result.effective is not None
-        normal.append(
-            Measurement(
-                ALPL_LABEL, result.loinc, result.effective, Decimal(0), "", None, "no pathogenic variant reported"
-            )
-        )
-    return tuple(normal)
+    found = (
+        _all_of(latest.get("plp", ()), lambda r: _normal_plp(r, policy), lowest=False),
+        _all_of(latest.get("pea", ()), _normal_pea, lowest=False),
+        _all_of(latest.get("alpl", ()), _negative_alpl, lowest=False),
+    )
+    return tuple(m for m in found if m is not None)
 
 
 def workup_complete(normal: Iterable[Measurement]) -> bool:
@@ -117,7 +99,39 @@ def is_negative_genetic_result(result: LabResult) -> bool:
 
 def _group_of(loinc: str) -> str:
     """Name the work-up test a LOINC code belongs to."""
-    return "plp" if loinc in PYRIDOXAL_PHOSPHATE else "pea" if loinc in URINE_PHOSPHOETHANOLAMINE else "alpl"
+    return _group(loinc) or "alpl"
+
+
+def _group(loinc: str) -> str | None:
+    """Name the work-up test a LOINC code belongs to, or None when it is not one."""
+    if loinc in PYRIDOXAL_PHOSPHATE:
+        return "plp"
+    if loinc in URINE_PHOSPHOETHANOLAMINE:
+        return "pea"
+    return "alpl" if loinc in ALPL_GENE_TESTS else None
+
+
+def _all_of(
+    newest: Sequence[LabResult], verdict: Callable[[LabResult], Measurement | None], *, lowest: bool
+) -> Measurement | None:
+    """Return the verdict only when every equally newest result gives it: the one that claims the least.
+
+    Results drawn at the same time that disagree (a high and a normal PLP, say) settle nothing either way.
+    """
+    measured = [verdict(result) for result in newest]
+    if not measured or any(m is None for m in measured):
+        return None
+    shown = [m for m in measured if m is not None]
+    return min(shown, key=lambda m: m.value) if lowest else max(shown, key=lambda m: m.value)
+
+
+def _negative_alpl(result: LabResult) -> Measurement | None:
+    """Return a negative ALPL gene test as work-up evidence against HPP."""
+    if not is_negative_genetic_result(result):
+        return None
+    return Measurement(
+        ALPL_LABEL, result.loinc, specimen_day(result), Decimal(0), "", None, "no pathogenic variant reported"
+    )
 
 
 def _normal_plp(result: LabResult, policy: Policy) -> Measurement | None:
@@ -145,26 +159,6 @@ def _normal_pea(result: LabResult) -> Measurement | None:
     return Measurement(
         _PEA_LABEL, result.loinc, result.effective, quantity.value, quantity.unit or "", quantity.comparator, "normal"
     )
-
-
-def _when(result: LabResult) -> tuple[date, float]:
-    """Return a sort key: the specimen date, then the time of day when known."""
-    assert result.effective is not None
-    return result.effective, result.instant.timestamp() if result.instant else 0.0
-
-
-B6_CAVEAT = "Vitamin B6 supplements raise pyridoxal 5'-phosphate: ask about them before reading it as HPP."
-
-
-def substrate_criteria(measurements: Iterable[Measurement]) -> tuple[str, ...]:
-    """Return one readable line per elevated substrate, with the vitamin B6 caveat for PLP."""
-    lines = [
-        f"{m.label} {number_text(m.value)} {m.unit} on {m.effective.isoformat()} is above normal ({m.limit})"
-        for m in measurements
-    ]
-    if any(m.loinc in PYRIDOXAL_PHOSPHATE for m in measurements):
-        lines.append(B6_CAVEAT)
-    return tuple(lines)
 
 
 def _elevated_plp(result: LabResult, policy: Policy) -> Measurement | None:

@@ -24,15 +24,6 @@ _ONGOING = {
 }
 
 
-# How each source shows the drug taken, as cards and criteria say it.
-SOURCE_VERBS = {
-    "MedicationRequest": "prescribed",
-    "MedicationStatement": "recorded as taken",
-    "MedicationDispense": "dispensed",
-    "MedicationAdministration": "given",
-}
-
-
 @dataclass(frozen=True)
 class Therapy:
     """A stretch of antiresorptive therapy and the record that shows it."""

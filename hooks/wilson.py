@@ -8,8 +8,8 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from hooks.alp import completed_years
-from hooks.findings import Finding, Indicator, Measurement, Topic
-from hooks.labs import number_text
+from hooks.findings import Caveat, Check, Criterion, Finding, Indicator, Measurement, Note, Topic
+from hooks.labs import Reading, chronological, counts, number_text, read
 from hooks.policy import Policy
 from hooks.records import (
     Code,
@@ -38,21 +38,14 @@ from hooks.valuesets import (
     ValueSet,
 )
 
-MET = "met"
-NOT_MET = "not met"
 # Proposed for children, where ALP/bilirubin < 4 is insensitive (Indian J Gastroenterol 2022; clinical.md §7).
 PAEDIATRIC_AST_ALT_CUTOFF = Decimal("1.85")
-CERULOPLASMIN_NOTE = (
-    "Ceruloplasmin is unreliable in acute liver failure: it is low in liver failure of any cause and rises as"
-    " an acute-phase reactant, so neither a low nor a normal value settles the diagnosis."
-)
 
 _DISCOUNTED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
 # An inactive, remitted or resolved chronic liver disease does not explain the picture; any other status (active,
 # recurrence, relapse, none, or one not in FHIR's list) does, as the brief's conservative reading asks.
 _PAST_CLINICAL = frozenset({"inactive", "remission", "resolved"})
-ALF_PICTURE = "Acute liver failure picture"
-_KORMAN_RATIOS = ("ALP/bilirubin ", "AST/ALT ")
+_KORMAN_RATIOS = frozenset({Check.ALP_BILIRUBIN_RATIO, Check.AST_ALT_RATIO})
 _WILSON_DIAGNOSES = (WILSON_DISEASE_SNOMED, WILSON_DISEASE_ICD10CM)
 # A bilirubin converted from µmol/L is kept to 0.01 mg/dL: finer than any lab reports it, short enough to show.
 _BILIRUBIN_STEP = Decimal("0.01")
@@ -61,20 +54,6 @@ _DATE_SKEW = timedelta(days=1)
 _GATE_COMPARATORS = frozenset({None, ">", ">="})
 
 Convert = Callable[[Decimal, str | None], Decimal | None]
-
-
-@dataclass(frozen=True)
-class Reading:
-    """One trusted, interpretable result and its value in the unit the rule compares it in."""
-
-    result: LabResult
-    value: Decimal
-
-    @property
-    def effective(self) -> date:
-        """Return the specimen date, which every reading has."""
-        assert self.result.effective is not None
-        return self.result.effective
 
 
 @dataclass(frozen=True)
@@ -135,8 +114,8 @@ def check_wilson_pattern(
         indicator,
         patient.id,
         measurements=measurements(inr, panel, policy),
-        criteria=(alf_picture(inr, panel, policy), *criteria(panel, pattern, policy)),
-        notes=(*age_notes(age, policy), *history.notes, *notes(panel, patient, policy)),
+        checks=(*alf_picture(inr, panel, policy), *criteria(panel, pattern, policy)),
+        caveats=(*age_notes(age, policy), *history.notes, *notes(panel, patient, policy)),
     )
 
 
@@ -145,40 +124,32 @@ class LiverHistory:
     """What the patient's Conditions say about liver disease before this illness."""
 
     explained: bool  # a current chronic or alcohol-related liver disease on record accounts for the picture
-    notes: tuple[str, ...] = ()
+    notes: tuple[Note, ...] = ()
 
 
 def liver_history(
     conditions: Iterable[ConditionRecord], unreadable_conditions: Iterable[Unreadable], today: date, policy: Policy
 ) -> LiverHistory:
     """Tell whether a chronic or alcohol-related liver disease on record explains the picture, with caveats."""
-    found: list[str] = []
+    found: list[Note] = []
     recent_since = today - timedelta(weeks=policy.wilson_recent_cirrhosis_weeks)
     for condition in conditions:
         kind = liver_disease_kind(condition.codes, condition.names)
         if kind is None or condition.verification_status in _DISCOUNTED_VERIFICATION:
             continue
         if condition.clinical_status in _PAST_CLINICAL:
-            found.append(
-                f"A chronic or alcohol-related liver disease is on record as {condition.clinical_status}: it was"
-                " not taken to explain this picture."
-            )
+            found.append(Note(Caveat.LIVER_DISEASE_PAST, subjects=(condition.clinical_status,)))
             continue
         first = min((d for d in (condition.onset, condition.recorded) if d is not None), default=None)
         if kind == "chronic" and first is not None and first >= recent_since:
             # AASLD: undiagnosed Wilson disease with cirrhosis recognised for < 26 weeks still counts as ALF.
             found.append(
-                f"Cirrhosis or chronic liver disease first on record {first.isoformat()}, within"
-                f" {policy.wilson_recent_cirrhosis_weeks} weeks: Wilson disease often presents as acute liver"
-                " failure on a cirrhosis not known before, so this does not rule the pattern out."
+                Note(Caveat.RECENT_CIRRHOSIS, values=(Decimal(policy.wilson_recent_cirrhosis_weeks),), on=first)
             )
             continue
         return LiverHistory(explained=True)
     if any(u.status not in _DISCOUNTED_VERIFICATION and liver_disease_kind(u.codes, ()) for u in unreadable_conditions):
-        found.append(
-            "A Condition that could not be read carries a chronic or alcohol-related liver disease code: if it"
-            " is current, this is acute-on-chronic liver disease, where the ratios were not validated."
-        )
+        found.append(Note(Caveat.UNREADABLE_LIVER_DISEASE))
     return LiverHistory(explained=False, notes=tuple(dict.fromkeys(found)))
 
 
@@ -228,36 +199,25 @@ def lowered(indicator: Indicator) -> Indicator | None:
     return {Indicator.CRITICAL: Indicator.WARNING, Indicator.WARNING: Indicator.INFO}.get(indicator)
 
 
-def age_notes(age: int | None, policy: Policy) -> tuple[str, ...]:
+def age_notes(age: int | None, policy: Policy) -> tuple[Note, ...]:
     """Explain a card lowered for the patient's age, if it was."""
     if age is None:
         return ()
     low, high = policy.wilson_typical_age_min_years, policy.wilson_typical_age_max_years
-    return (
-        f"Age {age}, outside {low}-{high} years, where most Wilson disease presents (AASLD 2008; EASL 2012: mostly"
-        " 5-35, about 3% after the fourth decade): this card is one level lower than the pattern alone. Age"
-        " alone does not exclude Wilson disease.",
-    )
+    return (Note(Caveat.ATYPICAL_WILSON_AGE, values=(Decimal(age), Decimal(low), Decimal(high))),)
 
 
-def alf_picture(inr: Reading, panel: LiverPanel, policy: Policy) -> str:
-    """State the acute liver failure picture: the INR and the liver injury of the same current episode."""
-    injuries = []
-    if panel.bilirubin.value >= policy.wilson_min_bilirubin_mg_per_dl:
-        injuries.append(
-            f"total bilirubin {number_text(panel.bilirubin.value)} mg/dL"
-            f" ≥ {number_text(policy.wilson_min_bilirubin_mg_per_dl)} mg/dL"
-        )
-    worst = max((("AST", panel.ast), ("ALT", panel.alt)), key=lambda named: named[1].value)
-    if worst[1].value >= policy.wilson_min_aminotransferase_u_per_l:
-        injuries.append(
-            f"{worst[0]} {number_text(worst[1].value)} U/L"
-            f" ≥ {number_text(policy.wilson_min_aminotransferase_u_per_l)} U/L"
-        )
+def alf_picture(inr: Reading, panel: LiverPanel, policy: Policy) -> tuple[Criterion, ...]:
+    """Return the acute liver failure picture: the INR and the liver injury of the same current episode."""
+    bilirubin_limit = policy.wilson_min_bilirubin_mg_per_dl
+    aminotransferase_limit = policy.wilson_min_aminotransferase_u_per_l
+    what, worst = max(((Check.AST_HIGH, panel.ast), (Check.ALT_HIGH, panel.alt)), key=lambda named: named[1].value)
     return (
-        f"{ALF_PICTURE}: INR {number_text(inr.value)} ≥ {number_text(policy.wilson_inr_min)} with"
-        f" {' and '.join(injuries)}, all within the last {policy.wilson_inr_window_days} days, and no current"
-        " chronic or alcohol-related liver disease on record"
+        Criterion(Check.INR_HIGH, inr.value, policy.wilson_inr_min, days=policy.wilson_inr_window_days),
+        Criterion(
+            Check.BILIRUBIN_HIGH, panel.bilirubin.value, bilirubin_limit, panel.bilirubin.value >= bilirubin_limit
+        ),
+        Criterion(what, worst.value, aminotransferase_limit, worst.value >= aminotransferase_limit),
     )
 
 
@@ -289,12 +249,12 @@ def liver_failure_inr(labs: Iterable[LabResult], today: date, policy: Policy) ->
     """Return the most recent trusted INR at or above the acute liver failure gate in the window, if any."""
     since = today - timedelta(days=policy.wilson_inr_window_days)
     gating = [
-        Reading(r, r.quantity.value)
+        Reading(r, r.quantity.value, r.quantity.comparator)
         for r in labs
         if r.loinc in INR
-        and is_trusted(r, policy)
+        and counts(r, policy, since)
         and r.effective is not None
-        and since <= r.effective <= today + _DATE_SKEW
+        and r.effective <= today + _DATE_SKEW
         and r.quantity is not None
         and is_inr_unit(r.quantity.unit)
         and reaches(r.quantity, policy.wilson_inr_min)
@@ -323,17 +283,16 @@ def latest_liver_panel(labs: Sequence[LabResult], policy: Policy) -> LiverPanel 
 
 def readings(labs: Iterable[LabResult], value_set: ValueSet, convert: Convert, policy: Policy) -> list[Reading]:
     """Return one analyte's trusted, interpretable results converted to the rule's unit, newest first."""
-    found = []
-    for result in labs:
-        if result.loinc not in value_set or not is_trusted(result, policy) or result.effective is None:
-            continue
-        quantity = result.quantity
-        # A '<' or '>' value has no exact ratio, and an unknown unit is never guessed: both are left out.
-        if quantity is None or quantity.comparator is not None:
-            continue
-        value = convert(quantity.value, quantity.unit)
-        if value is not None and value > 0:
-            found.append(Reading(result, value))
+    found = [
+        reading
+        for result in labs
+        if result.loinc in value_set
+        and counts(result, policy)
+        and (reading := read(result, convert)) is not None
+        # A '<' or '>' value has no exact ratio, and a zero none at all: both are left out.
+        and reading.comparator is None
+        and reading.value > 0
+    ]
     return sorted(found, key=newest_first_key, reverse=True)
 
 
@@ -345,15 +304,9 @@ def bilirubin_mg_per_dl(value: Decimal, unit: str | None) -> Decimal | None:
     return converted.quantize(_BILIRUBIN_STEP, ROUND_HALF_UP)
 
 
-def is_trusted(result: LabResult, policy: Policy) -> bool:
-    """Tell whether a result is verified and carries a value."""
-    return result.status in policy.trusted_statuses and not result.has_data_absent_reason
-
-
-def newest_first_key(reading: Reading) -> tuple[date, float]:
-    """Order readings by specimen date, then by time of day when known."""
-    instant = reading.result.instant
-    return reading.effective, instant.timestamp() if instant else float("-inf")
+def newest_first_key(reading: Reading) -> tuple[date, float, str]:
+    """Order readings as their results are ordered (labs.chronological)."""
+    return chronological(reading.result)
 
 
 def nearest(anchor: Reading, candidates: Sequence[Reading]) -> Reading:
@@ -401,40 +354,27 @@ def ast_alt_met(panel: LiverPanel, policy: Policy) -> bool:
     return panel.ast_alt_ratio > policy.wilson_ast_alt_ratio_min
 
 
-def criteria(panel: LiverPanel, indicator: Indicator, policy: Policy) -> tuple[str, ...]:
-    """State each criterion with its value, limit and verdict, e.g. 'AST/ALT 3.0 > 2.2: met'."""
-    alp_tb_limit = policy.wilson_alp_bilirubin_ratio_max
-    ast_alt_limit = policy.wilson_ast_alt_ratio_min
+def criteria(panel: LiverPanel, indicator: Indicator, policy: Policy) -> tuple[Criterion, ...]:
+    """Return Korman's two ratios with their limits and verdicts, and the very low ALP when it alone decides."""
     stated = [
-        statement(
-            f"ALP/bilirubin {ratio_text(panel.alp_bilirubin_ratio, alp_tb_limit)} < {number_text(alp_tb_limit)}",
+        Criterion(
+            Check.ALP_BILIRUBIN_RATIO,
+            panel.alp_bilirubin_ratio,
+            policy.wilson_alp_bilirubin_ratio_max,
             alp_bilirubin_met(panel, policy),
         ),
-        statement(
-            f"AST/ALT {ratio_text(panel.ast_alt_ratio, ast_alt_limit)} > {number_text(ast_alt_limit)}",
-            ast_alt_met(panel, policy),
+        Criterion(
+            Check.AST_ALT_RATIO, panel.ast_alt_ratio, policy.wilson_ast_alt_ratio_min, ast_alt_met(panel, policy)
         ),
     ]
     if indicator is Indicator.INFO:
-        low = policy.wilson_low_alp_u_per_l
-        stated.append(statement(f"ALP {number_text(panel.alp.value)} U/L ≤ {number_text(low)} U/L", True))
+        stated.append(Criterion(Check.VERY_LOW_ALP, panel.alp.value, policy.wilson_low_alp_u_per_l))
     return tuple(stated)
 
 
-def statement(claim: str, met: bool) -> str:
-    """Write a criterion and whether it was met."""
-    return f"{claim}: {MET if met else NOT_MET}"
-
-
-def met_criteria(finding: Finding) -> tuple[str, ...]:
-    """Return the criteria the finding met, without the verdict, e.g. 'AST/ALT 3.0 > 2.2'."""
-    suffix = f": {MET}"
-    return tuple(c[: -len(suffix)] for c in finding.criteria if c.endswith(suffix))
-
-
-def korman_met(finding: Finding) -> tuple[str, ...]:
-    """Return the Korman ratio criteria the finding met, e.g. ('AST/ALT 3.0 > 2.2',)."""
-    return tuple(c for c in met_criteria(finding) if c.startswith(_KORMAN_RATIOS))
+def korman_met(finding: Finding) -> tuple[Criterion, ...]:
+    """Return the Korman ratio criteria the finding met."""
+    return tuple(c for c in finding.checks if c.what in _KORMAN_RATIOS and c.met)
 
 
 def lowered_for_age(finding: Finding) -> bool:
@@ -456,35 +396,22 @@ def measurements(inr: Reading, panel: LiverPanel, policy: Policy) -> tuple[Measu
 
 def measurement(label: str, reading: Reading, unit: str, limit: str | None = None) -> Measurement:
     """Show one reading as card evidence."""
-    comparator = reading.result.quantity.comparator if reading.result.quantity else None
-    return Measurement(label, reading.result.loinc, reading.effective, reading.value, unit, comparator, limit)
+    return Measurement(label, reading.result.loinc, reading.effective, reading.value, unit, reading.comparator, limit)
 
 
-def notes(panel: LiverPanel, patient: PatientFacts, policy: Policy) -> tuple[str, ...]:
+def notes(panel: LiverPanel, patient: PatientFacts, policy: Policy) -> tuple[Note, ...]:
     """Return the caveats: a converted bilirubin, a child's lower sensitivity, ceruloplasmin in ALF."""
     found = []
     sent = panel.bilirubin.result.quantity
     if sent is not None and sent.value != panel.bilirubin.value:
-        # Only µmol/L is converted, so it is named here rather than echoing the lab's spelling.
-        found.append(
-            f"Total bilirubin {number_text(sent.value)} µmol/L was converted to {number_text(panel.bilirubin.value)}"
-            " mg/dL (÷ 17.1): the ALP/bilirubin ratio is defined in mg/dL."
-        )
+        # Only µmol/L is converted, so the card names that unit rather than echoing the lab's spelling.
+        found.append(Note(Caveat.BILIRUBIN_CONVERTED, values=(sent.value, panel.bilirubin.value)))
     if patient.birth_date and completed_years(patient.birth_date, panel.alp.effective) < policy.adult_age_years:
         found.append(
-            f"Under {policy.adult_age_years}: the ratios are less sensitive in children, whose ALP is"
-            " physiologically high (ALP/bilirubin < 4: sensitivity 32.5% in a paediatric cohort, Indian J"
-            f" Gastroenterol 2022); an AST/ALT cut-off of {number_text(PAEDIATRIC_AST_ALT_CUTOFF)} has been proposed"
-            f" (this patient: {ratio_text(panel.ast_alt_ratio, PAEDIATRIC_AST_ALT_CUTOFF)})."
+            Note(
+                Caveat.PAEDIATRIC_RATIOS,
+                values=(Decimal(policy.adult_age_years), PAEDIATRIC_AST_ALT_CUTOFF, panel.ast_alt_ratio),
+            )
         )
-    found.append(CERULOPLASMIN_NOTE)
+    found.append(Note(Caveat.CERULOPLASMIN_UNRELIABLE))
     return tuple(found)
-
-
-def ratio_text(ratio: Decimal, limit: Decimal) -> str:
-    """Write a ratio to one decimal, or more when rounding would put it on the other side of `limit`."""
-    for places in range(1, 7):
-        rounded = ratio.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
-        if (rounded < limit, rounded > limit) == (ratio < limit, ratio > limit):
-            return format(rounded, "f")
-    return format(ratio, "f")

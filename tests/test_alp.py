@@ -554,3 +554,20 @@ def test_a_low_before_therapy_means_the_lows_are_not_explained_by_therapy():
     results = [alp("2025-03-01", 50), alp("2025-05-01", 25), alp("2026-01-10", 20), alp("2026-03-10", 21)]
     assessment = assess_alp(results, [], ADULT, TODAY, POLICY, THERAPY)
     assert not assessment.all_lows_on_therapy and not assessment.explained_by_therapy
+
+
+def test_a_pre_treatment_alp_with_a_data_absent_reason_does_not_explain_the_lows():
+    normal_before = alp("2015-03-01", 80)
+    results = [alp("2026-01-10", 20), alp("2026-03-10", 21)]
+    assert assess_alp([normal_before, *results], [], ADULT, TODAY, POLICY, THERAPY).explained_by_therapy
+    absent = dataclasses.replace(normal_before, has_data_absent_reason=True)
+    assessment = assess_alp([absent, *results], [], ADULT, TODAY, POLICY, THERAPY)
+    assert assessment.pre_treatment is None and not assessment.explained_by_therapy
+
+
+def test_of_two_pre_treatment_alps_drawn_together_the_higher_one_is_taken_whatever_the_order():
+    results = [alp("2026-01-10", 20), alp("2026-03-10", 21)]
+    pair = [alp("2015-03-01", 40), alp("2015-03-01", 80)]
+    for before in (pair, pair[::-1]):
+        pre = assess_alp([*before, *results], [], ADULT, TODAY, POLICY, THERAPY).pre_treatment
+        assert pre is not None and pre.value_u_per_l == Decimal(80)

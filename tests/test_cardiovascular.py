@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 
+from cards.wording import criteria_lines, note_lines
 from hooks.cardiovascular import check_recent_cardiovascular_event, event_kind
-from hooks.findings import Indicator, Topic
+from hooks.findings import Caveat, Check, Indicator, Note, Topic
 from hooks.policy import Policy
 from hooks.records import Code, ConditionRecord, MedicationOrder
 
@@ -73,7 +75,16 @@ def test_the_one_year_window_on_both_sides(days, warns):
             EVENITY,
         )
         onset = (TODAY - timedelta(days=days)).isoformat()
-        assert finding.criteria == (
+        (event,) = finding.checks
+        assert (event.what, event.subject, event.value, event.on, event.source, event.coded) == (
+            Check.RECENT_EVENT,
+            "myocardial infarction",
+            Decimal(days),
+            TODAY - timedelta(days=days),
+            "onset",
+            Code(SNOMED, "22298006"),
+        )
+        assert criteria_lines(finding) == (
             f"Myocardial infarction {days} days ago: onset {onset}, Myocardial infarction, SNOMED CT 22298006",
         )
 
@@ -86,13 +97,14 @@ def test_the_window_is_a_policy_parameter():
 
 def test_a_stroke_six_months_ago_warns():
     [finding] = check(condition(ICD, "I63.9", days_ago=182, name="Cerebral infarction"))
-    assert finding.criteria[0].startswith("Stroke 182 days ago: onset")
+    assert criteria_lines(finding)[0].startswith("Stroke 182 days ago: onset")
 
 
 def test_onset_outranks_the_recorded_date():
     assert not check(condition(days_ago=800, recorded_days_ago=20))  # an old MI entered recently
     [finding] = check(condition(days_ago=None, recorded_days_ago=20))
-    assert " ago: recorded " in finding.criteria[0]
+    assert finding.checks[0].source == "recorded"
+    assert " ago: recorded " in criteria_lines(finding)[0]
 
 
 @pytest.mark.parametrize(
@@ -102,8 +114,10 @@ def test_an_undated_event_warns_only_when_current_and_says_the_date_is_unknown(c
     findings = check(condition(days_ago=None, clinical=clinical))
     assert bool(findings) is warns
     if warns:
-        assert findings[0].criteria[0].startswith("Myocardial infarction, date unknown")
-        assert findings[0].notes == ("The date of the event is not recorded: confirm when it happened.",)
+        assert findings[0].checks[0].on is None and findings[0].checks[0].value is None
+        assert criteria_lines(findings[0])[0].startswith("Myocardial infarction, date unknown")
+        assert findings[0].caveats == (Note(Caveat.EVENT_UNDATED),)
+        assert note_lines(findings[0]) == ("The date of the event is not recorded: confirm when it happened.",)
 
 
 def test_a_resolved_but_recent_mi_still_counts():
@@ -127,4 +141,4 @@ def test_an_unrelated_condition_gives_nothing():
 
 def test_several_events_are_all_listed():
     [finding] = check(condition(days_ago=100), condition(ICD, "I63.9", days_ago=10, name="Stroke"))
-    assert len(finding.criteria) == 2
+    assert [c.subject for c in finding.checks] == ["myocardial infarction", "stroke"]

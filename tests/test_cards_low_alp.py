@@ -18,6 +18,8 @@ from cards import render_card, render_cards
 from cards.low_alp import CARD_FOR_TOPIC
 from hooks.findings import (
     AlpAssessment,
+    Check,
+    Criterion,
     Finding,
     Indicator,
     JudgedAlp,
@@ -159,7 +161,7 @@ def finding(topic: Topic, **changes: Any) -> Finding:
             PATIENT,
             alp=PERSISTENT_FIVE,
             measurements=(PLP_HIGH,),
-            criteria=("Pyridoxal 5'-phosphate 210 nmol/L is above 125 nmol/L",),
+            checks=(Criterion(Check.SUBSTRATE_HIGH, PLP_HIGH.value, measurement=PLP_HIGH),),
         ),
         Topic.LOW_ALP_ON_THERAPY: Finding(
             Topic.LOW_ALP_ON_THERAPY, Indicator.INFO, PATIENT, ("alendronate",), ORDER, ON_THERAPY
@@ -457,3 +459,9 @@ def test_a_single_low_card_for_continuing_denosumab_never_suggests_removal() -> 
 
 def test_substrate_limits_keep_their_comparator() -> None:
     assert "> 125 (lab range high)" in render(Topic.HPP_LIKELY)["detail"]
+
+
+def test_an_elevated_plp_is_stated_with_its_date_and_limit_and_the_vitamin_b6_caveat() -> None:
+    detail = render(Topic.HPP_LIKELY)["detail"]
+    assert "Pyridoxal 5'-phosphate 210 nmol/L on 2026-10-01 is above normal (> 125 (lab range high))" in detail
+    assert "Vitamin B6 supplements raise pyridoxal 5'-phosphate: ask about them before reading it as HPP." in detail

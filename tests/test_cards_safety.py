@@ -20,11 +20,11 @@ from cards.safety import (
     renal_card,
     vitamin_d_calcium_card,
 )
-from hooks.findings import Finding, Indicator, Measurement, Topic
+from hooks.findings import Caveat, Check, Criterion, Finding, Indicator, Measurement, Note, Topic
 from hooks.minerals import check_vitamin_d_and_calcium
 from hooks.policy import Policy
 from hooks.records import LabResult, MedicationOrder, Quantity, ReferenceRange
-from hooks.renal import EGFR_NOTE, check_renal_function
+from hooks.renal import check_renal_function
 from tests.cds_checks import assert_spec_exact
 
 PATIENT = "pat-1"
@@ -58,7 +58,7 @@ def renal(
     *,
     measurement: Measurement = EGFR_28,
     order: MedicationOrder | None = None,
-    notes: tuple[str, ...] = (EGFR_NOTE,),
+    notes: tuple[Note, ...] = (Note(Caveat.EGFR_FOR_CRCL),),
 ) -> Finding:
     return Finding(
         Topic.RENAL_ANTIRESORPTIVE,
@@ -67,9 +67,15 @@ def renal(
         (drug,),
         order or draft(),
         measurements=(measurement,),
-        criteria=(f"{measurement.label} 28 is below the labelled limit of 35 mL/min for {drug}",),
-        notes=notes,
+        checks=(Criterion(Check.BELOW_RENAL_LIMIT, Decimal(28), Decimal(35), subject=drug, measurement=measurement),),
+        caveats=notes,
     )
+
+
+def mineral_check(m: Measurement) -> Criterion:
+    if m.label == "Calcium":
+        return Criterion(Check.LOW_CALCIUM, m.value, Decimal("8.6"), measurement=m)
+    return Criterion(Check.LOW_VITAMIN_D, m.value, Decimal(20), measurement=m)
 
 
 def minerals(*measurements: Measurement, drugs: tuple[str, ...] = ("alendronate",)) -> Finding:
@@ -80,8 +86,8 @@ def minerals(*measurements: Measurement, drugs: tuple[str, ...] = ("alendronate"
         drugs,
         draft(name="Alendronate"),
         measurements=measurements,
-        criteria=tuple(f"{m.label} is low" for m in measurements),
-        notes=("Total calcium is not corrected for albumin.",),
+        checks=tuple(mineral_check(m) for m in measurements),
+        caveats=(Note(Caveat.CALCIUM_NOT_ALBUMIN_CORRECTED),),
     )
 
 
@@ -170,7 +176,7 @@ def test_the_detail_escapes_the_drug_name(finding):
 @pytest.mark.parametrize("factory", [renal_card, vitamin_d_calcium_card])
 def test_a_finding_without_a_measurement_or_a_dialysis_condition_is_refused(factory):
     with pytest.raises(ValueError):
-        factory(replace(ZOLEDRONIC, measurements=(), criteria=()), uuids())
+        factory(replace(ZOLEDRONIC, measurements=(), checks=()), uuids())
 
 
 # --- the renal card -----------------------------------------------------------------------------------
@@ -211,7 +217,7 @@ def test_several_drugs_give_each_verdict_and_a_critical_one_leads():
 def test_the_renal_detail_has_the_table_the_label_the_proxy_note_and_what_to_do():
     detail = render(ZOLEDRONIC)["detail"]
     assert "| eGFR | 2026-10-02 | 28 mL/min/1.73 m² | < 35 mL/min |" in detail
-    assert "eGFR 28 is below the labelled limit of 35 mL/min for zoledronic acid" in detail
+    assert "eGFR 28 mL/min/1.73 m² is below the labelled limit of 35 mL/min for zoledronic acid" in detail
     assert "Cockcroft-Gault); eGFR is used here as a proxy" in detail
     assert (
         "Zoledronic acid 5 mg (Reclast; label updated 2023-11-30): contraindicated if creatinine clearance is"
@@ -326,7 +332,9 @@ def test_the_mineral_detail_has_the_table_the_notes_and_the_advice():
     detail = render(BOTH_LOW)["detail"]
     assert "| 25-OH vitamin D | 2026-09-01 | 14 ng/mL | < 20 ng/mL |" in detail
     assert "| Calcium | 2026-09-02 | 8.1 mg/dL | < 8.6 mg/dL (lab range low) |" in detail
-    assert "Total calcium is not corrected for albumin." in detail
+    assert "Total calcium is not corrected for albumin: confirm with albumin-corrected or ionised calcium." in detail
+    assert "25-OH vitamin D 14 ng/mL is below 20 ng/mL (50 nmol/L), the level to reach before" in detail
+    assert "Calcium 8.1 mg/dL is below the lab's reference range (low 8.6 mg/dL)" in detail
     assert "Replete vitamin D to at least 20 ng/mL before starting alendronate." in detail
     assert "Correct hypocalcaemia before starting alendronate" in detail
     assert "denosumab and zoledronic acid, which can cause severe hypocalcaemia" in detail
@@ -397,6 +405,7 @@ from datetime import timedelta  # noqa: E402
 from hooks.cardiovascular import check_recent_cardiovascular_event  # noqa: E402
 from hooks.duplicates import check_duplicate_antiresorptives  # noqa: E402
 from hooks.records import Code, ConditionRecord, PatientFacts  # noqa: E402
+from hooks.therapy import Therapy  # noqa: E402
 
 TODAY = date(2026, 11, 24)
 PLAIN_MARKDOWN_CLUTTER = re.compile(r"&[a-z]+;|\\\\")
@@ -431,9 +440,9 @@ def cv_finding(*conditions: ConditionRecord) -> Finding:
 
 
 def duplicate_finding() -> Finding:
-    [finding] = check_duplicate_antiresorptives(
-        [draft("mr-a", "Alendronate 70 mg tablet")], {"denosumab": "denosumab (administered 2026-09-01)"}, PATIENT
-    )
+    given = MedicationOrder("ma-d", "completed", (), ("Prolia 60 mg",), source="MedicationAdministration")
+    denosumab = Therapy("denosumab", "MedicationAdministration", date(2026, 9, 1), date(2027, 3, 1), given)
+    [finding] = check_duplicate_antiresorptives([draft("mr-a", "Alendronate 70 mg tablet")], [denosumab], PATIENT)
     return finding
 
 
@@ -454,7 +463,12 @@ def test_every_new_card_is_spec_exact_and_plain(finding):
 
 @pytest.mark.parametrize("finding", NEW_CARDS, ids=NEW_IDS)
 def test_every_new_card_survives_a_hostile_drug_name(finding):
-    card = render(replace(finding, drugs=(HOSTILE_DRUG,), criteria=tuple(c + " <b>|x|</b>" for c in finding.criteria)))
+    hostile = " <b>|x|</b>"
+    checks = tuple(
+        replace(c, subject=(c.subject or "") + hostile, name=(c.name or "") + hostile) for c in finding.checks
+    )
+    card = render(replace(finding, drugs=(HOSTILE_DRUG,), checks=checks))
+    assert "/x/" in card["detail"]  # the hostile text reached the card, made inert
     assert_spec_exact(card)
     assert "<b>" not in card["detail"]
 
@@ -494,7 +508,7 @@ def test_the_duplicate_card_names_both_and_the_risk_of_stopping_denosumab():
     card = render(duplicate_finding())
     assert card["summary"] == "Keep one antiresorptive: alendronate and denosumab at once"
     detail = card["detail"]
-    assert "Already in use: denosumab (administered 2026-09-01)" in detail
+    assert "Already in use: denosumab (given 2026-09-01)" in detail
     assert "planned switch (for example from denosumab to a bisphosphonate)" in detail
     assert "multiple vertebral fractures (Prolia label; MHRA 2020)" in detail
     assert [r["code"] for r in card["overrideReasons"]][0] == "planned-transition"

@@ -12,7 +12,8 @@ from decimal import Decimal
 import pytest
 
 from cards.wilson import CARD_FOR_TOPIC, wilson_card
-from hooks.findings import Finding, Topic
+from cards.wording import criteria_lines
+from hooks.findings import Caveat, Check, Finding, Topic
 from hooks.policy import Policy
 from hooks.records import LabResult, PatientFacts, Quantity
 from hooks.wilson import check_wilson_pattern
@@ -106,14 +107,15 @@ def test_a_lowered_card_explains_why_in_its_notes():
 
 @pytest.mark.parametrize("f", [CRITICAL, WARNING, finding(patient=AGE_60), finding(alp="100", tb="2", patient=AGE_60)])
 def test_a_summary_too_long_for_its_ratios_drops_them_rather_than_the_advice(f):
-    long = replace(
-        f, criteria=tuple(c.replace(" <", "0" * 60 + " <").replace(" >", "1" * 60 + " >") for c in f.criteria)
-    )
+    # A ratio a hair's breadth from its limit needs 60 decimals to show which side it is on.
+    hair = {Check.ALP_BILIRUBIN_RATIO: Decimal("3." + "9" * 60), Check.AST_ALT_RATIO: Decimal("2.2" + "0" * 59 + "1")}
+    long = replace(f, checks=tuple(replace(c, value=hair[c.what]) if c.what in hair and c.met else c for c in f.checks))
+    assert any(len(line) > 80 for line in criteria_lines(long) if line.startswith(("ALP/", "AST/")))
     summary = render(long)["summary"]
     assert len(summary) < 140 and "…" not in summary
     assert summary.startswith(("Urgent Wilson work-up", "Consider the Wilson disease work-up", "Consider Wilson"))
     assert "(" not in summary
-    assert summary.endswith(", atypical age") is (f.notes[0].startswith("Age 60"))
+    assert summary.endswith(", atypical age") is (f.caveats[0].caveat is Caveat.ATYPICAL_WILSON_AGE)
 
 
 @pytest.mark.parametrize(
@@ -221,7 +223,7 @@ def test_detail_carries_the_notes():
 
 
 def test_a_finding_without_notes_has_no_notes_section():
-    assert "**Notes**" not in render(replace(CRITICAL, notes=()))["detail"]
+    assert "**Notes**" not in render(replace(CRITICAL, caveats=()))["detail"]
 
 
 # --- suggestion, override reasons, link ---------------------------------------------------------------------

@@ -100,3 +100,17 @@ def test_orders_no_rule_reads_are_not_validated():
     unknown = dict(statin, medicationReference={"reference": "Medication/elsewhere"})
     del unknown["medicationCodeableConcept"]
     assert [may_matter_order(r, {}) for r in (statin, asfotase, unknown)] == [False, True, True]
+
+
+def test_bone_specific_alp_with_a_data_absent_reason_is_not_shown():
+    import dataclasses
+    from datetime import date
+    from decimal import Decimal
+
+    from hooks.evidence import bone_specific_alp
+    from hooks.records import LabResult, Quantity
+
+    result = LabResult("b1", "17838-4", "final", date(2026, 5, 1), Quantity(Decimal(12), "ug/L"))
+    assert len(bone_specific_alp([result], date(2026, 1, 1), Policy())) == 1
+    absent = dataclasses.replace(result, has_data_absent_reason=True)
+    assert bone_specific_alp([absent], date(2026, 1, 1), Policy()) == ()

@@ -1,5 +1,6 @@
 """Hypophosphatasia on record and an HPP work-up on file."""
 
+import dataclasses
 from datetime import date
 from decimal import Decimal
 
@@ -120,3 +121,17 @@ def test_text_that_names_hypophosphatasia_without_recording_it_does_not_count(te
 def test_asfotase_alfa_counts_only_when_a_record_shows_it_taken(source, status, counts):
     order = MedicationOrder("a1", status, (Code(ATC, "A16AB13"),), ("Strensiq",), source=source)
     assert bool(hpp_on_record([], [], [order])) is counts
+
+
+def test_a_workup_result_with_a_data_absent_reason_is_not_on_file():
+    done = lab("62236-5", date(2026, 1, 1))
+    assert workup_on_file([done], [], SINCE, Policy())
+    assert not workup_on_file([dataclasses.replace(done, has_data_absent_reason=True)], [], SINCE, Policy())
+
+
+@pytest.mark.parametrize("status, on_file", [(None, True), ("final", True), ("cancelled", False)])
+def test_an_unreadable_workup_result_counts_unless_its_legible_status_is_not_verified(status, on_file):
+    unreadable = Unreadable(
+        "Observation", "o2", "failed", (Code("http://loinc.org", "62236-5"),), date(2026, 2, 1), status=status
+    )
+    assert workup_on_file([], [unreadable], SINCE, Policy()) is on_file

@@ -75,3 +75,33 @@ def test_one_uninterpretable_result_means_no_readings_at_all():
 def test_display_rounding_never_makes_a_value_meet_its_limit():
     assert (shown_value(Decimal("19.999")), shown_limit(Decimal("20.001"))) == (Decimal("19.99"), Decimal("20.01"))
     assert [number_text(Decimal(v)) for v in ("28", "27.50", "28.00", "1E+1")] == ["28", "27.5", "28", "10"]
+
+
+def test_a_result_counts_only_when_verified_without_a_data_absent_reason_and_dated():
+    from dataclasses import replace
+
+    from hooks.labs import counts, is_reported
+    from hooks.policy import Policy
+
+    policy, result = Policy(), lab("2026-05-01", 40)
+    assert is_reported(result, policy) and counts(result, policy, date(2026, 1, 1))
+    assert not is_reported(replace(result, has_data_absent_reason=True), policy)
+    assert not is_reported(replace(result, status="preliminary"), policy)
+    assert not counts(replace(result, effective=None), policy)
+    assert not counts(result, policy, date(2026, 6, 1))
+
+
+def test_results_are_ordered_newest_first_by_time_of_day_then_id_whatever_order_they_came_in():
+    from dataclasses import replace
+
+    from hooks.labs import newest_first
+
+    untimed, morning, evening = (
+        lab("2026-05-01", 1),
+        lab("2026-05-01", 2, at="08:00:00"),
+        lab("2026-05-01", 3, at="20:00:00"),
+    )
+    twin = replace(untimed, id="a-first")
+    expected = [evening, morning, untimed, twin]
+    assert newest_first([twin, untimed, morning, evening]) == expected
+    assert newest_first([evening, untimed, twin, morning]) == expected

@@ -191,3 +191,18 @@ def test_a_chart_after_denosumab_lapsed_carries_it_to_the_card():
     lapsed = dataclasses.replace(DENOSUMAB_GIVEN, authored=TODAY - timedelta(days=200))
     (found,) = findings_for_chart(evidence(meds=[lapsed]), TODAY, POLICY)
     assert found.topic is Topic.LOW_ALP_UNEVALUATED and found.prior_denosumab
+
+
+def test_beside_the_wilson_pattern_a_low_alp_finding_drops_to_info_and_names_wilson_disease():
+    from hooks.findings import Caveat, Finding, Note
+    from hooks.low_alp import defer_to_wilson
+
+    likely = Finding(Topic.HPP_LIKELY, Indicator.WARNING, "p1")
+    assert defer_to_wilson(likely) == likely  # a raised substrate is not explained by liver failure
+    hpp = Finding(Topic.HPP_ANTIRESORPTIVE, Indicator.CRITICAL, "p1")
+    assert defer_to_wilson(hpp) == hpp
+    warning = Finding(Topic.LOW_ALP_ANTIRESORPTIVE, Indicator.WARNING, "p1")
+    assert defer_to_wilson(warning).indicator is Indicator.INFO
+    assert defer_to_wilson(warning).caveats == (Note(Caveat.WILSON_LIKELIER),)
+    critical = Finding(Topic.LOW_ALP_ANTIRESORPTIVE, Indicator.CRITICAL, "p1")  # rests on a raised substrate
+    assert defer_to_wilson(critical).indicator is Indicator.CRITICAL

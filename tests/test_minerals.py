@@ -8,8 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from hooks.findings import Indicator, Measurement, Topic
-from hooks.minerals import ALBUMIN_NOTE, CALCIUM_LABELS, check_vitamin_d_and_calcium, range_low
+from cards.wording import ALBUMIN_NOTE, CALCIUM_LABELS, criteria_lines, note_lines
+from hooks.findings import Caveat, Check, Criterion, Indicator, Measurement, Note, Topic
+from hooks.minerals import check_vitamin_d_and_calcium, range_low
 from hooks.policy import Policy
 from hooks.records import AgeBound, LabResult, MedicationOrder, Quantity, ReferenceRange
 
@@ -112,17 +113,23 @@ def test_the_vitamin_d_finding_shows_the_value_in_ng_per_ml_and_the_target():
     assert finding.measurements == (
         Measurement("25-OH vitamin D", VITAMIN_D, date(2026, 9, 1), Decimal(14), "ng/mL", None, "< 20 ng/mL"),
     )
-    assert finding.criteria == (
+    assert finding.checks == (
+        Criterion(Check.LOW_VITAMIN_D, Decimal(14), Decimal(20), measurement=finding.measurements[0]),
+    )
+    assert criteria_lines(finding) == (
         "25-OH vitamin D 14 ng/mL is below 20 ng/mL (50 nmol/L), the level to reach before an antiresorptive",
     )
-    assert finding.notes == ()
+    assert finding.caveats == () and note_lines(finding) == ()
 
 
 def test_a_value_in_nmol_per_l_is_shown_converted_and_never_rounded_up_to_the_limit():
     finding = check(vitamin_d("2026-09-01", "49.9", "nmol/L", loinc="14635-7"))
     assert finding is not None
     assert finding.measurements[0].value == Decimal("19.99")
-    assert finding.notes == ("25-OH vitamin D reported as 49.9 nmol/L, shown converted to ng/mL.",)
+    assert finding.caveats == (
+        Note(Caveat.CONVERTED, values=(Decimal("49.9"),), subjects=("25-OH vitamin D", "", "nmol/L", "ng/mL")),
+    )
+    assert note_lines(finding) == ("25-OH vitamin D reported as 49.9 nmol/L, shown converted to ng/mL.",)
 
 
 def test_a_value_in_nmol_per_l_exactly_at_the_target_is_not_low_despite_conversion_rounding():
@@ -182,11 +189,16 @@ def test_a_range_in_mmol_per_l_is_converted_and_shown_with_the_lab_s_own_figure(
             "< 8.62 mg/dL (lab range low 2.15 mmol/L)",
         ),
     )
-    assert finding.criteria == (
+    assert [(c.what, c.value, c.limit, c.subject) for c in finding.checks] == [
+        (Check.LOW_CALCIUM, Decimal("8.61"), Decimal("8.62"), None),
+        (Check.CALCIUM_LABEL, None, None, "alendronate"),
+    ]
+    assert criteria_lines(finding) == (
         "Calcium 8.61 mg/dL is below the lab's reference range (low 8.62 mg/dL)",
         CALCIUM_LABELS["alendronate"],
     )
-    assert finding.notes == (ALBUMIN_NOTE,)
+    assert finding.caveats == (Note(Caveat.CALCIUM_NOT_ALBUMIN_CORRECTED),)
+    assert note_lines(finding) == (ALBUMIN_NOTE,)
 
 
 def test_a_converted_limit_is_shown_rounded_up_so_a_value_below_it_never_reads_as_at_it():
@@ -203,7 +215,7 @@ def test_a_value_and_range_both_in_mmol_per_l_at_the_limit_are_not_low():
 def test_a_calcium_in_mmol_per_l_carries_a_conversion_note():
     finding = check(calcium("2026-09-01", "2.0", "mmol/L"))
     assert finding is not None
-    assert finding.notes == ("Calcium reported as 2 mmol/L, shown converted to mg/dL.", ALBUMIN_NOTE)
+    assert note_lines(finding) == ("Calcium reported as 2 mmol/L, shown converted to mg/dL.", ALBUMIN_NOTE)
 
 
 @pytest.mark.parametrize(
@@ -248,7 +260,7 @@ def test_both_low_give_one_finding_with_both_measurements():
     finding = check(calcium("2026-09-01", "8.1"), vitamin_d("2026-09-01", 14))
     assert finding is not None
     assert [m.label for m in finding.measurements] == ["25-OH vitamin D", "Calcium"]
-    assert len(finding.criteria) == 3 and finding.criteria[2] == CALCIUM_LABELS["alendronate"]
+    assert len(finding.checks) == 3 and criteria_lines(finding)[2] == CALCIUM_LABELS["alendronate"]
 
 
 def test_neither_low_gives_no_finding():
@@ -437,17 +449,17 @@ def dosed(name: str, mg: str | None = None, id: str = "mr-5") -> MedicationOrder
 def test_low_calcium_is_a_warning_for_every_antiresorptive_citing_its_label(drug, label):
     finding = check(calcium("2026-10-01", "8.1"), orders=(drug,))
     assert finding.indicator is Indicator.WARNING
-    assert any(c.startswith(label) for c in finding.criteria), finding.criteria
+    assert any(c.startswith(label) for c in criteria_lines(finding)), criteria_lines(finding)
 
 
 def test_xgeva_wording_never_cites_the_prolia_boxed_warning():
     finding = check(calcium("2026-10-01", "8.1"), orders=(order("Xgeva 120 mg/1.7 mL (denosumab)"),))
-    assert not any("Prolia" in c or "boxed" in c for c in finding.criteria)
+    assert not any("Prolia" in c or "boxed" in c for c in criteria_lines(finding))
 
 
 def test_each_order_s_label_is_quoted_once():
     finding = check(calcium("2026-10-01", "8.1"), orders=(ALENDRONATE, DENOSUMAB, order("Alendronate 10 mg")))
-    assert finding.criteria[1:] == (
+    assert criteria_lines(finding)[1:] == (
         CALCIUM_LABELS["alendronate"],
         CALCIUM_LABELS["denosumab 60 mg (Prolia or a biosimilar)"],
     )
@@ -455,7 +467,7 @@ def test_each_order_s_label_is_quoted_once():
 
 def test_a_normal_calcium_with_low_vitamin_d_quotes_no_calcium_label():
     finding = check(calcium("2026-10-01", "9.1"), vitamin_d("2026-10-01", "14"), orders=(DENOSUMAB,))
-    assert finding.indicator is Indicator.INFO and len(finding.criteria) == 1
+    assert finding.indicator is Indicator.INFO and len(finding.checks) == 1
 
 
 def test_low_vitamin_d_alone_stays_info_even_with_denosumab():

@@ -6,8 +6,9 @@ from decimal import Decimal
 
 import pytest
 
+from cards.wording import note_lines
 from hooks.evidence import Evidence
-from hooks.findings import AlpAssessment, Indicator, JudgedAlp, Pattern, Topic
+from hooks.findings import AlpAssessment, Caveat, Indicator, JudgedAlp, Note, Pattern, Topic
 from hooks.orders import antiresorptive_drafts, evaluate_antiresorptive_orders
 from hooks.policy import Policy
 from hooks.records import Code, LabResult, MedicationOrder, PatientFacts, Quantity
@@ -104,9 +105,10 @@ def test_safety_labs_say_nothing_about_other_drugs():
 def test_a_low_alp_card_says_what_could_not_be_checked_in_time():
     partial = dataclasses.replace(evidence(Pattern.PERSISTENT), unavailable=frozenset({"conditions", "hppWorkup"}))
     (finding,) = evaluate([ALENDRONATE], partial)
-    assert finding.notes == (
+    assert finding.caveats == (Note(Caveat.NOT_CHECKED, subjects=("conditions", "hppWorkup")),)
+    assert note_lines(finding) == (
         "Could not be read in time, so not checked: the problem list (a hypophosphatasia "
         "diagnosis on record); the HPP work-up results (pyridoxal 5'-phosphate, "
         "phosphoethanolamine).",
     )
-    assert evaluate([ALENDRONATE], evidence(Pattern.PERSISTENT))[0].notes == ()
+    assert evaluate([ALENDRONATE], evidence(Pattern.PERSISTENT))[0].caveats == ()

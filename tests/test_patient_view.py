@@ -5,8 +5,20 @@ from decimal import Decimal
 
 import pytest
 
+from cards.wording import criteria_lines, note_lines
 from hooks.evidence import Evidence
-from hooks.findings import AlpAssessment, Indicator, JudgedAlp, Measurement, Pattern, Topic
+from hooks.findings import (
+    AlpAssessment,
+    Caveat,
+    Check,
+    Criterion,
+    Indicator,
+    JudgedAlp,
+    Measurement,
+    Note,
+    Pattern,
+    Topic,
+)
 from hooks.patient_view import evaluate_patient_view
 from hooks.policy import Policy
 from hooks.records import Code, LabResult, MedicationOrder, PatientFacts, Quantity
@@ -99,7 +111,8 @@ PLP = Measurement("Pyridoxal 5'-phosphate", "62236-5", date(2026, 10, 1), Decima
 def test_persistent_low_alp_with_an_elevated_substrate_is_hpp_likely():
     (finding,) = view(Pattern.PERSISTENT, workup=True, substrates=[PLP])
     assert (finding.topic, finding.indicator, finding.measurements) == (Topic.HPP_LIKELY, Indicator.WARNING, (PLP,))
-    assert "above normal" in finding.criteria[0]
+    assert finding.checks == (Criterion(Check.SUBSTRATE_HIGH, Decimal(210), measurement=PLP),)
+    assert "above normal" in criteria_lines(finding)[0]
 
 
 def test_an_elevated_substrate_makes_an_active_antiresorptive_critical():
@@ -130,7 +143,8 @@ def test_the_wilson_pattern_comes_first_and_low_alp_cards_defer_to_it():
         (Topic.WILSON_ALF, Indicator.WARNING),
         (Topic.LOW_ALP_UNEVALUATED, Indicator.INFO),
     ]
-    assert "Wilson disease is the likelier cause" in findings[1].notes[0]
+    assert findings[1].caveats == (Note(Caveat.WILSON_LIKELIER),)
+    assert "Wilson disease is the likelier cause" in note_lines(findings[1])[0]
 
 
 def test_an_hpp_diagnosis_on_record_stays_critical_beside_the_wilson_pattern():
@@ -157,11 +171,17 @@ def test_a_claim_needs_the_data_it_rests_on(missing, expected):
     assert [f.topic for f in evaluate_patient_view(evidence, TODAY, Policy())] == expected
 
 
-def test_a_raised_substrate_keeps_the_hpp_likely_warning_beside_the_wilson_pattern():
-    from hooks.findings import Finding
-    from hooks.patient_view import defer_to_wilson
-
-    likely = Finding(Topic.HPP_LIKELY, Indicator.WARNING, "p1")
-    assert defer_to_wilson(likely).indicator is Indicator.WARNING
-    unevaluated = Finding(Topic.LOW_ALP_UNEVALUATED, Indicator.INFO, "p1")
-    assert defer_to_wilson(unevaluated).notes  # names Wilson disease as the likelier cause
+def test_two_different_antiresorptives_in_use_are_a_duplicate_naming_each_record():
+    denosumab = MedicationOrder("m1", "active", (Code(RXNORM, "993449"),), ("Prolia",), authored=date(2026, 6, 1))
+    alendronate = MedicationOrder("m2", "active", (Code(RXNORM, "904431"),), (), authored=date(2026, 9, 1))
+    findings = view(Pattern.NONE, meds=[denosumab, alendronate])
+    (duplicate,) = [f for f in findings if f.topic is Topic.DUPLICATE_ANTIRESORPTIVE]
+    assert duplicate.drugs == ("alendronate", "denosumab")  # most recent first
+    assert [(c.what, c.subject, c.source, c.on) for c in duplicate.checks] == [
+        (Check.IN_USE, "alendronate", "MedicationRequest", date(2026, 9, 1)),
+        (Check.IN_USE, "denosumab", "MedicationRequest", date(2026, 6, 1)),
+    ]
+    assert criteria_lines(duplicate) == (
+        "In use: alendronate (prescribed 2026-09-01)",
+        "In use: denosumab (prescribed 2026-06-01)",
+    )

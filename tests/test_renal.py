@@ -8,11 +8,13 @@ from decimal import Decimal
 
 import pytest
 
+from cards.wording import EGFR_FOR_CRCL as EGFR_NOTE
+from cards.wording import criteria_lines, note_lines
 from hooks.clearance import REPORTED_NOTE
-from hooks.findings import Indicator, Measurement, Topic
+from hooks.findings import Caveat, Check, Criterion, Indicator, Measurement, Note, Topic
 from hooks.policy import Policy
 from hooks.records import Code, LabResult, MedicationOrder, Quantity
-from hooks.renal import EGFR_NOTE, check_renal_function
+from hooks.renal import check_renal_function
 from hooks.valuesets import ATC, RXNORM
 
 TODAY = date(2026, 11, 24)
@@ -86,7 +88,9 @@ def test_zoledronic_acid_is_critical_because_its_label_contraindicates_it():
         Indicator.CRITICAL,
         ("zoledronic acid",),
     )
-    assert finding.criteria == ("eGFR 28 mL/min/1.73 m² is below the labelled limit of 35 mL/min for zoledronic acid",)
+    assert criteria_lines(finding) == (
+        "eGFR 28 mL/min/1.73 m² is below the labelled limit of 35 mL/min for zoledronic acid",
+    )
 
 
 def test_the_finding_names_the_order_patient_and_measurement():
@@ -96,10 +100,20 @@ def test_the_finding_names_the_order_patient_and_measurement():
     assert finding.measurements == (
         Measurement("Creatinine clearance", CRCL_CG, date(2026, 10, 2), Decimal(31), "mL/min", None, "< 35 mL/min"),
     )
-    assert finding.criteria == (
+    assert finding.checks == (
+        Criterion(
+            Check.BELOW_RENAL_LIMIT,
+            Decimal(31),
+            Decimal(35),
+            subject="alendronate",
+            measurement=finding.measurements[0],
+        ),
+    )
+    assert criteria_lines(finding) == (
         "Creatinine clearance 31 mL/min is below the labelled limit of 35 mL/min for alendronate",
     )
-    assert finding.notes == (REPORTED_NOTE,)
+    assert finding.caveats == (Note(Caveat.RENAL_MEASURE, subjects=(REPORTED_NOTE,)),)
+    assert note_lines(finding) == (REPORTED_NOTE,)
 
 
 @pytest.mark.parametrize("name", ["Pamidronate 90 mg", "Etidronate 400 mg", "Clodronate 800 mg"])
@@ -135,7 +149,7 @@ def test_limits_are_policy_parameters():
 def test_an_egfr_carries_the_note_that_labels_are_written_in_cockcroft_gault_crcl():
     finding = check(ALENDRONATE, lab("2026-10-02", 30, EGFR_UNIT, loinc=EGFR))
     assert finding is not None
-    assert finding.notes == (EGFR_NOTE,)
+    assert note_lines(finding) == (EGFR_NOTE,)
     assert "Cockcroft-Gault" in EGFR_NOTE and "proxy" in EGFR_NOTE
     assert (finding.measurements[0].label, finding.measurements[0].unit) == ("eGFR", "mL/min/1.73 m²")
 
@@ -148,7 +162,7 @@ def test_every_egfr_code_is_read(loinc):
 
 def test_a_creatinine_clearance_has_no_proxy_note():
     finding = check(ALENDRONATE, lab("2026-10-02", 30))
-    assert finding is not None and EGFR_NOTE not in finding.notes
+    assert finding is not None and EGFR_NOTE not in note_lines(finding)
 
 
 def test_an_unrelated_code_such_as_serum_creatinine_is_not_read():
@@ -168,7 +182,7 @@ def test_millilitres_per_second_are_converted_to_millilitres_per_minute(value, u
     assert (finding is not None) is below
     if finding is not None:
         assert finding.measurements[0].value == Decimal(value) * 60
-        assert finding.notes == (
+        assert note_lines(finding) == (
             REPORTED_NOTE,
             f"Creatinine clearance reported as {value} {unit}, shown converted to {finding.measurements[0].unit}.",
         )
@@ -249,7 +263,7 @@ def test_a_creatinine_clearance_is_preferred_to_an_egfr_of_the_same_day():
     crcl_low, egfr_normal = lab("2026-10-02", 28), lab("2026-10-02", 40, EGFR_UNIT, loinc=EGFR)
     finding = check(ALENDRONATE, egfr_normal, crcl_low)
     assert finding is not None and finding.measurements[0].label == "Creatinine clearance"
-    assert finding.notes == (REPORTED_NOTE,)
+    assert note_lines(finding) == (REPORTED_NOTE,)
 
 
 def test_the_order_of_the_input_does_not_matter():
@@ -279,7 +293,7 @@ def test_comparators_count_only_values_certainly_below_the_limit(comparator, val
     assert (finding is not None) is below
     if finding is not None:
         assert finding.measurements[0].comparator == comparator
-        assert finding.criteria[0].startswith(f"Creatinine clearance {comparator}{value} mL/min is below")
+        assert criteria_lines(finding)[0].startswith(f"Creatinine clearance {comparator}{value} mL/min is below")
 
 
 def test_an_undeterminable_comparator_does_not_fall_back_to_an_older_value():
@@ -341,7 +355,7 @@ def test_several_ingredients_below_their_limits_are_all_named():
     finding = check(both, lab("2026-10-02", 25))
     assert finding is not None
     assert finding.drugs == ("alendronate", "denosumab")
-    assert len(finding.criteria) == 2 and finding.criteria[1].endswith("30 mL/min for denosumab")
+    assert len(criteria_lines(finding)) == 2 and criteria_lines(finding)[1].endswith("30 mL/min for denosumab")
 
 
 @pytest.mark.parametrize(
@@ -386,9 +400,10 @@ def test_oncology_zoledronic_acid_is_not_recommended_below_30_not_contraindicate
 
 # --- Cockcroft-Gault creatinine clearance, computed when every input is on file ----------------------------
 
+from cards.wording import NO_COCKCROFT_GAULT  # noqa: E402
+from cards.wording import ZOLEDRONIC_ACID_UNKNOWN as UNKNOWN_ZOLEDRONIC_NOTE  # noqa: E402
 from hooks.clearance import CG_LABEL, cockcroft_gault  # noqa: E402
 from hooks.records import ConditionRecord, PatientFacts  # noqa: E402
-from hooks.renal import NO_COCKCROFT_GAULT, UNKNOWN_ZOLEDRONIC_NOTE  # noqa: E402
 
 WOMAN_70 = PatientFacts("pat-1", date(1956, 1, 10), "female")  # 70 on 2026-10-02
 MAN_70 = PatientFacts("pat-1", date(1956, 1, 10), "male")
@@ -418,7 +433,7 @@ def test_cockcroft_gault_is_computed_from_creatinine_weight_age_and_sex():
     assert finding is not None
     measurement = finding.measurements[0]
     assert (measurement.label, measurement.value, measurement.unit) == (CG_LABEL, Decimal("33.05"), "mL/min")
-    assert finding.notes[0] == (
+    assert note_lines(finding)[0] == (
         "Computed here by Cockcroft-Gault from creatinine 1.5 mg/dL on 2026-10-02,"
         " weight 60 kg on 2026-10-01, age 70, female."
     )
@@ -453,8 +468,8 @@ def test_without_every_input_no_clearance_is_computed_the_egfr_is_used_and_the_c
         patient=patient,
     )
     assert finding is not None and finding.measurements[0].label == "eGFR"
-    assert NO_COCKCROFT_GAULT.format(reason=reason) in finding.notes
-    assert EGFR_NOTE in finding.notes
+    assert NO_COCKCROFT_GAULT.format(reason=reason) in note_lines(finding)
+    assert EGFR_NOTE in note_lines(finding)
 
 
 def test_a_creatinine_in_an_unknown_unit_is_not_used():
@@ -535,7 +550,7 @@ def test_zoledronic_acid_5_mg_is_contraindicated_below_35(drug):
         Topic.RENAL_ANTIRESORPTIVE,
         Indicator.CRITICAL,
     )
-    assert UNKNOWN_ZOLEDRONIC_NOTE.split(":")[0] not in " ".join(finding.notes)
+    assert UNKNOWN_ZOLEDRONIC_NOTE.split(":")[0] not in " ".join(note_lines(finding))
 
 
 def test_the_ordered_dose_outranks_the_brand():
@@ -545,7 +560,7 @@ def test_the_ordered_dose_outranks_the_brand():
 def test_an_unknown_zoledronic_acid_gets_the_stricter_rule_and_says_so():
     finding = check(zoledronic("Zoledronic acid injection", mg="5", unit="mL"), lab("2026-10-02", 34))
     assert finding is not None and finding.indicator is Indicator.CRITICAL
-    assert any(note.startswith("Zoledronic acid dose and indication could not be told") for note in finding.notes)
+    assert any(note.startswith("Zoledronic acid dose and indication could not be told") for note in note_lines(finding))
 
 
 ZOMETA_4 = zoledronic("Zometa", mg="4")
@@ -572,8 +587,16 @@ def test_zometa_dose_steps_on_both_sides_of_each_threshold(crcl, step_dose):
         Topic.ZOLEDRONIC_ACID_DOSE_ADJUSTMENT,
         Indicator.WARNING,
     )
-    assert finding.criteria[0].endswith(f"step of the Zometa renal dose table: {step_dose} mg")
-    assert finding.criteria[1] == f"Ordered dose 4 mg is above {step_dose} mg"
+    step, ordered = finding.checks
+    assert (step.what, step.value, ordered.what, ordered.value, ordered.limit) == (
+        Check.ZOMETA_DOSE_STEP,
+        Decimal(step_dose),
+        Check.ORDERED_DOSE,
+        Decimal(4),
+        Decimal(step_dose),
+    )
+    assert criteria_lines(finding)[0].endswith(f"step of the Zometa renal dose table: {step_dose} mg")
+    assert criteria_lines(finding)[1] == f"Ordered dose 4 mg is above {step_dose} mg"
 
 
 def test_below_30_zometa_is_not_recommended_a_warning_not_a_contraindication():
@@ -588,7 +611,7 @@ def test_an_order_already_at_the_reduced_dose_or_less_gets_no_card(mg, card):
 
 def test_an_order_without_a_dose_gets_the_card_saying_so():
     finding = check(zoledronic("Zometa"), lab("2026-10-02", 45))
-    assert finding is not None and finding.criteria[1] == "The order states no dose in mg"
+    assert finding is not None and criteria_lines(finding)[1] == "The order states no dose in mg"
 
 
 def test_the_dose_step_uses_a_computed_clearance_when_possible():
@@ -596,7 +619,7 @@ def test_the_dose_step_uses_a_computed_clearance_when_possible():
     labs = (creatinine("2026-10-02", "1.6"), weight("2026-10-01", "80"), lab("2026-10-02", 70, EGFR_UNIT, loinc=EGFR))
     finding = cg_check(ZOMETA_4, *labs, patient=MAN_70)
     assert finding is not None and finding.measurements[0].label == CG_LABEL
-    assert finding.criteria[1] == "Ordered dose 4 mg is above 3.3 mg"
+    assert criteria_lines(finding)[1] == "Ordered dose 4 mg is above 3.3 mg"
 
 
 def test_a_bounded_clearance_is_not_placed_in_a_dose_step():
@@ -622,8 +645,14 @@ def test_romosozumab_warns_of_hypocalcaemia_below_egfr_30(egfr, card, wording):
     assert (finding is not None) is card
     if finding is not None:
         assert finding.indicator is Indicator.WARNING and finding.drugs == ("romosozumab",)
-        assert wording in finding.criteria[0]
-        assert EGFR_NOTE not in finding.notes
+        limit, severity = finding.checks
+        assert (limit.what, severity.what, severity.met) == (
+            Check.BELOW_RENAL_LIMIT,
+            Check.KIDNEY_FAILURE,
+            Decimal(egfr) < 15,
+        )
+        assert wording in criteria_lines(finding)[0] and len(criteria_lines(finding)) == 1
+        assert EGFR_NOTE not in note_lines(finding)
 
 
 def test_for_denosumab_and_romosozumab_the_egfr_is_preferred_to_a_clearance():
@@ -659,7 +688,7 @@ SNOMED_SYSTEM, ICD = "http://snomed.info/sct", "http://hl7.org/fhir/sid/icd-10-c
 def test_dialysis_on_the_problem_list_fires_without_a_lab_value(dialysis, drug):
     finding = cg_check(drug, conditions=(dialysis,))
     assert finding is not None and finding.indicator is Indicator.WARNING and finding.measurements == ()
-    assert finding.criteria[0].endswith("on the problem list")
+    assert criteria_lines(finding)[0].endswith("on the problem list")
 
 
 @pytest.mark.parametrize(
@@ -747,4 +776,4 @@ def test_for_xgeva_the_clearance_comes_first_as_its_label_is_written_in_crcl():
     labs = (lab("2026-10-02", 25, EGFR_UNIT, loinc=EGFR), lab("2026-10-02", 40))
     assert check(order("Xgeva 120 mg/1.7 mL (denosumab)"), *labs) is None
     finding = check(order("Xgeva 120 mg/1.7 mL (denosumab)"), lab("2026-10-02", 25))
-    assert finding is not None and finding.notes == (REPORTED_NOTE,)
+    assert finding is not None and note_lines(finding) == (REPORTED_NOTE,)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
+from datetime import UTC, date
 from decimal import Decimal
 
 import pytest
 
 from hooks.policy import Policy
 from hooks.records import LabResult, Quantity, ReferenceRange
-from hooks.substrates import B6_CAVEAT, elevated_substrates, substrate_criteria
+from hooks.substrates import elevated_substrates
 
 TODAY = date(2026, 11, 24)
 POLICY = Policy()
@@ -78,11 +78,15 @@ def test_phosphoethanolamine_needs_its_own_range_in_the_same_unit():
     assert elevated(pea("60", high=None)) == ()
 
 
-def test_the_criteria_name_the_value_and_warn_about_vitamin_b6():
-    lines = substrate_criteria(elevated(plp("210")))
-    assert lines[0].startswith("Pyridoxal 5'-phosphate 210 nmol/L on 2026-10-01 is above normal")
-    assert lines[-1] == B6_CAVEAT
-    assert B6_CAVEAT not in substrate_criteria(elevated(pea("60")))
+def test_an_elevated_substrate_carries_its_value_date_and_limit():
+    (shown,) = elevated(plp("210"))
+    assert (shown.label, shown.value, shown.unit, shown.effective) == (
+        "Pyridoxal 5'-phosphate",
+        Decimal(210),
+        "nmol/L",
+        date(2026, 10, 1),
+    )
+    assert shown.limit == "> 125 nmol/L (125 nmol/L default)"
 
 
 def test_the_defaults_are_policy_parameters():
@@ -177,3 +181,39 @@ def test_a_genetic_report_naming_any_variant_is_never_read_as_negative(text):
     from hooks.substrates import is_negative_genetic_result
 
     assert is_negative_genetic_result(_result("77084-2", None, text=text)) is False
+
+
+def test_a_plp_with_a_data_absent_reason_is_neither_elevated_nor_done():
+    from hooks.substrates import tests_done
+
+    high = plp("210")
+    assert elevated(high) and tests_done([high], TODAY, POLICY) == {"plp"}
+    absent = dataclasses.replace(high, has_data_absent_reason=True)
+    assert elevated(absent) == () and tests_done([absent], TODAY, POLICY) == frozenset()
+
+
+@pytest.mark.parametrize("order", [0, 1])
+def test_equally_recent_plps_that_disagree_settle_nothing_either_way(order):
+    from hooks.substrates import normal_workup
+
+    pair = [plp("210"), plp("60")]
+    results = pair if order == 0 else pair[::-1]
+    assert elevated(*results) == ()
+    assert normal_workup(results, TODAY, POLICY) == ()
+
+
+def test_equally_recent_plps_that_agree_show_the_one_that_claims_least():
+    from hooks.substrates import normal_workup
+
+    (shown,) = elevated(plp("210"), plp("180"))
+    assert shown.value == Decimal("180")
+    (normal,) = normal_workup([plp("40"), plp("60")], TODAY, POLICY)
+    assert normal.value == Decimal("60")
+
+
+def test_a_timed_normal_plp_does_not_outrank_an_untimed_high_one_drawn_the_same_day():
+    from datetime import datetime
+
+    timed_normal = dataclasses.replace(plp("60"), id="plp-timed", instant=datetime(2026, 10, 1, 9, tzinfo=UTC))
+    assert elevated(plp("210"), timed_normal) == ()
+    assert len(elevated(plp("210"), dataclasses.replace(timed_normal, effective=date(2026, 9, 30)))) == 1

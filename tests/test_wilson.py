@@ -8,11 +8,12 @@ from decimal import Decimal
 
 import pytest
 
-from hooks.findings import Finding, Indicator, Measurement, Topic
+from cards.wording import claim, criteria_lines, note_lines
+from hooks.findings import Caveat, Check, Finding, Indicator, Measurement, Topic
 from hooks.policy import Policy, PolicyError, policy_from_overrides
 from hooks.records import Code, ConditionRecord, LabResult, PatientFacts, Quantity, Unreadable
 from hooks.valuesets import ICD10CM, SNOMED
-from hooks.wilson import check_wilson_pattern, met_criteria, ratio_text
+from hooks.wilson import check_wilson_pattern
 
 TODAY = date(2026, 11, 24)
 DAY = date(2026, 11, 23)
@@ -76,8 +77,8 @@ def indicator(labs, **kwargs) -> Indicator | None:
 
 def korman(finding: Finding) -> tuple[str, ...]:
     """Return the criteria after the acute liver failure picture, which always comes first."""
-    assert finding.criteria[0].startswith("Acute liver failure picture: ")
-    return finding.criteria[1:]
+    assert criteria_lines(finding)[0].startswith("Acute liver failure picture: ")
+    return criteria_lines(finding)[1:]
 
 
 def measured(finding: Finding, label: str) -> Measurement:
@@ -85,6 +86,12 @@ def measured(finding: Finding, label: str) -> Measurement:
 
 
 # --- the pattern -------------------------------------------------------------------------------------------
+
+
+def met_criteria(finding):
+    """Return the claims of the ratio and very-low-ALP criteria the finding met, as the card words them."""
+    judged = (Check.ALP_BILIRUBIN_RATIO, Check.AST_ALT_RATIO, Check.VERY_LOW_ALP)
+    return tuple(claim(c) for c in finding.checks if c.what in judged and c.met)
 
 
 def test_korman_case_is_critical_with_both_criteria_stated():
@@ -266,8 +273,8 @@ def test_umol_per_l_is_never_used_in_the_ratio():
 
 def test_a_converted_bilirubin_is_noted():
     finding = check([inr(), *panel(tb="205", tb_unit="umol/L")])
-    assert "Total bilirubin 205 µmol/L was converted to 11.99 mg/dL (÷ 17.1)" in finding.notes[0]
-    assert not any("converted" in n for n in check([inr(), *panel()]).notes)
+    assert "Total bilirubin 205 µmol/L was converted to 11.99 mg/dL (÷ 17.1)" in note_lines(finding)[0]
+    assert not any("converted" in n for n in note_lines(check([inr(), *panel()])))
 
 
 def test_activities_in_ukat_per_l_are_converted_to_u_per_l():
@@ -482,12 +489,12 @@ CERULOPLASMIN = "Ceruloplasmin is unreliable in acute liver failure"
 
 def test_every_finding_notes_that_ceruloplasmin_is_unreliable():
     for labs in ([inr(), *panel()], [inr(), *panel(alp="32", tb="1", ast="150", alt="150")]):
-        assert any(n.startswith(CERULOPLASMIN) for n in check(labs).notes)
+        assert any(n.startswith(CERULOPLASMIN) for n in note_lines(check(labs)))
 
 
 def test_a_child_gets_the_paediatric_note():
     child = PatientFacts("pat-2", date(2014, 3, 1), "male")
-    notes = check([inr(), *panel()], patient=child).notes
+    notes = note_lines(check([inr(), *panel()], patient=child))
     child_notes = [n for n in notes if n.startswith("Under 18")]
     assert len(child_notes) == 1
     assert "sensitivity 32.5%" in child_notes[0]
@@ -497,32 +504,16 @@ def test_a_child_gets_the_paediatric_note():
 @pytest.mark.parametrize("birth, child", [(date(2008, 11, 24), True), (date(2008, 11, 23), False)])
 def test_the_paediatric_note_depends_on_age_when_the_set_was_drawn(birth, child):
     patient = PatientFacts("pat-2", birth, "female")
-    notes = check([inr(), *panel(day=DAY)], patient=patient).notes
+    notes = note_lines(check([inr(), *panel(day=DAY)], patient=patient))
     assert any(n.startswith("Under 18") for n in notes) is child
 
 
 @pytest.mark.parametrize("patient", [ADULT, PatientFacts("pat-3")])
 def test_adults_and_unknown_ages_get_no_paediatric_note(patient):
-    assert not any(n.startswith("Under") for n in check([inr(), *panel()], patient=patient).notes)
+    assert not any(n.startswith("Under") for n in note_lines(check([inr(), *panel()], patient=patient)))
 
 
 # --- ratio text ---------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "ratio, limit, text",
-    [
-        ("1.6667", "4", "1.7"),
-        ("3", "2.2", "3.0"),
-        ("3.96", "4", "3.96"),  # "4.0" would read as not below 4
-        ("3.9999", "4", "3.9999"),
-        ("4", "4", "4.0"),
-        ("2.21", "2.2", "2.21"),
-        ("2.2", "2.2", "2.2"),
-    ],
-)
-def test_ratio_text_never_rounds_across_the_limit(ratio, limit, text):
-    assert ratio_text(Decimal(ratio), Decimal(limit)) == text
 
 
 def test_results_without_a_specimen_date_are_left_out():
@@ -565,14 +556,14 @@ def test_liver_injury_is_bilirubin_of_3_or_an_aminotransferase_of_120(tb, ast, a
 
 def test_the_picture_names_the_inr_and_every_injury_found():
     both = check([inr(), *panel()])
-    assert both.criteria[0] == (
+    assert criteria_lines(both)[0] == (
         "Acute liver failure picture: INR 3.1 ≥ 1.5 with total bilirubin 12 mg/dL ≥ 3 mg/dL and AST 180 U/L"
         " ≥ 120 U/L, all within the last 7 days, and no current chronic or alcohol-related liver disease on record"
     )
     bilirubin_only = check([inr(), *panel(ast="100", alt="40")])
-    assert "with total bilirubin 12 mg/dL ≥ 3 mg/dL, all within" in bilirubin_only.criteria[0]
+    assert "with total bilirubin 12 mg/dL ≥ 3 mg/dL, all within" in criteria_lines(bilirubin_only)[0]
     alt_only = check([inr(), *panel(alp="30", tb="2", ast="130", alt="400")])
-    assert "with ALT 400 U/L ≥ 120 U/L, all within" in alt_only.criteria[0]
+    assert "with ALT 400 U/L ≥ 120 U/L, all within" in criteria_lines(alt_only)[0]
 
 
 def test_the_picture_is_not_a_met_criterion_of_the_summary():
@@ -686,7 +677,7 @@ def test_a_past_chronic_disease_does_not_suppress_and_is_noted(clinical):
     assert (
         f"A chronic or alcohol-related liver disease is on record as {clinical}: it was not taken to explain"
         " this picture."
-    ) in finding.notes
+    ) in note_lines(finding)
 
 
 @pytest.mark.parametrize(
@@ -707,7 +698,7 @@ def test_a_cirrhosis_first_on_record_within_26_weeks_does_not_rule_the_pattern_o
                 f"Cirrhosis or chronic liver disease first on record {first.isoformat()}, within 26"
                 " weeks: Wilson disease often presents"
             )
-            for n in finding.notes
+            for n in note_lines(finding)
         )
 
 
@@ -750,10 +741,10 @@ def test_an_unreadable_chronic_liver_condition_is_noted_but_does_not_suppress():
     assert finding.indicator is Indicator.CRITICAL
     assert any(
         n.startswith("A Condition that could not be read carries a chronic or alcohol-related liver disease")
-        for n in finding.notes
+        for n in note_lines(finding)
     )
     refuted = Unreadable("Condition", "c-bad", "invalid", (Code(ICD10CM, "K74.60"),), status="refuted")
-    assert not any("could not be read" in n for n in check([inr(), *panel()], unreadable=[refuted]).notes)
+    assert not any("could not be read" in n for n in note_lines(check([inr(), *panel()], unreadable=[refuted])))
 
 
 # --- age ----------------------------------------------------------------------------------------------------
@@ -808,16 +799,16 @@ def test_unknown_age_changes_nothing():
 def test_a_lowered_finding_keeps_its_criteria_and_says_why():
     finding = check([inr(), *panel()], patient=born_years_before_the_set(60))
     assert korman(finding) == ("ALP/bilirubin 1.7 < 4: met", "AST/ALT 3.0 > 2.2: met")
-    assert finding.notes[0] == (
+    assert note_lines(finding)[0] == (
         "Age 60, outside 3-55 years, where most Wilson disease presents (AASLD 2008; EASL 2012: mostly 5-35, about"
         " 3% after the fourth decade): this card is one level lower than the pattern alone. Age alone does not"
         " exclude Wilson disease."
     )
-    assert not any(n.startswith("Age") for n in check([inr(), *panel()]).notes)
+    assert not any(n.startswith("Age") for n in note_lines(check([inr(), *panel()])))
 
 
 def test_a_toddler_gets_the_age_note_and_the_paediatric_note():
-    notes = check([inr(), *panel()], patient=born_years_before_the_set(2)).notes
+    notes = note_lines(check([inr(), *panel()], patient=born_years_before_the_set(2)))
     assert notes[0].startswith("Age 2, outside 3-55 years")
     assert any(n.startswith("Under 18") for n in notes)
 
@@ -839,3 +830,28 @@ def test_the_age_range_comes_from_the_policy():
 def test_the_new_parameters_are_bounded(name, value):
     with pytest.raises(PolicyError, match=name):
         policy_from_overrides({name: value})
+
+
+def test_the_criteria_carry_what_was_compared_its_value_limit_and_verdict():
+    finding = check([inr(), *panel(ast="100", alt="50")])
+    assert finding is not None
+    assert [(c.what, c.value, c.limit, c.met) for c in finding.checks] == [
+        (Check.INR_HIGH, Decimal("3.1"), POLICY.wilson_inr_min, True),
+        (Check.BILIRUBIN_HIGH, Decimal(12), POLICY.wilson_min_bilirubin_mg_per_dl, True),
+        (Check.AST_HIGH, Decimal(100), POLICY.wilson_min_aminotransferase_u_per_l, False),
+        (Check.ALP_BILIRUBIN_RATIO, Decimal(20) / Decimal(12), POLICY.wilson_alp_bilirubin_ratio_max, True),
+        (Check.AST_ALT_RATIO, Decimal(2), POLICY.wilson_ast_alt_ratio_min, False),
+    ]
+    assert finding.checks[0].days == POLICY.wilson_inr_window_days
+    assert [n.caveat for n in finding.caveats] == [Caveat.CERULOPLASMIN_UNRELIABLE]
+
+
+def test_of_two_gating_inrs_drawn_at_the_same_unknown_time_the_choice_does_not_depend_on_their_order():
+    first = dataclasses.replace(inr("3.1"), id="inr-a")
+    second = dataclasses.replace(inr("4.2"), id="inr-b")
+    shown = set()
+    for labs in ([first, second, *panel()], [second, first, *panel()]):
+        finding = check(labs)
+        assert finding is not None
+        shown.add(measured(finding, "INR").value)
+    assert len(shown) == 1

@@ -222,14 +222,15 @@ WILSON_DISEASE_ICD10CM = ValueSet(
 )
 
 # A chronic liver disease on record means a raised INR with liver injury is acute-on-chronic, not acute liver
-# failure, and Korman's ratios were not validated there (docs/evidence/wilson-alf.md). Sources: research-10 §11.
+# failure, and Korman's ratios were not validated there (docs/evidence/wilson-alf.md). Sources:
+# docs/evidence/codes.md#chronic-liver-disease.
 CHRONIC_LIVER_DISEASE_SNOMED = ValueSet(
     name="chronic-liver-disease-snomed",
     version="2026.12",
     expansion_date="2026-12-04",
     source="SNOMED CT 19943007 Cirrhosis of liver, 328383001 Chronic liver disease, 76783007 Chronic hepatitis "
-    "(public FHIR value sets and ConceptMaps, research-10 §11). Descendants are not expanded: only codes seen "
-    "in a public source are listed; the text fallback covers the rest.",
+    "(public FHIR value sets and ConceptMaps; docs/evidence/codes.md#chronic-liver-disease). Descendants are not "
+    "expanded: only codes seen in a public source are listed; the text fallback covers the rest.",
     system=SNOMED,
     codes=frozenset({"19943007", "328383001", "76783007"}),
 )
@@ -238,7 +239,7 @@ ALCOHOLIC_LIVER_DISEASE_SNOMED = ValueSet(
     version="2026.12",
     expansion_date="2026-12-04",
     source="SNOMED CT 41309000 Alcoholic liver damage (FSN) and 420054005 Alcoholic cirrhosis (mapped from "
-    "ICD-10 K70.3 in a public ConceptMap); research-10 §11.",
+    "ICD-10 K70.3 in a public ConceptMap); docs/evidence/codes.md#chronic-liver-disease.",
     system=SNOMED,
     codes=frozenset({"41309000", "420054005"}),
 )
@@ -248,7 +249,7 @@ CHRONIC_LIVER_DISEASE_ICD10CM = ValueSet(
     version="2026.12",
     expansion_date="2026-12-04",
     source="ICD-10(-CM) K72.1 Chronic hepatic failure, K73 Chronic hepatitis NEC, K74 Fibrosis and cirrhosis of "
-    "liver (category titles as listed in public ICD-10 tables; research-10 §11).",
+    "liver (category titles as listed in public ICD-10 tables; docs/evidence/codes.md#chronic-liver-disease).",
     system=ICD10CM,
     codes=frozenset({"K72.1", "K73", "K74"}),
 )
@@ -256,7 +257,8 @@ ALCOHOLIC_LIVER_DISEASE_ICD10CM = ValueSet(
     name="alcoholic-liver-disease-icd10cm-categories",
     version="2026.12",
     expansion_date="2026-12-04",
-    source="ICD-10(-CM) K70 Alcoholic liver disease, every subcategory (K70.0-K70.9); research-10 §11.",
+    source="ICD-10(-CM) K70 Alcoholic liver disease, every subcategory (K70.0-K70.9); "
+    "docs/evidence/codes.md#chronic-liver-disease.",
     system=ICD10CM,
     codes=frozenset({"K70"}),
 )

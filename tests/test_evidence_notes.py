@@ -12,7 +12,7 @@ CITATION = re.compile(r"docs/evidence/([\w.-]+\.md)(?:#([\w-]+))?")
 LOCAL_LINK = re.compile(r"\]\(#([\w-]+)\)")
 DOCS_LINK = re.compile(r"\]\(evidence/([\w.-]+\.md)(?:#([\w-]+))?\)")
 # Research notes that live outside the repository: a reader of the code cannot open them.
-OUTSIDE_NOTES = re.compile(r"\b(clinical|anchors|ecosystem|cds-hooks-spec)\.md\b")
+OUTSIDE_NOTES = re.compile(r"\b(clinical|anchors|ecosystem|cds-hooks-spec)\.md\b|\bresearch-\d+ §")
 
 
 def slug(heading: str) -> str:

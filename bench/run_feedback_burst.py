@@ -4,6 +4,8 @@ A maximal request holds 100 items (the cap) on cards the service issued, each wi
 characters (the cap), about 200 kB (the feedback body cap is 512 kB). The hook call is an order-sign with full
 prefetch, sent one at a time; its p99 during the burst is compared with its idle p99 in the same run (target: within
 2x). The feedback rows go in as short write transactions (the card lookup happens before the write lock is taken).
+Each caller may send CDS_FEEDBACK_ITEMS_PER_MINUTE items a minute (429 with Retry-After beyond): the posters wait as
+told, as an EHR would, unless --ignore-retry-after makes them post back to back regardless (a flood of refusals).
 
 Loopback only, bounded: 10 s idle, then 15 s of burst. Usage: .venv/bin/python bench/run_feedback_burst.py
 """
@@ -13,8 +15,10 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import multiprocessing
+import multiprocessing.queues
+import multiprocessing.synchronize
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -25,12 +29,13 @@ from run_slow_clients import HOOK_BODY, HOOK_PATH, REQUEST_TIMEOUT, timed  # noq
 FEEDBACK_PATH = HOOK_PATH + "/feedback"
 
 
-def post(port: int, path: str, body: bytes) -> tuple[int, dict]:
+def post(port: int, path: str, body: bytes) -> tuple[int, dict, int]:
+    """POST JSON; return the status, the decoded answer and its Retry-After (0 without one)."""
     connection = http.client.HTTPConnection(HOST, port, timeout=60)
     try:
         connection.request("POST", path, body=body, headers={"Content-Type": "application/json"})
         response = connection.getresponse()
-        return response.status, json.loads(response.read() or b"{}")
+        return response.status, json.loads(response.read() or b"{}"), int(response.getheader("Retry-After") or 0)
     finally:
         connection.close()
 
@@ -39,7 +44,7 @@ def issued_cards(port: int, count: int) -> list[str]:
     """Serve `count` hook calls and return the uuids of the cards they gave."""
     cards: list[str] = []
     while len(cards) < count:
-        status, answer = post(port, HOOK_PATH, HOOK_BODY)
+        status, answer, _ = post(port, HOOK_PATH, HOOK_BODY)
         assert status == 200, answer
         cards += [card["uuid"] for card in answer["cards"]]
     return cards[:count]
@@ -56,6 +61,32 @@ def maximal_body(cards: list[str], serial: int, comment_chars: int) -> bytes:
         for i, card in enumerate(cards)
     ]
     return json.dumps({"feedback": items}).encode()
+
+
+Posted = list[tuple[int, float, int]]  # status, seconds, rows stored, one a post
+
+
+def poster(
+    port: int,
+    cards: list[str],
+    comment_chars: int,
+    worker: int,
+    stop: multiprocessing.synchronize.Event,
+    results: multiprocessing.queues.Queue[Posted],
+    honour: bool,
+) -> None:
+    """Post maximal feedback back to back until told to stop (waiting out a 429 when `honour`); report each post."""
+    posted: Posted = []
+    serial = worker * 1_000_000
+    while not stop.is_set():
+        serial += 1
+        body = maximal_body(cards, serial, comment_chars)
+        started = time.perf_counter()
+        status, answer, retry_after = post(port, FEEDBACK_PATH, body)
+        posted.append((status, time.perf_counter() - started, answer.get("stored", 0)))
+        if status == 429 and honour:
+            stop.wait(retry_after)
+    results.put(posted)
 
 
 def hook_latencies(port: int, seconds: float, body: bytes) -> list[float]:
@@ -85,32 +116,39 @@ def main() -> None:
     )
     parser.add_argument("--tag", default="", help="suffix of the result file's name")
     parser.add_argument("--comment-chars", type=int, default=1980, help="x characters per comment, under the 2,000 cap")
+    parser.add_argument("--ignore-retry-after", action="store_true", help="post again at once after a 429")
+    parser.add_argument(
+        "--items-per-minute", type=int, default=None, help="CDS_FEEDBACK_ITEMS_PER_MINUTE (default: the service's)"
+    )
     args = parser.parse_args()
     hook_body = (Path(__file__).resolve().parent.parent / "examples" / args.hook_example).read_bytes()
-    server = start_server("feedback-burst")  # production config, SQLite in a temporary folder
+    limit = {} if args.items_per_minute is None else {"CDS_FEEDBACK_ITEMS_PER_MINUTE": str(args.items_per_minute)}
+    server = start_server("feedback-burst", extra_env=limit)  # production config, SQLite in a temporary folder
     try:
         cards = issued_cards(server.port, 100)
         idle = hook_latencies(server.port, 10, hook_body)
-        stop = threading.Event()
-        posted: list[tuple[int, float, int]] = []  # status, seconds, rows stored
-
-        def poster(worker: int) -> None:
-            serial = worker * 1_000_000
-            while not stop.is_set():
-                serial += 1
-                body = maximal_body(cards, serial, args.comment_chars)
-                started = time.perf_counter()
-                status, answer = post(server.port, FEEDBACK_PATH, body)
-                posted.append((status, time.perf_counter() - started, answer.get("stored", 0)))
-
-        threads = [threading.Thread(target=poster, args=(i,), daemon=True) for i in range(args.posters)]
-        for thread in threads:
-            thread.start()
+        # The posters run in processes of their own: as threads of this process they would hold the GIL that the
+        # hook timer needs, and a fast 429 loop would inflate the measured hook latency on the client side.
+        stop = multiprocessing.Event()
+        results: multiprocessing.queues.Queue[Posted] = multiprocessing.Queue()
+        posters = [
+            multiprocessing.Process(
+                target=poster,
+                args=(server.port, cards, args.comment_chars, i, stop, results, not args.ignore_retry_after),
+                daemon=True,
+            )
+            for i in range(args.posters)
+        ]
+        for process in posters:
+            process.start()
         time.sleep(1)
         burst = hook_latencies(server.port, 15, hook_body)
         stop.set()
-        for thread in threads:
-            thread.join(timeout=60)
+        posted: Posted = []
+        for _ in posters:
+            posted += results.get(timeout=120)
+        for process in posters:
+            process.join(timeout=60)
     finally:
         stop_server(server)
     body_bytes = len(maximal_body(cards, 0, args.comment_chars))
@@ -119,10 +157,13 @@ def main() -> None:
     result = {
         "machine": machine(),
         "posters": args.posters,
+        "items_per_minute": args.items_per_minute,
+        "honours_retry_after": not args.ignore_retry_after,
         "hook_example": args.hook_example,
         "feedback_body_bytes": body_bytes,
         "feedback_posts": len(posted),
         "feedback_statuses": statuses,
+        "feedback_posts_refused_429": sum(status == 429 for status, _, _ in posted),
         "feedback_rows_stored": sum(stored for _, _, stored in posted),
         "feedback_post_p50_ms": round(percentile([s for _, s, _ in posted], 50) * 1000, 1),
         "hook_idle": summary(idle),

@@ -9,15 +9,15 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, TooManyRequests
 
 from cards.explanations import explanation_page
 from cds_service import metrics
 from cds_service.auth import Caller, Unauthorized, Verifier
-from cds_service.feedback import BadFeedback, parse_feedback, screen
+from cds_service.feedback import BadFeedback, item_count, parse_feedback, screen
 from cds_service.fhir_reader import Deadline, FhirReader, Unreachable
 from cds_service.hook_request import BadHookRequest, HookRequest, parse_hook_request
-from cds_service.limits import LimitExceeded, check_counts, load_json, read_body
+from cds_service.limits import LimitExceeded, TokenBuckets, check_counts, load_json, read_body
 from cds_service.logs import get_logger
 from cds_service.network import is_listed
 from cds_service.openapi import openapi_document
@@ -132,7 +132,14 @@ def record_feedback(service_id: str) -> Response:
     service = _service(service_id)
     rt = runtime()
     with answered("feedback", service=service.id, items=0, new=0, ignored=0) as record:
-        events = parse_feedback(_json_body(MAX_FEEDBACK_BYTES))
+        buckets, sender = _feedback_buckets(), _feedback_sender()
+        wait = buckets.admit(sender) if buckets else 0
+        if wait:  # refused before the body is read: a flood of posts costs next to nothing
+            raise TooManyRequests(f"too much feedback from this caller; retry after {wait} s", retry_after=wait)
+        body = _json_body(MAX_FEEDBACK_BYTES)
+        if buckets:
+            buckets.charge(sender, item_count(body) - 1)  # one item a token; admission paid the first
+        events = parse_feedback(body)
         record["items"] = len(events)
         caller: Caller | None = g.get("caller")
         try:
@@ -159,6 +166,25 @@ def record_feedback(service_id: str) -> Response:
         if len(kept) < len(events):
             answer["ignored"] = len(events) - len(kept)  # feedback on cards not issued here, to this caller
         return jsonify(answer)
+
+
+def _feedback_buckets() -> TokenBuckets | None:
+    """Return this worker's feedback rate limit, a bucket per sender, or None when CDS_FEEDBACK_ITEMS_PER_MINUTE=0."""
+    per_minute = runtime().settings.feedback_items_per_minute
+    if not per_minute:
+        return None
+    buckets = current_app.extensions.get("alp_guard.feedback_buckets")
+    if buckets is None:
+        buckets = current_app.extensions.setdefault("alp_guard.feedback_buckets", TokenBuckets(per_minute))
+    return buckets
+
+
+def _feedback_sender() -> str:
+    """Name the sender a feedback limit applies to: the issuer and tenant in jwt mode, else the remote address."""
+    caller: Caller | None = g.get("caller")
+    if caller:
+        return "\x1f".join(("jwt", caller.iss, caller.tenant or ""))
+    return "address\x1f" + (request.remote_addr or "")
 
 
 class _Record(dict):

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cds_service.limits import LimitExceeded
-from cds_service.schema_check import SchemaError, first_error
+from cds_service.schema_check import SchemaError, first_error, is_timestamp
 from cds_service.schemas import COMPONENTS, MAX_COMMENT_LENGTH, MAX_FEEDBACK_ITEMS, MAX_ID_LENGTH, ref
 from cds_service.store import FeedbackEvent, IssuedCard
 
@@ -25,10 +25,58 @@ def parse_feedback(body: Any) -> list[FeedbackEvent]:
     items = body.get("feedback") if isinstance(body, dict) else None
     if isinstance(items, list) and len(items) > MAX_FEEDBACK_ITEMS:
         raise LimitExceeded(413, f"more than {MAX_FEEDBACK_ITEMS} feedback items in one request")
-    error = first_error(ref("FeedbackRequest"), body, COMPONENTS)
-    if error is not None:
-        raise BadFeedback(_reason(error))
+    if not (isinstance(items, list) and items and all(map(plainly_valid, items))):
+        error = first_error(ref("FeedbackRequest"), body, COMPONENTS)
+        if error is not None:
+            raise BadFeedback(_reason(error))
     return [_event(item) for item in body["feedback"]]
+
+
+def plainly_valid(item: Any) -> bool:
+    """Tell, in a few direct checks, whether an item has one of the usual valid shapes; if not, the schema decides.
+
+    The general schema check costs about 0.2 ms an item, most of a 100-item post's CPU. This never accepts an item
+    the schema refuses (tests/test_feedback.py checks that on generated items); an unusual valid item simply takes
+    the slow path.
+    """
+    if type(item) is not dict:
+        return False
+    card, when, suggestions = item.get("card"), item.get("outcomeTimestamp"), item.get("acceptedSuggestions")
+    if not (type(card) is str and 0 < len(card) <= MAX_ID_LENGTH and type(when) is str and len(when) <= 40):
+        return False
+    if suggestions is not None and not (
+        type(suggestions) is list and all(type(s) is dict and type(s.get("id")) is str for s in suggestions)
+    ):
+        return False
+    outcome = item.get("outcome")
+    if not (outcome == "overridden" or (outcome == "accepted" and suggestions)):
+        return False
+    override = item.get("overrideReason")
+    return (override is None or _plain_override(override)) and is_timestamp(when)
+
+
+def _plain_override(override: Any) -> bool:
+    """Tell whether an overrideReason is a reason Coding with a code, a comment, or both, within their widths."""
+    if type(override) is not dict:
+        return False
+    reason, comment = override.get("reason"), override.get("userComment")
+    if reason is not None and not (
+        type(reason) is dict
+        and type(reason.get("code")) is str
+        and len(reason["code"]) <= 100
+        and ("system" not in reason or (type(reason["system"]) is str and len(reason["system"]) <= 300))
+        and ("display" not in reason or type(reason["display"]) is str)
+    ):
+        return False
+    if comment is not None and not (type(comment) is str and len(comment) <= MAX_COMMENT_LENGTH):
+        return False
+    return reason is not None or bool(comment)
+
+
+def item_count(body: Any) -> int:
+    """Return how many feedback items a request body holds (at most one past the cap), before it is validated."""
+    items = body.get("feedback") if isinstance(body, dict) else None
+    return min(len(items), MAX_FEEDBACK_ITEMS + 1) if isinstance(items, list) else 0
 
 
 def screen(events: list[FeedbackEvent], issued: Mapping[str, IssuedCard]) -> list[FeedbackEvent]:

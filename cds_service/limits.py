@@ -1,11 +1,13 @@
-"""Bounds on what one request may carry: JSON nesting depth, prefetch resources, draft orders."""
+"""Bounds on what one request may carry (JSON nesting depth, prefetch resources, draft orders) and how fast."""
 
 from __future__ import annotations
 
 import json
 import math
 import re
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Callable, Mapping
 from itertools import accumulate
 from typing import Any, BinaryIO
 
@@ -19,7 +21,6 @@ _STEP = {ord("{"): 1, ord("}"): -1}
 # Text no database column can hold: NUL (PostgreSQL refuses it) and unpaired UTF-16 surrogates (no UTF-8 encoding).
 # JSON escapes are read one at a time, a surrogate pair as one; raw surrogates come from `surrogatepass` decoding.
 _JSON_ESCAPE = re.compile(r"\\(?:u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})|u([0-9a-f]{4})|.)", re.DOTALL | re.I)
-_RAW_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 UNSTORABLE = "the request body holds text that cannot be stored (NUL or an unpaired surrogate)"
 
 
@@ -50,7 +51,9 @@ def load_json(raw: bytes, max_depth: int) -> Any:
 
 def has_unstorable_text(json_text: str) -> bool:
     """Tell whether a JSON text holds, raw or escaped, a NUL or an unpaired surrogate."""
-    if _RAW_UNSTORABLE.search(json_text):
+    # Raw: a NUL, or any surrogate code point (only `surrogatepass` decoding lets one in, and none encodes to UTF-8).
+    # Both tests run in C; a regular expression over a 200 kB feedback body took 4 ms of a core.
+    if "\x00" in json_text or not (json_text.isascii() or _encodes_to_utf8(json_text)):
         return True
     if "\\u" not in json_text:
         return False
@@ -59,6 +62,15 @@ def has_unstorable_text(json_text: str) -> bool:
         if single is not None and (int(single, 16) == 0 or 0xD800 <= int(single, 16) <= 0xDFFF):
             return True
     return False
+
+
+def _encodes_to_utf8(text: str) -> bool:
+    """Tell whether a text holds no surrogate code point (UTF-8 has none)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def read_body(stream: BinaryIO, content_length: int | None, max_bytes: int) -> bytes:
@@ -124,3 +136,51 @@ def _resource_count(value: Any) -> int:
     if isinstance(entries, list):
         return len(entries)
     return 0 if value.get("resourceType") == "Bundle" else 1
+
+
+class TokenBuckets:
+    """One token bucket per caller: `per_minute` tokens a minute, at most a minute's worth saved up.
+
+    A caller is let in while its bucket holds a token, and then pays what its request turned out to cost, even into
+    debt: the cost of a request (its feedback items) is known only once its body has been read, and a caller in debt
+    is refused without its body being read at all. Buckets live in the worker process.
+    """
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic, max_callers: int = 10_000) -> None:
+        self._rate = per_minute / 60.0
+        self._capacity = float(per_minute)
+        self._clock = clock
+        self._max_callers = max_callers
+        self._buckets: dict[str, tuple[float, float]] = {}  # caller: (tokens, when counted)
+        self._lock = threading.Lock()
+
+    def admit(self, caller: str) -> int:
+        """Spend one token of the caller's; return 0, or the whole seconds to wait when its bucket is empty."""
+        with self._lock:
+            tokens = self._tokens(caller)
+            if tokens < 1:
+                return max(1, math.ceil((1 - tokens) / self._rate))
+            self._buckets[caller] = (tokens - 1, self._clock())
+            return 0
+
+    def charge(self, caller: str, tokens: float) -> None:
+        """Take more tokens from an admitted caller, into debt if need be."""
+        if tokens > 0:
+            with self._lock:
+                self._buckets[caller] = (self._tokens(caller) - tokens, self._clock())
+
+    def _tokens(self, caller: str) -> float:
+        """Return the caller's tokens now, refilled since last counted; forget callers whose buckets are full."""
+        now = self._clock()
+        if len(self._buckets) >= self._max_callers:
+            self._buckets = {k: v for k, v in self._buckets.items() if self._refilled(v, now) < self._capacity}
+            if len(self._buckets) >= self._max_callers:  # all busy: keep the most recent half
+                recent = sorted(self._buckets.items(), key=lambda kv: kv[1][1])[len(self._buckets) // 2 :]
+                self._buckets = dict(recent)
+        counted = self._buckets.get(caller)
+        return self._capacity if counted is None else self._refilled(counted, now)
+
+    def _refilled(self, counted: tuple[float, float], now: float) -> float:
+        """Return a bucket's tokens at `now`."""
+        tokens, when = counted
+        return min(self._capacity, tokens + (now - when) * self._rate)

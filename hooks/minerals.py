@@ -1,4 +1,7 @@
-"""Check vitamin D and calcium before an antiresorptive is started (clinical.md §6.2, §10.1)."""
+"""Check vitamin D and calcium before an antiresorptive is started.
+
+Sources: docs/evidence/antiresorptive-safety.md#hypocalcaemia.
+"""
 
 from __future__ import annotations
 

@@ -23,8 +23,8 @@ class ChildLimit:
 
 
 # Roche cobas ALP (IFCC), CALIPER intervals transferred to Roche (Estey 2013, Clin Biochem 46:1197),
-# published by the University of Iowa and Mayo Clinic Laboratories (clinical.md §3.4). Female 17 y uses
-# Iowa's 45 U/L. The first band starts at 15 days: younger neonates are not judged without a lab range.
+# published by the University of Iowa and Mayo Clinic Laboratories (docs/evidence/alp.md#paediatric-lower-limits).
+# Female 17 y uses Iowa's 45 U/L. The first band starts at 15 days: younger neonates are not judged without a lab range.
 CHILD_LOWER_LIMITS: tuple[ChildLimit, ...] = (
     ChildLimit(0, 1, "15 d-<1 y", Decimal(122), Decimal(122)),
     ChildLimit(1, 10, "1-<10 y", Decimal(142), Decimal(142)),
@@ -37,7 +37,7 @@ CHILD_LOWER_LIMITS: tuple[ChildLimit, ...] = (
 
 @dataclass(frozen=True)
 class Policy:
-    """The rule's parameters. Defaults come from clinical.md §10.4; each has its source in POLICY_SOURCES."""
+    """The rule's parameters; each default has its source, a note in docs/evidence/, in POLICY_SOURCES."""
 
     version: str = POLICY_VERSION
     # ALP: what counts as low, and as persistently low
@@ -114,13 +114,15 @@ class Policy:
 POLICY_SOURCES: Mapping[str, str] = {
     "version": "identifies the policy in the card audit; sites set their own with CDS_POLICY_FILE",
     "adult_low_limit_u_per_l": "≤35 U/L: Tornero 2020 (OJRD); between McKiernan 2014 ≤30 and Maman 2016 <40; "
-    "female LLN of the Roche method (clinical.md §3, §10.0)",
+    "female LLN of the Roche method (docs/evidence/alp.md#what-counts-as-low)",
     "adult_lab_limit_cap_u_per_l": "value < min(lab low, 40 U/L): a lab LLN above 40 is not 'low' in the HPP "
-    "sense (clinical.md §10.0; Maman 2016, Alonso 2019)",
-    "adult_age_years": "18 y: paediatric intervals below (CALIPER/Roche via Iowa and Mayo, clinical.md §3.4)",
+    "sense (Maman 2016, Alonso 2019; docs/evidence/alp.md#what-counts-as-low)",
+    "adult_age_years": "18 y: paediatric intervals below (CALIPER/Roche via Iowa and Mayo; "
+    "docs/evidence/alp.md#paediatric-lower-limits)",
     "neonate_unjudged_days": "0-14 d neonatal interval 83-248 U/L is too wide to judge without the lab's "
-    "own range (clinical.md §10.2)",
-    "min_low_results": "≥2 low results: every study in clinical.md §3.2",
+    "own range (docs/evidence/alp.md#paediatric-lower-limits)",
+    "min_low_results": "≥2 low results: every published definition "
+    "(docs/evidence/alp.md#persistent-recurrent-transient)",
     "min_days_between_lows": "30 d between first and last low: approximates Ng 2023 'separate months'; "
     "excludes McKiernan 2014 acute hypophosphatasemia",
     "low_month_fraction": "more than half of the months with ALP are low: Ng 2023 'persistent' "
@@ -128,21 +130,27 @@ POLICY_SOURCES: Mapping[str, str] = {
     "all_months_low": "every month with ALP must be low: Maman 2016 (doi:10.1007/s00198-015-3346-0); strict preset",
     "max_any_alp_u_per_l": "no result above this value for 'persistent': Tornero 2020 (45 U/L); strict preset; "
     "off by default",
-    "lookback_years": "5 y: HPP is lifelong; spans the clinic audits (clinical.md §10.0)",
-    "trusted_statuses": "FHIR R4 ObservationStatus: verified results only (clinical.md §10.0)",
-    "plausible_max_u_per_l": "plausibility guard 0 < ALP < 5000 U/L (clinical.md §2)",
-    "plp_high_nmol_per_l": "PLP above the lab's range high, else above 125 nmol/L (ARUP ULN; clinical.md §6.1)",
-    "plp_high_ug_per_l": "PLP above the lab's range high, else above 50 ug/L (Mayo ULN; clinical.md §6.1)",
-    "renal_lookback_months": "most recent CrCl or eGFR within 12 months (clinical.md §10.1)",
-    "renal_limit_alendronate": "alendronate not recommended if CrCl < 35 mL/min (label; clinical.md §6.4)",
+    "lookback_years": "5 y: HPP is lifelong; spans the clinic audits (docs/evidence/alp.md#which-results-count)",
+    "trusted_statuses": "FHIR R4 ObservationStatus: verified results only (docs/evidence/alp.md#which-results-count)",
+    "plausible_max_u_per_l": "plausibility guard 0 < ALP < 5000 U/L (docs/evidence/units.md#alp-activity)",
+    "plp_high_nmol_per_l": "PLP above the lab's range high, else above 125 nmol/L (ARUP ULN; "
+    "docs/evidence/alp.md#a-finished-work-up)",
+    "plp_high_ug_per_l": "PLP above the lab's range high, else above 50 ug/L (Mayo ULN; "
+    "docs/evidence/alp.md#a-finished-work-up)",
+    "renal_lookback_months": "most recent CrCl or eGFR within 12 months (implementation choice; "
+    "docs/evidence/antiresorptive-safety.md#renal-function)",
+    "renal_limit_alendronate": "alendronate not recommended if CrCl < 35 mL/min (label; "
+    "docs/evidence/antiresorptive-safety.md#renal-function)",
     "renal_limit_zoledronic_acid": "zoledronic acid (Reclast) contraindicated if CrCl < 35 mL/min "
-    "(label, FDA 2011 safety update; clinical.md §6.4)",
+    "(label, FDA 2011 safety update; docs/evidence/antiresorptive-safety.md#renal-function)",
     "renal_limit_zoledronic_acid_oncology": "zoledronic acid 4 mg (Zometa): not recommended if CrCl < 30 mL/min, "
     "dose reduced from 60 (Zometa label)",
-    "renal_limit_risedronate": "risedronate not recommended if CrCl < 30 mL/min (label; clinical.md §6.4)",
-    "renal_limit_ibandronate": "ibandronate not recommended if CrCl < 30 mL/min (label; clinical.md §6.4)",
+    "renal_limit_risedronate": "risedronate not recommended if CrCl < 30 mL/min (label; "
+    "docs/evidence/antiresorptive-safety.md#renal-function)",
+    "renal_limit_ibandronate": "ibandronate not recommended if CrCl < 30 mL/min (label; "
+    "docs/evidence/antiresorptive-safety.md#renal-function)",
     "renal_limit_denosumab": "denosumab: boxed warning, severe hypocalcaemia with eGFR < 30 or dialysis "
-    "(Prolia label; clinical.md §6.4)",
+    "(Prolia label; docs/evidence/antiresorptive-safety.md#renal-function)",
     "weight_max_age_days": "a Cockcroft-Gault clearance uses a body weight measured within 90 days; older, no "
     "computation (implementation choice; the Reclast label asks for a clearance before each dose; docs/evidence/antiresorptive-safety.md)",
     "zometa_full_dose_above_crcl": "zoledronic acid 4 mg (Zometa label, renal dose table): full 4 mg above CrCl "
@@ -161,19 +169,21 @@ POLICY_SOURCES: Mapping[str, str] = {
     "romosozumab_cv_event_window_days": "Evenity boxed warning: not to be started within a year of myocardial "
     "infarction or stroke; 365 days (docs/evidence/antiresorptive-safety.md)",
     "vitamin_d_min_ng_per_ml": "25-OH vitamin D ≥ 20 ng/mL (50 nmol/L) before an antiresorptive "
-    "(Lexicomp; clinical.md §6.2)",
+    "(Lexicomp; docs/evidence/antiresorptive-safety.md#hypocalcaemia)",
     "mineral_lookback_months": "latest vitamin D and calcium within 12 months: an implementation choice",
-    "wilson_inr_min": "acute liver failure gate INR ≥ 1.5 (AASLD ALF definition; clinical.md §7)",
+    "wilson_inr_min": "acute liver failure gate INR ≥ 1.5 (AASLD ALF definition; "
+    "docs/evidence/wilson-alf.md#the-acute-liver-failure-picture-the-gate)",
     "wilson_inr_window_days": "INR within the last 7 days: the ALF episode is current (implementation choice)",
     "wilson_pair_window_hours": "ALP, bilirubin, AST and ALT drawn within 48 h of each other "
     "(implementation choice; Korman used admission values)",
     "wilson_alp_bilirubin_ratio_max": "ALP (U/L) / total bilirubin (mg/dL) < 4: Korman 2008 "
     "(doi:10.1002/hep.22446), sensitivity 94%, specificity 96%",
     "wilson_ast_alt_ratio_min": "AST/ALT > 2.2: Korman 2008, sensitivity 94%, specificity 86%; both: 100%/100%",
-    "wilson_low_alp_u_per_l": "ALP ≤ 40 U/L is typical of Wilson ALF (AASLD guidance via clinical.md §7)",
+    "wilson_low_alp_u_per_l": "ALP ≤ 40 U/L is typical of Wilson ALF (AASLD guidance; "
+    "docs/evidence/wilson-alf.md#what-the-screen-rests-on)",
     "wilson_min_bilirubin_mg_per_dl": "liver injury with the INR: total bilirubin ≥ 3 mg/dL (clinical jaundice), "
     "so that an INR raised by warfarin with a quiet liver is not read as liver failure (implementation choice; "
-    "AASLD ALF needs hepatic injury, clinical.md §7)",
+    "AASLD ALF needs hepatic injury, docs/evidence/wilson-alf.md#the-acute-liver-failure-picture-the-gate)",
     "wilson_min_aminotransferase_u_per_l": "or AST or ALT ≥ 120 U/L (3× a 40 U/L upper limit; implementation "
     "choice, same reason)",
     "wilson_typical_age_min_years": "3 y: most Wilson disease is considered between ages 3 and 55 (AASLD 2008 "
@@ -210,7 +220,7 @@ POLICY_SOURCES: Mapping[str, str] = {
     "zinc_low_ug_per_dl": "zinc below the lab's range low, else below 60 ug/dL (0.60 ug/mL; Mayo adult range "
     "0.60-1.20 ug/mL): a secondary cause of low ALP (Saraff 2016; docs/evidence/alp.md)",
     "patient_view_snooze_days": "after an override, the same patient-view card is not shown again for 90 days "
-    "(clinical.md §10.2; CDC opioid CDS snooze semantics)",
+    "(CDC opioid CDS snooze semantics; docs/evidence/alp.md#showing-a-card-again)",
     "order_select_repeat_at_sign": "false: a card overridden at order-select is not repeated at order-sign for "
     "the same draft the same day (HL7 PDDI-CDS select/sign coordination)",
 }

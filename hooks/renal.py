@@ -1,4 +1,7 @@
-"""Check renal function against the labelled limit or dose step of the antiresorptive ordered (clinical.md §6.4)."""
+"""Check renal function against the labelled limit or dose step of the antiresorptive ordered.
+
+Sources: docs/evidence/antiresorptive-safety.md#renal-function.
+"""
 
 from __future__ import annotations
 

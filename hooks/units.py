@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-# 1 U = 1 umol/min, so 1 ukat/L = 60 U/L and 1 nkat/L = 0.06 U/L (UCUM essence; clinical.md §2).
+# 1 U = 1 umol/min: 1 ukat/L = 60 U/L, 1 nkat/L = 0.06 U/L (UCUM; docs/evidence/units.md#alp-activity).
 # UCUM treats [IU] as arbitrary, but for ALP activity labs use IU/L to mean U/L: equal by convention.
 _FACTORS_TO_U_PER_L: dict[str, Decimal] = {
     "u/l": Decimal(1),
@@ -39,7 +39,7 @@ def to_u_per_l(value: Decimal, unit: str | None) -> Decimal | None:
     return None if factor is None else value * factor
 
 
-# Other analytes, each to the unit its limits are written in (clinical.md §2, §6).
+# Other analytes, each to the unit its limits are written in (docs/evidence/units.md#other-analytes).
 _RENAL_TO_ML_PER_MIN: dict[str, Decimal] = {
     "ml/min": Decimal(1),
     "ml/min/{1.73_m2}": Decimal(1),
@@ -66,7 +66,7 @@ _CALCIUM_TO_MG_PER_DL: dict[str, Decimal] = {
     "mmol/l": 1 / Decimal("0.2495"),
 }
 # Total bilirubin: 1 mg/dL = 17.1 umol/L. Korman's ALP/bilirubin ratio is in mg/dL: using umol/L makes it
-# about 17 times too small and falsely "< 4" (clinical.md §7).
+# about 17 times too small and falsely "< 4" (docs/evidence/units.md#total-bilirubin).
 _BILIRUBIN_TO_MG_PER_DL: dict[str, Decimal] = {
     "mg/dl": Decimal(1),
     "umol/l": 1 / Decimal("17.1"),

@@ -1,7 +1,7 @@
 """Code sets the rules match against, each with its version, expansion date and sources.
 
-Review before every release: RxNorm gains new products monthly. The sources are the research notes in
-shared/research/clinical.md (section numbers below) and the public files they cite.
+Review before every release: RxNorm gains new products monthly. The sources are the notes in
+docs/evidence/codes.md (one section per code set, named below) and the public files they cite.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ ALP_TOTAL = ValueSet(
     name="alp-total-activity",
     version="2026.11",
     expansion_date="2026-11-24",
-    source="LOINC 2.8x table; clinical.md §1.1. Bone-specific (1777-2, 17838-4) and cord-blood (55971-6) "
-    "ALP are deliberately excluded (clinical.md §1.2).",
+    source="LOINC 2.8x table; docs/evidence/codes.md#alp-loinc. Bone-specific (1777-2, 17838-4) and cord-blood "
+    "(55971-6) ALP are deliberately excluded (docs/evidence/codes.md#bone-specific-alp).",
     system=LOINC,
     codes=frozenset({"6768-6", "1783-0", "77141-0"}),
 )
@@ -44,7 +44,7 @@ ALP_BONE_SPECIFIC = ValueSet(
     name="alp-bone-specific",
     version="2026.11",
     expansion_date="2026-11-24",
-    source="LOINC 1777-2 (enzymatic, U/L) and 17838-4 (immunoassay, ug/L); clinical.md §1.2: shown as "
+    source="LOINC 1777-2 (enzymatic, U/L) and 17838-4 (immunoassay, ug/L); docs/evidence/codes.md#bone-specific-alp: "
     "supporting data, never counted (a different measurand, itself lowered by antiresorptives).",
     system=LOINC,
     codes=frozenset({"1777-2", "17838-4"}),
@@ -54,7 +54,8 @@ PYRIDOXAL_PHOSPHATE = ValueSet(
     name="pyridoxal-5-phosphate",
     version="2026.11",
     expansion_date="2026-11-24",
-    source="LOINC 62236-5 (nmol/L, ARUP 20-125) and 30552-4 (ug/L, Mayo 5-50); clinical.md §6.1.",
+    source="LOINC 62236-5 (nmol/L, ARUP 20-125) and 30552-4 (ug/L, Mayo 5-50); "
+    "docs/evidence/codes.md#hpp-substrates-and-genetics.",
     system=LOINC,
     codes=frozenset({"62236-5", "30552-4"}),
 )
@@ -63,8 +64,9 @@ URINE_PHOSPHOETHANOLAMINE = ValueSet(
     name="urine-phosphoethanolamine",
     version="2026.11",
     expansion_date="2026-11-24",
-    source="LOINC phosphoethanolamine/creatinine and urine phosphoethanolamine terms; clinical.md §6.1 "
-    "(random vs 24-h specimen unverified: all accepted, each judged against its own reference range).",
+    source="LOINC phosphoethanolamine/creatinine and urine phosphoethanolamine terms "
+    "(docs/evidence/codes.md#hpp-substrates-and-genetics; random vs 24-h specimen unverified: all accepted, each "
+    "judged against its own reference range).",
     system=LOINC,
     codes=frozenset(
         {
@@ -98,7 +100,8 @@ HPP_WORKUP = ValueSet(
     name="hpp-workup-results",
     version="2026.11",
     expansion_date="2026-11-24",
-    source="clinical.md §6.1: pyridoxal 5'-phosphate, urine phosphoethanolamine terms, ALPL gene tests.",
+    source="Pyridoxal 5'-phosphate, urine phosphoethanolamine terms, ALPL gene tests "
+    "(docs/evidence/codes.md#hpp-substrates-and-genetics).",
     system=LOINC,
     codes=PYRIDOXAL_PHOSPHATE.codes
     | URINE_PHOSPHOETHANOLAMINE.codes
@@ -110,18 +113,18 @@ HPP_CONDITION_SNOMED = ValueSet(
     version="2026.11",
     expansion_date="2026-11-24",
     source="SNOMED CT 360792001 Hypophosphatasia and its listed descendants (adult, childhood, infantile, "
-    "odonto); Mondo SSSOM mappings, clinical.md §5.",
+    "odonto); Mondo SSSOM mappings, docs/evidence/codes.md#hypophosphatasia.",
     system=SNOMED,
     codes=frozenset({"360792001", "20756002", "30174008", "55236002", "708672004"}),
 )
 
 # E83.39 "Other disorders of phosphorus metabolism" also covers hypophosphataemic disorders, so it
-# counts only when the condition's own text names hypophosphatasia (clinical.md §5).
+# counts only when the condition's own text names hypophosphatasia (docs/evidence/codes.md#hypophosphatasia).
 HPP_CONDITION_ICD10CM_UNSPECIFIC = ValueSet(
     name="hypophosphatasia-icd10cm-with-text",
     version="2026.11",
     expansion_date="2026-11-24",
-    source="ICD-10-CM 2026 E83.39; clinical.md §5.",
+    source="ICD-10-CM 2026 E83.39; docs/evidence/codes.md#hypophosphatasia.",
     system=ICD10CM,
     codes=frozenset({"E83.39"}),
 )
@@ -130,7 +133,8 @@ CREATININE_CLEARANCE = ValueSet(
     name="creatinine-clearance",
     version="2026.11",
     expansion_date="2026-11-24",
-    source="LOINC 2164-2 measured, 35591-7 Cockcroft-Gault; clinical.md §6.4 (labels are written in CrCl).",
+    source="LOINC 2164-2 measured, 35591-7 Cockcroft-Gault (labels are written in CrCl; "
+    "docs/evidence/codes.md#renal-function).",
     system=LOINC,
     codes=frozenset({"2164-2", "35591-7"}),
 )
@@ -140,7 +144,7 @@ EGFR = ValueSet(
     version="2026.11",
     expansion_date="2026-11-24",
     source="LOINC 98979-8 CKD-EPI 2021, 62238-1 CKD-EPI 2009, 33914-3 MDRD, 48642-3/48643-1 MDRD by race, "
-    "77147-7 other; clinical.md §6.4 (used as a proxy for CrCl, and the card says so).",
+    "77147-7 other (used as a proxy for CrCl, and the card says so; docs/evidence/codes.md#renal-function).",
     system=LOINC,
     codes=frozenset({"98979-8", "62238-1", "33914-3", "48642-3", "48643-1", "77147-7"}),
 )
@@ -149,7 +153,7 @@ VITAMIN_D_25OH = ValueSet(
     name="25-hydroxyvitamin-d",
     version="2026.11",
     expansion_date="2026-11-24",
-    source="LOINC 1989-3 (D3, ng/mL), 62292-8 (D2+D3, ng/mL), 14635-7 (nmol/L); clinical.md §6.2.",
+    source="LOINC 1989-3 (D3, ng/mL), 62292-8 (D2+D3, ng/mL), 14635-7 (nmol/L); docs/evidence/codes.md#minerals.",
     system=LOINC,
     codes=frozenset({"1989-3", "62292-8", "14635-7"}),
 )
@@ -158,7 +162,8 @@ CALCIUM = ValueSet(
     name="calcium-serum",
     version="2026.11",
     expansion_date="2026-11-24",
-    source="LOINC 17861-6 calcium in serum or plasma (mg/dL); HL7 PDDI-CDS calcium value set; clinical.md §6.2.",
+    source="LOINC 17861-6 calcium in serum or plasma (mg/dL); HL7 PDDI-CDS calcium value set; "
+    "docs/evidence/codes.md#minerals.",
     system=LOINC,
     codes=frozenset({"17861-6"}),
 )
@@ -167,7 +172,7 @@ INR = ValueSet(
     name="inr",
     version="2026.11",
     expansion_date="2026-11-24",
-    source="LOINC 6301-6, 34714-6; clinical.md §6.3.",
+    source="LOINC 6301-6, 34714-6; docs/evidence/codes.md#liver-tests.",
     system=LOINC,
     codes=frozenset({"6301-6", "34714-6"}),
 )
@@ -176,7 +181,8 @@ BILIRUBIN_TOTAL = ValueSet(
     name="bilirubin-total",
     version="2026.11",
     expansion_date="2026-11-24",
-    source="LOINC 1975-2 (mg/dL); 14631-6 (umol/L, unverified in our sources, accepted by unit); clinical.md §6.3.",
+    source="LOINC 1975-2 (mg/dL); 14631-6 (umol/L, unverified in our sources, accepted by unit); "
+    "docs/evidence/codes.md#liver-tests.",
     system=LOINC,
     codes=frozenset({"1975-2", "14631-6"}),
 )
@@ -185,7 +191,7 @@ AST = ValueSet(
     name="ast",
     version="2026.11",
     expansion_date="2026-11-24",
-    source="LOINC 1920-8; clinical.md §6.3.",
+    source="LOINC 1920-8; docs/evidence/codes.md#liver-tests.",
     system=LOINC,
     codes=frozenset({"1920-8"}),
 )
@@ -193,7 +199,7 @@ ALT = ValueSet(
     name="alt",
     version="2026.11",
     expansion_date="2026-11-24",
-    source="LOINC 1742-6; clinical.md §6.3.",
+    source="LOINC 1742-6; docs/evidence/codes.md#liver-tests.",
     system=LOINC,
     codes=frozenset({"1742-6"}),
 )
@@ -202,7 +208,7 @@ WILSON_DISEASE_SNOMED = ValueSet(
     name="wilson-disease-snomed",
     version="2026.11",
     expansion_date="2026-11-24",
-    source="SNOMED CT 88518009 Wilson disease; clinical.md §5.",
+    source="SNOMED CT 88518009 Wilson disease; docs/evidence/codes.md#wilson-disease.",
     system=SNOMED,
     codes=frozenset({"88518009"}),
 )
@@ -210,20 +216,21 @@ WILSON_DISEASE_ICD10CM = ValueSet(
     name="wilson-disease-icd10cm",
     version="2026.11",
     expansion_date="2026-11-24",
-    source="ICD-10-CM E83.01 Wilson's disease; clinical.md §5.",
+    source="ICD-10-CM E83.01 Wilson's disease; docs/evidence/codes.md#wilson-disease.",
     system=ICD10CM,
     codes=frozenset({"E83.01"}),
 )
 
 # A chronic liver disease on record means a raised INR with liver injury is acute-on-chronic, not acute liver
-# failure, and Korman's ratios were not validated there (docs/evidence/wilson-alf.md). Sources: research-10 §11.
+# failure, and Korman's ratios were not validated there (docs/evidence/wilson-alf.md). Sources:
+# docs/evidence/codes.md#chronic-liver-disease.
 CHRONIC_LIVER_DISEASE_SNOMED = ValueSet(
     name="chronic-liver-disease-snomed",
     version="2026.12",
     expansion_date="2026-12-04",
     source="SNOMED CT 19943007 Cirrhosis of liver, 328383001 Chronic liver disease, 76783007 Chronic hepatitis "
-    "(public FHIR value sets and ConceptMaps, research-10 §11). Descendants are not expanded: only codes seen "
-    "in a public source are listed; the text fallback covers the rest.",
+    "(public FHIR value sets and ConceptMaps; docs/evidence/codes.md#chronic-liver-disease). Descendants are not "
+    "expanded: only codes seen in a public source are listed; the text fallback covers the rest.",
     system=SNOMED,
     codes=frozenset({"19943007", "328383001", "76783007"}),
 )
@@ -232,7 +239,7 @@ ALCOHOLIC_LIVER_DISEASE_SNOMED = ValueSet(
     version="2026.12",
     expansion_date="2026-12-04",
     source="SNOMED CT 41309000 Alcoholic liver damage (FSN) and 420054005 Alcoholic cirrhosis (mapped from "
-    "ICD-10 K70.3 in a public ConceptMap); research-10 §11.",
+    "ICD-10 K70.3 in a public ConceptMap); docs/evidence/codes.md#chronic-liver-disease.",
     system=SNOMED,
     codes=frozenset({"41309000", "420054005"}),
 )
@@ -242,7 +249,7 @@ CHRONIC_LIVER_DISEASE_ICD10CM = ValueSet(
     version="2026.12",
     expansion_date="2026-12-04",
     source="ICD-10(-CM) K72.1 Chronic hepatic failure, K73 Chronic hepatitis NEC, K74 Fibrosis and cirrhosis of "
-    "liver (category titles as listed in public ICD-10 tables; research-10 §11).",
+    "liver (category titles as listed in public ICD-10 tables; docs/evidence/codes.md#chronic-liver-disease).",
     system=ICD10CM,
     codes=frozenset({"K72.1", "K73", "K74"}),
 )
@@ -250,7 +257,8 @@ ALCOHOLIC_LIVER_DISEASE_ICD10CM = ValueSet(
     name="alcoholic-liver-disease-icd10cm-categories",
     version="2026.12",
     expansion_date="2026-12-04",
-    source="ICD-10(-CM) K70 Alcoholic liver disease, every subcategory (K70.0-K70.9); research-10 §11.",
+    source="ICD-10(-CM) K70 Alcoholic liver disease, every subcategory (K70.0-K70.9); "
+    "docs/evidence/codes.md#chronic-liver-disease.",
     system=ICD10CM,
     codes=frozenset({"K70"}),
 )
@@ -275,7 +283,8 @@ ASFOTASE_ALFA_ATC = ValueSet(
     name="asfotase-alfa-atc",
     version="2026.11",
     expansion_date="2026-11-24",
-    source="WHO ATC A16AB13 asfotase alfa; clinical.md §4.4, §8.5 (RxCUI unverified, so names are matched too).",
+    source="WHO ATC A16AB13 asfotase alfa (RxCUI unverified, so names are matched too; "
+    "docs/evidence/codes.md#asfotase-alfa).",
     system=ATC,
     codes=frozenset({"A16AB13"}),
 )
@@ -292,8 +301,8 @@ class Antiresorptive:
     names: tuple[str, ...]  # lower-case stems and brands, matched as whole-word prefixes
 
 
-# RxNorm ingredient (IN) and product (SCD/SBD/SCDC/SBDC/BN/BPCK) codes from clinical.md §4.1-4.3 and the
-# CDS Hooks Sandbox medication list (anchors.md §1.5). Codes marked UNVERIFIED there are kept: matching an
+# RxNorm ingredient (IN) and product (SCD/SBD/SCDC/SBDC/BN/BPCK) codes from docs/evidence/codes.md#antiresorptives,
+# including the CDS Hooks Sandbox medication list. Codes marked unverified there are kept: matching an
 # extra code of the same ingredient cannot create a false card for another drug.
 ANTIRESORPTIVES: tuple[Antiresorptive, ...] = (
     Antiresorptive(
@@ -357,7 +366,7 @@ ANTIRESORPTIVES: tuple[Antiresorptive, ...] = (
     ),
     Antiresorptive(
         "clodronate",
-        frozenset(),  # RxCUI unverified (clinical.md §4.1); matched by ATC and name
+        frozenset(),  # RxCUI unverified (docs/evidence/codes.md#antiresorptives); matched by ATC and name
         frozenset({"M05BA02"}),
         ("clodron", "bonefos", "loron"),
     ),
@@ -410,12 +419,14 @@ ANTIRESORPTIVES: tuple[Antiresorptive, ...] = (
 )
 
 # Zoledronic acid 4 mg for oncology (Zometa and generics): its label reduces the dose from CrCl 60 mL/min and
-# advises against it below 30, unlike Reclast (5 mg), which is contraindicated below 35 (clinical.md §4.2, §6.4).
+# advises against it below 30, unlike Reclast (5 mg), which is contraindicated below 35
+# (docs/evidence/codes.md#zoledronic-acid-4-mg).
 ZOLEDRONIC_ACID_ONCOLOGY = ValueSet(
     name="zoledronic-acid-oncology",
     version="2026.11",
     expansion_date="2026-11-24",
-    source="RxNorm 351114 (4 MG per 5 ML), 1114085 (0.04 MG/ML, 100 ML); Zometa label; clinical.md §4.2.",
+    source="RxNorm 351114 (4 MG per 5 ML), 1114085 (0.04 MG/ML, 100 ML); Zometa label; "
+    "docs/evidence/codes.md#zoledronic-acid-4-mg.",
     system=RXNORM,
     codes=frozenset({"351114", "1114085"}),
 )
@@ -424,8 +435,8 @@ ANTIRESORPTIVE_VALUE_SET = ValueSet(
     name="antiresorptives",
     version="2026.11",
     expansion_date="2026-11-24",
-    source="RxNorm ingredients and products (clinical.md §4.1-4.3, anchors.md §1.5), ATC M05BA*, M05BB*, "
-    "M05BX04, M05BX06 (clinical.md §4.4). Raloxifene, teriparatide, abaloparatide and burosumab "
+    source="RxNorm ingredients and products, ATC M05BA*, M05BB*, M05BX04, M05BX06 "
+    "(docs/evidence/codes.md#antiresorptives). Raloxifene, teriparatide, abaloparatide and burosumab "
     "(M05BX05) are not antiresorptives here.",
     system=RXNORM,
     codes=frozenset(code for drug in ANTIRESORPTIVES for code in drug.rxnorm),

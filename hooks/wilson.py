@@ -1,4 +1,8 @@
-"""Recognise the Wilson disease pattern in acute liver failure (Korman 2008; clinical.md §7, §10.3)."""
+"""Recognise the Wilson disease pattern in acute liver failure (Korman 2008).
+
+Sources: docs/evidence/wilson-alf.md#what-the-screen-rests-on and
+docs/evidence/wilson-alf.md#the-acute-liver-failure-picture-the-gate.
+"""
 
 from __future__ import annotations
 
@@ -38,7 +42,8 @@ from hooks.valuesets import (
     ValueSet,
 )
 
-# Proposed for children, where ALP/bilirubin < 4 is insensitive (Indian J Gastroenterol 2022; clinical.md §7).
+# Proposed for children, where ALP/bilirubin < 4 is insensitive (Indian J Gastroenterol 2022; see
+# docs/evidence/wilson-alf.md#age).
 PAEDIATRIC_AST_ALT_CUTOFF = Decimal("1.85")
 
 _DISCOUNTED_VERIFICATION = frozenset({"refuted", "entered-in-error"})

@@ -7,8 +7,12 @@ import re
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from cds_service.feedback import BadFeedback, parse_feedback
+from cds_service.feedback import BadFeedback, parse_feedback, plainly_valid
+from cds_service.schema_check import first_error
+from cds_service.schemas import COMPONENTS, ref
 from cds_service.store import FeedbackEvent
 
 CARD = "9368d37b-283f-44a0-93ea-547cebab93ed"
@@ -275,3 +279,76 @@ def test_values_wider_than_their_columns_are_refused(change: dict, message: str)
     item = {"card": "c1", "outcome": "overridden", "outcomeTimestamp": "2021-12-11T10:05:31Z", **change}
     with pytest.raises(BadFeedback, match=re.escape(message)):
         parse_feedback({"feedback": [item]})
+
+
+# --- the fast path agrees with the schema ------------------------------------------------------------------------
+
+STRINGS = st.sampled_from(
+    [
+        "",
+        " ",
+        "x",
+        "x" * 100,
+        "x" * 101,
+        "x" * 300,
+        "x" * 301,
+        "x" * 2000,
+        "x" * 2001,
+        "accepted",
+        "overridden",
+        "2026-11-24T12:01:00Z",
+        "2026-11-24t12:01:00.5+01:00",
+        "2026-11-24T12:01:00",
+        "2026-11-24",
+        "2026-11-24T12:01:00Z" + " " * 21,
+    ]
+)
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), STRINGS)
+
+
+def mostly(valid: st.SearchStrategy) -> st.SearchStrategy:
+    """Draw a valid value three times in four, else any JSON scalar."""
+    return st.integers(0, 3).flatmap(lambda pick: SCALARS if pick == 0 else valid)
+
+
+SUGGESTIONS = mostly(st.lists(mostly(st.fixed_dictionaries({"id": mostly(st.just("s1"))})), max_size=3))
+CODINGS = mostly(
+    st.fixed_dictionaries(
+        {"code": mostly(st.sampled_from(["x", "x" * 100]))},
+        optional={"system": mostly(st.sampled_from(["x", "x" * 300])), "display": SCALARS},
+    )
+)
+COMMENTS = mostly(st.sampled_from(["x", "x" * 2000]))
+OVERRIDES = mostly(st.fixed_dictionaries({}, optional={"reason": CODINGS, "userComment": COMMENTS}))
+ITEMS = mostly(
+    st.fixed_dictionaries(
+        {
+            "card": mostly(st.sampled_from(["c", "x" * 100])),
+            "outcome": mostly(st.sampled_from(["accepted", "overridden"])),
+            "outcomeTimestamp": mostly(st.one_of(st.sampled_from(["2026-11-24T12:01:00Z", "2026-11-24"]), STRINGS)),
+        },
+        optional={"acceptedSuggestions": SUGGESTIONS, "overrideReason": OVERRIDES, "extension": SCALARS},
+    )
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(ITEMS)
+def test_the_fast_check_never_passes_an_item_the_schema_refuses(candidate) -> None:
+    if plainly_valid(candidate):
+        assert first_error(ref("Feedback"), candidate, COMPONENTS) is None
+
+
+@pytest.mark.parametrize(
+    "usual",
+    [
+        SPEC_ACCEPTED,
+        SANDBOX_OVERRIDE,
+        item(SANDBOX_OVERRIDE, overrideReason={"userComment": "x" * 2000}),
+        item(SANDBOX_OVERRIDE, overrideReason={"reason": {"code": "x", "display": "X"}, "userComment": None}),
+        item(SPEC_ACCEPTED, overrideReason=None, extension={"a": 1}),
+    ],
+)
+def test_the_usual_shapes_take_the_fast_path(usual) -> None:
+    assert plainly_valid(usual)
+    assert first_error(ref("Feedback"), usual, COMPONENTS) is None

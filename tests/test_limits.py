@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cds_service import create_app
-from cds_service.limits import LimitExceeded, check_counts, load_json, nesting_depth
+from cds_service.limits import LimitExceeded, TokenBuckets, check_counts, load_json, nesting_depth
 from tests.cds_checks import error_reason
 from tests.conftest import full_prefetch, hook_request, load_fhir
 
@@ -255,3 +255,154 @@ def test_read_body_refuses_a_stream_past_the_limit_instead_of_cutting_it():
     assert info.value.status == 413
     with pytest.raises(LimitExceeded):
         read_body(io.BytesIO(b"x" * 10), 101, 100)
+
+
+# --- feedback rate limit (issue 14) -----------------------------------------------------------------------------
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_bucket_admits_a_minutes_worth_then_refills_at_its_rate():
+    clock = FakeClock()
+    buckets = TokenBuckets(60, clock=clock)  # one a second, 60 saved up
+    assert [buckets.admit("a") for _ in range(60)] == [0] * 60
+    assert buckets.admit("a") == 1
+    assert buckets.admit("b") == 0  # another caller has its own bucket
+    clock.now += 1
+    assert buckets.admit("a") == 0
+    assert buckets.admit("a") == 1
+
+
+def test_a_charge_past_the_tokens_left_is_debt_that_says_how_long_to_wait():
+    clock = FakeClock()
+    buckets = TokenBuckets(60, clock=clock)
+    assert buckets.admit("a") == 0
+    buckets.charge("a", 99)  # a 100-item post: 40 tokens of debt
+    assert buckets.admit("a") == 41
+    clock.now += 40.5
+    assert buckets.admit("a") == 1
+    clock.now += 0.5
+    assert buckets.admit("a") == 0
+    clock.now += 3600
+    assert [buckets.admit("a") for _ in range(61)][-2:] == [0, 1]  # never more than a minute's worth saved
+
+
+def test_buckets_forget_idle_callers_past_their_bound():
+    clock = FakeClock()
+    buckets = TokenBuckets(60, clock=clock, max_callers=10)
+    for i in range(10):
+        buckets.admit(f"caller-{i}")
+    buckets.charge("caller-0", 100)
+    clock.now += 2  # everyone but caller-0 is full again
+    buckets.admit("new")
+    assert buckets.admit("caller-0") > 0  # the debtor is remembered
+    assert len(buckets._buckets) <= 10
+
+
+def rate_limited(app_config, per_minute: int) -> Any:
+    return create_app({**app_config, "feedback_items_per_minute": per_minute})
+
+
+def issue_cards(client, count: int) -> list[str]:
+    cards: list[str] = []
+    for _ in range(count):
+        cards += [card["uuid"] for card in client.post(ORDER_SIGN, json=order_sign_body()).get_json()["cards"]]
+    return cards
+
+
+def overrides(cards: list[str]) -> dict:
+    return {
+        "feedback": [
+            {"card": card, "outcome": "overridden", "outcomeTimestamp": "2026-11-24T12:01:00Z"} for card in cards
+        ]
+    }
+
+
+def stored_feedback(app) -> int:
+    with app.extensions["alp_guard"].store.engine.connect() as conn:
+        return conn.exec_driver_sql("SELECT count(*) FROM feedback").scalar()
+
+
+def test_feedback_within_the_rate_limit_is_all_stored(app_config):
+    app = rate_limited(app_config, 6)
+    client = app.test_client()
+    cards = issue_cards(client, 6)
+    for part in (cards[:2], cards[2:5], cards[5:]):
+        assert client.post(f"{ORDER_SIGN}/feedback", json=overrides(part)).get_json()["stored"] == len(part)
+    assert stored_feedback(app) == 6
+    app.extensions["alp_guard"].executor.shutdown(wait=True)
+
+
+def test_feedback_past_the_rate_limit_is_429_with_retry_after_and_other_callers_go_on(app_config):
+    app = rate_limited(app_config, 3)
+    client = app.test_client()
+    cards = issue_cards(client, 4)
+    first = client.post(f"{ORDER_SIGN}/feedback", json=overrides(cards[:3]))
+    assert first.get_json() == {"received": 3, "stored": 3}
+    refused = client.post(f"{ORDER_SIGN}/feedback", json=overrides(cards[3:]))
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["Retry-After"]) <= 20  # one token at 3 a minute
+    assert refused.get_json()["resourceType"] == "OperationOutcome"
+    assert error_reason(refused).startswith("too much feedback from this caller; retry after")
+    assert stored_feedback(app) == 3
+    other = client.post(f"{ORDER_SIGN}/feedback", json=overrides(cards[3:]), environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    assert other.get_json() == {"received": 1, "stored": 1}
+    assert client.post(ORDER_SIGN, json=order_sign_body()).status_code == 200  # hook calls are not limited
+    app.extensions["alp_guard"].executor.shutdown(wait=True)
+
+
+def test_a_large_post_leaves_its_sender_in_debt_until_the_items_are_paid_for(app_config):
+    app = rate_limited(app_config, 3)
+    client = app.test_client()
+    cards = issue_cards(client, 10)
+    assert client.post(f"{ORDER_SIGN}/feedback", json=overrides(cards)).get_json()["stored"] == 10
+    refused = client.post(f"{ORDER_SIGN}/feedback", json=overrides(cards[:1]))
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 60  # 7 tokens of debt at 3 a minute
+    app.extensions["alp_guard"].executor.shutdown(wait=True)
+
+
+def test_a_zero_rate_turns_the_feedback_limit_off(app_config):
+    app = rate_limited(app_config, 0)
+    client = app.test_client()
+    (card,) = issue_cards(client, 1)
+    for _ in range(5):
+        assert client.post(f"{ORDER_SIGN}/feedback", json=overrides([card])).status_code == 200
+    app.extensions["alp_guard"].executor.shutdown(wait=True)
+
+
+def test_in_jwt_mode_each_issuer_has_its_own_feedback_limit(app_config, monkeypatch):
+    from tests.trust_helpers import ISS, claims, ec_key, loopback_server, sign
+
+    for name in list(__import__("os").environ):
+        if name.startswith("CDS_"):
+            monkeypatch.delenv(name)
+    key = ec_key()
+    other = "https://other-ehr.example.org"
+    path = f"{ORDER_SIGN}/feedback"
+    with loopback_server() as jwks:
+        jwks.json("/jwks.json", {"keys": [key.jwk]})
+        issuers = {iss: {"jwks_url": f"{jwks.url}/jwks.json"} for iss in (ISS, other)}
+        app = create_app(
+            {
+                **app_config,
+                "auth_mode": "jwt",
+                "trusted_issuers": json.dumps(issuers),
+                "public_base_url": "http://localhost",
+                "feedback_items_per_minute": 1,
+            }
+        )
+
+        def post(iss: str) -> Any:
+            token = sign(key, claims(f"http://localhost{path}", iss=iss))
+            return app.test_client().post(path, json=overrides(["c1"]), headers={"Authorization": f"Bearer {token}"})
+
+        assert post(ISS).status_code == 200
+        assert post(ISS).status_code == 429
+        assert post(other).status_code == 200  # the same address, another issuer
+        app.extensions["alp_guard"].executor.shutdown(wait=True)

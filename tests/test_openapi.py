@@ -125,7 +125,7 @@ def test_every_status_the_service_answers_is_documented() -> None:
     for service in SERVICES:
         assert statuses(doc, f"/cds-services/{service.id}") == {200, 400, 401, 412, 413, 415}
     assert statuses(doc, "/cds-services/{service_id}") == {401, 404}
-    assert statuses(doc, "/cds-services/{service_id}/feedback") == {200, 400, 401, 404, 413, 415, 503}
+    assert statuses(doc, "/cds-services/{service_id}/feedback") == {200, 400, 401, 404, 413, 415, 429, 503}
     assert statuses(doc, "/cds-services", "get") == {200, 304, 401}
     assert statuses(doc, "/healthz", "get") == {200, 503}
     assert {"/metrics", "/openapi.json"} <= set(doc["paths"])

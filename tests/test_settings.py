@@ -91,6 +91,8 @@ def test_text_values_are_coerced_to_field_types() -> None:
         ("CDS_FHIR_MAX_RESPONSE_BYTES", "100"),
         ("CDS_FHIR_CONCURRENCY", "65"),
         ("CDS_MAX_REQUEST_BYTES", "lots"),
+        ("CDS_FEEDBACK_ITEMS_PER_MINUTE", "-1"),
+        ("CDS_FEEDBACK_ITEMS_PER_MINUTE", "many"),
         ("CDS_LOG_LEVEL", "VERBOSE"),
     ],
 )
@@ -362,3 +364,8 @@ def test_an_unreadable_policy_file_stops_start_up(tmp_path) -> None:
 def test_bad_issuer_settings_stop_start_up_naming_the_key(issuer, reason):
     with pytest.raises(SettingsError, match=f"CDS_TRUSTED_ISSUERS: .*{reason}"):
         settings_from_env({}, trusted_issuers=json.dumps({"https://ehr.example.org": issuer}))
+
+
+def test_the_feedback_rate_limit_defaults_to_600_items_a_minute_and_0_turns_it_off() -> None:
+    assert settings_from_env({}).feedback_items_per_minute == 600
+    assert settings_from_env({"CDS_FEEDBACK_ITEMS_PER_MINUTE": "0"}).feedback_items_per_minute == 0

@@ -209,6 +209,33 @@ def test_record_feedback_is_idempotent_for_an_identical_event(store: Store) -> N
     assert rows[0]["outcome_timestamp"] == "2021-12-11T10:05:31Z"
 
 
+def test_the_event_digest_is_the_one_rows_were_stored_under() -> None:
+    # Rows already in a database were deduplicated under this digest: a new computation must give the same one.
+    said = ["alp-guard-order-sign", CARD_A, "overridden", "", [], "x", "http://example.org/override", None]
+    expected = __import__("hashlib").sha256(json.dumps(said).encode()).hexdigest()
+    assert store_module._digest("alp-guard-order-sign", OVERRIDDEN) == expected
+
+
+def test_feedback_goes_in_as_short_transactions_with_the_writer_gate_let_go_between(
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held: list[str] = []
+    gate = sqlite_store._writers
+    assert gate is not None
+    original = gate.held
+
+    def watched():  # type: ignore[no-untyped-def]
+        held.append("enter")
+        return original()
+
+    monkeypatch.setattr(gate, "held", watched)
+    events = [dataclasses.replace(OVERRIDDEN, card_uuid=f"card-{i}") for i in range(45)]
+    assert sqlite_store.record_feedback("alp-guard-order-sign", events, RECEIVED_AT) == 45
+    assert len(held) == 3  # 20 + 20 + 5 rows, each its own transaction
+    assert count(sqlite_store, feedback) == 45
+    assert sqlite_store.record_feedback("alp-guard-order-sign", events, RECEIVED_AT) == 0  # all repeats
+
+
 def test_a_repeat_inside_one_batch_counts_once(store: Store) -> None:
     assert store.record_feedback("alp-guard-order-sign", [ACCEPTED, ACCEPTED, OVERRIDDEN], RECEIVED_AT) == 2
     assert count(store, feedback) == 2

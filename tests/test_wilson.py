@@ -57,7 +57,7 @@ def panel(
     day: date = DAY,
     at: datetime | None = None,
 ) -> list[LabResult]:
-    """Return ALP, total bilirubin, AST and ALT drawn together (clinical.md §10.5 case 9 by default)."""
+    """Return ALP, total bilirubin, AST and ALT drawn together (a classic Wilson ALF pattern by default)."""
     return [
         lab(ALP, alp, day=day, at=at),
         lab(tb_loinc, tb, tb_unit, day=day, at=at),

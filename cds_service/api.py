@@ -161,7 +161,8 @@ def record_feedback(service_id: str) -> Response:
             ) from None
         record["new"], record["ignored"] = stored, len(events) - len(kept)
         if stored:  # an exact repeat of feedback already counted is not counted again
-            metrics.count_feedback(service.id, kept, issued.get)  # the topic, already read: no query per item
+            # the topic, already read: no query per item
+            metrics.count_feedback(service.id, kept, lambda card: card in issued and issued[card].topic or None)
         answer = {"received": len(events), "stored": stored}
         if len(kept) < len(events):
             answer["ignored"] = len(events) - len(kept)  # feedback on cards not issued here, to this caller
@@ -306,7 +307,8 @@ def observe_request(response: Response) -> Response:
     """Count the request and its duration by endpoint, known service and status; preflights are not counted."""
     if request.method != "OPTIONS":
         service_id = (request.view_args or {}).get("service_id")
-        service = service_id if service_id in SERVICES_BY_ID else ("unknown" if service_id else "")
+        service = service_id if isinstance(service_id, str) and service_id in SERVICES_BY_ID else ""
+        service = service or ("unknown" if service_id else "")
         endpoint = _METRIC_ENDPOINTS.get(request.endpoint or "", "other")
         now = runtime().monotonic()
         seconds = now - g.get("started", now)
@@ -323,7 +325,7 @@ def _service(service_id: str) -> CdsService:
 
 
 def _json_body(max_bytes: int | None = None) -> Any:
-    """Return the decoded JSON body, or answer 415 (not JSON), 400 (malformed or nested too deeply) or 413 (too large)."""
+    """Return the decoded JSON body, or answer 415 (not JSON), 400 (malformed or too deep) or 413 (too large)."""
     if request.mimetype != "application/json":
         raise ApiError(415, "the request body must be sent as Content-Type: application/json")
     # Read here rather than by request.get_data: past the limit, a chunked body would be cut short, not refused.

@@ -22,7 +22,7 @@ from prometheus_client import (
 )
 
 from cds_service.logs import get_logger
-from cds_service.store import FeedbackEvent, ServedCard
+from cds_service.store import FeedbackEvent
 
 log = get_logger("metrics")
 _F = TypeVar("_F", bound=Callable[..., None])
@@ -88,13 +88,10 @@ def count_cards(service: str, cards: Iterable[dict[str, Any]]) -> None:
 
 
 @_never_fails
-def count_feedback(
-    service: str, events: Iterable[FeedbackEvent], served_card: Callable[[str], ServedCard | None]
-) -> None:
+def count_feedback(service: str, events: Iterable[FeedbackEvent], topic_of: Callable[[str], str | None]) -> None:
     """Count feedback items by outcome and by the topic the card audit records for their card."""
     for event in events:
-        card = served_card(event.card_uuid)
-        FEEDBACK.labels(service, card.topic if card else "unknown", event.outcome).inc()
+        FEEDBACK.labels(service, topic_of(event.card_uuid) or "unknown", event.outcome).inc()
 
 
 @_never_fails

@@ -422,7 +422,7 @@ class Store:
                 finally:
                     conn.rollback()
 
-    def _insert_new_feedback(self):  # type: ignore[no-untyped-def]
+    def _insert_new_feedback(self):
         """Return an INSERT that skips a row equal to one already stored; its rowcount says whether it added one."""
         return (
             self._dialect()
@@ -431,7 +431,7 @@ class Store:
             .execution_options(preserve_rowcount=True)
         )
 
-    def _dialect(self):  # type: ignore[no-untyped-def]
+    def _dialect(self):
         """Return the SQLAlchemy dialect module whose INSERT knows ON CONFLICT DO NOTHING."""
         dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(self.engine.dialect.name)
         if dialect is None:
@@ -552,7 +552,7 @@ def _digest(service_id: str, event: FeedbackEvent) -> str:
     return hashlib.sha256(json.dumps([service_id, *fields]).encode()).hexdigest()
 
 
-def _tune_sqlite(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def _tune_sqlite(dbapi_connection, _record) -> None:
     """Let several workers share one SQLite file: WAL journal and a busy timeout."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA busy_timeout=5000")

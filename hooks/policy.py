@@ -152,13 +152,17 @@ POLICY_SOURCES: Mapping[str, str] = {
     "renal_limit_denosumab": "denosumab: boxed warning, severe hypocalcaemia with eGFR < 30 or dialysis "
     "(Prolia label; docs/evidence/antiresorptive-safety.md#renal-function)",
     "weight_max_age_days": "a Cockcroft-Gault clearance uses a body weight measured within 90 days; older, no "
-    "computation (implementation choice; the Reclast label asks for a clearance before each dose; docs/evidence/antiresorptive-safety.md)",
+    "computation (implementation choice; the Reclast label asks for a clearance before each dose; "
+    "docs/evidence/antiresorptive-safety.md)",
     "zometa_full_dose_above_crcl": "zoledronic acid 4 mg (Zometa label, renal dose table): full 4 mg above CrCl "
     "60 mL/min (docs/evidence/antiresorptive-safety.md)",
-    "zometa_full_dose_mg": "zoledronic acid 4 mg: the full oncology dose (Zometa label; docs/evidence/antiresorptive-safety.md)",
-    "zometa_step_1_min_crcl": "CrCl 50-60 mL/min: 3.5 mg (Zometa label, renal dose table; docs/evidence/antiresorptive-safety.md)",
+    "zometa_full_dose_mg": "zoledronic acid 4 mg: the full oncology dose "
+    "(Zometa label; docs/evidence/antiresorptive-safety.md)",
+    "zometa_step_1_min_crcl": "CrCl 50-60 mL/min: "
+    "3.5 mg (Zometa label, renal dose table; docs/evidence/antiresorptive-safety.md)",
     "zometa_step_1_dose_mg": "3.5 mg at CrCl 50-60 mL/min (Zometa label; docs/evidence/antiresorptive-safety.md)",
-    "zometa_step_2_min_crcl": "CrCl 40-49 mL/min: 3.3 mg (Zometa label, renal dose table; docs/evidence/antiresorptive-safety.md)",
+    "zometa_step_2_min_crcl": "CrCl 40-49 mL/min: "
+    "3.3 mg (Zometa label, renal dose table; docs/evidence/antiresorptive-safety.md)",
     "zometa_step_2_dose_mg": "3.3 mg at CrCl 40-49 mL/min (Zometa label; docs/evidence/antiresorptive-safety.md)",
     "zometa_step_3_dose_mg": "3.0 mg at CrCl 30-39 mL/min; below renal_limit_zoledronic_acid_oncology (30) not "
     "recommended (Zometa label; docs/evidence/antiresorptive-safety.md)",

@@ -128,23 +128,25 @@ def scan_and_audit(data: Path, out: Path, engine: str, source: Path) -> dict:
     }
 
 
-def run_size(patients: int, engine: str, work: Path, rounds: int) -> dict:
+def run_size(patients: int, engine: str, work: Path, rounds: int, kept: Path | None) -> dict:
     """Generate one population, then measure the baseline and the audit (and the `before` tree's), `rounds` times."""
-    data = work / f"p{patients}"
-    generated = generate(patients, data)
+    data = (kept or work) / f"p{patients}"
+    reused = kept is not None and (data / "planted.json").is_file()
+    generated = 0.0 if reused else generate(patients, data)
     size = sum(p.stat().st_size for p in data.glob("*.ndjson"))
     runs: dict[str, list[dict]] = {"this": [], "before": []}
     for _ in range(rounds):
         runs["this"].append(scan_and_audit(data, work / "out", engine, ROOT))
         if BEFORE is not None:
             runs["before"].append(scan_and_audit(data, work / "out", engine, BEFORE))
-    shutil.rmtree(data)
+    if kept is None:
+        shutil.rmtree(data)
     best = min(runs["this"], key=lambda r: r["ratio_audit_to_scan"])
     row = {
         "patients": patients,
         "engine": engine,
         "ndjson_mib": round(size / 2**20, 1),
-        "generate_s": round(generated, 1),
+        "generate_s": None if reused else round(generated, 1),
         **best,
         "patients_per_s": round(patients / best["audit_s"]),
         "rounds": runs["this"],
@@ -175,13 +177,14 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb")
     parser.add_argument("--rounds", type=int, default=1, help="scan-and-audit measurements per size (best kept)")
+    parser.add_argument("--data", type=Path, help="keep the populations here (p<N>), and reuse those found there")
     parser.add_argument("--output", help="results file name under bench/results (default: audit-<engine>.json)")
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
     rows = []
     with tempfile.TemporaryDirectory(prefix="alp-guard-bench-audit-") as work:
         for patients in args.sizes:
-            rows.append(run_size(patients, args.engine, Path(work), args.rounds))
+            rows.append(run_size(patients, args.engine, Path(work), args.rounds, args.data))
             print(json.dumps(rows[-1]), flush=True)
     target = RESULTS / (args.output or f"audit-{args.engine}.json")
     source = {"before": BEFORE.name} if BEFORE is not None else {}

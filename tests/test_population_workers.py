@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from cds_service.population import duckdb_engine, workers
 from cds_service.population.results import review_lines
 from cds_service.population.workers import RulePool, chunks
 from hooks.policy import Policy
+from tests.conftest import TODAY, load_fhir
 from tests.population_helpers import AUDIT_DATE, make_population
 
 
@@ -85,3 +87,23 @@ def test_a_failing_review_stops_the_pool_and_reaches_the_caller(population):
     groups = [("broken", ["not json"])]
     with pytest.raises(ValueError), RulePool(2, AUDIT_DATE, Policy()) as pool:
         list(pool.review(groups, {}))
+
+
+def test_each_review_reads_its_own_medications():
+    lines = [json.dumps(load_fhir("patient-adult-female.json"))]
+    lines += [json.dumps(e["resource"]) for e in load_fhir("alp-persistent-low.json")["entry"]]
+    request = {
+        "resourceType": "MedicationRequest",
+        "id": "mr",
+        "status": "active",
+        "intent": "order",
+        "subject": {"reference": "Patient/pat-hpp-1"},
+        "medicationReference": {"reference": "Medication/m"},
+    }
+    groups = [("pat-hpp-1", [*lines, json.dumps(request)])]
+    actonel = {"m": {"resourceType": "Medication", "id": "m", "code": {"text": "Actonel 35 mg"}}}
+    with RulePool(2, TODAY, Policy()) as pool:
+        first = list(pool.review(groups, actonel))
+        second = list(pool.review(groups, {}))
+    assert first[0].therapy == ("risedronate",) and second[0].therapy == ()
+    assert first == [review_lines("pat-hpp-1", groups[0][1], actonel, TODAY, Policy())]

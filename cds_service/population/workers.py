@@ -10,10 +10,12 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import tempfile
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from multiprocessing.pool import AsyncResult, Pool
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -21,10 +23,10 @@ from cds_service.population.results import PatientResult, review_lines
 from hooks.policy import Policy
 
 Group = tuple[str, list[str]]  # a patient id and the patient's NDJSON lines
-CHUNK_LINES = 2000  # lines a chunk holds at most (a patient's group is never split)
+CHUNK_LINES = 500  # lines a chunk holds at least (a patient's group is never split): small enough to share evenly
 CHUNKS_PER_WORKER = 3  # chunks in flight for each worker
 
-# A worker's state: the audit's date and policy (from the fork), and the last medications it was sent.
+# A worker's state: the audit's date and policy (from the fork), and the medications of the audit it last served.
 _state: dict[str, Any] = {}
 
 
@@ -56,10 +58,10 @@ def _start_worker(today: date, policy: Policy) -> None:
     _state.update(today=today, policy=policy, medications_key=None, medications={})
 
 
-def _review_chunk(key: int, medications: bytes, chunk: list[Group]) -> list[PatientResult]:
-    """Review each patient of a chunk (runs in a worker); the medications are unpickled once per audit."""
+def _review_chunk(key: int, medications: str, chunk: list[Group]) -> list[PatientResult]:
+    """Review each patient of a chunk (runs in a worker); the medications file is read once per audit."""
     if _state["medications_key"] != key:
-        _state.update(medications_key=key, medications=pickle.loads(medications))
+        _state.update(medications_key=key, medications=pickle.loads(Path(medications).read_bytes()))
     today, policy, known = _state["today"], _state["policy"], _state["medications"]
     return [review_lines(patient, lines, known, today, policy) for patient, lines in chunk]
 
@@ -83,15 +85,18 @@ class RulePool:
             for patient, lines in groups:
                 yield review_lines(patient, lines, medications, self.today, self.policy)
             return
+        # The Medications referenced go through a file each worker reads once, not with every chunk.
         self._audits += 1
-        key, blob = self._audits, pickle.dumps(dict(medications), protocol=pickle.HIGHEST_PROTOCOL)
-        pending: deque[AsyncResult[list[PatientResult]]] = deque()
-        for chunk in chunks(groups):
-            pending.append(self._pool.apply_async(_review_chunk, (key, blob, chunk)))
-            if len(pending) >= CHUNKS_PER_WORKER * self.workers:
+        with tempfile.TemporaryDirectory(prefix="alp-guard-rule-") as work:
+            shared = Path(work) / "medications.pickle"
+            shared.write_bytes(pickle.dumps(dict(medications), protocol=pickle.HIGHEST_PROTOCOL))
+            pending: deque[AsyncResult[list[PatientResult]]] = deque()
+            for chunk in chunks(groups):
+                pending.append(self._pool.apply_async(_review_chunk, (self._audits, str(shared), chunk)))
+                if len(pending) >= CHUNKS_PER_WORKER * self.workers:
+                    yield from pending.popleft().get()
+            while pending:
                 yield from pending.popleft().get()
-        while pending:
-            yield from pending.popleft().get()
 
     def __enter__(self) -> RulePool:
         return self

@@ -73,7 +73,7 @@ def prefetch_data(resources: Iterable[Mapping[str, Any]], patient_id: str) -> di
             data["conditions"].append(resource)
         elif kind in ("MedicationRequest", "Medication"):
             data["medications"].append(resource)
-        elif kind in PASSED_THROUGH:
+        elif isinstance(kind, str) and kind in PASSED_THROUGH:
             data[PASSED_THROUGH[kind]].append(resource)
     return data
 

@@ -75,6 +75,23 @@ def test_an_input_that_is_neither_a_directory_nor_a_url_stops_with_status_2(tmp_
     assert "audit error: input is not a directory" in capsys.readouterr().err
 
 
+def test_the_rule_runs_in_as_many_processes_as_asked(population, tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    command = ["audit", "--input", str(population), "--today", "2026-11-24"]
+    assert main([*command, "--output", str(tmp_path / "one"), "--workers", "1"]) == 0
+    assert "(processes: 1)" in caplog.text
+    assert main([*command, "--output", str(tmp_path / "two"), "--workers", "2"]) == 0
+    assert "(processes: 2)" in caplog.text
+    for name in ("worklist.csv", "worklist-list.json", "counts.json", "summary.html"):
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
+
+
+def test_no_workers_is_refused(population, tmp_path, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["audit", "--input", str(population), "--output", str(tmp_path), "--workers", "0"])
+    assert stopped.value.code == 2 and "--workers must be 1 or more" in capsys.readouterr().err
+
+
 def test_synthetic_writes_a_population_with_its_planted_patients(tmp_path, capsys):
     assert (
         main(["synthetic", "--patients", "60", "--seed", "2", "--output", str(tmp_path), "--today", "2026-11-24"]) == 0

@@ -30,7 +30,7 @@ def test_spark_finds_every_planted_patient_and_no_other(population, spark_run):
 
 
 def test_spark_and_duckdb_outputs_are_identical(population, spark_run, tmp_path):
-    duck_run = duckdb_engine.audit(population, today=AUDIT_DATE, policy=Policy())
+    duck_run = duckdb_engine.audit(population, today=AUDIT_DATE, policy=Policy(), workers=2)
     assert spark_run.stats == duck_run.stats and spark_run.results == duck_run.results
     spark_files = outputs.write_all(spark_run, tmp_path / "spark", today=AUDIT_DATE)
     duck_files = outputs.write_all(duck_run, tmp_path / "duckdb", today=AUDIT_DATE)

@@ -10,8 +10,12 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from hooks.policy import Policy, PolicyError, policy_from_document
+
+if TYPE_CHECKING:
+    from cds_service.population.results import AuditRun
 
 log = logging.getLogger("alp_guard.audit")
 
@@ -45,6 +49,11 @@ def audit_parser() -> argparse.ArgumentParser:
     parser.add_argument("--policy", type=Path, help="a policy JSON file, as CDS_POLICY_FILE")
     parser.add_argument("--today", type=_date, help="the audit date the rule judges on (default: today)")
     parser.add_argument("--spark-master", default="local[*]", help="Spark master URL (default: local[*])")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="processes that apply the rule with the DuckDB engine (default: one per core)",
+    )
     parser.add_argument("--client-id", help="SMART Backend Services client id (for an $export)")
     parser.add_argument("--private-key", type=Path, help="PEM private key (RS384 or ES384) for the client assertion")
     parser.add_argument("--key-id", help="the key's `kid` as registered with the server")
@@ -71,7 +80,10 @@ def load_policy(path: Path | None) -> Policy:
 
 def audit_main(argv: list[str]) -> int:
     """Run the audit; return the exit status (0 done, 2 bad input or configuration, 3 an engine or server failed)."""
-    args = audit_parser().parse_args(argv)
+    parser = audit_parser()
+    args = parser.parse_args(argv)
+    if args.workers is not None and args.workers < 1:
+        parser.error("--workers must be 1 or more")
     from cds_service.population import outputs
     from cds_service.population.progress import Progress
 
@@ -95,6 +107,7 @@ def audit_main(argv: list[str]) -> int:
                 since=args.since,
                 progress=progress,
                 master=args.spark_master,
+                workers=args.workers,
             )
         except AuditFailure as exc:
             print(f"audit error: {exc}", file=sys.stderr)
@@ -145,19 +158,19 @@ def resolve_input(args: argparse.Namespace, download: Path) -> Path:
     return path
 
 
-def run_engine(engine: str, input_dir: Path, **kwargs: object):  # type: ignore[no-untyped-def]
-    """Run the chosen engine."""
+def run_engine(engine: str, input_dir: Path, *, master: str, workers: int | None, **kwargs: Any) -> AuditRun:
+    """Run the chosen engine (Spark's executors apply the rule; DuckDB's run uses `workers` processes)."""
     if engine == "spark":
         from cds_service.population import spark_engine
 
         try:
-            return spark_engine.audit(input_dir, **kwargs)  # type: ignore[arg-type]
+            return spark_engine.audit(input_dir, master=master, **kwargs)
         except spark_engine.SparkUnavailable as exc:
             raise AuditFailure(str(exc)) from None
     from cds_service.population import duckdb_engine
+    from cds_service.population.workers import default_workers
 
-    kwargs.pop("master", None)
-    return duckdb_engine.audit(input_dir, **kwargs)  # type: ignore[arg-type]
+    return duckdb_engine.audit(input_dir, workers=workers or default_workers(), **kwargs)
 
 
 def synthetic_main(argv: list[str]) -> int:

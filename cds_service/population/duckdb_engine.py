@@ -1,8 +1,10 @@
 """The embedded engine: DuckDB reads the NDJSON, picks the candidate patients in SQL, and streams their records.
 
-Two passes over the files: the first keeps one narrow row per resource (type, patient, candidate signs) and the
-Medication resources; the second streams the candidates' resources in patient order, a batch at a time, to the
-rule. DuckDB sorts out of core (its memory limit and a spill directory), so Python holds one patient at a time.
+Two passes over the files: the first parses each line once for the members the prefilter reads and keeps one narrow
+row per resource (type, patient, candidate signs) and the Medication resources; the second reads only the members
+that place a line (type, patient, date) and keeps the candidates' resources, which stream in patient order, a batch
+at a time, to the rule in worker processes. DuckDB sorts out of core (its memory limit and a spill directory), so
+Python holds a few chunks of patients at a time.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ import duckdb
 from cds_service.population import prefilter as pf
 from cds_service.population.ndjson import ndjson_files
 from cds_service.population.progress import Progress
-from cds_service.population.results import AuditRun, PatientResult, ScanStats, name_malformed, review_lines
+from cds_service.population.results import AuditRun, PatientResult, ScanStats, name_malformed
+from cds_service.population.workers import RulePool
 from hooks.policy import Policy
 
 log = logging.getLogger("alp_guard.audit")
@@ -56,10 +59,22 @@ PATHS = (
 )
 
 
-def parsed_lines(files: list[Path], since: date | None) -> str:
+# The members that place a line (type, id, patient, date): all the second pass reads.
+PLACING_PATHS = PATHS[:5]
+
+
+def patient_of(reference: str) -> str:
+    """Return SQL for the patient id in a reference: the first `Patient/<id>`; plain `Patient/<id>` without a regex."""
+    rest = f"substr({reference}, 9)"
+    fast = f"starts_with({reference}, 'Patient/') AND length({reference}) > 8 AND NOT contains({rest}, '/')"
+    slow = f"nullif(regexp_extract({reference}, 'Patient/([^/]+)', 1), '')"
+    return f"CASE WHEN {fast} THEN {rest} ELSE {slow} END"
+
+
+def parsed_lines(files: list[Path], since: date | None, paths_read: tuple[str, ...] = PATHS) -> str:
     """Return a query of the files' non-blank lines with their members, type, patient and whether `since` keeps them."""
     names = "[" + ", ".join(literal(str(f)) for f in files) + "]"
-    paths = "[" + ", ".join(literal(p) for p in PATHS) + "]"
+    paths = "[" + ", ".join(literal(p) for p in paths_read) + "]"
     kept = (
         "TRUE"
         if since is None
@@ -68,16 +83,16 @@ def parsed_lines(files: list[Path], since: date | None) -> str:
     return f"""
     SELECT file, line, x, rt, patient, {kept} AS considered FROM (
       SELECT file, line, x, rt,
-        CASE WHEN rt = 'Patient' THEN x[2]
-             ELSE nullif(regexp_extract(coalesce(x[3], x[4]), 'Patient/([^/]+)', 1), '') END AS patient
+        CASE WHEN rt = 'Patient' THEN x[2] ELSE {patient_of("coalesce(x[3], x[4])")} END AS patient
       FROM (
-        SELECT file, line, x, CASE WHEN regexp_matches(x[1], '^[A-Za-z]+$') AND starts_with(ltrim(line), '{{')
+        SELECT file, line, x, CASE WHEN regexp_matches(x[1], '^[A-Za-z]+$') AND regexp_matches(line, '^\\s*\\{{')
                                    THEN x[1] END AS rt
         FROM (
           SELECT filename AS file, line, TRY(json_extract_string(line, {paths})) AS x
           FROM read_csv({names}, columns={{'line': 'VARCHAR'}}, delim={literal(chr(1))}, quote='', escape='',
                         header=false, auto_detect=false, filename=true, max_line_size=8388608, strict_mode=false)
-          WHERE line IS NOT NULL AND trim(line) <> ''
+          -- blank: only RE2's white space (a subset of Python's), so that no line Python calls malformed is blank here
+          WHERE line IS NOT NULL AND regexp_matches(line, '\\S')
         )
       )
     )"""
@@ -95,28 +110,35 @@ def _facts_select(files: list[Path], since: date | None) -> str:
         f"CASE WHEN regexp_matches(coalesce(json_extract(line, '$.referenceRange')::VARCHAR, ''), "
         f"{literal(pf.KATAL_IN_RANGE)}) THEN 60 ELSE 1 END"
     )
-    med_use = f"rt IN {_in(pf.MEDICATION_USE_TYPES)}"
+    # Each regular expression runs once, and only on the lines of its type (CASE evaluates a branch on its rows only).
     observation = "considered AND rt = 'Observation'"
-    is_alp = f"{observation} AND regexp_matches(line, {literal(pf.ALP_CODE)})"
-    is_inr = f"{observation} AND regexp_matches(line, {literal(pf.INR_CODE)})"
+    med_use = f"considered AND rt IN {_in(pf.MEDICATION_USE_TYPES)}"
     return f"""
     SELECT file, rt, patient, considered,
-      considered AND coalesce(
-        (rt = 'Condition' AND regexp_matches(line, {literal(pf.HPP_CODE)}))
-        OR ({med_use} AND regexp_matches(line, {literal(pf.ASFOTASE)}))
-        OR ({is_inr} AND {value} IS NOT NULL), FALSE) AS sign,
-      CASE WHEN {is_inr} THEN {value} END AS inr,
-      CASE WHEN {is_alp} THEN {value} * {pf.unit_factor_sql(unit)} END AS alp_u,
-      CASE WHEN {is_alp} THEN coalesce({low}, 0) * {katal} END AS alp_range_low_u,
-      CASE WHEN {is_alp} THEN TRY_CAST(substr(coalesce(x[11], x[12], x[13]), 1, 4) AS INTEGER) END AS alp_year,
+      coalesce(hpp OR asfotase OR (is_inr AND {value} IS NOT NULL), FALSE) AS sign,
+      CASE WHEN is_inr THEN {value} END AS inr,
+      CASE WHEN is_alp THEN {value} * {pf.unit_factor_sql(unit)} END AS alp_u,
+      CASE WHEN is_alp THEN coalesce({low}, 0) * {katal} END AS alp_range_low_u,
+      CASE WHEN is_alp THEN TRY_CAST(substr(coalesce(x[11], x[12], x[13]), 1, 4) AS INTEGER) END AS alp_year,
       CASE WHEN rt = 'Patient' THEN x[9] END AS birth,
-      CASE WHEN considered AND {med_use} THEN nullif(regexp_extract(x[10], 'Medication/([^/]+)', 1), '') END AS med_ref,
-      considered AND coalesce({med_use} AND regexp_matches(line, {literal(pf.ANTIRESORPTIVE)}), FALSE) AS antiresorptive,
+      CASE WHEN is_use THEN nullif(regexp_extract(x[10], 'Medication/([^/]+)', 1), '') END AS med_ref,
+      antiresorptive,
       CASE WHEN rt = 'Medication' THEN x[2] END AS med_id,
-      CASE WHEN rt = 'Medication' THEN regexp_matches(line, {literal(pf.ASFOTASE)}) END AS med_sign,
-      CASE WHEN rt = 'Medication' THEN regexp_matches(line, {literal(pf.ANTIRESORPTIVE)}) END AS med_antiresorptive,
+      CASE WHEN rt = 'Medication' THEN med_sign END AS med_sign,
+      CASE WHEN rt = 'Medication' THEN med_antiresorptive END AS med_antiresorptive,
       CASE WHEN rt = 'Medication' THEN line END AS med_line
-    FROM ({parsed_lines(files, since)})"""
+    FROM (
+      SELECT file, line, x, rt, patient, considered, is_use,
+        CASE WHEN {observation} THEN regexp_matches(line, {literal(pf.ALP_CODE)}) ELSE FALSE END AS is_alp,
+        CASE WHEN {observation} THEN regexp_matches(line, {literal(pf.INR_CODE)}) ELSE FALSE END AS is_inr,
+        CASE WHEN considered AND rt = 'Condition' THEN regexp_matches(line, {literal(pf.HPP_CODE)})
+             ELSE FALSE END AS hpp,
+        CASE WHEN is_use THEN regexp_matches(line, {literal(pf.ASFOTASE)}) ELSE FALSE END AS asfotase,
+        CASE WHEN is_use THEN regexp_matches(line, {literal(pf.ANTIRESORPTIVE)}) ELSE FALSE END AS antiresorptive,
+        CASE WHEN rt = 'Medication' THEN regexp_matches(line, {literal(pf.ASFOTASE)}) END AS med_sign,
+        CASE WHEN rt = 'Medication' THEN regexp_matches(line, {literal(pf.ANTIRESORPTIVE)}) END AS med_antiresorptive
+      FROM (SELECT *, coalesce({med_use}, FALSE) AS is_use FROM ({parsed_lines(files, since)}))
+    )"""
 
 
 def candidates_sql(limits: pf.Thresholds) -> str:
@@ -157,12 +179,17 @@ def audit(
     since: date | None = None,
     progress: Progress | None = None,
     temp_dir: Path | None = None,
+    workers: int = 1,
 ) -> AuditRun:
-    """Run the audit over the NDJSON files under `input_dir` with DuckDB."""
+    """Run the audit over the NDJSON files under `input_dir` with DuckDB, the rule in `workers` processes."""
     progress = progress or Progress(enabled=False)
     files = ndjson_files(input_dir)
     stats = ScanStats(files=len(files))
-    with tempfile.TemporaryDirectory(dir=temp_dir, prefix="alp-guard-duckdb-") as spill:
+    # The workers fork before DuckDB starts its threads.
+    with (
+        RulePool(workers, today, policy) as rule,
+        tempfile.TemporaryDirectory(dir=temp_dir, prefix="alp-guard-duckdb-") as spill,
+    ):
         con = duckdb.connect(
             config={"memory_limit": MEMORY_LIMIT, "temp_directory": spill, "preserve_insertion_order": False}
         )
@@ -176,12 +203,13 @@ def audit(
             scanned = time.perf_counter()
             stage_candidate_lines(con, files, since)
             staged = time.perf_counter()
-            results = list(review_candidates(con, medications, today, policy, progress, stats))
+            results = list(review_candidates(con, rule, medications, progress, stats))
             log.info(
-                "duckdb engine: first pass %.1f s, second pass %.1f s, rule %.1f s",
+                "duckdb engine: first pass %.1f s, second pass %.1f s, rule %.1f s (processes: %d)",
                 scanned - started,
                 staged - scanned,
                 time.perf_counter() - staged,
+                rule.workers,
             )
         finally:
             con.close()
@@ -197,15 +225,21 @@ def first_pass(con: duckdb.DuckDBPyConnection, files: list[Path], since: date | 
         con.execute(f"INSERT INTO facts {select}" if created else f"CREATE TEMP TABLE facts AS {select}")
         created = True
         bar.update(1)
-        bar.set_postfix(resources=con.execute("SELECT count(*) FROM facts").fetchone()[0])
+        bar.set_postfix(resources=scalar(con, "SELECT count(*) FROM facts"))
     bar.close()
     if not created:
         con.execute(
             "CREATE TEMP TABLE facts (file VARCHAR, rt VARCHAR, patient VARCHAR, considered BOOLEAN, "
-            "sign BOOLEAN, inr DOUBLE, alp_u DOUBLE, alp_range_low_u DOUBLE, alp_year INTEGER, birth VARCHAR, med_ref VARCHAR, "
-            "antiresorptive BOOLEAN, med_id VARCHAR, med_sign BOOLEAN, med_antiresorptive BOOLEAN, "
+            "sign BOOLEAN, inr DOUBLE, alp_u DOUBLE, alp_range_low_u DOUBLE, alp_year INTEGER, birth VARCHAR, "
+            "med_ref VARCHAR, antiresorptive BOOLEAN, med_id VARCHAR, med_sign BOOLEAN, med_antiresorptive BOOLEAN, "
             "med_line VARCHAR)"
         )
+
+
+def scalar(con: duckdb.DuckDBPyConnection, query: str) -> int:
+    """Return the one number a counting query gives."""
+    row = con.execute(query).fetchone()
+    return int(row[0]) if row is not None else 0
 
 
 def collect_stats(con: duckdb.DuckDBPyConnection, stats: ScanStats, root: Path, files: list[Path]) -> None:
@@ -213,9 +247,9 @@ def collect_stats(con: duckdb.DuckDBPyConnection, stats: ScanStats, root: Path, 
     stats.resources = dict(
         con.execute("SELECT rt, count(*) FROM facts WHERE rt IS NOT NULL GROUP BY rt ORDER BY rt").fetchall()
     )
-    stats.patients = con.execute("SELECT count(DISTINCT patient) FROM facts WHERE rt = 'Patient'").fetchone()[0]
-    stats.candidates = con.execute("SELECT count(*) FROM candidates").fetchone()[0]
-    stats.antiresorptive_patients = con.execute(ANTIRESORPTIVE_PATIENTS).fetchone()[0]
+    stats.patients = scalar(con, "SELECT count(DISTINCT patient) FROM facts WHERE rt = 'Patient'")
+    stats.candidates = scalar(con, "SELECT count(*) FROM candidates")
+    stats.antiresorptive_patients = scalar(con, ANTIRESORPTIVE_PATIENTS)
     broken = {row[0] for row in con.execute("SELECT DISTINCT file FROM facts WHERE rt IS NULL").fetchall()}
     name_malformed(stats, root, [f for f in files if str(f) in broken])
 
@@ -233,14 +267,15 @@ def needed_medications(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
 def candidate_lines_select(path: Path, since: date | None) -> str:
     """Return the second pass over one file: the candidates' resources the rule reads."""
     return f"""
-    SELECT patient, line FROM ({parsed_lines([path], since)})
-    WHERE considered AND patient IN (SELECT patient FROM candidates) AND rt IN {_in(pf.PATIENT_TYPES)}
+    SELECT patient, line FROM ({parsed_lines([path], since, PLACING_PATHS)})
+    WHERE considered AND rt IN {_in(pf.PATIENT_TYPES)} AND patient IN (SELECT patient FROM candidates)
       AND (rt <> 'Observation' OR regexp_matches(line, {literal(pf.OBSERVATION_CODE)}))"""
 
 
 def grouped(cursor: duckdb.DuckDBPyConnection) -> Iterator[tuple[str, list[str]]]:
     """Yield (patient, lines) from a cursor ordered by patient, fetching a batch at a time."""
-    current, lines = None, []
+    current: str = ""
+    lines: list[str] = []
     while rows := cursor.fetchmany(FETCH_ROWS):
         for patient, line in rows:
             if patient != current and lines:
@@ -261,16 +296,15 @@ def stage_candidate_lines(con: duckdb.DuckDBPyConnection, files: list[Path], sin
 
 def review_candidates(
     con: duckdb.DuckDBPyConnection,
+    rule: RulePool,
     medications: dict[str, dict],
-    today: date,
-    policy: Policy,
     progress: Progress,
     stats: ScanStats,
 ) -> Iterator[PatientResult]:
     """Apply the rule to each candidate patient's resources, streamed in patient order."""
     bar = progress.bar(total=stats.candidates, unit="patient", desc="patients")
     cursor = con.execute("SELECT patient, line FROM candidate_lines ORDER BY patient, line")
-    for patient, lines in grouped(cursor):
-        yield review_lines(patient, lines, medications, today, policy)
+    for result in rule.review(grouped(cursor), medications):
+        yield result
         bar.update(1)
     bar.close()

@@ -205,7 +205,8 @@ def summary_html(run: AuditRun, counts: dict[str, Any], today: date) -> str:
     esc = html.escape
     rows = "".join(
         f"<tr><td>{esc(r.patient_id)}</td><td>{esc(f.topic)}</td><td class='{esc(f.indicator)}'>{esc(f.indicator)}"
-        f"</td><td>{esc(f.reason)}</td><td>{esc(r.lowest_alp_u_per_l or '')}</td><td>{esc(', '.join(r.therapy))}</td></tr>"
+        f"</td><td>{esc(f.reason)}</td><td>{esc(r.lowest_alp_u_per_l or '')}</td>"
+        f"<td>{esc(', '.join(r.therapy))}</td></tr>"
         for r in flagged(run)
         for f in r.findings
     )
@@ -222,7 +223,8 @@ td,th{{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:t
 <h1>ALP Guard population audit</h1>
 <p>Audit date {today.isoformat()}. The same patient-view rule as the cards; each reason is the card's summary.</p>
 <table><tr><th>NDJSON files</th><td>{counts["files"]}</td></tr><tr><th>resources</th><td>{resources}</td></tr>
-<tr><th>patients</th><td>{counts["patients"]}</td></tr><tr><th>reviewed by the rule (candidates)</th><td>{counts["candidates"]}</td></tr>
+<tr><th>patients</th><td>{counts["patients"]}</td></tr>
+<tr><th>reviewed by the rule (candidates)</th><td>{counts["candidates"]}</td></tr>
 <tr><th>patients with any antiresorptive record</th><td>{counts["patients_with_antiresorptive_evidence"]}</td></tr>
 <tr><th>flagged patients</th><td>{counts["flagged_patients"]}</td></tr>
 <tr><th>malformed lines (skipped, listed below)</th><td>{counts["malformed_lines"]["count"]}</td></tr></table>

@@ -2,9 +2,9 @@
 
 Every patient-view finding rests on a total-ALP result that is low, on HPP on record (a diagnosis, or asfotase
 alfa), or on liver failure (an INR at the Wilson gate). So a patient is a candidate when one of their resources
-could be one of these: an ALP result that could be low (for any age, under any lab range), an HPP diagnosis (by code or text),
-an asfotase alfa record, an INR at or above the gate, or any antiresorptive record (two different antiresorptives
-in use are a finding of their own, duplicate therapy, with no ALP at all). The tests are
+could be one of these: an ALP result that could be low (for any age, under any lab range), an HPP diagnosis (by
+code or text), an asfotase alfa record, an INR at or above the gate, or any antiresorptive record (two different
+antiresorptives in use are a finding of their own, duplicate therapy, with no ALP at all). The tests are
 deliberately wider than the rule (codes matched without their system, names anywhere in the line, any non-ASCII
 text or JSON escape that Unicode normalisation could turn into a name): the rule, not the filter, decides.
 Only the regular expressions and unit lists live here, so that DuckDB's RE2 and Spark's Java regex read the same

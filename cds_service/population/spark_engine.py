@@ -110,13 +110,10 @@ def facts_frame(lines: Any) -> Any:
     unit = F.lower(
         F.trim(F.coalesce(F.nullif(field("$.valueQuantity.code"), F.lit("")), field("$.valueQuantity.unit")))
     )
-    factor = None
-    for units, number in pf.UNIT_FACTORS:
-        factor = (
-            F.when(unit.isin(*units), F.lit(number))
-            if factor is None
-            else factor.when(unit.isin(*units), F.lit(number))
-        )
+    (first_units, first_factor), *other_factors = pf.UNIT_FACTORS
+    factor = F.when(unit.isin(*first_units), F.lit(first_factor))
+    for units, number in other_factors:
+        factor = factor.when(unit.isin(*units), F.lit(number))
     lows = F.regexp_extract_all(
         F.coalesce(field("$.referenceRange[*].low.value"), F.lit("")), F.lit(r"(-?[0-9][0-9.eE+-]*)"), F.lit(1)
     )

@@ -83,13 +83,6 @@ def alp_value_text(result: JudgedAlp) -> str:
     return (result.comparator or "") + decimal_text(result.value_u_per_l)
 
 
-def low_text(low: bool | None) -> str:
-    """Say whether a result was low, in the words of the table."""
-    if low is None:
-        return "not judged"
-    return "**yes**" if low else "no"
-
-
 def alp_table(results: Iterable[JudgedAlp]) -> str:
     """List the ALP results used, one line each, readable with or without table rendering."""
     return "\n".join(f"- {alp_line(r)}" for r in results)

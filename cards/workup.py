@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from cards.spec import Json
@@ -91,8 +90,3 @@ def service_request(test: LabTest, patient_id: str) -> Json:
     if test.patient_instruction:
         request["patientInstruction"] = test.patient_instruction
     return request
-
-
-def service_requests(tests: Iterable[LabTest], patient_id: str) -> list[Json]:
-    """Draft an order for each test for this patient."""
-    return [service_request(t, patient_id) for t in tests]

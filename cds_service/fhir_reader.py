@@ -165,11 +165,6 @@ def split_entries(bundle: dict) -> Found:
     return found
 
 
-def entry_resources(bundle: dict) -> list[Any]:
-    """Return the resources of a Bundle's matching entries (see split_entries)."""
-    return split_entries(bundle).matches
-
-
 def _reports_failure(outcome: dict) -> bool:
     """Tell whether an OperationOutcome has an issue of severity error or fatal."""
     issues = outcome.get("issue")

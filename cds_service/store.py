@@ -357,18 +357,6 @@ class Store:
             )
             return conn.execute(statement, row).rowcount == 1
 
-    def served_card(self, card_uuid: str) -> ServedCard | None:
-        """Return the audit record of a card, if this service served it."""
-        with self.engine.connect() as conn:
-            row = conn.execute(select(cards_served).where(cards_served.c.card_uuid == card_uuid)).first()
-        return ServedCard(**row._mapping) if row else None
-
-    def feedback_for(self, card_uuid: str) -> list[dict]:
-        """Return the stored feedback events of a card, oldest first."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(feedback).where(feedback.c.card_uuid == card_uuid).order_by(feedback.c.id))
-            return [dict(row._mapping) for row in rows]
-
     def patient_key(self, patient_id: str) -> str:
         """Return the keyed hash that stands for a patient id in the audit (HMAC-SHA256, installation key)."""
         return hmac.new(self._pseudonym_key(), patient_id.encode(), hashlib.sha256).hexdigest()

@@ -62,16 +62,6 @@ def in_use(therapies: Iterable[Therapy], today: date) -> list[Therapy]:
     return sorted(latest.values(), key=lambda t: t.start, reverse=True)
 
 
-def ingredients_in_use(therapies: Iterable[Therapy], today: date) -> tuple[str, ...]:
-    """Return the antiresorptive ingredients the patient is on today."""
-    return tuple(dict.fromkeys(t.ingredient for t in in_use(therapies, today)))
-
-
-def first_start(therapies: Iterable[Therapy]) -> date | None:
-    """Return the day the first recorded antiresorptive therapy began."""
-    return min((t.start for t in therapies), default=None)
-
-
 def _period(record: MedicationOrder, ingredient: str, today: date, policy: Policy) -> tuple[date, date] | None:
     """Return the first and last day a record shows therapy, or None when it cannot be placed in time."""
     start = record.authored

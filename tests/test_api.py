@@ -13,6 +13,7 @@ from responses import matchers
 from cds_service.services import SERVICES_BY_ID
 from tests.cds_checks import assert_response_spec_exact, error_reason
 from tests.conftest import FHIR_SERVER, full_prefetch, hook_request, load_fhir
+from tests.store_reads import feedback_for, served_card
 
 ORDER_SIGN = "/cds-services/low-alp-order-sign"
 PATIENT_VIEW = "/cds-services/low-alp-patient-view"
@@ -432,7 +433,7 @@ def test_a_configured_origin_list_echoes_only_listed_origins(app_config):
 def test_every_card_served_is_recorded(app, client):
     body = valid_body()
     (card,) = cards_of(client.post(ORDER_SIGN, json=body))
-    served = app.extensions["alp_guard"].store.served_card(card["uuid"])
+    served = served_card(app.extensions["alp_guard"].store, card["uuid"])
     assert (served.service_id, served.hook_instance, served.topic, served.indicator) == (
         "low-alp-order-sign",
         body["hookInstance"],
@@ -458,7 +459,7 @@ def test_feedback_round_trip(app, client):
     again = client.post(f"{ORDER_SIGN}/feedback", json=feedback)
     assert (first.status_code, first.get_json()) == (200, {"received": 1, "stored": 1})
     assert (again.status_code, again.get_json()) == (200, {"received": 1, "stored": 0})
-    (stored,) = app.extensions["alp_guard"].store.feedback_for(card["uuid"])
+    (stored,) = feedback_for(app.extensions["alp_guard"].store, card["uuid"])
     assert (stored["outcome"], json.loads(stored["accepted_suggestions"])) == ("accepted", [suggestion])
 
 
@@ -475,7 +476,7 @@ def test_sandbox_override_feedback_without_display_is_stored(app, client):
         ]
     }
     assert client.post(f"{ORDER_SIGN}/feedback", json=feedback).get_json() == {"received": 1, "stored": 1}
-    assert app.extensions["alp_guard"].store.feedback_for(card["uuid"])[0]["override_code"] == "hpp-excluded"
+    assert feedback_for(app.extensions["alp_guard"].store, card["uuid"])[0]["override_code"] == "hpp-excluded"
 
 
 def test_invalid_feedback_is_400_and_nothing_is_stored(app, client):
@@ -484,7 +485,7 @@ def test_invalid_feedback_is_400_and_nothing_is_stored(app, client):
     bad = {"card": card["uuid"], "outcome": "accepted", "outcomeTimestamp": "2026-11-24T12:02:00Z"}
     response = client.post(f"{ORDER_SIGN}/feedback", json={"feedback": [good, bad]})
     assert response.status_code == 400 and "acceptedSuggestions" in error_reason(response)
-    assert app.extensions["alp_guard"].store.feedback_for(card["uuid"]) == []
+    assert feedback_for(app.extensions["alp_guard"].store, card["uuid"]) == []
 
 
 # --- health and logs --------------------------------------------------------------------------------------
@@ -698,11 +699,11 @@ def test_text_the_database_cannot_store_is_400_and_the_card_audit_keeps_working(
     assert response.status_code == 400
     assert "cannot be stored" in error_reason(response)
     (card,) = cards_of(client.post(ORDER_SIGN, json=valid_body()))
-    assert app.extensions["alp_guard"].store.served_card(card["uuid"]) is not None  # the audit row is written
+    assert served_card(app.extensions["alp_guard"].store, card["uuid"]) is not None  # the audit row is written
     item = json.dumps({"feedback": [override(card["uuid"], comment="placeholder")]}).replace("placeholder", text)
     response = client.post(f"{ORDER_SIGN}/feedback", data=item, headers={"Content-Type": "application/json"})
     assert response.status_code == 400
-    assert app.extensions["alp_guard"].store.feedback_for(card["uuid"]) == []
+    assert feedback_for(app.extensions["alp_guard"].store, card["uuid"]) == []
 
 
 def test_a_surrogate_pair_is_ordinary_text(app, client):
@@ -712,7 +713,7 @@ def test_a_surrogate_pair_is_ordinary_text(app, client):
     )
     response = client.post(f"{ORDER_SIGN}/feedback", data=item, headers={"Content-Type": "application/json"})
     assert response.get_json() == {"received": 1, "stored": 1}
-    assert app.extensions["alp_guard"].store.feedback_for(card["uuid"])[0]["user_comment"] == "\U0001f600"
+    assert feedback_for(app.extensions["alp_guard"].store, card["uuid"])[0]["user_comment"] == "\U0001f600"
 
 
 def test_more_than_100_feedback_items_is_413_and_nothing_is_stored(app, client):
@@ -728,7 +729,7 @@ def test_more_than_100_feedback_items_is_413_and_nothing_is_stored(app, client):
     ]
     response = client.post(f"{ORDER_SIGN}/feedback", json={"feedback": items})
     assert (response.status_code, error_reason(response)) == (413, "more than 100 feedback items in one request")
-    assert app.extensions["alp_guard"].store.feedback_for(card["uuid"]) == []
+    assert feedback_for(app.extensions["alp_guard"].store, card["uuid"]) == []
     assert client.post(f"{ORDER_SIGN}/feedback", json={"feedback": items[:100]}).get_json() == {
         "received": 100,
         "stored": 100,
@@ -739,7 +740,7 @@ def test_feedback_only_counts_for_cards_this_service_issued(app, client):
     (card,) = cards_of(client.post(ORDER_SIGN, json=valid_body()))
     body = {"feedback": [override(card["uuid"]), override("never-issued")]}
     assert client.post(f"{ORDER_SIGN}/feedback", json=body).get_json() == {"received": 2, "stored": 1, "ignored": 1}
-    assert app.extensions["alp_guard"].store.feedback_for("never-issued") == []
+    assert feedback_for(app.extensions["alp_guard"].store, "never-issued") == []
     # The card was issued by order-sign: the patient-view endpoint takes no feedback on it.
     other = client.post(f"{PATIENT_VIEW}/feedback", json={"feedback": [override(card["uuid"], comment="x")]})
     assert other.get_json() == {"received": 1, "stored": 0, "ignored": 1}
@@ -756,12 +757,12 @@ def test_an_override_code_the_card_did_not_offer_is_stored_as_other_with_the_tex
     }
     assert "hpp-excluded" in offered
     assert client.post(f"{ORDER_SIGN}/feedback", json=body).get_json() == {"received": 2, "stored": 2}
-    rows = app.extensions["alp_guard"].store.feedback_for(card["uuid"])
+    rows = feedback_for(app.extensions["alp_guard"].store, card["uuid"])
     assert [(r["override_code"], r["user_comment"]) for r in rows] == [
         ("hpp-excluded", None),
         ("other", '=HYPERLINK("x"): not on the card'),
     ]
-    served = app.extensions["alp_guard"].store.served_card(card["uuid"])
+    served = served_card(app.extensions["alp_guard"].store, card["uuid"])
     standard = [
         r["extension"]["org.alp-guard.standard-reason"]["code"] for r in card["overrideReasons"] if "extension" in r
     ]
@@ -779,7 +780,7 @@ def test_the_same_card_and_outcome_sent_again_later_is_a_duplicate(app, client):
     reworded = [override(card["uuid"], comment=f"comment {i}") for i in range(50)]  # other words, same decision
     again = client.post(f"{ORDER_SIGN}/feedback", json={"feedback": reworded})
     assert (first.get_json()["stored"], later.get_json()["stored"], again.get_json()["stored"]) == (1, 0, 0)
-    assert len(app.extensions["alp_guard"].store.feedback_for(card["uuid"])) == 1
+    assert len(feedback_for(app.extensions["alp_guard"].store, card["uuid"])) == 1
     reason = client.post(f"{ORDER_SIGN}/feedback", json={"feedback": [override(card["uuid"], "hpp-excluded")]})
     assert reason.get_json()["stored"] == 1  # a reason sent later is another decision, kept
 
@@ -1115,7 +1116,7 @@ def test_feedback_may_name_the_hl7_reason_instead_of_ours(app, client):
     }
     response = client.post(f"{ORDER_SIGN}/feedback", json=feedback)
     assert response.get_json() == {"received": 1, "stored": 1}
-    (stored,) = app.extensions["alp_guard"].store.feedback_for(card["uuid"])
+    (stored,) = feedback_for(app.extensions["alp_guard"].store, card["uuid"])
     assert (stored["override_system"], stored["override_code"]) == (standard["system"], standard["code"])
 
 

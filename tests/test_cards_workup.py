@@ -12,7 +12,6 @@ from cards.workup import (
     hpp_workup,
     needs_genetics,
     service_request,
-    service_requests,
 )
 from hooks.findings import Pattern
 
@@ -81,7 +80,7 @@ def test_orders_without_instructions_have_no_instruction_member() -> None:
 
 @pytest.mark.parametrize("done", [frozenset(), frozenset({"plp"})])
 def test_every_workup_order_is_a_valid_r4b_service_request_without_id(done: frozenset[str]) -> None:
-    orders = service_requests([*hpp_workup(done), ALPL_SEQUENCING], "pat-1")
+    orders = [service_request(test, "pat-1") for test in [*hpp_workup(done), ALPL_SEQUENCING]]
     assert len(orders) == len(hpp_workup(done)) + 1
     for order in orders:
         assert "id" not in order

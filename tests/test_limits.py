@@ -14,6 +14,7 @@ from cds_service import create_app
 from cds_service.limits import LimitExceeded, TokenBuckets, check_counts, load_json, nesting_depth
 from tests.cds_checks import error_reason
 from tests.conftest import full_prefetch, hook_request, load_fhir
+from tests.store_reads import feedback_for
 
 ORDER_SIGN = "/cds-services/low-alp-order-sign"
 
@@ -185,7 +186,7 @@ def test_deep_feedback_is_400_and_not_stored(limited):
     }
     response = limited.test_client().post(f"{ORDER_SIGN}/feedback", json={"feedback": [item]})
     assert (response.status_code, error_reason(response)) == (400, "the request body is nested too deeply")
-    assert limited.extensions["alp_guard"].store.feedback_for("c1") == []
+    assert feedback_for(limited.extensions["alp_guard"].store, "c1") == []
 
 
 @pytest.mark.parametrize(

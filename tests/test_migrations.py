@@ -26,6 +26,7 @@ from cds_service.store import (
     metadata,
 )
 from tests.databases import fresh_database_url
+from tests.store_reads import served_card
 
 SERVED_AT = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 RECEIVED_AT = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
@@ -80,7 +81,7 @@ def test_a_fresh_database_gets_the_latest_version(any_database_url: str) -> None
         with store.engine.connect() as conn:
             assert current_version(conn) == LATEST_VERSION == SCHEMA_VERSION
         store.record_cards([card()])
-        assert store.served_card("card-1") is not None
+        assert served_card(store, "card-1") is not None
     finally:
         store.engine.dispose()
 
@@ -96,7 +97,7 @@ def test_opening_again_changes_nothing(any_database_url: str) -> None:
     second = Store(any_database_url)
     try:
         assert versions(second.engine) == ALL_VERSIONS
-        assert second.served_card("card-1") is not None
+        assert served_card(second, "card-1") is not None
     finally:
         first.engine.dispose()
         second.engine.dispose()
@@ -112,7 +113,7 @@ def test_a_database_made_before_migrations_existed_is_taken_as_version_1(engine:
     try:
         assert versions(store.engine) == ALL_VERSIONS  # version 1 kept as it was, the later steps applied
         assert "patient_key" in columns(store.engine, "feedback")
-        assert store.served_card("card-1") is not None
+        assert served_card(store, "card-1") is not None
     finally:
         store.engine.dispose()
 
@@ -341,7 +342,7 @@ def test_two_stores_starting_at_once_on_one_fresh_database(any_database_url: str
         assert all(isinstance(s, Store) for s in stores), stores
         assert versions(stores[0].engine) == ALL_VERSIONS
         stores[0].record_cards([card("card-1")])
-        assert stores[1].served_card("card-1") is not None
+        assert served_card(stores[1], "card-1") is not None
         assert stores[0].patient_key("p") == stores[1].patient_key("p")
     finally:
         for s in stores:

@@ -31,6 +31,7 @@ from cds_service.store import (
     schema_version,
 )
 from hooks.suppression import PastOverride
+from tests.store_reads import feedback_for, served_card
 
 SERVED_AT = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 RECEIVED_AT = datetime(2026, 11, 24, 20, 17, 2, tzinfo=UTC)
@@ -134,7 +135,7 @@ def test_record_cards_then_served_card_round_trip(store: Store) -> None:
     a = served(CARD_A)
     b = served(CARD_B, topic="hpp-workup", indicator="info", service_id="alp-guard-patient-view", hook="patient-view")
     store.record_cards([a, b])
-    got_a, got_b = store.served_card(CARD_A), store.served_card(CARD_B)
+    got_a, got_b = served_card(store, CARD_A), served_card(store, CARD_B)
     assert got_a is not None and got_b is not None
     for got, sent in ((got_a, a), (got_b, b)):
         assert (got.card_uuid, got.service_id, got.hook, got.hook_instance, got.topic, got.indicator) == (
@@ -155,7 +156,7 @@ def test_record_cards_then_served_card_round_trip(store: Store) -> None:
 )
 def test_served_at_round_trips_as_the_same_aware_instant(store: Store, served_at: datetime) -> None:
     store.record_cards([served(CARD_A, served_at)])
-    got = store.served_card(CARD_A)
+    got = served_card(store, CARD_A)
     assert got is not None
     assert got.served_at.tzinfo is not None, f"served_at came back naive: {got.served_at!r}"
     assert got.served_at == SERVED_AT
@@ -164,7 +165,7 @@ def test_served_at_round_trips_as_the_same_aware_instant(store: Store, served_at
 
 def test_served_card_of_an_unknown_uuid_is_none(store: Store) -> None:
     store.record_cards([served(CARD_A)])
-    assert store.served_card(CARD_B) is None
+    assert served_card(store, CARD_B) is None
 
 
 def test_record_cards_with_no_cards_stores_nothing(store: Store) -> None:
@@ -175,13 +176,13 @@ def test_record_cards_with_no_cards_stores_nothing(store: Store) -> None:
 
 def test_record_cards_accepts_a_generator(store: Store) -> None:
     store.record_cards(served(u) for u in (CARD_A, CARD_B))
-    assert store.served_card(CARD_B) is not None
+    assert served_card(store, CARD_B) is not None
 
 
 def test_record_cards_is_atomic(store: Store) -> None:
     with pytest.raises(IntegrityError):
         store.record_cards([served(CARD_A), served(CARD_A, topic="other")])
-    assert store.served_card(CARD_A) is None
+    assert served_card(store, CARD_A) is None
     assert count(store, cards_served) == 0
 
 
@@ -189,8 +190,8 @@ def test_a_card_uuid_cannot_be_recorded_twice(store: Store) -> None:
     store.record_cards([served(CARD_A)])
     with pytest.raises(IntegrityError):
         store.record_cards([served(CARD_B), served(CARD_A)])
-    assert store.served_card(CARD_B) is None  # the failing batch left nothing behind
-    assert store.served_card(CARD_A).topic == "bisphosphonate-low-alp"  # type: ignore[union-attr]
+    assert served_card(store, CARD_B) is None  # the failing batch left nothing behind
+    assert served_card(store, CARD_A).topic == "bisphosphonate-low-alp"  # type: ignore[union-attr]
 
 
 # --- feedback ---------------------------------------------------------------------------------------------------
@@ -204,7 +205,7 @@ def test_record_feedback_returns_the_number_of_new_rows(store: Store) -> None:
 def test_record_feedback_is_idempotent_for_an_identical_event(store: Store) -> None:
     assert store.record_feedback("alp-guard-order-sign", [ACCEPTED], RECEIVED_AT) == 1
     assert store.record_feedback("alp-guard-order-sign", [ACCEPTED], RECEIVED_AT + timedelta(minutes=1)) == 0
-    rows = store.feedback_for(CARD_A)
+    rows = feedback_for(store, CARD_A)
     assert len(rows) == 1
     assert rows[0]["outcome_timestamp"] == "2021-12-11T10:05:31Z"
 
@@ -245,7 +246,7 @@ def test_the_same_card_and_time_with_other_details_is_kept_as_another_event(stor
     store.record_feedback("alp-guard-order-sign", [ACCEPTED], RECEIVED_AT)
     resent = FeedbackEvent(CARD_A, "accepted", "2021-12-11T10:05:31Z", (SUGGESTION_2,))
     assert store.record_feedback("alp-guard-order-sign", [resent], RECEIVED_AT) == 1
-    stored = [json.loads(row["accepted_suggestions"]) for row in store.feedback_for(CARD_A)]
+    stored = [json.loads(row["accepted_suggestions"]) for row in feedback_for(store, CARD_A)]
     assert stored == [[SUGGESTION], [SUGGESTION_2]]
 
 
@@ -254,7 +255,7 @@ def test_an_override_reason_sent_later_is_not_lost(store: Store) -> None:
     reasoned = FeedbackEvent(CARD_A, "overridden", "2021-12-11T10:05:31Z", override_code="hpp-excluded")
     assert store.record_feedback("s", [bare], RECEIVED_AT) == 1
     assert store.record_feedback("s", [reasoned], RECEIVED_AT) == 1
-    assert [row["override_code"] for row in store.feedback_for(CARD_A)] == [None, "hpp-excluded"]
+    assert [row["override_code"] for row in feedback_for(store, CARD_A)] == [None, "hpp-excluded"]
 
 
 def test_patient_keys_are_stable_keyed_hashes_shared_by_instances(store: Store, tmp_path) -> None:
@@ -294,7 +295,7 @@ def test_the_same_card_and_outcome_at_another_time_is_a_repeat(store: Store) -> 
     assert store.record_feedback("alp-guard-order-sign", [ACCEPTED], RECEIVED_AT) == 1
     later = dataclasses.replace(ACCEPTED, outcome_timestamp="2021-12-11T10:06:00Z")
     assert store.record_feedback("alp-guard-order-sign", [later], RECEIVED_AT + timedelta(hours=1)) == 0
-    assert [r["outcome_timestamp"] for r in store.feedback_for(CARD_A)] == ["2021-12-11T10:05:31Z"]
+    assert [r["outcome_timestamp"] for r in feedback_for(store, CARD_A)] == ["2021-12-11T10:05:31Z"]
 
 
 @pytest.mark.parametrize(
@@ -308,7 +309,7 @@ def test_the_same_card_and_outcome_at_another_time_is_a_repeat(store: Store) -> 
 def test_a_different_event_for_the_same_card_is_stored(store: Store, other: FeedbackEvent) -> None:
     assert store.record_feedback("alp-guard-order-sign", [ACCEPTED], RECEIVED_AT) == 1
     assert store.record_feedback("alp-guard-order-sign", [other], RECEIVED_AT) == 1
-    rows = store.feedback_for(CARD_A)
+    rows = feedback_for(store, CARD_A)
     assert [(r["outcome"], r["outcome_timestamp"]) for r in rows] == [
         ("accepted", "2021-12-11T10:05:31Z"),
         (other.outcome, other.outcome_timestamp),
@@ -318,7 +319,7 @@ def test_a_different_event_for_the_same_card_is_stored(store: Store, other: Feed
 def test_feedback_rows_round_trip(store: Store) -> None:
     two = FeedbackEvent(CARD_B, "accepted", "2021-12-11T10:05:31Z", (SUGGESTION, SUGGESTION_2))
     store.record_feedback("alp-guard-order-sign", [ACCEPTED, OVERRIDDEN, two], RECEIVED_AT)
-    accepted, overridden = store.feedback_for(CARD_A)
+    accepted, overridden = feedback_for(store, CARD_A)
     assert accepted["service_id"] == "alp-guard-order-sign"
     assert accepted["card_uuid"] == CARD_A
     assert accepted["outcome"] == "accepted"
@@ -332,20 +333,20 @@ def test_feedback_rows_round_trip(store: Store) -> None:
         "seen by endocrinology",
     )
     assert overridden["id"] > accepted["id"]  # oldest first
-    [row_b] = store.feedback_for(CARD_B)
+    [row_b] = feedback_for(store, CARD_B)
     assert json.loads(row_b["accepted_suggestions"]) == [SUGGESTION, SUGGESTION_2]
 
 
 def test_feedback_received_at_round_trips_as_an_aware_instant(store: Store) -> None:
     store.record_feedback("alp-guard-order-sign", [ACCEPTED], RECEIVED_AT)
-    received_at = store.feedback_for(CARD_A)[0]["received_at"]
+    received_at = feedback_for(store, CARD_A)[0]["received_at"]
     assert received_at.tzinfo is not None, f"received_at came back naive: {received_at!r}"
     assert received_at == RECEIVED_AT
 
 
 def test_feedback_for_an_unknown_card_is_empty(store: Store) -> None:
     store.record_feedback("alp-guard-order-sign", [ACCEPTED], RECEIVED_AT)
-    assert store.feedback_for(CARD_B) == []
+    assert feedback_for(store, CARD_B) == []
 
 
 def test_record_feedback_of_no_events_is_zero(store: Store) -> None:
@@ -357,7 +358,7 @@ def test_record_feedback_is_atomic(store: Store) -> None:
     broken = FeedbackEvent(CARD_B, None, "2021-12-11T10:05:31Z")  # type: ignore[arg-type]  # NOT NULL outcome
     with pytest.raises(IntegrityError):
         store.record_feedback("alp-guard-order-sign", [ACCEPTED, broken], RECEIVED_AT)
-    assert store.feedback_for(CARD_A) == []
+    assert feedback_for(store, CARD_A) == []
     assert count(store, feedback) == 0
 
 
@@ -607,12 +608,12 @@ def test_two_stores_on_one_file_see_each_others_writes(url: str, store: Store) -
     other = Store(url)
     try:
         store.record_cards([served(CARD_A)])
-        assert other.served_card(CARD_A) is not None
+        assert served_card(other, CARD_A) is not None
         other.record_cards([served(CARD_B)])
-        assert store.served_card(CARD_B) is not None
+        assert served_card(store, CARD_B) is not None
 
         assert other.record_feedback("alp-guard-order-sign", [ACCEPTED], RECEIVED_AT) == 1
-        assert [r["outcome"] for r in store.feedback_for(CARD_A)] == ["accepted"]
+        assert [r["outcome"] for r in feedback_for(store, CARD_A)] == ["accepted"]
         # The repeat sent to the other worker is recognised as well.
         assert store.record_feedback("alp-guard-order-sign", [ACCEPTED], RECEIVED_AT) == 0
         with pytest.raises(IntegrityError):
@@ -692,7 +693,7 @@ def test_a_writer_goes_ahead_without_the_gate_once_the_wait_is_over(db_path: Pat
     try:
         with SqliteWriterGate(f"{db_path}-writers.lock").held():  # another process stuck holding the gate
             store.record_cards([served(CARD_A)])  # SQLite's own locking decides, and the file is free
-        assert store.served_card(CARD_A) is not None
+        assert served_card(store, CARD_A) is not None
     finally:
         store.engine.dispose()
 
@@ -722,7 +723,7 @@ def test_an_in_memory_sqlite_store_writes_without_a_lock_file(tmp_path: Path, mo
     memory = Store("sqlite://")
     try:
         memory.record_cards([served(CARD_A)])
-        assert memory.served_card(CARD_A) is not None
+        assert served_card(memory, CARD_A) is not None
     finally:
         memory.engine.dispose()
     assert list(tmp_path.iterdir()) == []
@@ -736,6 +737,6 @@ def test_a_file_system_without_locks_never_fails_the_write(db_path: Path, monkey
     store = Store(f"sqlite:///{db_path}")
     try:
         store.record_cards([served(CARD_A)])
-        assert store.served_card(CARD_A) is not None
+        assert served_card(store, CARD_A) is not None
     finally:
         store.engine.dispose()

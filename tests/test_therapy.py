@@ -9,7 +9,7 @@ import pytest
 
 from hooks.policy import Policy
 from hooks.records import Code, MedicationOrder
-from hooks.therapy import antiresorptive_therapies, in_use, ingredients_in_use, taken_on
+from hooks.therapy import antiresorptive_therapies, in_use, taken_on
 from hooks.valuesets import RXNORM
 
 TODAY = date(2026, 11, 24)
@@ -43,7 +43,7 @@ def ago(days: int) -> date:
 )
 def test_a_medication_statement_counts_while_active_intended_or_on_hold(status, used):
     therapies = antiresorptive_therapies([record("MedicationStatement", status, start=ago(400))], TODAY, POLICY)
-    assert bool(ingredients_in_use(therapies, TODAY)) is used
+    assert bool(in_use(therapies, TODAY)) is used
 
 
 @pytest.mark.parametrize("days_ago, used", [(58, True), (59, False)])

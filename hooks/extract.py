@@ -23,11 +23,12 @@ from hooks.fhir_read import (
     FhirQuantity,
     UnreadableResource,
     boolean,
+    checked_concept,
     choice,
     code,
     coding,
     concept,
-    concepts,
+    concept_codes,
     date_time,
     decimal,
     fhir_date,
@@ -90,6 +91,7 @@ _OBSERVATION_VALUES = (
     "DateTime",
     "Period",
 )
+Memo = dict[tuple[str, str], Any]
 MEDICATION_SOURCES = ("MedicationRequest", "MedicationStatement", "MedicationDispense", "MedicationAdministration")
 
 
@@ -132,6 +134,7 @@ def read_lab_results(resources: Iterable[Mapping], loincs: frozenset[str]) -> tu
     """Return the Observations coded with one of `loincs`, and those of them that could not be read."""
     results: list[LabResult] = []
     unreadable: list[Unreadable] = []
+    memo: Memo = {}  # one lab's code, ranges and interpretation recur on each of its results: read each once
     for resource in resources:
         if not isinstance(resource, Mapping) or not isinstance(resource.get("resourceType"), str):
             # An entry too broken to tell what it is may have been one of these results.
@@ -144,7 +147,8 @@ def read_lab_results(resources: Iterable[Mapping], loincs: frozenset[str]) -> tu
         if loinc is None:
             continue  # only the results a rule reads are read: the rest is not our evidence
         try:
-            results.append(_checked(resource, "Observation", functools.partial(_lab_result, loinc=loinc)))
+            read = functools.partial(_lab_result, loinc=loinc, memo=memo)
+            results.append(_checked(resource, "Observation", read))
         except UnreadableResource as exc:
             unreadable.append(
                 Unreadable(
@@ -159,17 +163,32 @@ def read_lab_results(resources: Iterable[Mapping], loincs: frozenset[str]) -> tu
     return results, unreadable
 
 
-def _lab_result(r: Mapping, *, loinc: str) -> LabResult:
+def _memoised(memo: Memo, read: Callable[[Any, str], Any], raw: Any, path: str) -> Any:
+    """Return `read(raw, path)`, computed once per equal JSON value (`read` is pure; failures are not kept)."""
+    if raw is None:
+        return read(raw, path)
+    key = (path, repr(raw))  # repr tells 1, 1.0, "1" and True apart, as JSON does
+    if key not in memo:
+        memo[key] = read(raw, path)
+    return memo[key]
+
+
+def _reference_ranges(value: Any, path: str) -> tuple[ReferenceRange, ...]:
+    """Return each Observation.referenceRange entry."""
+    return tuple(_reference_range(entry, path) for entry in items(value, path))
+
+
+def _lab_result(r: Mapping, *, loinc: str, memo: Memo) -> LabResult:
     """Return the LabResult of one Observation, or raise UnreadableResource."""
     status = str(code(required(r.get("status"), "status"), "status"))
     present(r, "code")
-    concept(r.get("code"), "code")
+    _memoised(memo, checked_concept, r.get("code"), "code")  # its codes were read before
     issued = instant(r.get("issued"), "issued")
     absent = obj(r.get("dataAbsentReason"), "dataAbsentReason")
-    concept(absent, "dataAbsentReason")
-    ranges = tuple(_reference_range(v, "referenceRange") for v in items(r.get("referenceRange"), "referenceRange"))
+    checked_concept(absent, "dataAbsentReason")
+    ranges = _memoised(memo, _reference_ranges, r.get("referenceRange"), "referenceRange")
     encounter = reference(r.get("encounter"), "encounter")
-    interpretation = concepts(r.get("interpretation"), "interpretation")
+    interpretation = _memoised(memo, concept_codes, r.get("interpretation"), "interpretation")
     value_kind = choice(r, "value", _OBSERVATION_VALUES)
     value_quantity = quantity(r.get("valueQuantity"), "valueQuantity")
     value_concept = concept(r.get("valueCodeableConcept"), "valueCodeableConcept")
@@ -197,7 +216,7 @@ def _lab_result(r: Mapping, *, loinc: str) -> LabResult:
         encounter=encounter.get("reference") if encounter is not None else None,
         coded_value=value_concept.codes,
         text_value=value_string or value_text,
-        interpretation=tuple(c.code for found in interpretation for c in found.codes),
+        interpretation=interpretation,
     )
 
 
@@ -233,7 +252,7 @@ def _timing(value: Any, path: str) -> None:
     for event in items(timing.get("event"), path + ".event"):
         date_time(event, path + ".event")
     obj(timing.get("repeat"), path + ".repeat")
-    concept(timing.get("code"), path + ".code")
+    checked_concept(timing.get("code"), path + ".code")
 
 
 def _reference_range(value: Any, path: str) -> ReferenceRange:
@@ -241,8 +260,8 @@ def _reference_range(value: Any, path: str) -> ReferenceRange:
     entry = obj(value, path) or {}
     low = quantity(entry.get("low"), path + ".low")
     high = quantity(entry.get("high"), path + ".high")
-    concept(entry.get("type"), path + ".type")
-    applies = concepts(entry.get("appliesTo"), path + ".appliesTo")
+    checked_concept(entry.get("type"), path + ".type")
+    applies = concept_codes(entry.get("appliesTo"), path + ".appliesTo")
     age_low, age_high = range_(entry.get("age"), path + ".age")
     string(entry.get("text"), path + ".text")
     return ReferenceRange(
@@ -250,7 +269,7 @@ def _reference_range(value: Any, path: str) -> ReferenceRange:
         high=_quantity(high),
         age_low=_age_bound(age_low),
         age_high=_age_bound(age_high),
-        applies_to=tuple(c.code for found in applies for c in found.codes),
+        applies_to=applies,
     )
 
 
@@ -402,20 +421,20 @@ def _first_dose(value: Any, path: str) -> Quantity | None:
         _dosage_parts(dosage, path)
         string(dosage.get("text"), path + ".text")
         integer(dosage.get("sequence"), path + ".sequence")
-        concepts(dosage.get("additionalInstruction"), path + ".additionalInstruction")
+        concept_codes(dosage.get("additionalInstruction"), path + ".additionalInstruction")
         string(dosage.get("patientInstruction"), path + ".patientInstruction")
         if dosage.get("timing") is not None:
             _timing(dosage["timing"], path + ".timing")
         choice(dosage, "asNeeded", ("Boolean", "CodeableConcept"))
         boolean(dosage.get("asNeededBoolean"), path + ".asNeededBoolean")
-        concept(dosage.get("asNeededCodeableConcept"), path + ".asNeededCodeableConcept")
+        checked_concept(dosage.get("asNeededCodeableConcept"), path + ".asNeededCodeableConcept")
         ratio(dosage.get("maxDosePerPeriod"), path + ".maxDosePerPeriod")
         quantity(dosage.get("maxDosePerAdministration"), path + ".maxDosePerAdministration")
         quantity(dosage.get("maxDosePerLifetime"), path + ".maxDosePerLifetime")
         for dose_and_rate in items(dosage.get("doseAndRate"), path + ".doseAndRate"):
             part = path + ".doseAndRate"
             dose_and_rate = obj(dose_and_rate, part) or {}
-            concept(dose_and_rate.get("type"), part + ".type")
+            checked_concept(dose_and_rate.get("type"), part + ".type")
             choice(dose_and_rate, "dose", ("Range", "Quantity"))
             choice(dose_and_rate, "rate", ("Ratio", "Range", "Quantity"))
             range_(dose_and_rate.get("doseRange"), part + ".doseRange")
@@ -430,9 +449,9 @@ def _first_dose(value: Any, path: str) -> Quantity | None:
 
 def _dosage_parts(dosage: Mapping, path: str) -> None:
     """Check the coded parts a Dosage and an administration's dosage share."""
-    concept(dosage.get("site"), path + ".site")
-    concept(dosage.get("route"), path + ".route")
-    concept(dosage.get("method"), path + ".method")
+    checked_concept(dosage.get("site"), path + ".site")
+    checked_concept(dosage.get("route"), path + ".route")
+    checked_concept(dosage.get("method"), path + ".method")
 
 
 def read_encounters(resources: Iterable[Mapping]) -> list[EncounterRecord]:
@@ -541,7 +560,7 @@ def _medication(r: Mapping) -> Concept:
     for ingredient in items(r.get("ingredient"), "ingredient"):
         ingredient = obj(ingredient, "ingredient") or {}
         choice(ingredient, "item", ("CodeableConcept", "Reference"), required=True)
-        concept(ingredient.get("itemCodeableConcept"), "ingredient.itemCodeableConcept")
+        checked_concept(ingredient.get("itemCodeableConcept"), "ingredient.itemCodeableConcept")
         reference(ingredient.get("itemReference"), "ingredient.itemReference")
         boolean(ingredient.get("isActive"), "ingredient.isActive")
         ratio(ingredient.get("strength"), "ingredient.strength")

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -34,10 +33,6 @@ _TIME = r"([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?"
 _DATE = re.compile(_YEAR + r"(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1]))?)?")
 _DATE_TIME = re.compile(_YEAR + r"(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1])(T" + _TIME + _ZONE + r")?)?)?")
 _INSTANT = re.compile(_YEAR + r"-(0[1-9]|1[0-2])-(0[1-9]|[1-2][0-9]|3[0-1])T" + _TIME + _ZONE)
-_PARTS = re.compile(
-    r"(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})"
-    r"(T(?P<hour>\d{2}):(?P<minute>\d{2}):(?P<second>\d{2})(\.(?P<fraction>\d+))?(?P<zone>Z|[+\-]\d{2}:\d{2})?)?"
-)
 # Lax booleans, as pydantic reads them.
 _BOOLEANS = {
     **dict.fromkeys(("1", "on", "t", "true", "y", "yes"), True),
@@ -47,8 +42,7 @@ _BOOLEANS = {
 FhirDateTime = date | datetime | str  # a date, an aware date-time, or a partial date or leap second kept as text
 
 
-@dataclass(frozen=True, slots=True)
-class FhirQuantity:
+class FhirQuantity(NamedTuple):
     """A Quantity (or Duration, Age, SimpleQuantity) with its elements as sent."""
 
     value: Decimal | None
@@ -78,7 +72,7 @@ def obj(value: Any, path: str) -> Mapping | None:
     """Return a JSON object (a FHIR complex element), checking its id and extensions."""
     if value is None:
         return None
-    if not isinstance(value, Mapping):
+    if not isinstance(value, dict):  # JSON objects: json.loads gives dicts
         raise invalid(path, "not an object")
     if "id" in value or "extension" in value:
         string(value.get("id"), path + ".id")
@@ -94,7 +88,7 @@ def items(value: Any, path: str) -> Sequence:
     """Return the items of a 0..* element; a lone object counts as a one-item list."""
     if value is None:
         return ()
-    if isinstance(value, Mapping):
+    if isinstance(value, dict):
         return (value,)
     if not isinstance(value, list):
         raise invalid(path, "not a list")
@@ -105,8 +99,8 @@ def items(value: Any, path: str) -> Sequence:
 
 def string(value: Any, path: str) -> str | None:
     """Return a FHIR string: at least one character."""
-    if value is None:
-        return None
+    if value is None or (type(value) is str and value and not value[0].isspace()):
+        return value
     if not isinstance(value, str) or not _STRING.search(value):
         raise invalid(path, "not a string")
     return value
@@ -213,29 +207,15 @@ def fhir_date(value: Any, path: str) -> date | str | None:
 
 def _parsed(text: str, path: str) -> FhirDateTime:
     """Return the date or aware date-time of text that matches a FHIR pattern; partial dates stay text."""
-    match = _PARTS.fullmatch(text)
-    if match is None:
+    if len(text) < 10:
         return text  # a year, or a year and month
+    if text[17:19] == "60":
+        return text  # a leap second, which datetime cannot hold
     try:
-        day = date(int(match["year"]), int(match["month"]), int(match["day"]))
+        # The pattern has checked the form (and that a time has its zone); this checks the calendar.
+        return date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
     except ValueError:
         raise invalid(path, "not a calendar date") from None
-    if match["hour"] is None:
-        return day
-    if match["second"] == "60":
-        return text  # a leap second, which datetime cannot hold
-    zone = match["zone"]
-    offset = timedelta(0) if zone == "Z" else timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
-    return datetime(
-        day.year,
-        day.month,
-        day.day,
-        int(match["hour"]),
-        int(match["minute"]),
-        int(match["second"]),
-        int((match["fraction"] or "0")[:6].ljust(6, "0")),
-        tzinfo=timezone(-offset if zone.startswith("-") else offset),
-    )
 
 
 def coding(value: Any, path: str) -> Mapping | None:
@@ -243,11 +223,35 @@ def coding(value: Any, path: str) -> Mapping | None:
     coded = obj(value, path)
     if coded is not None:
         uri(coded.get("system"), path + ".system")
-        string(coded.get("version"), path + ".version")
         code(coded.get("code"), path + ".code")
         string(coded.get("display"), path + ".display")
-        boolean(coded.get("userSelected"), path + ".userSelected")
+        if "version" in coded or "userSelected" in coded:
+            string(coded.get("version"), path + ".version")
+            boolean(coded.get("userSelected"), path + ".userSelected")
     return coded
+
+
+def checked_concept(value: Any, path: str) -> None:
+    """Check a CodeableConcept whose codes are read elsewhere or not at all."""
+    concept_ = obj(value, path)
+    if concept_ is not None:
+        for c in items(concept_.get("coding"), path + ".coding"):
+            coding(c, path + ".coding")
+        string(concept_.get("text"), path + ".text")
+
+
+def concept_codes(value: Any, path: str) -> tuple[str, ...]:
+    """Return the codes of each CodeableConcept of a 0..* element (interpretation, appliesTo), checking them."""
+    found: list[str] = []
+    for concept_ in items(value, path):
+        concept_ = obj(concept_, path)
+        if concept_ is not None:
+            for c in items(concept_.get("coding"), path + ".coding"):
+                c = coding(c, path + ".coding")
+                if c is not None and c.get("code") is not None:
+                    found.append(c["code"])
+            string(concept_.get("text"), path + ".text")
+    return tuple(found)
 
 
 def concept(value: Any, path: str) -> Concept:
@@ -264,18 +268,14 @@ def concept(value: Any, path: str) -> Concept:
     return Concept(codes, names, next((c.code for c in codes if c.code), None))
 
 
-def concepts(value: Any, path: str) -> tuple[Concept, ...]:
-    """Return each CodeableConcept of a 0..* element."""
-    return tuple(concept(c, path) for c in items(value, path))
-
-
 def quantity(value: Any, path: str) -> FhirQuantity | None:
     """Return a Quantity's elements."""
     quantity_ = obj(value, path)
     if quantity_ is None:
         return None
+    number = quantity_.get("value")
     return FhirQuantity(
-        decimal(quantity_.get("value"), path + ".value"),
+        Decimal(str(number)) if type(number) is int else decimal(number, path + ".value"),
         code(quantity_.get("comparator"), path + ".comparator"),
         string(quantity_.get("unit"), path + ".unit"),
         uri(quantity_.get("system"), path + ".system"),
@@ -309,7 +309,7 @@ def reference(value: Any, path: str) -> Mapping | None:
         identifier = obj(reference_.get("identifier"), path + ".identifier")
         if identifier is not None:
             code(identifier.get("use"), path + ".identifier.use")
-            concept(identifier.get("type"), path + ".identifier.type")
+            checked_concept(identifier.get("type"), path + ".identifier.type")
             uri(identifier.get("system"), path + ".identifier.system")
             string(identifier.get("value"), path + ".identifier.value")
             period(identifier.get("period"), path + ".identifier.period")

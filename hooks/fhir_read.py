@@ -1,8 +1,8 @@
 """Check and convert the FHIR R4 JSON datatypes the rules read, as fhir.resources would, in one pass.
 
 Each function takes a raw JSON value (None when absent) and the element's path, and returns the value converted
-(None when absent) or raises Unreadable naming the path, never the value. The checks are fhir.resources' own for
-these elements (tests/test_extract_reference.py holds them side by side), with the same known repairs of sloppy
+(None when absent) or raises UnreadableResource naming the path, never the value. The checks are fhir.resources' own for
+these elements (tests/test_extract_differential.py holds the reader against them), with the same known repairs of sloppy
 clients: an object where R4 wants a list is read as a one-item list, a date-time without a zone is read as UTC
 (only its calendar date is used), and elements R4 does not define are ignored.
 """

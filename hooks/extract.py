@@ -142,8 +142,7 @@ def read_lab_results(resources: Iterable[Mapping], loincs: frozenset[str]) -> tu
             continue
         if resource.get("resourceType") != "Observation":
             continue
-        codes = raw_codes(resource.get("code"))
-        loinc = next((c.code for c in codes if c.system == _LOINC and c.code in loincs), None)
+        loinc = _loinc(resource.get("code"), loincs)
         if loinc is None:
             continue  # only the results a rule reads are read: the rest is not our evidence
         try:
@@ -155,12 +154,22 @@ def read_lab_results(resources: Iterable[Mapping], loincs: frozenset[str]) -> tu
                     "Observation",
                     _raw_id(resource),
                     str(exc),
-                    codes,
+                    raw_codes(resource.get("code")),
                     effective=_raw_effective(resource),
                     status=_raw_text(resource.get("status")),
                 )
             )
     return results, unreadable
+
+
+def _loinc(concept_: Any, loincs: frozenset[str]) -> str | None:
+    """Return the first of `loincs` a raw CodeableConcept dict codes, as far as it is legible."""
+    codings = concept_.get("coding") if isinstance(concept_, dict) else None
+    for c in codings if isinstance(codings, list) else ():
+        code_ = c.get("code") if isinstance(c, dict) else None
+        if isinstance(code_, str) and code_ in loincs and c.get("system") == _LOINC:
+            return code_
+    return None
 
 
 def _memoised(memo: Memo, read: Callable[[Any, str], Any], raw: Any, path: str) -> Any:

@@ -87,6 +87,9 @@ def stage_breakdown(payloads: dict[str, Path], repeat: dict[str, int]) -> dict:
         (services, "evaluate_antiresorptive_orders", "rules (order findings)"),
         (services, "evaluate_patient_view", "rules (patient-view findings)"),
         (evidence, "gather_evidence", "rules (ALP pattern, HPP, substrates)"),
+        (evidence, "read_lab_results", "read Observations"),
+        (evidence, "read_medication_uses", "read medications"),
+        (evidence, "read_conditions", "read Conditions"),
     ]
     missing = []
     for module, attribute, label in plan:
@@ -94,7 +97,8 @@ def stage_breakdown(payloads: dict[str, Path], repeat: dict[str, int]) -> dict:
             setattr(module, attribute, timed(label, getattr(module, attribute)))
         else:
             missing.append(f"{module.__name__}.{attribute}")
-    extract.validate = timed(None, extract.validate, by_type=True)
+    if hasattr(extract, "validate"):  # the fhir.resources reader before issue 12
+        extract.validate = timed(None, extract.validate, by_type=True)
 
     tmp = tempfile.mkdtemp(prefix="alpbench-prof-")
     app = create_app({"auth_mode": "none", "log_level": "WARNING", "database_url": f"sqlite:///{tmp}/db.sqlite3"})
@@ -168,6 +172,7 @@ import shutil; shutil.rmtree(tmp, ignore_errors=True)
 FRAMES = {  # label -> substring of a collapsed-stack frame "function (file:line)"
     "FHIR model validation (fhir_models.validate)": "validate (hooks/fhir_models.py",
     "  of which repair after a failed validation": "_repaired (hooks/fhir_models.py",
+    "read Observations (extract.read_lab_results)": "read_lab_results (hooks/extract.py",
     "prefetch -> evidence (evidence_from_resources)": "evidence_from_resources (hooks/evidence.py",
     "draft orders": "draft_medication_orders (cds_service/services.py",
     "rules: ALP pattern etc. (gather_evidence)": "gather_evidence (hooks/evidence.py",

@@ -1,7 +1,8 @@
 """Pure clinical core: FHIR data in, findings out. No I/O, no clock, no randomness.
 
 Reading the record:
-- `fhir_models.py`, `extract.py`: FHIR JSON into the small records of `records.py` (LabResult, MedicationOrder ...).
+- `extract.py`, `fhir_read.py`: each FHIR resource read once, in one pass, into the small records of `records.py`
+  (LabResult, MedicationOrder ...); `fhir_read.py` checks the FHIR datatypes as fhir.resources would.
 - `evidence.py`: everything the rules know about one patient in one hook call (Evidence).
 
 Facts the rules share:

@@ -10,16 +10,13 @@ from typing import Any
 
 from hooks.alp import assess_alp, years_before
 from hooks.extract import (
-    MEDICATION_SOURCES,
     index_medications,
-    legible_order,
     read_conditions,
     read_encounters,
     read_lab_results,
     read_medication_uses,
     read_patient,
 )
-from hooks.fhir_models import SharedElements
 from hooks.findings import AlpAssessment, Measurement
 from hooks.hpp import hpp_on_record, workup_on_file
 from hooks.labs import counts, newest_first, specimen_day
@@ -165,24 +162,16 @@ def bone_specific_alp(results: Sequence[LabResult], since: date, policy: Policy)
     )
 
 
-# Only the orders and diagnoses a rule reads are validated: the rest would cost time and prove nothing.
-
-
-def may_matter_order(resource: Any, medications: Mapping[str, Mapping]) -> bool:
-    """Return whether a MedicationRequest could be an antiresorptive or asfotase alfa, as far as it is legible."""
-    if not isinstance(resource, Mapping) or resource.get("resourceType") not in MEDICATION_SOURCES:
-        return False
-    order = legible_order(resource, medications)
+def may_matter(order: MedicationOrder) -> bool:
+    """Return whether a medication could be an antiresorptive, asfotase alfa or a cause of low ALP."""
     if not order.codes and not order.names:
-        return True  # cannot tell what it is: read it properly
+        return True  # cannot tell what it is: keep it
     return bool(antiresorptive_ingredients(order)) or is_asfotase_alfa(order) or drug_cause(order) is not None
 
 
-def read_with_placeholders(
-    resources: Any, loincs: frozenset[str], *, shared: SharedElements | None = None
-) -> list[LabResult]:
+def read_with_placeholders(resources: Any, loincs: frozenset[str]) -> list[LabResult]:
     """Return the results, with a value-less stand-in for each unreadable one, so it still counts as newest."""
-    results, unreadable = read_lab_results(resources, loincs, shared=shared)
+    results, unreadable = read_lab_results(resources, loincs)
     for resource in unreadable:
         loinc = next((c.code for c in resource.codes if c.code in loincs), None)
         if loinc is not None and resource.effective is not None:
@@ -202,19 +191,16 @@ def evidence_from_resources(
     unavailable: frozenset[str] = frozenset(),
 ) -> Evidence:
     """Return the Evidence from resolved prefetch data (keys as in the services' prefetch templates)."""
-    shared: SharedElements = {}  # codes and ranges that recur across this request's resources, validated once
     medication_resources = [r for key in MEDICATION_KEYS for r in data.get(key) or ()]
     index = {**fetched_medications, **index_medications(medication_resources)}
-    medications, _ = read_medication_uses(
-        [r for r in medication_resources if may_matter_order(r, index)], index, shared=shared
-    )
+    medications = [order for order in read_medication_uses(medication_resources, index)[0] if may_matter(order)]
     alp_resources = list(data.get("alp") or ())
-    alp_results, alp_unreadable = read_lab_results(alp_resources, ALP_TOTAL.codes, shared=shared)
-    bone_specific, _ = read_lab_results(alp_resources, ALP_BONE_SPECIFIC.codes, shared=shared)
-    conditions, unreadable_conditions = read_conditions(data.get("conditions") or (), shared=shared)
-    workup_results, workup_unreadable = read_lab_results(data.get("hppWorkup") or (), WORKUP_LAB_CODES, shared=shared)
-    safety_labs = read_with_placeholders(data.get("safetyLabs") or (), SAFETY_LAB_CODES, shared=shared)
-    liver_labs = read_with_placeholders(data.get("liverPanel") or (), LIVER_LAB_CODES, shared=shared)
+    alp_results, alp_unreadable = read_lab_results(alp_resources, ALP_TOTAL.codes)
+    bone_specific, _ = read_lab_results(alp_resources, ALP_BONE_SPECIFIC.codes)
+    conditions, unreadable_conditions = read_conditions(data.get("conditions") or ())
+    workup_results, workup_unreadable = read_lab_results(data.get("hppWorkup") or (), WORKUP_LAB_CODES)
+    safety_labs = read_with_placeholders(data.get("safetyLabs") or (), SAFETY_LAB_CODES)
+    liver_labs = read_with_placeholders(data.get("liverPanel") or (), LIVER_LAB_CODES)
     evidence = gather_evidence(
         patient=read_patient(data.get("patient"), patient_id),
         alp_results=alp_results,
@@ -228,7 +214,7 @@ def evidence_from_resources(
         bone_specific=bone_specific,
         safety_labs=safety_labs,
         liver_labs=liver_labs,
-        encounters=read_encounters(data.get("encounters") or (), shared=shared),
+        encounters=read_encounters(data.get("encounters") or ()),
         today=today,
         policy=policy,
     )

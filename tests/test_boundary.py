@@ -32,8 +32,6 @@ IO_MODULES = {
     "select",
 }
 ALLOWED = set(sys.stdlib_module_names) | {"hooks", "cards"}
-# Only the FHIR boundary module may use the FHIR models (and pydantic, their base).
-FHIR_BOUNDARY = {"fhir", "pydantic"}
 IMPURE_CALLS = {"now", "today", "utcnow", "uuid4", "uuid1", "open", "getenv", "time", "monotonic"}
 
 
@@ -54,9 +52,8 @@ def is_io(module: str) -> bool:
 
 @pytest.mark.parametrize("path", CORE_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_core_modules_import_only_pure_modules(path):
-    allowed = ALLOWED | (FHIR_BOUNDARY if path.name == "fhir_models.py" else set())
     imported = imported_modules(path) - {"__future__"}
-    assert {m for m in imported if m.split(".")[0] not in allowed or is_io(m)} == set()
+    assert {m for m in imported if m.split(".")[0] not in ALLOWED or is_io(m)} == set()
 
 
 @pytest.mark.parametrize("path", CORE_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")

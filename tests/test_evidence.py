@@ -86,8 +86,8 @@ def test_fetched_medications_resolve_references():
     assert result.medications[0].codes[0].code == "993452"
 
 
-def test_orders_no_rule_reads_are_not_validated():
-    from hooks.evidence import may_matter_order
+def test_orders_no_rule_reads_are_not_kept():
+    from hooks.evidence import may_matter
 
     statin = {
         "resourceType": "MedicationRequest",
@@ -99,7 +99,16 @@ def test_orders_no_rule_reads_are_not_validated():
     asfotase = dict(statin, medicationCodeableConcept={"text": "Strensiq 40 mg/mL"})
     unknown = dict(statin, medicationReference={"reference": "Medication/elsewhere"})
     del unknown["medicationCodeableConcept"]
-    assert [may_matter_order(r, {}) for r in (statin, asfotase, unknown)] == [False, True, True]
+    orders, _ = read_medication_requests([statin, asfotase, unknown], {})
+    assert [may_matter(order) for order in orders] == [False, True, True]
+    result = evidence_from_resources(
+        data(medications=None) | {"medications": [statin, asfotase, unknown]},
+        {},
+        patient_id="pat-hpp-1",
+        today=TODAY,
+        policy=Policy(),
+    )
+    assert [order.names for order in result.medications] == [("Strensiq 40 mg/mL",), ()]
 
 
 def test_bone_specific_alp_with_a_data_absent_reason_is_not_shown():

@@ -183,3 +183,66 @@ def test_a_defect_in_an_element_no_rule_reads_does_not_make_a_resource_unreadabl
     condition["abatementDateTime"] = "spring 2019"
     (read,), unreadable = read_conditions([condition])
     assert (read.codes[0].code, unreadable) == ("360792001", [])
+
+
+# Reading tolerates what sloppy clients send and invents nothing (tests/test_extract_differential.py holds the reader
+# against fhir.resources).
+
+SANDBOX_DRAFT = load_fhir("draft-orders-sandbox-alendronate.json")["entry"][0]["resource"]
+
+
+def test_the_sandbox_draft_is_read_and_its_category_object_costs_nothing():
+    (order,), unreadable = read_medication_requests([SANDBOX_DRAFT], {})
+    assert (order.id, order.codes[0].code, unreadable) == ("request-123", "904431", [])
+
+
+def test_a_missing_intent_on_a_medication_request_is_tolerated():
+    draft = {k: v for k, v in SANDBOX_DRAFT.items() if k != "intent"}
+    (order,), unreadable = read_medication_requests([draft], {})
+    assert (order.codes[0].code, unreadable) == ("904431", [])
+
+
+def test_reading_never_changes_the_callers_resource():
+    before = repr(SANDBOX_DRAFT)
+    read_medication_requests([SANDBOX_DRAFT], {})
+    assert repr(SANDBOX_DRAFT) == before
+
+
+def test_an_object_where_r4_wants_a_list_is_read_in_an_element_the_rules_read():
+    observation = resources("alp-persistent-low.json")[0]
+    observation["referenceRange"] = observation["referenceRange"][0]  # an object, as sloppy clients send
+    (result,), _ = read_lab_results([observation], ALP_CODES)
+    assert result.reference_ranges[0].low == Quantity(Decimal(40), "U/L")
+
+
+def test_a_defect_where_no_rule_reads_and_elements_r4_does_not_define_cost_nothing():
+    observation = resources("alp-persistent-low.json")[0]
+    observation["performer"] = [{"reference": 12}]  # invalid, and read by no rule
+    observation["triggeredBy"] = [{"type": "reflex"}]  # R5
+    (result,), unreadable = read_lab_results([observation], ALP_CODES)
+    assert (result.id, unreadable) == ("alp-1", [])
+
+
+def test_a_date_time_without_zone_keeps_its_calendar_date():
+    observation = resources("alp-persistent-low.json")[0]
+    observation["effectiveDateTime"] = "2026-01-12T23:30:00"
+    assert read_lab_results([observation], ALP_CODES)[0][0].effective == date(2026, 1, 12)
+
+
+def test_a_missing_status_is_not_invented():
+    observation = resources("alp-persistent-low.json")[0]
+    del observation["status"]
+    results, (unreadable,) = read_lab_results([observation], ALP_CODES)
+    assert results == [] and "status: missing" in unreadable.reason and unreadable.status is None
+
+
+def test_a_non_numeric_value_is_unreadable_and_the_reason_has_no_patient_data():
+    observation = resources("alp-persistent-low.json")[0]
+    observation["valueQuantity"]["value"] = "twenty-eight Alice"
+    _, (unreadable,) = read_lab_results([observation], ALP_CODES)
+    assert unreadable.reason == "Observation failed validation: valueQuantity.value: not a decimal"
+
+
+def test_an_entry_that_is_no_resource_is_reported_and_other_kinds_are_not_read():
+    results, unreadable = read_lab_results([{}, {"resourceType": 3}, {"resourceType": "Procedure"}], ALP_CODES)
+    assert results == [] and [u.reason for u in unreadable] == ["the entry is not a FHIR resource"] * 2

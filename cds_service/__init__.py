@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 
 from cds_service.auth import Verifier
 from cds_service.fhir_client import FhirClient
@@ -32,7 +33,8 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     require_trust(settings)
     configure_logging(settings.log_level)
     app.config.update(TESTING=testing, MAX_CONTENT_LENGTH=settings.max_request_bytes, JSON_SORT_KEYS=False)
-    app.json.sort_keys = False
+    if isinstance(app.json, DefaultJSONProvider):
+        app.json.sort_keys = False
     app.extensions["alp_guard"] = Runtime(
         settings=settings,
         store=Store(settings.database_url or _default_database(app.instance_path)),

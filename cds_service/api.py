@@ -10,6 +10,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, TooManyRequests
+from werkzeug.wrappers import Response as ResponseBase
 
 from cards.explanations import explanation_page
 from cds_service import metrics
@@ -82,7 +83,7 @@ def authenticate() -> None:
 
 
 @bp.get("/cds-services")
-def discovery() -> Response:
+def discovery() -> ResponseBase:
     """List the services, with an ETag of the document (it follows the configuration) and 304 when unchanged."""
     response = jsonify(runtime().settings.site.discovery_document())
     response.set_etag(hashlib.sha256(response.get_data()).hexdigest()[:32])

@@ -185,7 +185,7 @@ class Verifier:
             raise Unauthorized("no key id")
         iss = unverified.get("iss")
         issuer = self.issuers.get(iss) if isinstance(iss, str) else None
-        if issuer is None:
+        if issuer is None or not isinstance(iss, str):
             raise Unauthorized("untrusted issuer")
         # A jku is only compared with the issuer's list, never fetched: keys come from the configured jwks_url, so a
         # token can choose neither the key nor where we connect (a local mirror may stand for the URL it names).

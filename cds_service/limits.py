@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from itertools import accumulate
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 # The depth check reads the UTF-8 bytes without decoding them again: escapes go first, then everything but quotes
 # and brackets (multi-byte UTF-8 never contains an ASCII byte), then the strings. Arrays and objects nest alike.
@@ -73,7 +73,7 @@ def _encodes_to_utf8(text: str) -> bool:
     return True
 
 
-def read_body(stream: BinaryIO, content_length: int | None, max_bytes: int) -> bytes:
+def read_body(stream: IO[bytes], content_length: int | None, max_bytes: int) -> bytes:
     """Return a request body of at most max_bytes; a longer one, chunked or not, is 413 rather than cut short."""
     if content_length is not None:
         if content_length > max_bytes:

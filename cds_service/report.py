@@ -417,7 +417,8 @@ class _connection:
     """Use a given connection as is, or open one from an engine."""
 
     def __init__(self, source: Engine | Connection) -> None:
-        self.source, self.conn = source, None
+        self.source = source
+        self.conn: Connection | None = None
 
     def __enter__(self) -> Connection:
         if isinstance(self.source, Connection):

@@ -255,7 +255,7 @@ class Store:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _tune_sqlite)
             database = self.engine.url.database
-            on_disk = bool(database) and database != ":memory:" and not database.startswith("file:")
+            on_disk = bool(database) and database != ":memory:" and not str(database).startswith("file:")
             self._writers = SqliteWriterGate(f"{database}-writers.lock" if on_disk else None)
         try:
             # Raises migrations.SchemaTooNew for a database migrated by a newer release.

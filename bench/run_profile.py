@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import functools
 import gzip
+import importlib
 import os
 import shutil
 import signal
@@ -27,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -45,6 +48,11 @@ def stage_breakdown(payloads: dict[str, Path], repeat: dict[str, int]) -> dict:
     import cds_service.api as api  # noqa: PLC0415
     import cds_service.limits as limits  # noqa: PLC0415
     import cds_service.services as services  # noqa: PLC0415
+
+    # issue 12's pipeline; earlier trees call these from cds_service.api
+    pipeline: types.ModuleType = api
+    with contextlib.suppress(ImportError):
+        pipeline = importlib.import_module("cds_service.pipeline")
     import hooks.evidence as evidence  # noqa: PLC0415
     import hooks.extract as extract  # noqa: PLC0415
     from cds_service import create_app  # noqa: PLC0415
@@ -77,13 +85,12 @@ def stage_breakdown(payloads: dict[str, Path], repeat: dict[str, int]) -> dict:
         (api, "load_json", "json decode + depth check"),
         (api, "parse_hook_request", "parse hook request"),
         (api, "check_counts", "count limits"),
-        (api, "respect_overrides", "override history (DB read)"),
-        (api, "render_cards", "render cards"),
-        (api, "record_served", "card audit (DB write)"),
-        (services, "draft_medication_orders", "draft orders"),
-        (services, "resolve", "resolve prefetch"),
-        (services, "resolve_available", "resolve prefetch"),
-        (services, "evidence_from_resources", "prefetch -> evidence"),
+        (pipeline, "respect_overrides", "override history (DB read)"),
+        (pipeline, "render_cards", "render cards"),
+        (pipeline, "record_served", "card audit (DB write)"),
+        (pipeline, "context_orders", "draft orders"),
+        (pipeline, "gather", "resolve prefetch"),
+        (pipeline, "evidence_from_resources", "prefetch -> evidence"),
         (services, "evaluate_antiresorptive_orders", "rules (order findings)"),
         (services, "evaluate_patient_view", "rules (patient-view findings)"),
         (evidence, "gather_evidence", "rules (ALP pattern, HPP, substrates)"),
@@ -170,11 +177,10 @@ import shutil; shutil.rmtree(tmp, ignore_errors=True)
 
 
 FRAMES = {  # label -> substring of a collapsed-stack frame "function (file:line)"
-    "FHIR model validation (fhir_models.validate)": "validate (hooks/fhir_models.py",
-    "  of which repair after a failed validation": "_repaired (hooks/fhir_models.py",
+    "FHIR datatype checks (hooks/fhir_read.py)": "(hooks/fhir_read.py",
     "read Observations (extract.read_lab_results)": "read_lab_results (hooks/extract.py",
     "prefetch -> evidence (evidence_from_resources)": "evidence_from_resources (hooks/evidence.py",
-    "draft orders": "draft_medication_orders (cds_service/services.py",
+    "draft orders": "context_orders (cds_service/pipeline.py",
     "rules: ALP pattern etc. (gather_evidence)": "gather_evidence (hooks/evidence.py",
     "rules: order findings": "evaluate_antiresorptive_orders (",
     "json decode + depth check (load_json)": "load_json (cds_service/limits.py",

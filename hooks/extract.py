@@ -95,6 +95,7 @@ Memo = dict[tuple[str, str], Any]
 MEDICATION_SOURCES = ("MedicationRequest", "MedicationStatement", "MedicationDispense", "MedicationAdministration")
 
 
+@functools.lru_cache(maxsize=4096)  # the same drug and lab names recur on every call; the size bounds memory
 def normalise_text(text: str) -> str:
     """Return `text` NFKC-normalised, without invisible characters, case-folded and space-collapsed."""
     cleaned = unicodedata.normalize("NFKC", text).translate(_INVISIBLE).casefold()

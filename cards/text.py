@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from datetime import date
@@ -63,6 +64,7 @@ def join_names(names: Iterable[str]) -> str:
     return ", ".join(unique[:-1]) + " and " + unique[-1]
 
 
+@functools.lru_cache(maxsize=1024)  # a limit basis or unit recurs on every line of a card
 def escape_markdown(text: str, *, starts_line: bool = True) -> str:
     """Make untrusted text inert in Markdown, in plain characters a limited renderer shows as they are."""
     if not text:

@@ -11,6 +11,7 @@ from typing import Any
 from hooks.alp import assess_alp, years_before
 from hooks.extract import (
     index_medications,
+    named_drug,
     read_conditions,
     read_encounters,
     read_lab_results,
@@ -169,6 +170,13 @@ def may_matter(order: MedicationOrder) -> bool:
     return bool(antiresorptive_ingredients(order)) or is_asfotase_alfa(order) or drug_cause(order) is not None
 
 
+def _may_matter_raw(resource: Mapping, index: Mapping[str, Mapping]) -> bool:
+    """Return False only for a medication resource whose every read is named and does not matter."""
+    named = named_drug(resource, index)
+    # The checks only match codes and names: what matches none of all it carries matches none of a read's.
+    return named is None or may_matter(named)
+
+
 def read_with_placeholders(resources: Any, loincs: frozenset[str]) -> list[LabResult]:
     """Return the results, with a value-less stand-in for each unreadable one, so it still counts as newest."""
     results, unreadable = read_lab_results(resources, loincs)
@@ -193,7 +201,9 @@ def evidence_from_resources(
     """Return the Evidence from resolved prefetch data (keys as in the services' prefetch templates)."""
     medication_resources = [r for key in MEDICATION_KEYS for r in data.get(key) or ()]
     index = {**fetched_medications, **index_medications(medication_resources)}
-    medications = [order for order in read_medication_uses(medication_resources, index)[0] if may_matter(order)]
+    # Only a drug that may matter is read in full: a cheap look at its codes and names settles the rest.
+    maybe = [r for r in medication_resources if not isinstance(r, Mapping) or _may_matter_raw(r, index)]
+    medications = [order for order in read_medication_uses(maybe, index)[0] if may_matter(order)]
     alp_resources = list(data.get("alp") or ())
     alp_results, alp_unreadable = read_lab_results(alp_resources, ALP_TOTAL.codes)
     bone_specific, _ = read_lab_results(alp_resources, ALP_BONE_SPECIFIC.codes)

@@ -95,6 +95,7 @@ Memo = dict[tuple[str, str], Any]
 MEDICATION_SOURCES = ("MedicationRequest", "MedicationStatement", "MedicationDispense", "MedicationAdministration")
 
 
+@functools.lru_cache(maxsize=4096)  # the same drug and lab names recur on every call; the size bounds memory
 def normalise_text(text: str) -> str:
     """Return `text` NFKC-normalised, without invisible characters, case-folded and space-collapsed."""
     cleaned = unicodedata.normalize("NFKC", text).translate(_INVISIBLE).casefold()
@@ -574,6 +575,37 @@ def _medication(r: Mapping) -> Concept:
         boolean(ingredient.get("isActive"), "ingredient.isActive")
         ratio(ingredient.get("strength"), "ingredient.strength")
     return found
+
+
+def named_drug(raw: Mapping, medications: Mapping[str, Mapping]) -> MedicationOrder | None:
+    """Return, unchecked, every code and name a medication resource carries; None if a read may find it nameless."""
+    concept_ = raw.get("medicationCodeableConcept")
+    reference_ = raw.get("medicationReference")
+    target = _resolve(_medication_reference(raw), raw, medications)
+    target_code = target.get("code") if target else None
+    display = reference_.get("display") if isinstance(reference_, Mapping) else None
+    # What every read (checked or legible) names the drug by; a read that finds nothing keeps the order.
+    sure = raw_codes(concept_) + raw_codes(target_code)
+    sure_names = tuple(t for t in (_text_of(concept_), display, _text_of(target_code)) if isinstance(t, str) and t)
+    if not sure and not sure_names:
+        return None
+    codings = _codings(concept_) + _codings(target_code)  # a lone coding object too: the checked read repairs it
+    codes = tuple(Code(str(c.get("system") or ""), c["code"], None) for c in codings if isinstance(c.get("code"), str))
+    displays = tuple(d for c in codings if isinstance(d := c.get("display"), str) and d)
+    return MedicationOrder(_raw_id(raw), None, codes, sure_names + displays)
+
+
+def _text_of(concept_: Any) -> Any:
+    """Return the raw text of a CodeableConcept dict."""
+    return concept_.get("text") if isinstance(concept_, Mapping) else None
+
+
+def _codings(concept_: Any) -> tuple[Mapping, ...]:
+    """Return the coding objects of a raw CodeableConcept dict, a lone object counting as a list of one."""
+    codings = concept_.get("coding") if isinstance(concept_, Mapping) else None
+    if isinstance(codings, Mapping):
+        return (codings,)
+    return tuple(c for c in codings if isinstance(c, Mapping)) if isinstance(codings, list) else ()
 
 
 def legible_order(raw: Mapping, medications: Mapping[str, Mapping]) -> MedicationOrder:

@@ -39,6 +39,7 @@ _BOOLEANS = {
     **dict.fromkeys(("0", "off", "f", "false", "n", "no"), False),
 }
 
+_CHOICE_KEYS: dict[tuple[str, tuple[str, ...]], tuple[tuple[str, str], ...]] = {}
 FhirDateTime = date | datetime | str  # a date, an aware date-time, or a partial date or leap second kept as text
 
 
@@ -324,12 +325,12 @@ def ratio(value: Any, path: str) -> None:
         quantity(ratio_.get("denominator"), path + ".denominator")
 
 
-def choice(resource: Mapping, stem: str, kinds: Sequence[str], *, required: bool = False) -> str | None:
+def choice(resource: Mapping, stem: str, kinds: tuple[str, ...], *, required: bool = False) -> str | None:
     """Return which of the element's types `stem[x]` is present; two at once is not FHIR."""
-    if not any(key.startswith(stem) for key in resource):
-        present: list[str] = []  # most resources have one or none: skip the lookups
-    else:
-        present = [kind for kind in kinds if resource.get(stem + kind) is not None]
+    keys = _CHOICE_KEYS.get((stem, kinds))
+    if keys is None:  # the element names of each choice are spelled once, not on every read
+        keys = _CHOICE_KEYS.setdefault((stem, kinds), tuple((kind, stem + kind) for kind in kinds))
+    present = [kind for kind, key in keys if resource.get(key) is not None]
     if len(present) > 1:
         raise invalid(stem + "[x]", "more than one type")
     if required and not present:

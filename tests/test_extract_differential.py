@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hooks import extract
+from hooks.evidence import may_matter
 from tests import fhir_reference as reference
 from tests.conftest import FIXTURES
 
@@ -405,3 +406,24 @@ def test_generated_conditions_read_the_same(condition):
 @given(odd(PATIENT | ENCOUNTER))
 def test_generated_patients_and_encounters_read_the_same(resource):
     assert_same_read(resource)
+
+
+def assert_look_keeps_what_matters(resource: dict, medications: dict) -> None:
+    """Assert that the cheap look at a medication resource passes over it only when its read would not matter."""
+    named = extract.named_drug(copy.deepcopy(resource), medications)
+    if named is None or may_matter(named):
+        return
+    orders, _ = extract.read_medication_uses([copy.deepcopy(resource)], medications)
+    assert not any(may_matter(order) for order in orders), shown(resource)
+
+
+def test_the_look_at_fixture_medications_keeps_what_matters():
+    for resource in FIXTURE_RESOURCES:
+        if isinstance(resource, dict) and resource.get("resourceType") in MEDICATION_KINDS:
+            assert_look_keeps_what_matters(resource, FIXTURE_MEDICATIONS)
+
+
+@SETTINGS
+@given(odd(MEDICATION_USE), odd(MEDICATION))
+def test_the_look_at_generated_medications_keeps_what_matters(resource, medication):
+    assert_look_keeps_what_matters(resource, {**FIXTURE_MEDICATIONS, "Medication/target": medication})
